@@ -1,0 +1,161 @@
+/**
+ * Every error express-oxd throws or passes to `next(err)` is an {@link OxdError}.
+ * Switch on `code` (stable, listed in the README); show `message` to developers.
+ */
+
+/** Stable error codes. Adding a code is fine; renaming one is a breaking change. */
+export const ERROR_CODES = {
+  /** The configuration (file or object) is invalid or incomplete. */
+  CONFIG: 'OXD_CONFIG_INVALID',
+  /** The configuration file cannot be read. */
+  CONFIG_READ: 'OXD_CONFIG_READ_FAILED',
+  /** Registration results could not be written back to the configuration file. */
+  CONFIG_WRITE: 'OXD_CONFIG_WRITE_FAILED',
+  /** The oxd server could not be reached (connection refused, reset, TLS failure). */
+  TRANSPORT: 'OXD_TRANSPORT_FAILED',
+  /** Connecting to the oxd server took longer than the connect timeout. */
+  CONNECT_TIMEOUT: 'OXD_CONNECT_TIMEOUT',
+  /** The oxd server did not answer within the response timeout. */
+  RESPONSE_TIMEOUT: 'OXD_RESPONSE_TIMEOUT',
+  /** The oxd server sent something that is not a valid frame or JSON document. */
+  PROTOCOL: 'OXD_PROTOCOL_ERROR',
+  /** A request or response does not fit in one socket frame (9999 characters). */
+  FRAME_TOO_LARGE: 'OXD_FRAME_TOO_LARGE',
+  /** The oxd server answered the command with an error (`error` / `error_description`). */
+  COMMAND: 'OXD_COMMAND_FAILED',
+  /** The client was closed; no more requests can be sent. */
+  CLOSED: 'OXD_CLIENT_CLOSED',
+  /** The login callback carried no state, or a state this session did not create. */
+  STATE_MISMATCH: 'OXD_STATE_MISMATCH',
+  /** No session object on the request: `express-session` (or compatible) is missing. */
+  NO_SESSION: 'OXD_SESSION_MISSING',
+  /** The OpenID Provider answered the authorization request with an error. */
+  OP_ERROR: 'OXD_OP_ERROR',
+  /** The user is not logged in (or the session expired and could not be refreshed). */
+  UNAUTHENTICATED: 'OXD_UNAUTHENTICATED',
+  /** The user is logged in but a claim check failed. */
+  FORBIDDEN: 'OXD_FORBIDDEN',
+} as const;
+
+export type OxdErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
+
+export interface OxdErrorOptions {
+  cause?: unknown;
+  /** HTTP status to answer with when this error reaches an HTTP response. */
+  status?: number;
+}
+
+/** Base class of every error this package raises. */
+export class OxdError extends Error {
+  readonly code: OxdErrorCode;
+  /** HTTP status suggested for a response caused by this error. */
+  readonly status: number;
+
+  constructor(code: OxdErrorCode, message: string, options: OxdErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.status = options.status ?? 500;
+  }
+}
+
+/** Invalid configuration; `key` names the offending option, `file` the INI file if any. */
+export class OxdConfigError extends OxdError {
+  readonly key: string | undefined;
+  readonly file: string | undefined;
+
+  constructor(
+    message: string,
+    details: { key?: string; file?: string; code?: OxdErrorCode } = {},
+    options: OxdErrorOptions = {},
+  ) {
+    super(details.code ?? ERROR_CODES.CONFIG, message, options);
+    this.key = details.key;
+    this.file = details.file;
+  }
+}
+
+/** The oxd server could not be reached or the connection broke. */
+export class OxdTransportError extends OxdError {
+  constructor(message: string, options: OxdErrorOptions = {}) {
+    super(ERROR_CODES.TRANSPORT, message, { status: 503, ...options });
+  }
+}
+
+/** Connect or response timeout. */
+export class OxdTimeoutError extends OxdError {
+  readonly timeoutMs: number;
+
+  constructor(
+    code: typeof ERROR_CODES.CONNECT_TIMEOUT | typeof ERROR_CODES.RESPONSE_TIMEOUT,
+    message: string,
+    timeoutMs: number,
+    options: OxdErrorOptions = {},
+  ) {
+    super(code, message, { status: 504, ...options });
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** Bad frame, bad JSON, unexpected response shape, or an oversized frame. */
+export class OxdProtocolError extends OxdError {
+  constructor(
+    message: string,
+    code: typeof ERROR_CODES.PROTOCOL | typeof ERROR_CODES.FRAME_TOO_LARGE = ERROR_CODES.PROTOCOL,
+    options: OxdErrorOptions = {},
+  ) {
+    super(code, message, { status: 502, ...options });
+  }
+}
+
+/** oxd answered a command with an error. Fields keep oxd's own spelling. */
+export class OxdCommandError extends OxdError {
+  /** The oxd command, snake_case as on the wire (`get_tokens_by_code`). */
+  readonly command: string;
+  /** oxd's `error` value (`invalid_oxd_id`, `need_info`, `http_status_400`, …). */
+  readonly error: string;
+  readonly error_description: string | undefined;
+  /** oxd's `details` (UMA need_info payload, for instance), if any. */
+  readonly details: unknown;
+  /** HTTP status of the oxd HTTPS response, when the HTTPS transport was used. */
+  readonly httpStatus: number | undefined;
+
+  constructor(
+    command: string,
+    reply: { error: string; error_description?: string; details?: unknown; httpStatus?: number },
+    options: OxdErrorOptions = {},
+  ) {
+    const description = reply.error_description ? `: ${reply.error_description}` : '';
+    super(ERROR_CODES.COMMAND, `oxd ${command} failed with ${reply.error}${description}`, {
+      status: 502,
+      ...options,
+    });
+    this.command = command;
+    this.error = reply.error;
+    this.error_description = reply.error_description;
+    this.details = reply.details;
+    this.httpStatus = reply.httpStatus;
+  }
+}
+
+/** Failures of the login flow itself (state, session, OP error, not logged in). */
+export class OxdAuthError extends OxdError {
+  /** The OP's `error` parameter, for {@link ERROR_CODES.OP_ERROR}. */
+  readonly opError: string | undefined;
+  readonly opErrorDescription: string | undefined;
+
+  constructor(
+    code:
+      | typeof ERROR_CODES.STATE_MISMATCH
+      | typeof ERROR_CODES.NO_SESSION
+      | typeof ERROR_CODES.OP_ERROR
+      | typeof ERROR_CODES.UNAUTHENTICATED
+      | typeof ERROR_CODES.FORBIDDEN,
+    message: string,
+    options: OxdErrorOptions & { opError?: string; opErrorDescription?: string } = {},
+  ) {
+    super(code, message, options);
+    this.opError = options.opError;
+    this.opErrorDescription = options.opErrorDescription;
+  }
+}
