@@ -1,0 +1,318 @@
+/**
+ * HTTPS transport: `POST <base>/<command-with-dashes>` with the params as the JSON body and
+ * the protection token as `Authorization: Bearer`. Understands both HTTPS dialects — the
+ * 3.x https-extension (`{status,data}` envelope in the body, errors mostly on HTTP 200) and
+ * oxd-server 4.x (bare data, errors carried by the HTTP status) — and every error body shape
+ * those servers produce.
+ */
+import { debuglog } from 'node:util';
+import { Agent, type Dispatcher } from 'undici';
+import {
+  ERROR_CODES,
+  OxdConfigError,
+  OxdError,
+  OxdProtocolError,
+  OxdTimeoutError,
+  OxdTransportError,
+} from '../errors';
+import type { ServerVersion } from './commands';
+import type { OxdReply, OxdRequest, Transport } from './transport';
+
+const debug = debuglog('express-oxd');
+
+/** How long an idle keep-alive connection to oxd stays open. */
+const KEEP_ALIVE_TIMEOUT_MS = 30_000;
+
+export interface HttpsTransportOptions {
+  /**
+   * Base URL of the oxd HTTPS server, e.g. `https://127.0.0.1:8443` or
+   * `https://oxd.example.com/v3/`. A bare `host:port` gets `https://` prepended.
+   */
+  baseUrl: string;
+  /** 3 = oxd-https-extension 3.x (`{status,data}` bodies), 4 = oxd-server 4.x (bare data). */
+  serverVersion: ServerVersion;
+  /** PEM CA certificate(s) to trust for the oxd server (ignored when `dispatcher` is given). */
+  ca?: string | Buffer | undefined;
+  /** An undici dispatcher to send through instead of an own keep-alive `Agent`. */
+  dispatcher?: Dispatcher | undefined;
+  /** Time allowed to open a connection (TCP + TLS). */
+  connectTimeoutMs: number;
+  /** Time allowed for oxd to answer once the request is sent. */
+  responseTimeoutMs: number;
+}
+
+interface Target {
+  origin: string;
+  /** Path prefix without a trailing slash (`''` or `/v3`). */
+  prefix: string;
+}
+
+/** Splits and checks the base URL once, at construction. */
+function parseBaseUrl(baseUrl: string): Target {
+  const trimmed = baseUrl.trim();
+  const withScheme = /^[a-z][a-z\d+.-]*:\/\//i.test(trimmed) ? trimmed : `https://${trimmed}`;
+  let url: URL;
+  try {
+    url = new URL(withScheme);
+  } catch (cause) {
+    throw new OxdConfigError(
+      `oxd host ${JSON.stringify(baseUrl)} is not a valid URL; give the oxd HTTPS server as https://host:port`,
+      { key: 'host' },
+      { cause },
+    );
+  }
+  if (url.protocol !== 'https:') {
+    throw new OxdConfigError(
+      `oxd host ${JSON.stringify(baseUrl)} uses ${url.protocol.slice(0, -1)}; the oxd HTTPS transport only speaks https://`,
+      { key: 'host' },
+    );
+  }
+  if (url.search || url.hash || url.username || url.password) {
+    throw new OxdConfigError(
+      `oxd host ${JSON.stringify(baseUrl)} must not carry a query, fragment or credentials`,
+      { key: 'host' },
+    );
+  }
+  return { origin: url.origin, prefix: url.pathname.replace(/\/+$/, '') };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function optionalString(value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+type ErrorReply = Extract<OxdReply, { ok: false }>;
+
+/** `{error, error_description, details?}` → reply; extra keys (an AS object) become details. */
+function fromErrorObject(body: Record<string, unknown>, httpStatus: number): ErrorReply {
+  const known = new Set(['error', 'error_description', 'details', 'reason']);
+  const hasExtra = Object.keys(body).some((key) => !known.has(key) && body[key] !== null);
+  const details =
+    body.details !== undefined && body.details !== null
+      ? body.details
+      : hasExtra
+        ? body
+        : undefined;
+  return {
+    ok: false,
+    error: optionalString(body.error) ?? `http_status_${httpStatus}`,
+    error_description: optionalString(body.error_description),
+    details,
+    httpStatus,
+  };
+}
+
+function isEnvelope(body: Record<string, unknown>): boolean {
+  return (body.status === 'ok' || body.status === 'error') && 'data' in body;
+}
+
+/** Unwraps a `{status,data}` envelope. */
+function fromEnvelope(body: Record<string, unknown>, httpStatus: number, url: string): OxdReply {
+  const data = body.data;
+  if (body.status === 'ok') {
+    if (!isObject(data)) {
+      throw new OxdProtocolError(`oxd at ${url} answered status "ok" without a data object`);
+    }
+    return { ok: true, data };
+  }
+  return fromErrorObject(isObject(data) ? data : {}, httpStatus);
+}
+
+/**
+ * Reads an error response in any of the shapes oxd servers produce: the `{status,data}`
+ * envelope, `{error,error_description}`, Dropwizard's `{code,message}` (whose message may be
+ * an envelope serialised as a string), or plain text.
+ */
+function parseErrorBody(text: string, httpStatus: number, url: string): ErrorReply {
+  const body = parseJson(text);
+  if (isObject(body)) {
+    if (isEnvelope(body)) return fromEnvelope(body, httpStatus, url) as ErrorReply;
+    if (typeof body.error === 'string') return fromErrorObject(body, httpStatus);
+    if (typeof body.message === 'string' && 'code' in body) {
+      const inner = parseJson(body.message);
+      if (isObject(inner) && isEnvelope(inner) && inner.status === 'error') {
+        return fromEnvelope(inner, httpStatus, url) as ErrorReply;
+      }
+      const code = typeof body.code === 'number' ? body.code : httpStatus;
+      return {
+        ok: false,
+        error: `http_status_${code}`,
+        error_description: body.message,
+        httpStatus,
+      };
+    }
+  }
+  return {
+    ok: false,
+    error: `http_status_${httpStatus}`,
+    error_description: text.trim() || undefined,
+    httpStatus,
+  };
+}
+
+const TLS_CODE = /CERT|SELF_SIGNED|TLS|SSL|ISSUER/i;
+
+function errorCode(error: unknown): string | undefined {
+  if (!isObject(error) && !(error instanceof Error)) return undefined;
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+export class HttpsTransport implements Transport {
+  readonly kind = 'https' as const;
+  private readonly target: Target;
+  private readonly serverVersion: ServerVersion;
+  private readonly dispatcher: Dispatcher;
+  private readonly ownedAgent: Agent | undefined;
+  private readonly connectTimeoutMs: number;
+  private readonly responseTimeoutMs: number;
+  private readonly inFlight = new Set<AbortController>();
+  private closed = false;
+
+  constructor(options: HttpsTransportOptions) {
+    this.target = parseBaseUrl(options.baseUrl);
+    this.serverVersion = options.serverVersion;
+    this.connectTimeoutMs = options.connectTimeoutMs;
+    this.responseTimeoutMs = options.responseTimeoutMs;
+    if (options.dispatcher) {
+      this.dispatcher = options.dispatcher;
+    } else {
+      this.ownedAgent = new Agent({
+        keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+        connect: {
+          timeout: options.connectTimeoutMs,
+          ...(options.ca !== undefined ? { ca: options.ca } : {}),
+        },
+      });
+      this.dispatcher = this.ownedAgent;
+    }
+  }
+
+  async send(request: OxdRequest): Promise<OxdReply> {
+    if (this.closed) throw this.closedError();
+    const path = `${this.target.prefix}/${request.path.replace(/^\/+/, '')}`;
+    const url = this.target.origin + path;
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      accept: 'application/json',
+    };
+    if (request.token !== undefined) headers.authorization = `Bearer ${request.token}`;
+
+    // Own deadline on top of undici's timeouts, so an injected dispatcher is bounded too.
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, this.connectTimeoutMs + this.responseTimeoutMs);
+    this.inFlight.add(controller);
+    try {
+      const response = await this.dispatcher.request({
+        origin: this.target.origin,
+        path,
+        method: 'POST',
+        headers,
+        body: JSON.stringify(request.params),
+        headersTimeout: this.responseTimeoutMs,
+        bodyTimeout: this.responseTimeoutMs,
+        signal: controller.signal,
+      });
+      const text = await response.body.text();
+      debug('POST %s -> %d', url, response.statusCode);
+      return this.parse(response.statusCode, text, url);
+    } catch (error) {
+      if (error instanceof OxdError) throw error;
+      throw this.translate(error, url, timedOut, controller);
+    } finally {
+      clearTimeout(timer);
+      this.inFlight.delete(controller);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const controller of this.inFlight) controller.abort();
+    if (this.ownedAgent) await this.ownedAgent.close();
+  }
+
+  private parse(status: number, text: string, url: string): OxdReply {
+    if (status < 200 || status > 299) return parseErrorBody(text, status, url);
+    const body = text.trim() === '' ? (this.serverVersion === 4 ? {} : undefined) : parseJson(text);
+    if (!isObject(body)) {
+      throw new OxdProtocolError(
+        `oxd at ${url} answered HTTP ${status} with a body that is not a JSON object; ` +
+          'check that [oxd] host points at the oxd HTTPS server',
+      );
+    }
+    if (this.serverVersion === 4) return { ok: true, data: body };
+    if (!isEnvelope(body)) {
+      throw new OxdProtocolError(
+        `oxd at ${url} answered without the {status,data} envelope of oxd-https-extension 3.x; ` +
+          'if this is oxd-server 4.x, set [oxd] server_version=4',
+      );
+    }
+    return fromEnvelope(body, status, url);
+  }
+
+  private translate(
+    error: unknown,
+    url: string,
+    timedOut: boolean,
+    controller: AbortController,
+  ): OxdError {
+    const code = errorCode(error);
+    const reason = error instanceof Error ? error.message : String(error);
+    if (code === 'UND_ERR_CONNECT_TIMEOUT') {
+      return new OxdTimeoutError(
+        ERROR_CODES.CONNECT_TIMEOUT,
+        `connecting to oxd at ${url} took longer than ${this.connectTimeoutMs} ms; check [oxd] host and that the server is running`,
+        this.connectTimeoutMs,
+        { cause: error },
+      );
+    }
+    if (timedOut || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
+      return new OxdTimeoutError(
+        ERROR_CODES.RESPONSE_TIMEOUT,
+        `oxd at ${url} did not answer within ${this.responseTimeoutMs} ms`,
+        this.responseTimeoutMs,
+        { cause: error },
+      );
+    }
+    if (this.closed && (controller.signal.aborted || code === 'UND_ERR_DESTROYED')) {
+      return this.closedError(error);
+    }
+    if (code !== undefined && TLS_CODE.test(code)) {
+      return new OxdTransportError(
+        `TLS connection to oxd at ${url} failed (${code}: ${reason}); if the server uses a self-signed ` +
+          'certificate, set [oxd] ca_file to the PEM of the certificate or its CA',
+        { cause: error },
+      );
+    }
+    return new OxdTransportError(
+      `request to oxd at ${url} failed (${code ?? reason}${code ? `: ${reason}` : ''}); ` +
+        'check [oxd] host and that the oxd server is running (for a self-signed certificate set [oxd] ca_file)',
+      { cause: error },
+    );
+  }
+
+  private closedError(cause?: unknown): OxdError {
+    return new OxdError(
+      ERROR_CODES.CLOSED,
+      'the oxd HTTPS transport is closed; create a new client to send more commands',
+      cause === undefined ? {} : { cause },
+    );
+  }
+}
