@@ -1,0 +1,10 @@
+export { OxdClient, type OxdClientOptions } from './client';
+export { HttpsTransport, type HttpsTransportOptions } from './https-transport';
+export {
+  SocketTransport,
+  SOCKET_TRANSPORT_DEFAULTS,
+  type SocketTransportOptions,
+} from './socket-transport';
+export type { OxdReply, OxdRequest, Transport } from './transport';
+export { COMMANDS } from './commands';
+export type * from './commands';
