@@ -361,6 +361,22 @@ describe('HttpsTransport failures', () => {
     await mock.close();
   });
 
+  test('close - a request still waiting for oxd fails with OXD_CLIENT_CLOSED', async () => {
+    const mock = new MockAgent();
+    mock.disableNetConnect();
+    mock
+      .get('https://oxd.test')
+      .intercept({ path: '/get-authorization-url', method: 'POST' })
+      .reply(200, '{}')
+      .delay(5000);
+    const t = transport({ baseUrl: 'https://oxd.test', dispatcher: mock });
+    const pending = t.send(AUTH_URL);
+    await new Promise((resolve) => setImmediate(resolve));
+    await t.close();
+    await expect(pending).rejects.toMatchObject({ code: ERROR_CODES.CLOSED });
+    await mock.close();
+  });
+
   test('close - later sends fail with OXD_CLIENT_CLOSED', async () => {
     const t = transport();
     await t.close();
