@@ -1,0 +1,453 @@
+/**
+ * oxd-server 3.x socket transport: length-prefixed JSON over plain TCP.
+ *
+ * oxd serves one request at a time per connection and silently drops any bytes that follow
+ * the first command in a read, so a connection here carries strictly one request at a time
+ * and concurrency comes from a small pool of connections; requests beyond the pool wait in a
+ * FIFO queue. Any connection that misbehaves, times out or breaks is destroyed (so a late
+ * answer can never reach the next request) and a fresh one is opened on demand.
+ */
+import { connect as netConnect, type Socket } from 'node:net';
+import { debuglog } from 'node:util';
+import {
+  ERROR_CODES,
+  OxdConfigError,
+  OxdError,
+  OxdProtocolError,
+  OxdTimeoutError,
+  OxdTransportError,
+} from '../errors';
+import { encodeFrame, FrameDecoder, MAX_FRAME_PAYLOAD } from './framing';
+import type { OxdReply, OxdRequest, Transport } from './transport';
+
+const debug = debuglog('express-oxd');
+
+export interface SocketTransportOptions {
+  /** oxd-server host name or IP address (oxd 3.x binds 127.0.0.1 unless told otherwise). */
+  readonly host: string;
+  /** oxd-server socket port (oxd's own default is 8099). */
+  readonly port: number;
+  /** Connections kept open at most; each carries one request at a time. Default 4. */
+  readonly poolSize?: number | undefined;
+  /** Time allowed to establish a TCP connection, in milliseconds. Default 5000. */
+  readonly connectTimeoutMs?: number | undefined;
+  /** Time allowed for oxd to answer once a request is written, in milliseconds. Default 30000. */
+  readonly responseTimeoutMs?: number | undefined;
+  /**
+   * Opens a TCP connection (default: `net.connect({ host, port })`). The returned socket
+   * must emit `connect` once it is usable. For custom networking and fault tests.
+   */
+  readonly connect?: ((host: string, port: number) => Socket) | undefined;
+}
+
+/** Defaults of {@link SocketTransportOptions}. */
+export const SOCKET_TRANSPORT_DEFAULTS = {
+  poolSize: 4,
+  connectTimeoutMs: 5000,
+  responseTimeoutMs: 30000,
+} as const;
+
+interface Job {
+  readonly command: string;
+  readonly frame: string;
+  readonly resolve: (reply: OxdReply) => void;
+  readonly reject: (error: Error) => void;
+}
+
+/** What a connection needs from its pool. */
+interface PoolSide {
+  readonly where: string;
+  readonly connectTimeoutMs: number;
+  readonly responseTimeoutMs: number;
+  /** The connection finished a request and can take another. */
+  release(connection: Connection): void;
+  /** The connection is unusable and has been destroyed. */
+  remove(connection: Connection): void;
+}
+
+function closedError(): OxdError {
+  return new OxdError(
+    ERROR_CODES.CLOSED,
+    'the oxd socket transport is closed; create a new client to send more commands',
+  );
+}
+
+/** Longest delay a Node.js timer supports. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+function positive(value: number | undefined, fallback: number, key: string, integer: boolean) {
+  const resolved = value ?? fallback;
+  if (!(resolved > 0 && resolved <= MAX_TIMER_MS) || (integer && !Number.isInteger(resolved))) {
+    throw new OxdConfigError(
+      `socket transport option ${key} must be a positive ${integer ? 'integer' : 'number'} ` +
+        `up to ${MAX_TIMER_MS}, got ${String(value)}`,
+      { key },
+    );
+  }
+  return resolved;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Turns one `{status, data}` payload into an {@link OxdReply}; null fields count as absent. */
+function parseReply(payload: string, command: string, where: string): OxdReply {
+  let body: unknown;
+  try {
+    body = JSON.parse(payload);
+  } catch (error) {
+    throw new OxdProtocolError(
+      `oxd-server at ${where} answered ${command} with a frame that is not JSON; ` +
+        'check that host and port point at an oxd-server 3.x socket',
+      ERROR_CODES.PROTOCOL,
+      { cause: error },
+    );
+  }
+  const shapeError = () =>
+    new OxdProtocolError(
+      `oxd-server at ${where} answered ${command} with JSON that is not an oxd ` +
+        '{"status":"ok"|"error","data":{…}} response; check that host and port point at an oxd-server 3.x socket',
+    );
+  if (!isRecord(body) || !isRecord(body.data)) throw shapeError();
+  const { status, data } = body;
+  if (status === 'ok') return { ok: true, data };
+  if (status !== 'error' || typeof data.error !== 'string') throw shapeError();
+  const description = data.error_description;
+  return {
+    ok: false,
+    error: data.error,
+    error_description: typeof description === 'string' ? description : undefined,
+    details: data.details ?? undefined,
+  };
+}
+
+let nextConnectionId = 1;
+
+/** One TCP connection to oxd; at most one request in flight. */
+class Connection {
+  readonly id = nextConnectionId++;
+  /** Settles once the socket has fully closed. */
+  readonly closed: Promise<void>;
+  private readonly socket: Socket;
+  private readonly decoder = new FrameDecoder();
+  private connected = false;
+  private dead = false;
+  private job: Job | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  /** Bytes received since the current request was written. */
+  private received = 0;
+
+  constructor(
+    private readonly pool: PoolSide,
+    open: (host: string, port: number) => Socket,
+    host: string,
+    port: number,
+  ) {
+    this.socket = open(host, port);
+    this.closed = new Promise((resolve) => this.socket.once('close', () => resolve()));
+    this.socket.on('connect', () => this.onConnect());
+    this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.socket.on('end', () => this.onEnd());
+    this.socket.on('error', (error) => this.onError(error));
+    this.socket.on('close', () => this.discard('socket closed'));
+    this.timer = setTimeout(() => {
+      this.fail(
+        new OxdTimeoutError(
+          ERROR_CODES.CONNECT_TIMEOUT,
+          `could not connect to oxd-server at ${pool.where} within ${pool.connectTimeoutMs} ms; ` +
+            'check that oxd-server is running and that [oxd] host and port are right',
+          pool.connectTimeoutMs,
+        ),
+      );
+    }, pool.connectTimeoutMs);
+    debug('oxd socket #%d connecting to %s', this.id, pool.where);
+  }
+
+  /** Gives the connection its next request; it is sent as soon as the socket is connected. */
+  run(job: Job): void {
+    this.job = job;
+    this.socket.ref();
+    if (this.connected) this.write();
+  }
+
+  /** Destroys the socket; a pending request rejects with `error`. */
+  fail(error: Error): void {
+    const job = this.job;
+    this.job = undefined;
+    this.discard(error.message);
+    job?.reject(error);
+  }
+
+  private discard(reason: string): void {
+    if (this.dead) return;
+    this.dead = true;
+    clearTimeout(this.timer);
+    this.socket.destroy();
+    debug('oxd socket #%d discarded: %s', this.id, reason);
+    this.pool.remove(this);
+    // A socket that closes on its own while a request is pending has already failed it
+    // through 'end' or 'error'; this only guards against a close with neither.
+    this.job?.reject(this.brokenError('closed the connection'));
+    this.job = undefined;
+  }
+
+  private onConnect(): void {
+    clearTimeout(this.timer);
+    this.connected = true;
+    this.socket.setNoDelay(true);
+    debug('oxd socket #%d connected', this.id);
+    if (this.job) this.write();
+  }
+
+  private write(): void {
+    const job = this.job;
+    if (!job) return;
+    this.received = 0;
+    debug('oxd socket #%d -> %s (%d chars)', this.id, job.command, job.frame.length);
+    this.socket.write(job.frame);
+    const ms = this.pool.responseTimeoutMs;
+    this.timer = setTimeout(() => {
+      this.fail(
+        new OxdTimeoutError(
+          ERROR_CODES.RESPONSE_TIMEOUT,
+          `oxd-server at ${this.pool.where} did not answer ${job.command} within ${ms} ms; ` +
+            'check that oxd-server and the OpenID Provider are responsive, or raise [oxd] response_timeout',
+          ms,
+        ),
+      );
+    }, ms);
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.dead) return;
+    const job = this.job;
+    if (!job) {
+      this.discard(`${chunk.length} unexpected bytes while no request was pending`);
+      return;
+    }
+    this.received += chunk.length;
+    let payloads: string[];
+    try {
+      payloads = this.decoder.push(chunk);
+    } catch (error) {
+      const detail = error instanceof Error ? error.message : String(error);
+      this.fail(
+        new OxdProtocolError(
+          `oxd-server at ${this.pool.where} answered ${job.command} with a bad frame: ${detail}`,
+          ERROR_CODES.PROTOCOL,
+          { cause: error },
+        ),
+      );
+      return;
+    }
+    const [payload] = payloads;
+    if (payload === undefined) return;
+    if (payloads.length > 1 || this.decoder.pending) {
+      this.fail(
+        new OxdProtocolError(
+          `oxd-server at ${this.pool.where} sent more than one response to ${job.command}; ` +
+            'the connection has been discarded',
+        ),
+      );
+      return;
+    }
+    let reply: OxdReply;
+    try {
+      reply = parseReply(payload, job.command, this.pool.where);
+    } catch (error) {
+      this.fail(error as Error);
+      return;
+    }
+    clearTimeout(this.timer);
+    this.job = undefined;
+    debug('oxd socket #%d <- %s %s', this.id, job.command, reply.ok ? 'ok' : reply.error);
+    // oxd closes the connection after its generic internal_error answer (and possibly after
+    // other internal errors): do not hand this one to the next request.
+    if (!reply.ok && reply.error === 'internal_error') this.discard('after internal_error');
+    else this.pool.release(this);
+    job.resolve(reply);
+  }
+
+  private onEnd(): void {
+    if (this.dead) return;
+    const job = this.job;
+    if (!job) {
+      this.discard('closed by oxd-server while idle');
+      return;
+    }
+    this.fail(
+      this.received === 0
+        ? new OxdTransportError(
+            `oxd-server at ${this.pool.where} closed the connection without answering ${job.command}. ` +
+              `The response was probably larger than the ${MAX_FRAME_PAYLOAD}-character limit of the ` +
+              'socket protocol (oxd then closes without sending anything): use the HTTPS transport ' +
+              '(oxd-https-extension) for such responses; otherwise check that oxd-server is running',
+          )
+        : this.brokenError(
+            `closed the connection in the middle of the answer (${this.received} bytes)`,
+          ),
+    );
+  }
+
+  private onError(error: Error): void {
+    if (this.dead) return;
+    const code = (error as NodeJS.ErrnoException).code ?? error.message;
+    const job = this.job;
+    if (!job) {
+      this.discard(`socket error ${code} while idle`);
+      return;
+    }
+    const message = this.connected
+      ? `the connection to oxd-server at ${this.pool.where} failed during ${job.command} (${code}); ` +
+        'check that oxd-server is running'
+      : `cannot connect to oxd-server at ${this.pool.where} (${code}); ` +
+        'check that oxd-server is running and that [oxd] host and port are right';
+    this.fail(new OxdTransportError(message, { cause: error }));
+  }
+
+  private brokenError(what: string): OxdTransportError {
+    const command = this.job?.command ?? 'a request';
+    return new OxdTransportError(
+      `oxd-server at ${this.pool.where} ${what} while handling ${command}; check that oxd-server is running`,
+    );
+  }
+
+  /** Marks the connection idle: it must not keep the process alive. */
+  park(): void {
+    this.socket.unref();
+  }
+}
+
+/** {@link Transport} for oxd-server 3.x over its length-prefixed socket protocol. */
+export class SocketTransport implements Transport {
+  readonly kind = 'socket' as const;
+  private readonly host: string;
+  private readonly port: number;
+  private readonly poolSize: number;
+  private readonly open: (host: string, port: number) => Socket;
+  private readonly side: PoolSide;
+  /** Every live connection, busy or idle. */
+  private readonly connections = new Set<Connection>();
+  /** Idle connections; the most recently used is reused first. */
+  private readonly idle: Connection[] = [];
+  /** Requests waiting for a connection, oldest first. */
+  private readonly queue: Job[] = [];
+  private closed = false;
+
+  constructor(options: SocketTransportOptions) {
+    if (typeof options.host !== 'string' || options.host === '') {
+      throw new OxdConfigError('socket transport option host must be a non-empty string', {
+        key: 'host',
+      });
+    }
+    if (!Number.isInteger(options.port) || options.port < 1 || options.port > 65535) {
+      throw new OxdConfigError(
+        `socket transport option port must be an integer from 1 to 65535, got ${String(options.port)}`,
+        { key: 'port' },
+      );
+    }
+    const defaults = SOCKET_TRANSPORT_DEFAULTS;
+    this.host = options.host;
+    this.port = options.port;
+    this.poolSize = positive(options.poolSize, defaults.poolSize, 'poolSize', true);
+    this.open = options.connect ?? ((host, port) => netConnect({ host, port }));
+    this.side = {
+      where: `${options.host}:${options.port}`,
+      connectTimeoutMs: positive(
+        options.connectTimeoutMs,
+        defaults.connectTimeoutMs,
+        'connectTimeoutMs',
+        false,
+      ),
+      responseTimeoutMs: positive(
+        options.responseTimeoutMs,
+        defaults.responseTimeoutMs,
+        'responseTimeoutMs',
+        false,
+      ),
+      release: (connection) => this.release(connection),
+      remove: (connection) => this.remove(connection),
+    };
+  }
+
+  send(request: OxdRequest): Promise<OxdReply> {
+    if (this.closed) return Promise.reject(closedError());
+    const params =
+      request.token === undefined
+        ? request.params
+        : { ...request.params, protection_access_token: request.token };
+    let frame: string;
+    try {
+      frame = encodeFrame({ command: request.command, params });
+    } catch (error) {
+      const detail = error instanceof Error ? error.message : String(error);
+      return Promise.reject(
+        new OxdProtocolError(
+          `cannot send ${request.command}: ${detail}`,
+          ERROR_CODES.FRAME_TOO_LARGE,
+          {
+            cause: error,
+          },
+        ),
+      );
+    }
+    return new Promise<OxdReply>((resolve, reject) => {
+      this.queue.push({ command: request.command, frame, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const job of this.queue.splice(0)) job.reject(closedError());
+    const connections = [...this.connections];
+    for (const connection of connections) connection.fail(closedError());
+    await Promise.all(connections.map((connection) => connection.closed));
+  }
+
+  /** Hands queued requests to idle connections, opening new ones up to the pool size. */
+  private dispatch(): void {
+    while (this.queue.length > 0) {
+      if (this.idle.length === 0 && this.connections.size >= this.poolSize) return;
+      const job = this.queue.shift() as Job;
+      const idle = this.idle.pop();
+      if (idle) {
+        idle.run(job);
+        continue;
+      }
+      let connection: Connection;
+      try {
+        connection = new Connection(this.side, this.open, this.host, this.port);
+      } catch (error) {
+        const detail = error instanceof Error ? error.message : String(error);
+        job.reject(
+          new OxdTransportError(
+            `cannot open a connection to oxd-server at ${this.side.where}: ${detail}`,
+            { cause: error },
+          ),
+        );
+        continue;
+      }
+      this.connections.add(connection);
+      connection.run(job);
+    }
+  }
+
+  private release(connection: Connection): void {
+    const job = this.queue.shift();
+    if (job) {
+      connection.run(job);
+      return;
+    }
+    connection.park();
+    this.idle.push(connection);
+  }
+
+  private remove(connection: Connection): void {
+    this.connections.delete(connection);
+    const index = this.idle.indexOf(connection);
+    if (index !== -1) this.idle.splice(index, 1);
+    if (!this.closed) this.dispatch();
+  }
+}
