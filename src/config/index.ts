@@ -1,0 +1,13 @@
+export { DEFAULTS, type Defaults } from './defaults';
+export { IniDocument, parseIni, type IniDuplicate, type IniParseOptions } from './ini';
+export {
+  needsWriteBack,
+  resolveConfig,
+  type ClientIniKey,
+  type ClientInput,
+  type ConfigInput,
+  type OxdIniKey,
+  type OxdInput,
+} from './resolve';
+export type { ClientSettings, OxdConfig, OxdSettings, WriteBackValues } from './types';
+export { assertWritable, writeBack } from './write-back';
