@@ -2,11 +2,29 @@
  * The demo's page templates and error explanations, without a server: every value from the
  * OP, oxd or the visitor is escaped, and each failure family gets its own plain-words page.
  */
+interface Explained {
+  status: number;
+  title: string;
+  explanation: string;
+  advice?: string;
+}
+type Page = (input: Record<string, unknown>) => string;
+interface Views {
+  homePage: Page;
+  claimsPage: Page;
+  updateSitePage: Page;
+  errorPage: Page;
+}
+interface Errors {
+  explainError(err: unknown): Explained;
+  CsrfError: new () => Error;
+}
+
+// The demo is plain CommonJS JavaScript, as user code would be.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const views = require('../../demo-app/views') as typeof import('../../demo-app/views');
+const views: Views = require('../../demo-app/views');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { explainError, CsrfError } =
-  require('../../demo-app/errors') as typeof import('../../demo-app/errors');
+const { explainError, CsrfError }: Errors = require('../../demo-app/errors');
 
 const HOSTILE = '<script>alert("x")</script>&\'';
 const ESCAPED = '&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#39;';
@@ -92,7 +110,7 @@ describe('explainError', () => {
   ];
 
   test.each(cases)('%s - gets its own title and keeps its status', (_label, err, status, title) => {
-    const explained = explainError(err as Error);
+    const explained = explainError(err);
     expect(explained.status).toBe(status);
     expect(explained.title).toMatch(title);
     expect(explained.explanation.length).toBeGreaterThan(10);
