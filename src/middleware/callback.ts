@@ -1,0 +1,150 @@
+/**
+ * The OP's redirect back to the application: check the state against the logins this
+ * session started, exchange the code through oxd, fetch the user's claims, and store the
+ * login in a regenerated session.
+ */
+import type { ServerResponse } from 'node:http';
+import { ERROR_CODES, OxdAuthError, OxdCommandError, OxdConfigError } from '../errors';
+import {
+  regenerateSession,
+  requireSession,
+  saveSession,
+  type OxdIncomingMessage,
+  type OxdSessionData,
+  type PendingLogin,
+} from '../session';
+import { claimString, normaliseClaims } from './claims';
+import { livePendingLogins } from './login';
+import { queryOf, singleParam } from './request';
+import { redirect } from './response';
+import type { OxdRuntime } from './runtime';
+import { tokensFromReply } from './tokens';
+
+function opError(query: URLSearchParams): OxdAuthError | undefined {
+  const error = singleParam(query, 'error');
+  if (error === undefined) return undefined;
+  const description = singleParam(query, 'error_description');
+  return new OxdAuthError(
+    ERROR_CODES.OP_ERROR,
+    `The OpenID Provider did not complete the login: ${error}` +
+      (description ? ` (${description})` : ''),
+    { status: 400, opError: error, ...(description ? { opErrorDescription: description } : {}) },
+  );
+}
+
+function stateMismatch(message: string): OxdAuthError {
+  return new OxdAuthError(ERROR_CODES.STATE_MISMATCH, message, { status: 400 });
+}
+
+/** Removes the pending login with `state` from the session; it can be used only once. */
+function takePendingLogin(
+  entries: PendingLogin[],
+  state: string,
+): { login: PendingLogin; rest: PendingLogin[] } {
+  const index = entries.findIndex((entry) => entry.state === state);
+  const login = entries[index];
+  if (!login) {
+    throw stateMismatch(
+      'The login callback carried a state this session did not start, or one that expired or ' +
+        'was already used. Start the login again.',
+    );
+  }
+  return { login, rest: entries.filter((_, i) => i !== index) };
+}
+
+/** Builds what the session keeps about the login, from oxd's two answers. */
+async function loginData(
+  runtime: OxdRuntime,
+  code: string,
+  login: PendingLogin,
+): Promise<OxdSessionData> {
+  const reply = await runtime.client.getTokensByCode({ code, state: login.state });
+  const tokens = tokensFromReply('get_tokens_by_code', reply, runtime.clock());
+  const idTokenClaims = normaliseClaims(reply.id_token_claims);
+  const nonce = idTokenClaims.nonce;
+  if (login.nonce !== undefined && nonce !== undefined && nonce !== login.nonce) {
+    throw stateMismatch(
+      'The ID token was issued for another login (nonce mismatch). Log in again.',
+    );
+  }
+  const userInfo = await runtime.client.getUserInfo({
+    access_token: tokens.access_token,
+    ...(runtime.clientChoosesState && tokens.id_token ? { id_token: tokens.id_token } : {}),
+  });
+  const rawClaims = userInfo.claims;
+  if (typeof rawClaims.error === 'string' && rawClaims.sub === undefined) {
+    const description = rawClaims.error_description;
+    throw new OxdCommandError('get_user_info', {
+      error: rawClaims.error,
+      ...(typeof description === 'string' ? { error_description: description } : {}),
+    });
+  }
+  const data: OxdSessionData = { tokens, claims: normaliseClaims(rawClaims), rawClaims };
+  if (Object.keys(idTokenClaims).length > 0) data.idTokenClaims = idTokenClaims;
+  const sid = claimString(idTokenClaims, 'sid');
+  if (sid) data.sid = sid;
+  const iss = claimString(idTokenClaims, 'iss');
+  if (iss) data.iss = iss;
+  return data;
+}
+
+async function reshape(
+  runtime: OxdRuntime,
+  req: OxdIncomingMessage,
+  res: ServerResponse,
+  data: OxdSessionData,
+): Promise<OxdSessionData> {
+  if (!runtime.afterCallback) return data;
+  const shaped = await runtime.afterCallback(req, res, data);
+  if (typeof shaped !== 'object' || shaped === null || typeof shaped.tokens !== 'object') {
+    throw new OxdConfigError(
+      'afterCallback must return the session data (an object with tokens and claims)',
+      { key: 'afterCallback' },
+    );
+  }
+  return shaped;
+}
+
+/**
+ * Handles `GET <callback>?code&state` (or `?error`). The pending login is consumed and the
+ * session saved before the code is exchanged, so a replayed callback fails even while the
+ * first one is still running.
+ */
+export async function handleCallback(
+  runtime: OxdRuntime,
+  req: OxdIncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const session = requireSession(req);
+  const query = queryOf(req.url);
+  const refused = opError(query);
+  if (refused) throw refused;
+  const state = singleParam(query, 'state');
+  if (!state) {
+    throw stateMismatch('The login callback carried no state. Start the login again.');
+  }
+  const { login, rest } = takePendingLogin(
+    livePendingLogins(session.oxdLogins, runtime.clock()),
+    state,
+  );
+  if (rest.length > 0) session.oxdLogins = rest;
+  else delete session.oxdLogins;
+  await saveSession(session);
+
+  const code = singleParam(query, 'code');
+  if (!code) {
+    throw new OxdAuthError(
+      ERROR_CODES.OP_ERROR,
+      'The login callback carried neither a code nor an error. Start the login again.',
+      { status: 400 },
+    );
+  }
+  const data = await reshape(runtime, req, res, await loginData(runtime, code, login));
+
+  // A new session id at login (against session fixation); logins other tabs started survive.
+  const fresh = await regenerateSession(req);
+  fresh.oxd = data;
+  if (rest.length > 0) fresh.oxdLogins = rest;
+  await saveSession(fresh);
+  redirect(res, login.returnTo);
+}

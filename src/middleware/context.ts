@@ -1,0 +1,153 @@
+/**
+ * `req.oxd`: the login state of one request and the actions the application can start from
+ * it. One small object per request; everything else is computed on access by prototype
+ * getters, so requests that never look at it pay for nothing but the allocation.
+ */
+import type { ServerResponse } from 'node:http';
+import { ERROR_CODES, OxdAuthError } from '../errors';
+import type { OxdClient } from '../oxd/client';
+import type { OxdIncomingMessage, OxdSessionTokens } from '../session';
+import { normaliseClaims, type Claims } from './claims';
+import { startLogin, type LoginOptions } from './login';
+import { startLogout, type LogoutOptions } from './logout';
+import { mountPrefix } from './request';
+import type { OxdRuntime } from './runtime';
+import { isExpired, refreshTokens } from './tokens';
+
+/** The logged-in user's tokens, camelCase. */
+export class OxdTokens {
+  readonly accessToken: string;
+  readonly idToken: string | undefined;
+  readonly refreshToken: string | undefined;
+  /** Expiry of the access token in milliseconds since the epoch, when known. */
+  readonly expiresAt: number | undefined;
+  readonly #clock: () => number;
+
+  constructor(tokens: OxdSessionTokens, clock: () => number) {
+    this.accessToken = tokens.access_token;
+    this.idToken = tokens.id_token;
+    this.refreshToken = tokens.refresh_token;
+    this.expiresAt = tokens.expires_at;
+    this.#clock = clock;
+  }
+
+  /** True when the access token's known expiry has passed. */
+  isExpired(): boolean {
+    return this.expiresAt !== undefined && this.expiresAt <= this.#clock();
+  }
+}
+
+let runtimeOf: (context: OxdContext) => OxdRuntime;
+let mountOf: (context: OxdContext) => string;
+
+/** `req.oxd`, set by `oxdAuth()` on every request. */
+export class OxdContext {
+  readonly #runtime: OxdRuntime;
+  readonly #req: OxdIncomingMessage;
+  readonly #res: ServerResponse;
+  /** `req.url` when `oxdAuth()` ran, to find its mount path later. */
+  readonly #url: string;
+
+  static {
+    runtimeOf = (context) => context.#runtime;
+    mountOf = (context) => mountPrefix(context.#req.originalUrl, context.#url);
+  }
+
+  constructor(runtime: OxdRuntime, req: OxdIncomingMessage, res: ServerResponse, url: string) {
+    this.#runtime = runtime;
+    this.#req = req;
+    this.#res = res;
+    this.#url = url;
+  }
+
+  /** True when the session holds a login. */
+  isAuthenticated(): boolean {
+    return this.#req.session?.oxd !== undefined;
+  }
+
+  /** The UserInfo claims, normalised (one-element lists unwrapped); `undefined` if logged out. */
+  get user(): Claims | undefined {
+    return this.#req.session?.oxd?.claims;
+  }
+
+  /** The UserInfo claims exactly as oxd returned them; `undefined` if logged out. */
+  get rawClaims(): Record<string, unknown> | undefined {
+    return this.#req.session?.oxd?.rawClaims;
+  }
+
+  /** The ID token's claims, normalised, when oxd returned them. */
+  get idTokenClaims(): Claims | undefined {
+    return this.#req.session?.oxd?.idTokenClaims;
+  }
+
+  /** The tokens of the login; `undefined` if logged out. */
+  get tokens(): OxdTokens | undefined {
+    const data = this.#req.session?.oxd;
+    return data ? new OxdTokens(data.tokens, this.#runtime.clock) : undefined;
+  }
+
+  /** The oxd client this middleware uses. */
+  get client(): OxdClient {
+    return this.#runtime.client;
+  }
+
+  /**
+   * Asks oxd for fresh UserInfo claims with the current access token (refreshing it first
+   * when it has expired and a refresh token exists). Resolves with the normalised claims;
+   * does not change the session's stored claims.
+   */
+  async fetchUserInfo(): Promise<Claims> {
+    const session = this.#req.session;
+    const data = session?.oxd;
+    if (!session || !data) {
+      throw new OxdAuthError(
+        ERROR_CODES.UNAUTHENTICATED,
+        'fetchUserInfo() needs a logged-in user; check req.oxd.isAuthenticated() first',
+        { status: 401 },
+      );
+    }
+    if (isExpired(data.tokens, this.#runtime.clock())) {
+      const usable = await refreshTokens(this.#runtime, this.#req, session, data);
+      if (!usable) {
+        throw new OxdAuthError(
+          ERROR_CODES.UNAUTHENTICATED,
+          'The access token expired and could not be refreshed; log in again',
+          { status: 401 },
+        );
+      }
+    }
+    const reply = await this.#runtime.client.getUserInfo({
+      access_token: data.tokens.access_token,
+    });
+    return normaliseClaims(reply.claims);
+  }
+
+  /**
+   * Starts a login: stores the pending login in the session and redirects to the OP.
+   * Rejects with a typed error (pass it to `next`); under Express 5 returning the promise
+   * from the route handler is enough.
+   */
+  login(options: LoginOptions = {}): Promise<void> {
+    return startLogin(this.#runtime, this.#req, this.#res, options);
+  }
+
+  /**
+   * Logs out: ends the local session and redirects to the OP's end-session endpoint (or to
+   * `returnTo` / the post-logout path when nobody is logged in). Rejects like `login()`.
+   */
+  logout(options: LogoutOptions = {}): Promise<void> {
+    return startLogout(this.#runtime, this.#req, this.#res, options);
+  }
+}
+
+/** The runtime behind a context, for the other middleware of this package. */
+export function contextRuntime(context: OxdContext): OxdRuntime {
+  return runtimeOf(context);
+}
+
+/** The login route's URL as the browser sees it (mount path included), or `undefined`. */
+export function loginRouteUrl(context: OxdContext): string | undefined {
+  const route = runtimeOf(context).routes.login;
+  if (!route) return undefined;
+  return route.absolute ? route.path : mountOf(context) + route.path;
+}

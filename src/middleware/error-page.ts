@@ -1,0 +1,138 @@
+/**
+ * Turning an `OxdError` into a response: a short HTML page for browsers, JSON for API
+ * clients, with the error's HTTP status. Messages go through a filter that removes anything
+ * shaped like a token.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ERROR_CODES, OxdAuthError, OxdConfigError, OxdError, type OxdErrorCode } from '../errors';
+import type { ErrorRenderer } from './options';
+import { wantsHtml } from './request';
+import { htmlPage, sendHtml, sendJson } from './response';
+
+interface Explanation {
+  /** Machine-readable `error` of the JSON body. */
+  error: string;
+  /** Page title. */
+  title: string;
+  /** What happened and what to do, for the person in front of the browser. */
+  advice: string;
+}
+
+const UNAVAILABLE: Explanation = {
+  error: 'oxd_unavailable',
+  title: 'Login is unavailable',
+  advice: 'The login service (oxd server) cannot be reached right now. Please try again shortly.',
+};
+const TIMEOUT: Explanation = {
+  error: 'oxd_timeout',
+  title: 'Login is unavailable',
+  advice: 'The login service (oxd server) did not answer in time. Please try again shortly.',
+};
+const LOGIN_FAILED: Explanation = {
+  error: 'oxd_failed',
+  title: 'Login failed',
+  advice: 'The login service could not complete the request. Please try again later.',
+};
+const MISCONFIGURED: Explanation = {
+  error: 'server_misconfigured',
+  title: 'Login is not set up correctly',
+  advice: 'The site is not configured correctly for login. The site owner has to fix this.',
+};
+
+const EXPLANATIONS: Readonly<Record<OxdErrorCode, Explanation>> = {
+  [ERROR_CODES.CONFIG]: MISCONFIGURED,
+  [ERROR_CODES.CONFIG_READ]: MISCONFIGURED,
+  [ERROR_CODES.CONFIG_WRITE]: MISCONFIGURED,
+  [ERROR_CODES.NO_SESSION]: MISCONFIGURED,
+  [ERROR_CODES.TRANSPORT]: UNAVAILABLE,
+  [ERROR_CODES.CLOSED]: UNAVAILABLE,
+  [ERROR_CODES.CONNECT_TIMEOUT]: TIMEOUT,
+  [ERROR_CODES.RESPONSE_TIMEOUT]: TIMEOUT,
+  [ERROR_CODES.PROTOCOL]: { ...LOGIN_FAILED, error: 'oxd_protocol_error' },
+  [ERROR_CODES.FRAME_TOO_LARGE]: { ...LOGIN_FAILED, error: 'oxd_protocol_error' },
+  [ERROR_CODES.COMMAND]: { ...LOGIN_FAILED, error: 'oxd_command_failed' },
+  [ERROR_CODES.STATE_MISMATCH]: {
+    error: 'invalid_state',
+    title: 'Login could not be completed',
+    advice:
+      'This login response does not belong to a login started in this browser, or it expired or ' +
+      'was already used. Please log in again.',
+  },
+  [ERROR_CODES.OP_ERROR]: {
+    error: 'op_error',
+    title: 'Login was not completed',
+    advice: 'The identity provider did not complete the login. Please try again.',
+  },
+  [ERROR_CODES.UNAUTHENTICATED]: {
+    error: 'unauthenticated',
+    title: 'Login required',
+    advice: 'You need to log in to see this page.',
+  },
+  [ERROR_CODES.FORBIDDEN]: {
+    error: 'forbidden',
+    title: 'Access denied',
+    advice: 'You are logged in, but your account is not allowed to see this page.',
+  },
+};
+
+/** JWTs and long opaque strings that could be tokens. */
+const TOKEN_LIKE = /\beyJ[\w-]*\.[\w-]*\.[\w-]*|\b[\w-]{40,}\b/g;
+
+/** The message with anything token-shaped replaced. */
+export function redactTokens(text: string): string {
+  return text.replace(TOKEN_LIKE, '[redacted]');
+}
+
+/** The default renderer of `oxdErrorHandler()` and `requireAuth()`. */
+export const renderOxdError: ErrorRenderer = (err, req, res) => {
+  const explanation = EXPLANATIONS[err.code] ?? LOGIN_FAILED;
+  const status = err.status >= 400 && err.status <= 599 ? err.status : 500;
+  const detail = redactTokens(err.message);
+  if (wantsHtml(req)) {
+    sendHtml(
+      res,
+      status,
+      htmlPage(explanation.title, [explanation.advice, detail, `Error code: ${err.code}`]),
+    );
+    return;
+  }
+  const opError = err instanceof OxdAuthError ? err.opError : undefined;
+  sendJson(res, status, {
+    error: opError ?? explanation.error,
+    error_description: detail,
+    code: err.code,
+  });
+};
+
+export interface OxdErrorHandlerOptions {
+  /** Writes the response; default {@link renderOxdError}. */
+  render?: ErrorRenderer;
+}
+
+/**
+ * Error middleware (`app.use(oxdErrorHandler())`, after the routes) that answers every
+ * `OxdError` with its status: HTML for browsers, JSON otherwise. Other errors, and errors
+ * after the response has started, go on to the next error handler.
+ */
+export function oxdErrorHandler(
+  options: OxdErrorHandlerOptions = {},
+): (
+  err: unknown,
+  req: IncomingMessage,
+  res: ServerResponse,
+  next: (err?: unknown) => void,
+) => void {
+  const render = options.render ?? renderOxdError;
+  if (typeof render !== 'function') {
+    throw new OxdConfigError('oxdErrorHandler option render must be a function', {
+      key: 'render',
+    });
+  }
+  return function oxdErrorHandler(err, req, res, next) {
+    if (!(err instanceof OxdError) || res.headersSent) {
+      next(err);
+      return;
+    }
+    render(err, req, res);
+  };
+}

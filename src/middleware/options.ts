@@ -1,0 +1,317 @@
+/**
+ * The options of `oxdAuth()`: their types, their defaults (each documented where declared)
+ * and their validation. Everything here runs once, synchronously, at start-up; a bad option
+ * throws an `OxdConfigError` whose `key` names it.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { resolveConfig, type ConfigInput } from '../config/resolve';
+import type { OxdConfig } from '../config/types';
+import { OxdConfigError, type OxdError } from '../errors';
+import { OxdClient, type OxdClientOptions } from '../oxd/client';
+import type { OxdSessionData } from '../session';
+import { isSafeReturnTo } from './return-to';
+
+/**
+ * Paths the middleware answers (GET only). `false` turns a route off. Paths given here are
+ * relative to where the middleware is mounted; the defaults taken from configured URIs
+ * (callback, front-channel logout) are the URIs' own paths, matched against the full path.
+ */
+export interface OxdAuthRoutes {
+  /** Starts a login. Default `/login`. */
+  login?: string | false;
+  /** Logs out locally and at the OP. Default `/logout`. */
+  logout?: string | false;
+  /** Where the OP sends the user back. Default: the path of `authorization_redirect_uri`. */
+  callback?: string | false;
+  /**
+   * Called by the OP (in an iframe) to end the session. Default: the path of the first
+   * `client_frontchannel_logout_uris` entry; off when there is none.
+   */
+  frontchannelLogout?: string | false;
+  /**
+   * Same-origin path to send the user to after `/logout` when nobody is logged in (the OP
+   * sends logged-in users to `post_logout_redirect_uri`). Default `/`.
+   */
+  postLogoutRedirect?: string;
+}
+
+/** Authorization request parameters used for every login unless the login overrides them. */
+export interface LoginParams {
+  /** Scopes requested in addition to the configured `scope`. Default: none. */
+  scope?: readonly string[];
+  /** OIDC `prompt` (`login`, `consent`, …). Default: none, the OP decides. */
+  prompt?: string;
+  /** ACR values. Default: none, the configured `acr_values` (if any) apply. */
+  acrValues?: readonly string[];
+}
+
+/** Query parameters of the login route that are passed on to the OP when listed. */
+export type LoginQueryParam = 'prompt' | 'acr_values' | 'scope';
+
+/** Writes an error response for a failed request. */
+export type ErrorRenderer = (err: OxdError, req: IncomingMessage, res: ServerResponse) => void;
+
+/**
+ * Called after a successful login with what is about to be stored in the session; return
+ * the data to store (reshaped, trimmed or enriched).
+ */
+export type AfterCallback = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  session: OxdSessionData,
+) => OxdSessionData | Promise<OxdSessionData>;
+
+export interface OxdAuthOptions {
+  /** REQUIRED. The oxd-python style INI file (path), or the configuration as an object. */
+  config: string | ConfigInput;
+  /** Route paths; see {@link OxdAuthRoutes} for each default. */
+  routes?: OxdAuthRoutes;
+  /** An `OxdClient` to use instead of creating one from `config`. */
+  client?: OxdClient;
+  /** Options for the `OxdClient` created from `config` (ignored when `client` is given). */
+  clientOptions?: OxdClientOptions;
+  /** Reshapes the session data after a login. Default: stored as is. */
+  afterCallback?: AfterCallback;
+  /** Authorization request parameters for every login. Default: none. */
+  loginParams?: LoginParams;
+  /**
+   * Query parameters of the login route forwarded to the OP, e.g. `['prompt']` lets
+   * `/login?prompt=login` force re-authentication. Default: none (`returnTo` is always read).
+   */
+  loginQueryParams?: readonly LoginQueryParam[];
+  /**
+   * When true, `requireAuth()` passes `OxdAuthError`s (401 / 403) to `next(err)` instead of
+   * redirecting browsers to the login route and answering API clients itself. Default false.
+   */
+  errorOnRequired?: boolean;
+  /**
+   * Renders the 401 / 403 responses `requireAuth()` writes itself. Default: a short HTML
+   * page for browsers, JSON for API clients (the same as `oxdErrorHandler()`).
+   */
+  renderError?: ErrorRenderer;
+  /** Current time in milliseconds. Default `Date.now`; tests inject a clock. */
+  clock?: () => number;
+}
+
+/** A route as matched: `absolute` paths are compared with the full path (mount included). */
+export interface Route {
+  readonly path: string;
+  readonly absolute: boolean;
+}
+
+export interface ResolvedOptions {
+  readonly config: OxdConfig;
+  readonly client: OxdClient;
+  readonly routes: {
+    readonly login: Route | undefined;
+    readonly logout: Route | undefined;
+    readonly callback: Route | undefined;
+    readonly frontchannelLogout: Route | undefined;
+    readonly postLogoutRedirect: string;
+  };
+  readonly afterCallback: AfterCallback | undefined;
+  readonly loginParams: Readonly<LoginParams>;
+  readonly loginQueryParams: ReadonlySet<LoginQueryParam>;
+  readonly errorOnRequired: boolean;
+  readonly renderError: ErrorRenderer | undefined;
+  readonly clock: () => number;
+}
+
+const OPTION_KEYS: ReadonlySet<string> = new Set([
+  'config',
+  'routes',
+  'client',
+  'clientOptions',
+  'afterCallback',
+  'loginParams',
+  'loginQueryParams',
+  'errorOnRequired',
+  'renderError',
+  'clock',
+]);
+const ROUTE_KEYS: ReadonlySet<string> = new Set([
+  'login',
+  'logout',
+  'callback',
+  'frontchannelLogout',
+  'postLogoutRedirect',
+]);
+const LOGIN_PARAM_KEYS: ReadonlySet<string> = new Set(['scope', 'prompt', 'acrValues']);
+const LOGIN_QUERY_PARAMS: ReadonlySet<string> = new Set(['prompt', 'acr_values', 'scope']);
+
+function fail(key: string, message: string): never {
+  throw new OxdConfigError(`oxdAuth option ${key}: ${message}`, { key });
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function checkKeys(value: Record<string, unknown>, allowed: ReadonlySet<string>, prefix: string) {
+  for (const key of Object.keys(value)) {
+    if (!allowed.has(key)) {
+      fail(`${prefix}${key}`, `unknown option; known ones are ${[...allowed].join(', ')}`);
+    }
+  }
+}
+
+function optionalFunction<T>(value: unknown, key: string): T | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'function') fail(key, 'must be a function');
+  return value as T;
+}
+
+function stringList(value: unknown, key: string): readonly string[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || !value.every((item) => typeof item === 'string' && item !== '')) {
+    fail(key, 'must be a list of non-empty strings');
+  }
+  return Object.freeze([...(value as string[])]);
+}
+
+/** A route option: `false` (off), a path starting with `/`, or the default. */
+function routeOption(value: unknown, key: string, fallback: Route | undefined): Route | undefined {
+  if (value === undefined) return fallback;
+  if (value === false) return undefined;
+  if (typeof value !== 'string' || !isSafeReturnTo(value) || /[?#]/.test(value)) {
+    fail(key, 'must be a path starting with "/" (no query, no fragment), or false to turn it off');
+  }
+  return { path: trimSlash(value), absolute: false };
+}
+
+/** `/a/` and `/a` are the same route (Express's default, non-strict routing). */
+export function trimSlash(path: string): string {
+  return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+}
+
+function pathOfUri(uri: string, key: string): Route {
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    throw new OxdConfigError(`${key} ${JSON.stringify(uri)} is not an absolute URL`, { key });
+  }
+  return { path: trimSlash(url.pathname), absolute: true };
+}
+
+function resolveRoutes(value: unknown, config: OxdConfig): ResolvedOptions['routes'] {
+  if (value !== undefined && !isPlainObject(value)) fail('routes', 'must be an object');
+  const routes = value ?? {};
+  checkKeys(routes, ROUTE_KEYS, 'routes.');
+  const frontchannelUri = config.client.clientFrontchannelLogoutUris[0];
+  const resolved = {
+    login: routeOption(routes.login, 'routes.login', { path: '/login', absolute: false }),
+    logout: routeOption(routes.logout, 'routes.logout', { path: '/logout', absolute: false }),
+    callback: routeOption(
+      routes.callback,
+      'routes.callback',
+      pathOfUri(config.client.authorizationRedirectUri, 'authorization_redirect_uri'),
+    ),
+    frontchannelLogout: routeOption(
+      routes.frontchannelLogout,
+      'routes.frontchannelLogout',
+      frontchannelUri === undefined
+        ? undefined
+        : pathOfUri(frontchannelUri, 'client_frontchannel_logout_uris'),
+    ),
+    postLogoutRedirect: '/',
+  };
+  if (routes.postLogoutRedirect !== undefined) {
+    if (!isSafeReturnTo(routes.postLogoutRedirect)) {
+      fail('routes.postLogoutRedirect', 'must be a same-origin path starting with a single "/"');
+    }
+    resolved.postLogoutRedirect = routes.postLogoutRedirect;
+  }
+  const seen = new Map<string, string>();
+  for (const name of ['login', 'logout', 'callback', 'frontchannelLogout'] as const) {
+    const route = resolved[name];
+    if (!route) continue;
+    const other = seen.get(route.path);
+    if (other) fail(`routes.${name}`, `uses the path ${route.path}, which routes.${other} uses`);
+    seen.set(route.path, name);
+  }
+  return Object.freeze(resolved);
+}
+
+function resolveLoginParams(value: unknown): Readonly<LoginParams> {
+  if (value === undefined) return Object.freeze({});
+  if (!isPlainObject(value)) fail('loginParams', 'must be an object');
+  checkKeys(value, LOGIN_PARAM_KEYS, 'loginParams.');
+  const params: LoginParams = {};
+  const scope = stringList(value.scope, 'loginParams.scope');
+  if (scope) params.scope = scope;
+  const acrValues = stringList(value.acrValues, 'loginParams.acrValues');
+  if (acrValues) params.acrValues = acrValues;
+  if (value.prompt !== undefined) {
+    if (typeof value.prompt !== 'string' || value.prompt === '') {
+      fail('loginParams.prompt', 'must be a non-empty string');
+    }
+    params.prompt = value.prompt;
+  }
+  return Object.freeze(params);
+}
+
+function resolveLoginQueryParams(value: unknown): ReadonlySet<LoginQueryParam> {
+  if (value === undefined) return new Set();
+  if (!Array.isArray(value) || !value.every((item) => LOGIN_QUERY_PARAMS.has(item))) {
+    fail('loginQueryParams', `must be a list of ${[...LOGIN_QUERY_PARAMS].join(', ')}`);
+  }
+  return new Set(value as LoginQueryParam[]);
+}
+
+/** The client methods the middleware calls. */
+const CLIENT_METHODS = [
+  'getAuthorizationUrl',
+  'getTokensByCode',
+  'getAccessTokenByRefreshToken',
+  'getUserInfo',
+  'getLogoutUri',
+] as const;
+
+function isClientLike(value: unknown): boolean {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    CLIENT_METHODS.every((name) => typeof (value as Record<string, unknown>)[name] === 'function')
+  );
+}
+
+/** Validates `oxdAuth()`'s argument, resolves the configuration and creates the client. */
+export function resolveOptions(input: unknown): ResolvedOptions {
+  const options: Record<string, unknown> =
+    typeof input === 'string' ? { config: input } : isPlainObject(input) ? input : {};
+  if (typeof input !== 'string' && !isPlainObject(input)) {
+    fail('config', 'oxdAuth() takes the path of the configuration file or an options object');
+  }
+  checkKeys(options, OPTION_KEYS, '');
+  if (typeof options.config !== 'string' && !isPlainObject(options.config)) {
+    fail('config', 'is required: the path of the INI configuration file, or a config object');
+  }
+  const config = resolveConfig(options.config as string | ConfigInput);
+
+  if (options.client !== undefined && !isClientLike(options.client)) {
+    fail('client', `must be an OxdClient (with ${CLIENT_METHODS.join(', ')})`);
+  }
+  if (options.clientOptions !== undefined && !isPlainObject(options.clientOptions)) {
+    fail('clientOptions', 'must be an object');
+  }
+  if (options.errorOnRequired !== undefined && typeof options.errorOnRequired !== 'boolean') {
+    fail('errorOnRequired', 'must be true or false');
+  }
+  const clock = optionalFunction<() => number>(options.clock, 'clock') ?? Date.now;
+  const client =
+    (options.client as OxdClient | undefined) ??
+    new OxdClient(config, options.clientOptions as OxdClientOptions | undefined);
+
+  return Object.freeze({
+    config,
+    client,
+    routes: resolveRoutes(options.routes, config),
+    afterCallback: optionalFunction<AfterCallback>(options.afterCallback, 'afterCallback'),
+    loginParams: resolveLoginParams(options.loginParams),
+    loginQueryParams: resolveLoginQueryParams(options.loginQueryParams),
+    errorOnRequired: options.errorOnRequired === true,
+    renderError: optionalFunction<ErrorRenderer>(options.renderError, 'renderError'),
+    clock,
+  });
+}

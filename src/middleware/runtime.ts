@@ -1,0 +1,25 @@
+/**
+ * What one `oxdAuth()` instance shares between its requests: the resolved options and a
+ * table of token refreshes in flight.
+ */
+import type { OxdSessionTokens } from '../session';
+import type { ResolvedOptions } from './options';
+
+export interface OxdRuntime extends ResolvedOptions {
+  /**
+   * Refreshes in flight, keyed by session id, so concurrent requests of one session share a
+   * single `get_access_token_by_refresh_token` call. An entry lives only while its call is
+   * pending; nothing about a login stays in memory (sessions may live in a shared store).
+   */
+  readonly refreshes: Map<string, Promise<OxdSessionTokens>>;
+  /** oxd 4.x takes the state and nonce from the client; 3.x makes its own. */
+  readonly clientChoosesState: boolean;
+}
+
+export function createRuntime(options: ResolvedOptions): OxdRuntime {
+  return Object.freeze({
+    ...options,
+    refreshes: new Map<string, Promise<OxdSessionTokens>>(),
+    clientChoosesState: (options.client.serverVersion ?? options.config.oxd.serverVersion) === 4,
+  });
+}

@@ -1,0 +1,200 @@
+/**
+ * The middleware's behaviour where no oxd answer is involved, under Express 5, Express 4 and
+ * Connect. The configured "oxd server" is a sentinel that drops every connection and counts
+ * them, so each test also shows whether oxd was contacted.
+ */
+import request from 'supertest';
+import connect from 'connect';
+import express5 from 'express';
+import { ERROR_CODES, oxdAuth, oxdErrorHandler, requireAuth } from '../../src';
+import { buildApp, express4, FRAMEWORKS, startSentinel } from './app-fixture';
+
+let sentinel: Awaited<ReturnType<typeof startSentinel>>;
+
+beforeAll(async () => {
+  sentinel = await startSentinel();
+});
+afterAll(async () => {
+  await sentinel.close();
+});
+
+function config(redirectPath = '/callback') {
+  return {
+    oxd: {
+      host: '127.0.0.1',
+      port: sentinel.port,
+      connectTimeoutMs: 3000,
+      responseTimeoutMs: 3000,
+    },
+    client: {
+      opHost: 'https://127.0.0.1:9',
+      authorizationRedirectUri: `https://app.example${redirectPath}`,
+      clientFrontchannelLogoutUris: ['https://app.example/frontchannel-logout'],
+      postLogoutRedirectUri: 'https://app.example/bye',
+    },
+  };
+}
+
+const HTML = 'text/html,application/xhtml+xml';
+const handlers: ReturnType<typeof oxdAuth>[] = [];
+function auth(options: Partial<Parameters<typeof oxdAuth>[0] & object> = {}) {
+  const handler = oxdAuth({ config: config(), ...options });
+  handlers.push(handler);
+  return handler;
+}
+afterAll(async () => {
+  await Promise.all(handlers.map((handler) => handler.client.close()));
+});
+
+describe.each(FRAMEWORKS)('%s', (framework) => {
+  test('oxdAuth - sets req.oxd on every request and leaves other routes alone', async () => {
+    const before = sentinel.connections();
+    const response = await request(buildApp(framework, auth())).get('/?x=1');
+    expect(response.status).toBe(200);
+    expect(response.text).toBe('home');
+    expect(response.headers['set-cookie']).toBeUndefined();
+    expect(sentinel.connections()).toBe(before);
+  });
+
+  test('requireAuth - redirects a browser to the login route with returnTo', async () => {
+    const response = await request(buildApp(framework, auth()))
+      .get('/profile?tab=a%20b&x=1')
+      .set('Accept', HTML);
+    expect(response.status).toBe(302);
+    expect(response.headers.location).toBe(
+      `/login?returnTo=${encodeURIComponent('/profile?tab=a%20b&x=1')}`,
+    );
+  });
+
+  test('requireAuth - answers an API client 401 JSON', async () => {
+    const before = sentinel.connections();
+    const response = await request(buildApp(framework, auth()))
+      .get('/api/me')
+      .set('Accept', 'application/json');
+    expect(response.status).toBe(401);
+    expect(response.headers['content-type']).toMatch(/^application\/json/);
+    expect(response.body).toMatchObject({
+      error: 'unauthenticated',
+      code: ERROR_CODES.UNAUTHENTICATED,
+    });
+    expect(sentinel.connections()).toBe(before);
+  });
+
+  test('requireAuth - sends a logged-out user of a claim-checked page to log in, not 403', async () => {
+    const response = await request(buildApp(framework, auth())).get('/admin').set('Accept', HTML);
+    expect(response.status).toBe(302);
+    expect(response.headers.location).toBe('/login?returnTo=%2Fadmin');
+  });
+
+  test('requireAuth - passes 401 to the error handler with errorOnRequired', async () => {
+    const response = await request(buildApp(framework, auth({ errorOnRequired: true })))
+      .get('/profile')
+      .set('Accept', HTML);
+    expect(response.status).toBe(401);
+    expect(response.text).toContain('Login required');
+  });
+
+  test('callback - rejects a callback without state', async () => {
+    const response = await request(buildApp(framework, auth()))
+      .get('/callback?code=abc')
+      .set('Accept', HTML);
+    expect(response.status).toBe(400);
+    expect(response.text).toContain('Login could not be completed');
+    expect(response.text).toContain(ERROR_CODES.STATE_MISMATCH);
+  });
+
+  test('callback - rejects a state that is not in the session', async () => {
+    const before = sentinel.connections();
+    const response = await request(buildApp(framework, auth()))
+      .get('/callback?code=abc&state=forged')
+      .set('Accept', 'application/json');
+    expect(response.status).toBe(400);
+    expect(response.body).toMatchObject({
+      error: 'invalid_state',
+      code: ERROR_CODES.STATE_MISMATCH,
+    });
+    expect(sentinel.connections()).toBe(before);
+  });
+
+  test('callback - reports the OP error response as 400 with the OP error', async () => {
+    const response = await request(buildApp(framework, auth()))
+      .get('/callback?error=access_denied&error_description=User%20cancelled&state=x')
+      .set('Accept', 'application/json');
+    expect(response.status).toBe(400);
+    expect(response.body).toMatchObject({ error: 'access_denied', code: ERROR_CODES.OP_ERROR });
+    expect(response.body.error_description).toContain('User cancelled');
+  });
+
+  test('logout - redirects a logged-out user to the post-logout path without calling oxd', async () => {
+    const before = sentinel.connections();
+    const response = await request(
+      buildApp(framework, auth({ routes: { postLogoutRedirect: '/bye' } })),
+    ).get('/logout');
+    expect(response.status).toBe(302);
+    expect(response.headers.location).toBe('/bye');
+    expect(response.headers['set-cookie']).toBeUndefined();
+    expect(sentinel.connections()).toBe(before);
+  });
+
+  test('frontchannel logout - answers 200, uncached, when nobody is logged in', async () => {
+    const response = await request(buildApp(framework, auth())).get(
+      '/frontchannel-logout?iss=https%3A%2F%2Fop&sid=s1',
+    );
+    expect(response.status).toBe(200);
+    expect(response.headers['cache-control']).toBe('no-store');
+    expect(response.headers['content-type']).toMatch(/^text\/html/);
+  });
+
+  test('login - without a session middleware fails with a message saying what to add', async () => {
+    const app = buildApp(framework, auth(), { withoutSession: true });
+    const response = await request(app).get('/login').set('Accept', 'application/json');
+    expect(response.status).toBe(500);
+    expect(response.body.code).toBe(ERROR_CODES.NO_SESSION);
+    expect(response.body.error_description).toContain('app.use(session(');
+    const guarded = await request(app).get('/profile').set('Accept', 'application/json');
+    expect(guarded.status).toBe(500);
+    expect(guarded.body.code).toBe(ERROR_CODES.NO_SESSION);
+  });
+
+  test('login - answers 503 with a clear page when oxd cannot be reached', async () => {
+    const response = await request(buildApp(framework, auth())).get('/login').set('Accept', HTML);
+    expect(response.status).toBe(503);
+    expect(response.text).toContain('Login is unavailable');
+    expect(response.text).toContain('cannot be reached');
+    expect(response.text).toContain(ERROR_CODES.TRANSPORT);
+  });
+
+  test('login - routes only GET, other methods go on to the application', async () => {
+    const response = await request(buildApp(framework, auth())).post('/login');
+    expect(response.status).toBe(404);
+  });
+
+  test('oxdAuth - works mounted under a path', async () => {
+    const handler = oxdAuth({ config: config('/auth/callback') });
+    handlers.push(handler);
+    const app = buildApp(framework, handler, { mount: '/auth' });
+    const guarded = await request(app).get('/auth/profile?a=1').set('Accept', HTML);
+    expect(guarded.status).toBe(302);
+    expect(guarded.headers.location).toBe(
+      `/auth/login?returnTo=${encodeURIComponent('/auth/profile?a=1')}`,
+    );
+    const callback = await request(app)
+      .get('/auth/callback?state=forged&code=x')
+      .set('Accept', 'application/json');
+    expect(callback.status).toBe(400);
+    expect(callback.body.code).toBe(ERROR_CODES.STATE_MISMATCH);
+    const notMounted = await request(app).get('/login');
+    expect(notMounted.status).toBe(404);
+  });
+
+  test('requireAuth - without oxdAuth before it fails with a message saying what to add', async () => {
+    const bare =
+      framework === 'connect' ? connect() : framework === 'express5' ? express5() : express4();
+    bare.use(requireAuth());
+    bare.use(oxdErrorHandler());
+    const failed = await request(bare).get('/profile').set('Accept', 'application/json');
+    expect(failed.status).toBe(500);
+    expect(failed.body.code).toBe(ERROR_CODES.CONFIG);
+    expect(failed.body.error_description).toContain('app.use(oxdAuth(');
+  });
+});
