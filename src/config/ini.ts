@@ -120,7 +120,7 @@ export class IniDocument {
    */
   set(section: string, key: string, value: string): void {
     checkName('section', section, /[[\]\r\n]/);
-    checkName('key', key, /[=\r\n]/);
+    checkName('key', key, /[=\r\n]|^\s*[#;[]/); // or it would read back as a comment/header
     if (/[\r\n]/.test(value)) throw new RangeError(`INI value for ${key} contains a line break`);
     const name = key.trim();
     const trimmed = value.trim();

@@ -167,6 +167,8 @@ describe('IniDocument.set', () => {
     ['a carriage return in the value', 'oxd', 'id', 'a\rb'],
     ['= in the key', 'oxd', 'a=b', 'x'],
     ['an empty key', 'oxd', ' ', 'x'],
+    ['a key that would read as a comment', 'oxd', '# id', 'x'],
+    ['a key that would read as a header', 'oxd', '[id', 'x'],
     ['] in the section', 'o]xd', 'id', 'x'],
   ])('refuses %s, which would corrupt the file', (_name, section, key, value) => {
     const document = parseIni(commented);
