@@ -1,0 +1,205 @@
+/**
+ * The HTTPS side of the local oxd server, one request handler for two dialects:
+ * - `POST /<command-with-dashes>`: oxd-server 4.x REST (bare data; errors with 4.x HTTP
+ *   statuses and `{error, error_description}`; `Authorization: Bearer` checked per command);
+ * - `POST /v3/<command-with-dashes>`: the oxd-https-extension 3.x envelope with HTTP 200
+ *   (`http_status_<N>` errors become HTTP N `{code, message}`; a missing or non-`Bearer `
+ *   Authorization header is the extension's 403).
+ * Plus `GET /health-check` (`running`) and the UMA claims-gathering page.
+ */
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { debuglog } from 'node:util';
+import type { Dialect } from './params';
+import type { CommandProcessor, ProcessResult } from './processor';
+import { commandForPath, envelope } from './processor';
+
+const debug = debuglog('express-oxd');
+
+/** Largest request body accepted. */
+const MAX_BODY_BYTES = 1024 * 1024;
+const V3_PREFIX = '/v3/';
+/** 3.x commands the https-extension forwards without an Authorization header. */
+const V3_OPEN = new Set(['setup_client', 'get_client_token']);
+
+/** The https-extension's 403: a Dropwizard error whose message is the oxd envelope as text. */
+const V3_FORBIDDEN = {
+  code: 403,
+  message: JSON.stringify({
+    status: 'error',
+    data: { error: '403', error_description: 'Forbidden Access', details: null },
+  }),
+};
+
+export interface HttpsHandlerOptions {
+  processor: CommandProcessor;
+  /** Whether tokens are checked (the /v3/ header itself is always required, as in 3.x). */
+  protect: boolean;
+  /** The UMA claims-gathering page; returns false when the request is not for it. */
+  claimsGathering: (req: IncomingMessage, res: ServerResponse) => boolean;
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  res.statusCode = status;
+  res.setHeader(
+    'Content-Type',
+    typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json',
+  );
+  res.setHeader('Content-Length', Buffer.byteLength(text));
+  res.setHeader('Cache-Control', 'no-store');
+  res.end(text);
+}
+
+/** Dropwizard's answer to an unexpected exception. */
+function dropwizard500(res: ServerResponse): void {
+  send(res, 500, {
+    code: 500,
+    message: `There was an error processing your request. It has been logged (ID ${randomBytes(8).toString('hex')}).`,
+  });
+}
+
+class BodyTooLarge extends Error {}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+    });
+    req.on('error', reject);
+    req.on('end', () => {
+      if (size > MAX_BODY_BYTES) reject(new BodyTooLarge());
+      else resolve(Buffer.concat(chunks).toString('utf8'));
+    });
+  });
+}
+
+/** Parses the body like oxd's JSON reader: empty means `{}`. */
+function parseParams(body: string): { params: Record<string, unknown> } | { problem: string } {
+  if (body.trim() === '') return { params: {} };
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch (err) {
+    return { problem: (err as Error).message };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { problem: 'the body must be a JSON object of command parameters' };
+  }
+  return { params: value as Record<string, unknown> };
+}
+
+function sendV3(res: ServerResponse, result: ProcessResult): void {
+  const upstream = result.ok ? null : /^http_status_(\d{3})$/.exec(result.error);
+  if (!result.ok && upstream) {
+    const status = Number(upstream[1]);
+    send(res, status, { code: status, message: result.error_description });
+    return;
+  }
+  send(res, 200, envelope(result));
+}
+
+function sendV4(res: ServerResponse, result: ProcessResult): void {
+  if (result.ok) {
+    send(res, 200, result.data);
+    return;
+  }
+  const body =
+    result.httpBody ??
+    (result.details === undefined || result.details === null
+      ? { error: result.error, error_description: result.error_description }
+      : {
+          error: result.error,
+          error_description: result.error_description,
+          details: result.details,
+        });
+  send(res, result.httpStatus, body);
+}
+
+export function createHttpsHandler(options: HttpsHandlerOptions): RequestListener {
+  const { processor, protect } = options;
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (options.claimsGathering(req, res)) return;
+    const { pathname } = new URL(req.url ?? '/', 'https://oxd.invalid');
+    if (pathname === '/health-check' && req.method === 'GET') {
+      send(res, 200, 'running');
+      return;
+    }
+    const dialect: Dialect = pathname.startsWith(V3_PREFIX) ? 'https3' : 'https4';
+    const name = pathname.slice(dialect === 'https3' ? V3_PREFIX.length : 1);
+    const command = commandForPath(dialect, name);
+    if (!command) {
+      req.resume();
+      send(res, 404, { code: 404, message: 'HTTP 404 Not Found' });
+      return;
+    }
+    if (req.method !== 'POST') {
+      req.resume();
+      res.setHeader('Allow', 'POST');
+      send(res, 405, { code: 405, message: 'HTTP 405 Method Not Allowed' });
+      return;
+    }
+    let body: string;
+    try {
+      body = await readBody(req);
+    } catch (err) {
+      if (err instanceof BodyTooLarge) {
+        send(res, 413, { code: 413, message: 'HTTP 413 Request Entity Too Large' });
+        return;
+      }
+      throw err;
+    }
+    const parsed = parseParams(body);
+    if ('problem' in parsed) {
+      send(res, 400, `Invalid parameters. Message: ${parsed.problem}`);
+      return;
+    }
+    const { params } = parsed;
+    const authorization = req.headers.authorization;
+
+    if (dialect === 'https3') {
+      if (!V3_OPEN.has(command)) {
+        const token = authorization?.startsWith('Bearer ') ? authorization.slice(7).trim() : '';
+        if (token === '') {
+          send(res, 403, V3_FORBIDDEN);
+          return;
+        }
+        params.protection_access_token = token;
+      }
+      sendV3(res, await processor.process(command, params, { dialect, protect }));
+      return;
+    }
+
+    // 4.2+ takes the token as the header minus its first 7 characters, unchecked.
+    let accessToken: string | undefined;
+    if (authorization !== undefined && authorization.trim() !== '') {
+      if (authorization.length < 7) {
+        dropwizard500(res);
+        return;
+      }
+      accessToken = authorization.slice(7);
+    }
+    const oxdIdHeader = req.headers.authorizationoxdid;
+    sendV4(
+      res,
+      await processor.process(command, params, {
+        dialect,
+        protect,
+        accessToken,
+        authorizationOxdId: typeof oxdIdHeader === 'string' ? oxdIdHeader : undefined,
+      }),
+    );
+  }
+
+  return (req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      debug('local oxd https: %s', (err as Error)?.stack ?? err);
+      if (res.headersSent) res.destroy();
+      else dropwizard500(res);
+    });
+  };
+}

@@ -1,0 +1,41 @@
+/**
+ * The states the server handed out in authorization URLs, each with its nonce, PKCE
+ * verifier and redirect URI, kept until used once or until they expire (oxd's
+ * `state_expiration_in_minutes`, 5 by default). Expiry is checked on access: no timers.
+ */
+
+export interface PendingLogin {
+  oxdId: string;
+  nonce: string;
+  codeVerifier: string;
+  redirectUri: string;
+  expiresAt: number;
+}
+
+export class PendingLogins {
+  private readonly byState = new Map<string, PendingLogin>();
+
+  constructor(
+    private readonly ttlMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  remember(state: string, login: Omit<PendingLogin, 'expiresAt'>): void {
+    this.sweep();
+    this.byState.set(state, { ...login, expiresAt: this.now() + this.ttlMs });
+  }
+
+  /** Removes and returns the login for `state`; undefined when unknown or expired. */
+  take(state: string): PendingLogin | undefined {
+    const login = this.byState.get(state);
+    this.byState.delete(state);
+    return login && login.expiresAt > this.now() ? login : undefined;
+  }
+
+  private sweep(): void {
+    const now = this.now();
+    for (const [state, login] of this.byState) {
+      if (login.expiresAt <= now) this.byState.delete(state);
+    }
+  }
+}
