@@ -6,21 +6,48 @@
 /** Claims after normalisation: `{ sub: '24400320', name: 'Jane Doe', groups: ['a', 'b'] }`. */
 export type Claims = Record<string, unknown>;
 
+/** Standard OIDC claims whose JSON type is boolean. */
+const BOOLEAN_CLAIMS: ReadonlySet<string> = new Set(['email_verified', 'phone_number_verified']);
+
+/** Standard OIDC / JWT claims whose JSON type is a number (seconds since the epoch). */
+const NUMERIC_CLAIMS: ReadonlySet<string> = new Set([
+  'updated_at',
+  'exp',
+  'iat',
+  'nbf',
+  'auth_time',
+]);
+
+const DECIMAL = /^-?\d+(?:\.\d+)?$/;
+
 /**
- * Unwraps one-element lists into their only value and drops `null` values (oxd 3.x writes
- * unset fields as `null`). Lists of other lengths and all other values are kept as they are.
- * Returns a new object; the input is not modified.
+ * oxd 3.x turns every value into a string; standard claims get their JSON type back, so
+ * `email_verified` is `true` and `updated_at` a number whichever oxd sent them.
+ */
+function typed(name: string, value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  if (BOOLEAN_CLAIMS.has(name)) {
+    if (value === 'true') return true;
+    if (value === 'false') return false;
+  } else if (NUMERIC_CLAIMS.has(name) && DECIMAL.test(value)) {
+    return Number(value);
+  }
+  return value;
+}
+
+/**
+ * Unwraps one-element lists into their only value, drops `null` values (oxd 3.x writes
+ * unset fields as `null`), and gives the standard boolean and numeric claims their JSON
+ * type back when they arrive as strings. Lists of other lengths and all other values are
+ * kept as they are. Returns a new object; the input is not modified.
  */
 export function normaliseClaims(raw: unknown): Claims {
   const claims: Claims = {};
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return claims;
   for (const [name, value] of Object.entries(raw)) {
-    if (value === null || value === undefined) continue;
-    if (Array.isArray(value) && value.length === 1) {
-      if (value[0] !== null && value[0] !== undefined) claims[name] = value[0];
-      continue;
-    }
-    claims[name] = value;
+    const single = Array.isArray(value) && value.length === 1 ? value[0] : value;
+    if (single === null || single === undefined) continue;
+    claims[name] = typed(name, single);
   }
   return claims;
 }

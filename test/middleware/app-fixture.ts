@@ -9,6 +9,7 @@ import connect from 'connect';
 import express5 from 'express';
 import session from 'express-session';
 import {
+  claimCheck,
   claimEquals,
   claimIncludes,
   oxdErrorHandler,
@@ -59,7 +60,8 @@ const pages: Record<string, Handler> = {
     });
   },
   '/admin': (_req, res) => send(res, 200, 'admin area'),
-  '/staff': (_req, res) => send(res, 200, 'staff area'),
+  '/own': (_req, res) => send(res, 200, 'own area'),
+  '/verified': (_req, res) => send(res, 200, 'verified area'),
   '/api/me': (req, res) => send(res, 200, { sub: (req as OxdIncomingMessage).oxd?.user?.sub }),
   '/userinfo': async (req, res) => {
     const claims = await (req as OxdIncomingMessage).oxd?.fetchUserInfo();
@@ -74,8 +76,9 @@ const pages: Record<string, Handler> = {
 /** Which guard protects which page. */
 const guards: Record<string, (req: IncomingMessage, res: ServerResponse, next: Next) => void> = {
   '/profile': requireAuth(),
-  '/admin': claimEquals('role', 'admin'),
-  '/staff': claimIncludes('groups', 'staff'),
+  '/admin': claimEquals('preferred_username', 'admin'),
+  '/own': claimIncludes('preferred_username', 'jane'),
+  '/verified': claimCheck((claims) => claims.email_verified === true),
   '/api/me': requireAuth(),
   '/userinfo': requireAuth(),
 };

@@ -14,7 +14,31 @@ describe('claim normalisation', () => {
         email_verified: ['true'],
         exp: ['1311281970'],
       }),
-    ).toEqual({ sub: '24400320', name: 'Jane Doe', email_verified: 'true', exp: '1311281970' });
+    ).toEqual({ sub: '24400320', name: 'Jane Doe', email_verified: true, exp: 1311281970 });
+  });
+
+  test('gives standard boolean and numeric claims their JSON type back', () => {
+    expect(
+      normaliseClaims({
+        email_verified: 'false',
+        phone_number_verified: ['true'],
+        updated_at: ['1700000000'],
+        auth_time: '1700000001',
+        iat: '12.5',
+      }),
+    ).toEqual({
+      email_verified: false,
+      phone_number_verified: true,
+      updated_at: 1700000000,
+      auth_time: 1700000001,
+      iat: 12.5,
+    });
+  });
+
+  test('leaves values it cannot type, and non-standard claims, as strings', () => {
+    expect(
+      normaliseClaims({ email_verified: 'yes', exp: 'soon', sub: '42', zip: ['02134'] }),
+    ).toEqual({ email_verified: 'yes', exp: 'soon', sub: '42', zip: '02134' });
   });
 
   test('keeps lists of several values and empty lists', () => {
