@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes, createHash } from 'node:crypto';
+import { createHash, randomBytes, X509Certificate } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -233,6 +233,19 @@ describe('local OP', () => {
     await expect(request(`${op.issuer}/.well-known/openid-configuration`)).rejects.toThrow(
       /self.signed|certificate/i,
     );
+  });
+
+  test('certificate - covers 127.0.0.1 and localhost and expires in about 30 days', () => {
+    const certificate = new X509Certificate(op.ca);
+    expect(certificate.subjectAltName?.split(', ').sort()).toEqual([
+      'DNS:localhost',
+      'IP Address:127.0.0.1',
+    ]);
+    expect(certificate.checkIP('127.0.0.1')).toBe('127.0.0.1');
+    const days = (Date.parse(certificate.validTo) - Date.now()) / 86_400_000;
+    expect(days).toBeGreaterThan(29);
+    expect(days).toBeLessThanOrEqual(30);
+    expect(certificate.ca).toBe(false);
   });
 
   test('registration - answers with credentials and a registration access token', () => {

@@ -83,11 +83,11 @@ export function renderLoginPage(input: LoginPageInput): string {
     'Sign in',
     `<h1>Sign in</h1>
 <p class="hint">to continue to <strong id="client-name">${escapeHtml(input.clientName)}</strong></p>
-${error}<form method="post" action="${escapeHtml(input.action)}" id="login-form" autocomplete="off">
+${error}<form method="post" action="${escapeHtml(input.action)}" id="login-form">
 <label for="username">Username</label>
-<input id="username" name="username" type="text" required autofocus value="${escapeHtml(input.username ?? '')}">
+<input id="username" name="username" type="text" autocomplete="username" required autofocus value="${escapeHtml(input.username ?? '')}">
 <label for="password">Password</label>
-<input id="password" name="password" type="password" required>
+<input id="password" name="password" type="password" autocomplete="current-password" required>
 <button type="submit" id="login">Sign in</button>
 </form>
 <form method="post" action="${escapeHtml(input.abortAction)}" id="cancel-form">
