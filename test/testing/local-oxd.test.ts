@@ -1,0 +1,839 @@
+/**
+ * The local oxd server on the wire, raw: socket frames through `net`, HTTPS through undici
+ * with the server's CA. Every error the server implements is provoked and its exact shape
+ * checked per dialect (socket 3.x, HTTPS /v3/ 3.x envelope, HTTPS 4.x REST).
+ */
+import { type Socket, connect } from 'node:net';
+import { Agent, request } from 'undici';
+import { encodeFrame } from '../../src/oxd/framing';
+import { type LocalStack, startLocalStack } from '../helpers/local-stack';
+
+const REDIRECT = 'https://rp.example/callback';
+const FORBIDDEN_V3 = {
+  code: 403,
+  message:
+    '{"status":"error","data":{"error":"403","error_description":"Forbidden Access","details":null}}',
+};
+
+/** A raw client connection that records every byte and when the server closed it. */
+class RawSocket {
+  private received = Buffer.alloc(0);
+  private ended = false;
+  private waiters: (() => void)[] = [];
+
+  private constructor(private readonly socket: Socket) {
+    socket.on('data', (chunk: Buffer) => {
+      this.received = Buffer.concat([this.received, chunk]);
+      this.wake();
+    });
+    socket.on('close', () => {
+      this.ended = true;
+      this.wake();
+    });
+    socket.on('error', () => undefined);
+  }
+
+  static open(port: number): Promise<RawSocket> {
+    return new Promise((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => resolve(new RawSocket(socket)));
+      socket.once('error', reject);
+    });
+  }
+
+  private wake(): void {
+    for (const waiter of this.waiters.splice(0)) waiter();
+  }
+
+  private until(done: () => boolean, what: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), 20_000);
+      const check = () => {
+        if (done()) {
+          clearTimeout(timer);
+          resolve();
+        } else {
+          this.waiters.push(check);
+        }
+      };
+      check();
+    });
+  }
+
+  write(data: string): void {
+    this.socket.write(data);
+  }
+
+  /** The next complete frame's JSON (consumed). */
+  async frame(): Promise<Record<string, unknown>> {
+    const complete = () => {
+      const length = Number(this.received.subarray(0, 4).toString('ascii'));
+      return this.received.length >= 4 && this.received.length >= 4 + length;
+    };
+    await this.until(() => complete() || this.ended, 'a frame');
+    if (!complete()) throw new Error('connection closed before a frame arrived');
+    const length = Number(this.received.subarray(0, 4).toString('ascii'));
+    const json = this.received.subarray(4, 4 + length).toString('utf8');
+    this.received = this.received.subarray(4 + length);
+    return JSON.parse(json) as Record<string, unknown>;
+  }
+
+  async command(command: string, params: unknown): Promise<Record<string, unknown>> {
+    this.write(encodeFrame({ command, params }));
+    return this.frame();
+  }
+
+  /** Resolves with the bytes not yet consumed once the server has closed the connection. */
+  async closedWith(): Promise<string> {
+    await this.until(() => this.ended, 'the server to close the connection');
+    return this.received.toString('utf8');
+  }
+
+  get isOpen(): boolean {
+    return !this.ended;
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+}
+
+interface HttpAnswer {
+  status: number;
+  type: string;
+  text: string;
+  json: unknown;
+}
+
+let stack: LocalStack;
+let agent: Agent;
+const sockets: RawSocket[] = [];
+
+async function openSocket(port = stack.oxd.port): Promise<RawSocket> {
+  const socket = await RawSocket.open(port);
+  sockets.push(socket);
+  return socket;
+}
+
+/** One command on a fresh connection. */
+async function socketCommand(command: string, params: unknown, port?: number) {
+  const socket = await openSocket(port);
+  return socket.command(command, params);
+}
+
+async function post(
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+  base = stack.oxd.httpsUrl,
+): Promise<HttpAnswer> {
+  const response = await request(base + path, {
+    method: 'POST',
+    dispatcher: agent,
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await response.body.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return {
+    status: response.statusCode,
+    type: String(response.headers['content-type']),
+    text,
+    json,
+  };
+}
+
+function bearer(token: string): Record<string, string> {
+  return { authorization: `Bearer ${token}` };
+}
+
+function okData(reply: Record<string, unknown>): Record<string, unknown> {
+  expect(reply.status).toBe('ok');
+  return reply.data as Record<string, unknown>;
+}
+
+/** A 4.x site with its Bearer token. */
+async function site4(base?: string): Promise<{ oxdId: string; clientId: string; token: string }> {
+  const registered = await post('/register-site', { redirect_uris: [REDIRECT] }, {}, base);
+  expect(registered.status).toBe(200);
+  const site = registered.json as { oxd_id: string; client_id: string; client_secret: string };
+  const token = await post(
+    '/get-client-token',
+    { client_id: site.client_id, client_secret: site.client_secret, scope: ['oxd'] },
+    {},
+    base,
+  );
+  expect(token.status).toBe(200);
+  return {
+    oxdId: site.oxd_id,
+    clientId: site.client_id,
+    token: (token.json as { access_token: string }).access_token,
+  };
+}
+
+/** A 3.x site made by setup_client, with the setup client's protection token. */
+async function site3(base?: string): Promise<{ oxdId: string; token: string }> {
+  const setup = await post('/v3/setup-client', { authorization_redirect_uri: REDIRECT }, {}, base);
+  const data = (setup.json as { data: Record<string, string> }).data;
+  const token = await post(
+    '/v3/get-client-token',
+    { client_id: data.client_id, client_secret: data.client_secret, scope: ['oxd'] },
+    {},
+    base,
+  );
+  return {
+    oxdId: data.oxd_id as string,
+    token: (token.json as { data: { access_token: string } }).data.access_token,
+  };
+}
+
+beforeAll(async () => {
+  stack = await startLocalStack();
+  agent = new Agent({ connect: { ca: stack.oxd.ca } });
+}, 120_000);
+
+afterEach(() => {
+  for (const socket of sockets.splice(0)) socket.destroy();
+});
+
+afterAll(async () => {
+  await agent?.close();
+  await stack?.close();
+});
+
+describe('socket framing', () => {
+  test('socket - closes without a byte on a length prefix that is not four digits', async () => {
+    const socket = await openSocket();
+    socket.write('abcd{"command":"get_rp","params":{}}');
+    expect(await socket.closedWith()).toBe('');
+  });
+
+  test('socket - closes without a byte on the empty frame 0000', async () => {
+    const socket = await openSocket();
+    socket.write('0000');
+    expect(await socket.closedWith()).toBe('');
+  });
+
+  test('socket - answers unparseable JSON with internal_error, then closes', async () => {
+    const socket = await openSocket();
+    socket.write('0008{"comman');
+    expect(await socket.frame()).toEqual({
+      status: 'error',
+      data: {
+        error: 'internal_error',
+        error_description: 'Unknown internal server error occurs.',
+        details: null,
+      },
+    });
+    expect(await socket.closedWith()).toBe('');
+  });
+
+  test('socket - answers an unknown command with unsupported_operation and stays open', async () => {
+    const socket = await openSocket();
+    const reply = await socket.command('make_coffee', {});
+    expect(reply).toEqual({
+      status: 'error',
+      data: {
+        error: 'unsupported_operation',
+        error_description: expect.stringContaining('make_coffee'),
+        details: null,
+      },
+    });
+    const next = await socket.command('get_rp', {});
+    expect((next.data as { error: string }).error).toBe('bad_request');
+    expect(socket.isOpen).toBe(true);
+  });
+
+  test('socket - 4.x-only commands are unsupported on the socket', async () => {
+    const reply = await socketCommand('get_discovery', {});
+    expect((reply.data as { error: string }).error).toBe('unsupported_operation');
+  });
+
+  test('socket - answers missing params with internal_error and keeps the connection', async () => {
+    const socket = await openSocket();
+    const reply = await socket.command('get_rp', undefined);
+    expect(reply).toEqual({
+      status: 'error',
+      data: {
+        error: 'internal_error',
+        error_description: expect.stringMatching(/^Command parameters are not specified/),
+        details: null,
+      },
+    });
+    expect(okData(await socket.command('get_rp', { list: true }))).toHaveProperty('node');
+  });
+
+  test('socket - drops a second frame that arrived in the same read', async () => {
+    const socket = await openSocket();
+    socket.write(
+      encodeFrame({ command: 'get_rp', params: {} }) +
+        encodeFrame({ command: 'get_rp', params: { oxd_id: 'second' } }),
+    );
+    expect((await socket.frame()).data).toMatchObject({ error: 'bad_request' });
+    // The next request is the first one answered after the dropped one.
+    const third = await socket.command('get_rp', { oxd_id: 'third' });
+    expect(third.data).toMatchObject({
+      error: 'invalid_oxd_id',
+      error_description: expect.stringContaining('third'),
+    });
+  });
+
+  test('socket - closes without writing when the answer exceeds 9999 characters', async () => {
+    const registered = okData(
+      await socketCommand('register_site', { authorization_redirect_uri: REDIRECT }),
+    );
+    const socket = await openSocket();
+    socket.write(
+      encodeFrame({
+        command: 'get_authorization_url',
+        params: { oxd_id: registered.oxd_id, custom_parameters: { filler: '<'.repeat(3500) } },
+      }),
+    );
+    expect(await socket.closedWith()).toBe('');
+  });
+});
+
+describe('socket commands (3.x, unprotected)', () => {
+  let oxdId: string;
+
+  beforeAll(async () => {
+    oxdId = okData(
+      await socketCommand('register_site', {
+        authorization_redirect_uri: REDIRECT,
+        post_logout_redirect_uri: 'https://rp.example/bye',
+      }),
+    ).oxd_id as string;
+  });
+
+  test('register_site - answers oxd_id and op_host', async () => {
+    expect(oxdId).toMatch(/^[0-9a-f-]{36}$/);
+    const rp = okData(await socketCommand('get_rp', { oxd_id: oxdId }));
+    expect(rp.node).toMatchObject({ oxd_id: oxdId, op_host: stack.op.issuer });
+  });
+
+  test('register_site - rejects a missing authorization_redirect_uri', async () => {
+    expect(await socketCommand('register_site', {})).toEqual({
+      status: 'error',
+      data: {
+        error: 'invalid_authorization_redirect_uri',
+        error_description: expect.stringContaining('authorization_redirect_uri'),
+        details: null,
+      },
+    });
+  });
+
+  test('register_site - rejects an op_host other than the served OP', async () => {
+    const reply = await socketCommand('register_site', {
+      authorization_redirect_uri: REDIRECT,
+      op_host: 'https://op.elsewhere.example',
+    });
+    expect(reply.data).toMatchObject({ error: 'invalid_op_host' });
+  });
+
+  test('commands - answer bad_request without oxd_id and invalid_oxd_id for an unknown one', async () => {
+    expect(await socketCommand('get_authorization_url', {})).toEqual({
+      status: 'error',
+      data: {
+        error: 'bad_request',
+        error_description: "'oxd_id' is empty or not specified.",
+        details: null,
+      },
+    });
+    const unknown = await socketCommand('get_authorization_url', { oxd_id: 'no-such-site' });
+    expect(unknown.data).toEqual({
+      error: 'invalid_oxd_id',
+      error_description: expect.stringContaining('no-such-site'),
+      details: null,
+    });
+  });
+
+  test('get_tokens_by_code - names the missing code and state', async () => {
+    expect((await socketCommand('get_tokens_by_code', { oxd_id: oxdId, state: 's' })).data).toEqual(
+      {
+        error: 'bad_request',
+        error_description: "'code' is empty or not specified.",
+        details: null,
+      },
+    );
+    expect((await socketCommand('get_tokens_by_code', { oxd_id: oxdId, code: 'c' })).data).toEqual({
+      error: 'bad_request',
+      error_description: "'state' is empty or not specified.",
+      details: null,
+    });
+  });
+
+  test('get_tokens_by_code - rejects a state it did not hand out', async () => {
+    const reply = await socketCommand('get_tokens_by_code', {
+      oxd_id: oxdId,
+      code: 'some-code',
+      state: 'never-issued',
+    });
+    expect(reply).toEqual({
+      status: 'error',
+      data: {
+        error: 'bad_request',
+        error_description: "'state' is not registered.",
+        details: null,
+      },
+    });
+  });
+
+  test('get_tokens_by_code - a code the OP rejects answers internal_error and closes', async () => {
+    const url = okData(await socketCommand('get_authorization_url', { oxd_id: oxdId }));
+    const state = new URL(url.authorization_url as string).searchParams.get('state');
+    const socket = await openSocket();
+    const reply = await socket.command('get_tokens_by_code', {
+      oxd_id: oxdId,
+      code: 'not-a-code-of-the-op',
+      state,
+    });
+    expect(reply).toEqual({
+      status: 'error',
+      data: {
+        error: 'internal_error',
+        error_description: 'Unknown internal server error occurs.',
+        details: null,
+      },
+    });
+    expect(await socket.closedWith()).toBe('');
+  });
+
+  test('get_authorization_url - builds the OP URL with state, nonce, PKCE and the extras', async () => {
+    const data = okData(
+      await socketCommand('get_authorization_url', {
+        oxd_id: oxdId,
+        scope: ['openid', 'email'],
+        acr_values: ['basic'],
+        prompt: 'login',
+        custom_parameters: { ui_hint: 'x', state: 'overridden?' },
+      }),
+    );
+    const url = new URL(data.authorization_url as string);
+    expect(url.origin + url.pathname).toBe(`${stack.op.issuer}/auth`);
+    const query = Object.fromEntries(url.searchParams);
+    expect(query).toMatchObject({
+      response_type: 'code',
+      redirect_uri: REDIRECT,
+      scope: 'openid email',
+      acr_values: 'basic',
+      prompt: 'login',
+      ui_hint: 'x',
+      code_challenge_method: 'S256',
+    });
+    expect(query.state).not.toBe('overridden?');
+    expect(query.nonce).toMatch(/^[\w-]{20,}$/);
+    expect(query.code_challenge).toMatch(/^[\w-]{43}$/);
+  });
+
+  test('get_logout_uri - end_session_endpoint with the registered post-logout URI and the hint last', async () => {
+    const data = okData(
+      await socketCommand('get_logout_uri', {
+        oxd_id: oxdId,
+        state: 'st',
+        session_state: 'ss',
+        id_token_hint: 'the.id.token',
+      }),
+    );
+    expect(data.uri).toBe(
+      `${stack.op.issuer}/session/end?post_logout_redirect_uri=${encodeURIComponent('https://rp.example/bye')}` +
+        '&state=st&session_state=ss&id_token_hint=the.id.token',
+    );
+  });
+
+  test('get_user_info - an access token the OP refuses is http_status_401', async () => {
+    const reply = await socketCommand('get_user_info', { oxd_id: oxdId, access_token: 'bogus' });
+    expect(reply.data).toMatchObject({
+      error: 'http_status_401',
+      error_description: expect.stringContaining('invalid_token'),
+    });
+  });
+
+  test('protection - commands run without a token when protection is off', async () => {
+    const data = okData(await socketCommand('get_authorization_url', { oxd_id: oxdId }));
+    expect(data.authorization_url).toEqual(expect.any(String));
+  });
+});
+
+describe('HTTPS 4.x', () => {
+  let site: { oxdId: string; clientId: string; token: string };
+
+  beforeAll(async () => {
+    site = await site4();
+  });
+
+  test('health-check - answers running', async () => {
+    const response = await request(`${stack.oxd.httpsUrl}/health-check`, { dispatcher: agent });
+    expect(response.statusCode).toBe(200);
+    expect(await response.body.text()).toBe('running');
+  });
+
+  test('register_site - answers the bare data with the client credentials', async () => {
+    const answer = await post('/register-site', { redirect_uris: [REDIRECT] });
+    expect(answer.status).toBe(200);
+    expect(answer.json).toMatchObject({
+      oxd_id: expect.any(String),
+      op_host: stack.op.issuer,
+      client_id: expect.any(String),
+      client_secret: expect.any(String),
+      client_registration_access_token: expect.any(String),
+      client_registration_client_uri: expect.stringContaining(stack.op.issuer),
+    });
+    expect(answer.json).not.toHaveProperty('status');
+  });
+
+  test('register_site - rejects missing and invalid redirect_uris, and half credentials', async () => {
+    expect(await post('/register-site', {})).toMatchObject({
+      status: 400,
+      json: { error: 'invalid_redirect_uri', error_description: expect.any(String) },
+    });
+    expect(await post('/register-site', { redirect_uris: ['not a url'] })).toMatchObject({
+      status: 400,
+      json: { error: 'invalid_redirect_uri' },
+    });
+    expect(
+      await post('/register-site', { redirect_uris: [REDIRECT], client_id: 'only-the-id' }),
+    ).toMatchObject({ status: 400, json: { error: 'invalid_client_secret' } });
+  });
+
+  test('protection - a missing Authorization header is 403 blank_access_token', async () => {
+    const answer = await post('/get-authorization-url', { oxd_id: site.oxdId });
+    expect(answer.status).toBe(403);
+    expect(answer.json).toEqual({
+      error: 'blank_access_token',
+      error_description: expect.any(String),
+    });
+  });
+
+  test('protection - a header shorter than "Bearer " is a Dropwizard 500', async () => {
+    const answer = await post(
+      '/get-authorization-url',
+      { oxd_id: site.oxdId },
+      {
+        authorization: 'Bear',
+      },
+    );
+    expect(answer.status).toBe(500);
+    expect(answer.json).toEqual({
+      code: 500,
+      message: expect.stringMatching(/^There was an error processing your request/),
+    });
+  });
+
+  test('protection - an unknown token is 403 inactive_access_token', async () => {
+    const answer = await post('/get-authorization-url', { oxd_id: site.oxdId }, bearer('made-up'));
+    expect(answer).toMatchObject({ status: 403, json: { error: 'inactive_access_token' } });
+  });
+
+  test("protection - another site's token is 403 invalid_access_token", async () => {
+    const other = await site4();
+    const answer = await post(
+      '/get-authorization-url',
+      { oxd_id: site.oxdId },
+      bearer(other.token),
+    );
+    expect(answer).toMatchObject({ status: 403, json: { error: 'invalid_access_token' } });
+  });
+
+  test('protection - a token without the oxd scope is 403 access_token_insufficient_scope', async () => {
+    const registered = await post('/register-site', { redirect_uris: [REDIRECT] });
+    const own = registered.json as { oxd_id: string; client_id: string; client_secret: string };
+    const token = await post('/get-client-token', {
+      client_id: own.client_id,
+      client_secret: own.client_secret,
+      scope: ['openid'],
+    });
+    const answer = await post(
+      '/get-authorization-url',
+      { oxd_id: own.oxd_id },
+      bearer((token.json as { access_token: string }).access_token),
+    );
+    expect(answer).toMatchObject({
+      status: 403,
+      json: { error: 'access_token_insufficient_scope' },
+    });
+  });
+
+  test('protection - get_rp needs no token (4.2+)', async () => {
+    const answer = await post('/get-rp', { oxd_id: site.oxdId });
+    expect(answer.status).toBe(200);
+    expect(answer.json).toMatchObject({ node: { oxd_id: site.oxdId } });
+  });
+
+  test('commands - missing oxd_id is 400 bad_request, unknown oxd_id 400 invalid_oxd_id', async () => {
+    expect(await post('/get-authorization-url', {}, bearer(site.token))).toMatchObject({
+      status: 400,
+      json: { error: 'bad_request', error_description: "'oxd_id' is empty or not specified." },
+    });
+    expect(
+      await post('/get-authorization-url', { oxd_id: 'nope' }, bearer(site.token)),
+    ).toMatchObject({
+      status: 400,
+      json: { error: 'invalid_oxd_id' },
+    });
+  });
+
+  test('commands - an empty body is the empty params object', async () => {
+    const answer = await post('/get-authorization-url', '', bearer(site.token));
+    expect(answer).toMatchObject({ status: 400, json: { error: 'bad_request' } });
+  });
+
+  test('commands - a body that is not JSON is 400 text "Invalid parameters"', async () => {
+    const answer = await post('/get-authorization-url', '{"oxd_id":', bearer(site.token));
+    expect(answer.status).toBe(400);
+    expect(answer.type).toMatch(/^text\/plain/);
+    expect(answer.text).toMatch(/^Invalid parameters\. Message: /);
+  });
+
+  test('commands - an unknown path is 404, a GET on a command 405', async () => {
+    expect(await post('/make-coffee', {})).toMatchObject({
+      status: 404,
+      json: { code: 404, message: 'HTTP 404 Not Found' },
+    });
+    expect(await post('/setup-client', { redirect_uris: [REDIRECT] })).toMatchObject({
+      status: 404,
+    });
+    const get = await request(`${stack.oxd.httpsUrl}/get-rp`, { dispatcher: agent });
+    expect(get.statusCode).toBe(405);
+    expect(await get.body.json()).toEqual({ code: 405, message: 'HTTP 405 Method Not Allowed' });
+  });
+
+  test('get_authorization_url - takes state, nonce and a registered redirect_uri', async () => {
+    const answer = await post(
+      '/get-authorization-url',
+      { oxd_id: site.oxdId, state: 'my-state', nonce: 'my-nonce', redirect_uri: REDIRECT },
+      bearer(site.token),
+    );
+    expect(answer.status).toBe(200);
+    const url = new URL((answer.json as { authorization_url: string }).authorization_url);
+    expect(url.searchParams.get('state')).toBe('my-state');
+    expect(url.searchParams.get('nonce')).toBe('my-nonce');
+  });
+
+  test('get_authorization_url - an unregistered redirect_uri is 400', async () => {
+    const answer = await post(
+      '/get-authorization-url',
+      { oxd_id: site.oxdId, redirect_uri: 'https://evil.example/cb' },
+      bearer(site.token),
+    );
+    expect(answer).toMatchObject({
+      status: 400,
+      json: { error: 'redirect_uri_is_not_registered' },
+    });
+  });
+
+  test('get_tokens_by_code - an unregistered state is 400 bad_request', async () => {
+    const answer = await post(
+      '/get-tokens-by-code',
+      { oxd_id: site.oxdId, code: 'c', state: 'never-issued' },
+      bearer(site.token),
+    );
+    expect(answer).toEqual(
+      expect.objectContaining({
+        status: 400,
+        json: { error: 'bad_request', error_description: "'state' is not registered." },
+      }),
+    );
+  });
+
+  test('get_tokens_by_code - a code the OP rejects is 400 "invalid code"', async () => {
+    await post(
+      '/get-authorization-url',
+      { oxd_id: site.oxdId, state: 'for-bad-code' },
+      bearer(site.token),
+    );
+    const answer = await post(
+      '/get-tokens-by-code',
+      { oxd_id: site.oxdId, code: 'not-a-code', state: 'for-bad-code' },
+      bearer(site.token),
+    );
+    expect(answer).toMatchObject({
+      status: 400,
+      json: { error: 'bad_request', error_description: 'invalid code' },
+    });
+  });
+
+  test('get_user_info - passes an OP refusal through with HTTP 200', async () => {
+    const answer = await post(
+      '/get-user-info',
+      { oxd_id: site.oxdId, access_token: 'bogus' },
+      bearer(site.token),
+    );
+    expect(answer).toMatchObject({ status: 200, json: { error: 'invalid_token' } });
+  });
+
+  test('get_discovery / get_jwks / get_issuer - describe the served OP', async () => {
+    expect((await post('/get-discovery', {})).json).toMatchObject({ issuer: stack.op.issuer });
+    const jwks = (await post('/get-jwks', {})).json as { keys: unknown[] };
+    expect(jwks.keys.length).toBeGreaterThan(0);
+    expect((await post('/get-issuer', { resource: 'acct:jane@example.com' })).json).toEqual({
+      subject: 'acct:jane@example.com',
+      links: [{ rel: 'http://openid.net/specs/connect/1.0/issuer', href: stack.op.issuer }],
+    });
+    expect(await post('/get-issuer', {})).toMatchObject({
+      status: 400,
+      json: { error: 'bad_request_no_resource' },
+    });
+  });
+});
+
+describe('HTTPS /v3/ (https-extension 3.x)', () => {
+  let site: { oxdId: string; token: string };
+
+  beforeAll(async () => {
+    site = await site3();
+  });
+
+  test('setup_client - answers the envelope with the setup client credentials', async () => {
+    const answer = await post('/v3/setup-client', { authorization_redirect_uri: REDIRECT });
+    expect(answer.status).toBe(200);
+    expect(answer.json).toMatchObject({
+      status: 'ok',
+      data: {
+        oxd_id: expect.any(String),
+        setup_client_oxd_id: expect.any(String),
+        client_id_of_oxd_id: expect.any(String),
+        client_id: expect.any(String),
+        client_secret: expect.any(String),
+      },
+    });
+  });
+
+  test('get_client_token - scope is a string in 3.x', async () => {
+    const setup = await post('/v3/setup-client', {
+      authorization_redirect_uri: REDIRECT,
+      scope: ['openid', 'uma_protection'],
+    });
+    const data = (setup.json as { data: Record<string, string> }).data;
+    const answer = await post('/v3/get-client-token', {
+      client_id: data.client_id,
+      client_secret: data.client_secret,
+      scope: ['oxd', 'uma_protection'],
+    });
+    expect(answer.json).toMatchObject({
+      status: 'ok',
+      data: { access_token: expect.any(String), scope: 'oxd uma_protection', refresh_token: null },
+    });
+  });
+
+  test('protection - a missing or non-Bearer header is the extension 403', async () => {
+    const missing = await post('/v3/get-authorization-url', { oxd_id: site.oxdId });
+    expect(missing.status).toBe(403);
+    expect(missing.json).toEqual(FORBIDDEN_V3);
+    const lower = await post(
+      '/v3/get-authorization-url',
+      { oxd_id: site.oxdId },
+      { authorization: `bearer ${site.token}` },
+    );
+    expect(lower).toMatchObject({ status: 403, json: FORBIDDEN_V3 });
+    expect(
+      await post('/v3/get-authorization-url', { oxd_id: site.oxdId }, { authorization: 'Bearer ' }),
+    ).toMatchObject({ status: 403, json: FORBIDDEN_V3 });
+  });
+
+  test('protection - a token of another client is invalid_protection_access_token with HTTP 200', async () => {
+    const other = await site3();
+    const answer = await post(
+      '/v3/get-authorization-url',
+      { oxd_id: site.oxdId },
+      bearer(other.token),
+    );
+    expect(answer.status).toBe(200);
+    expect(answer.json).toEqual({
+      status: 'error',
+      data: {
+        error: 'invalid_protection_access_token',
+        error_description: expect.any(String),
+        details: null,
+      },
+    });
+  });
+
+  test('protection - an unknown token is inactive_protection_access_token', async () => {
+    const answer = await post(
+      '/v3/get-authorization-url',
+      { oxd_id: site.oxdId },
+      bearer('made-up'),
+    );
+    expect(answer.json).toMatchObject({
+      status: 'error',
+      data: { error: 'inactive_protection_access_token' },
+    });
+  });
+
+  test('protection - a site made by register_site has no setup client', async () => {
+    const registered = await socketCommand('register_site', {
+      authorization_redirect_uri: REDIRECT,
+    });
+    const answer = await post(
+      '/v3/get-authorization-url',
+      { oxd_id: okData(registered).oxd_id },
+      bearer(site.token),
+    );
+    expect(answer.json).toMatchObject({
+      status: 'error',
+      data: { error: 'no_setup_client_for_oxd_id' },
+    });
+  });
+
+  test('commands - an unknown oxd_id is invalid_oxd_id with HTTP 200', async () => {
+    const answer = await post('/v3/get-authorization-url', { oxd_id: 'nope' }, bearer(site.token));
+    expect(answer).toMatchObject({
+      status: 200,
+      json: { status: 'error', data: { error: 'invalid_oxd_id', details: null } },
+    });
+  });
+
+  test('get_tokens_by_code - an unregistered state is bad_request with HTTP 200', async () => {
+    const answer = await post(
+      '/v3/get-tokens-by-code',
+      { oxd_id: site.oxdId, code: 'c', state: 'never-issued' },
+      bearer(site.token),
+    );
+    expect(answer).toMatchObject({
+      status: 200,
+      json: {
+        status: 'error',
+        data: { error: 'bad_request', error_description: "'state' is not registered." },
+      },
+    });
+  });
+
+  test('get_user_info - an OP refusal becomes HTTP 401 {code, message}', async () => {
+    const answer = await post(
+      '/v3/get-user-info',
+      { oxd_id: site.oxdId, access_token: 'bogus' },
+      bearer(site.token),
+    );
+    expect(answer.status).toBe(401);
+    expect(answer.json).toEqual({ code: 401, message: expect.stringContaining('invalid_token') });
+  });
+
+  test('commands - not JSON is 400 text, an unknown path 404, 4.x-only paths 404', async () => {
+    const bad = await post('/v3/get-authorization-url', 'nope', bearer(site.token));
+    expect(bad.status).toBe(400);
+    expect(bad.text).toMatch(/^Invalid parameters\. Message: /);
+    expect((await post('/v3/make-coffee', {})).status).toBe(404);
+    expect((await post('/v3/get-discovery', {})).status).toBe(404);
+  });
+});
+
+describe('restart', () => {
+  test('registrations survive an oxd restart', async () => {
+    const site = await site4();
+    const socketSite = okData(
+      await socketCommand('register_site', { authorization_redirect_uri: REDIRECT }),
+    );
+    await stack.stopOxd();
+    await stack.startOxd();
+    const answer = await post('/get-authorization-url', { oxd_id: site.oxdId }, bearer(site.token));
+    expect(answer.status).toBe(200);
+    const socketAnswer = await socketCommand('get_authorization_url', {
+      oxd_id: socketSite.oxd_id,
+    });
+    expect(okData(socketAnswer).authorization_url).toEqual(expect.any(String));
+  }, 60_000);
+});
