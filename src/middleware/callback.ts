@@ -4,6 +4,7 @@
  * login in a regenerated session.
  */
 import type { ServerResponse } from 'node:http';
+import { debuglog } from 'node:util';
 import { ERROR_CODES, OxdAuthError, OxdCommandError, OxdConfigError } from '../errors';
 import {
   regenerateSession,
@@ -19,6 +20,8 @@ import { queryOf, singleParam } from './request';
 import { redirect } from './response';
 import type { OxdRuntime } from './runtime';
 import { tokensFromReply } from './tokens';
+
+const debug = debuglog('express-oxd');
 
 function opError(query: URLSearchParams): OxdAuthError | undefined {
   const error = singleParam(query, 'error');
@@ -146,5 +149,6 @@ export async function handleCallback(
   fresh.oxd = data;
   if (rest.length > 0) fresh.oxdLogins = rest;
   await saveSession(fresh);
+  debug('callback: login completed, session regenerated');
   redirect(res, login.returnTo);
 }

@@ -14,6 +14,7 @@
  * nothing is ended (the user's next visit still holds the session).
  */
 import type { ServerResponse } from 'node:http';
+import { debuglog } from 'node:util';
 import {
   destroySession,
   requireSession,
@@ -37,6 +38,8 @@ export function matchesLogout(
   return true;
 }
 
+const debug = debuglog('express-oxd');
+
 const PAGE = htmlPage('Logged out', ['This session has ended.']);
 
 export async function handleFrontchannelLogout(
@@ -48,6 +51,7 @@ export async function handleFrontchannelLogout(
   const data = session.oxd;
   if (data && matchesLogout(data, singleParam(query, 'iss'), singleParam(query, 'sid'))) {
     await destroySession(session);
+    debug('front-channel logout: session ended');
   }
   sendHtml(res, 200, PAGE);
 }

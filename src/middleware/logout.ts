@@ -4,12 +4,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
+import { debuglog } from 'node:util';
 import type { GetLogoutUriParams } from '../oxd/commands';
 import { OxdProtocolError } from '../errors';
 import { destroySession, requireSession, type OxdIncomingMessage } from '../session';
 import { redirect } from './response';
 import { safeReturnTo } from './return-to';
 import type { OxdRuntime } from './runtime';
+
+const debug = debuglog('express-oxd');
 
 export interface LogoutOptions {
   /**
@@ -73,6 +76,7 @@ export async function startLogout(
     failure = err;
   }
   await destroySession(session);
+  debug('logout: local session destroyed%s', uri === undefined ? ', oxd unreachable' : '');
   if (uri === undefined) throw failure;
   redirect(res, uri);
 }

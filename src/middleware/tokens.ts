@@ -2,9 +2,12 @@
  * Access tokens in the session: building the stored form from oxd's answers, expiry, and
  * the transparent refresh `requireAuth()` and `fetchUserInfo()` rely on.
  */
+import { debuglog } from 'node:util';
 import { OxdCommandError, OxdProtocolError } from '../errors';
 import type { OxdIncomingMessage, OxdSession, OxdSessionData, OxdSessionTokens } from '../session';
 import type { OxdRuntime } from './runtime';
+
+const debug = debuglog('express-oxd');
 
 interface TokenReply {
   access_token?: unknown;
@@ -86,9 +89,11 @@ export async function refreshTokens(
   }
   try {
     data.tokens = await pending;
+    debug('refresh: access token refreshed');
     return true;
   } catch (err) {
     if (!(err instanceof OxdCommandError)) throw err;
+    debug('refresh: refused by oxd (%s), the login ends', err.error);
     if (session.oxd === data) delete session.oxd;
     return false;
   }

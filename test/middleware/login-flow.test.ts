@@ -5,7 +5,8 @@
  * page asking for a login again.
  */
 import request from 'supertest';
-import { oxdAuth } from '../../src';
+import session from 'express-session';
+import { oxdAuth, type OxdAuthHandler, type OxdAuthOptions } from '../../src';
 import { ensureBuilt } from '../helpers/build';
 import { startLocalStack } from '../helpers/local-stack';
 import { followOpLogout, OpCookieJar, submitOpLogin } from '../helpers/op-login';
@@ -16,6 +17,7 @@ import {
   configFor,
   firstUser,
   HTML,
+  logIn,
   sessionCookie,
   TRANSPORTS,
   type Agent,
@@ -194,4 +196,61 @@ describe.each(TRANSPORTS)('over %s', (transport) => {
       ).resolves.toBeInstanceOf(URL);
     },
   );
+});
+
+describe('session handling', () => {
+  /** A MemoryStore that counts writes. */
+  class CountingStore extends session.MemoryStore {
+    writes = 0;
+    override set(sid: string, data: session.SessionData, callback?: (err?: unknown) => void) {
+      this.writes += 1;
+      super.set(sid, data, callback);
+    }
+  }
+
+  const handlers: OxdAuthHandler[] = [];
+  afterAll(async () => {
+    await Promise.all(handlers.map((handler) => handler.client.close()));
+  });
+
+  function app(options: Partial<OxdAuthOptions> = {}, store = new CountingStore()) {
+    const { client } = clientFor(stack, 'socket');
+    const handler = oxdAuth({ config: configFor(stack, 'socket'), client, ...options });
+    handlers.push(handler);
+    return { agent: request.agent(buildApp('express5', handler, { store })), store };
+  }
+
+  test('requireAuth - reads the session of a logged-in user without writing it', async () => {
+    const { agent, store } = app();
+    await logIn(agent, stack);
+    const writes = store.writes;
+    for (let i = 0; i < 5; i += 1) {
+      expect((await agent.get('/profile').set('Accept', HTML)).status).toBe(200);
+      expect((await agent.get('/api/me').set('Accept', 'application/json')).status).toBe(200);
+      expect((await agent.get('/').set('Accept', HTML)).status).toBe(200);
+    }
+    expect(store.writes).toBe(writes);
+  });
+
+  test('afterCallback - reshapes what the session keeps about the login', async () => {
+    const { agent } = app({
+      afterCallback: (_req, _res, data) => ({
+        ...data,
+        rawClaims: {},
+        claims: { sub: data.claims.sub, app_role: 'reader' },
+      }),
+    });
+    await logIn(agent, stack);
+    const profile = await agent.get('/profile').set('Accept', HTML);
+    expect(profile.body.user).toEqual({ sub: USER_SUB, app_role: 'reader' });
+  });
+
+  test('afterCallback - a hook that returns nothing fails the login with a clear error', async () => {
+    const { agent } = app({ afterCallback: (() => undefined) as never });
+    const done = await logIn(agent, stack);
+    expect(done.status).toBe(500);
+    expect(done.text).toContain('afterCallback must return the session data');
+    const guarded = await agent.get('/profile').set('Accept', HTML);
+    expect(guarded.status).toBe(302);
+  });
 });
