@@ -94,6 +94,21 @@ describe.each(FRAMEWORKS)('%s', (framework) => {
     expect(response.text).toContain('Login required');
   });
 
+  test('requireAuth - writes its 401 with the renderError option', async () => {
+    const app = buildApp(
+      framework,
+      auth({
+        renderError: (err, _req, res) => {
+          res.statusCode = err.status;
+          res.end(`custom ${err.code}`);
+        },
+      }),
+    );
+    const response = await request(app).get('/api/me').set('Accept', 'application/json');
+    expect(response.status).toBe(401);
+    expect(response.text).toBe(`custom ${ERROR_CODES.UNAUTHENTICATED}`);
+  });
+
   test('callback - rejects a callback without state', async () => {
     const response = await request(buildApp(framework, auth()))
       .get('/callback?code=abc')
