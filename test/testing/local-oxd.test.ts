@@ -7,8 +7,12 @@ import { type Socket, connect } from 'node:net';
 import { Agent, request } from 'undici';
 import { encodeFrame } from '../../src/oxd/framing';
 import { type LocalStack, startLocalStack } from '../helpers/local-stack';
+import { submitOpLogin } from '../helpers/op-login';
 
 const REDIRECT = 'https://rp.example/callback';
+const VIEW = 'https://photoz.example/view';
+const SECRET = 'https://photoz.example/secret';
+const PHOTOS = [{ path: '/photos', conditions: [{ httpMethods: ['GET'], scopes: [VIEW] }] }];
 const FORBIDDEN_V3 = {
   code: 403,
   message:
@@ -192,7 +196,9 @@ async function site3(base?: string): Promise<{ oxdId: string; token: string }> {
 }
 
 beforeAll(async () => {
-  stack = await startLocalStack();
+  stack = await startLocalStack({
+    umaClaimsPolicy: { [SECRET]: [{ name: 'email', value: 'jane.doe@example.com' }] },
+  });
   agent = new Agent({ connect: { ca: stack.oxd.ca } });
 }, 120_000);
 
@@ -818,6 +824,289 @@ describe('HTTPS /v3/ (https-extension 3.x)', () => {
     expect(bad.text).toMatch(/^Invalid parameters\. Message: /);
     expect((await post('/v3/make-coffee', {})).status).toBe(404);
     expect((await post('/v3/get-discovery', {})).status).toBe(404);
+  });
+});
+
+describe('site management', () => {
+  test('update_site (4.x) - changes the client at the OP and the redirect URI used', async () => {
+    const registered = await post('/register-site', { redirect_uris: [REDIRECT] });
+    const site = registered.json as Record<string, string>;
+    const token = await post('/get-client-token', {
+      client_id: site.client_id,
+      client_secret: site.client_secret,
+      scope: ['oxd'],
+    });
+    const updated = await post('/update-site', {
+      oxd_id: site.oxd_id,
+      redirect_uris: ['https://rp.example/new-callback'],
+    });
+    expect(updated).toMatchObject({ status: 200, json: { oxd_id: site.oxd_id } });
+
+    const opAgent = new Agent({ connect: { ca: stack.op.ca } });
+    try {
+      const atOp = await request(site.client_registration_client_uri as string, {
+        dispatcher: opAgent,
+        headers: { authorization: `Bearer ${site.client_registration_access_token}` },
+      });
+      expect(await atOp.body.json()).toMatchObject({
+        redirect_uris: ['https://rp.example/new-callback'],
+      });
+    } finally {
+      await opAgent.close();
+    }
+    const url = await post(
+      '/get-authorization-url',
+      { oxd_id: site.oxd_id },
+      bearer((token.json as { access_token: string }).access_token),
+    );
+    const authorization = new URL((url.json as { authorization_url: string }).authorization_url);
+    expect(authorization.searchParams.get('redirect_uri')).toBe('https://rp.example/new-callback');
+  });
+
+  test('update_site / remove_site (socket) - later commands answer invalid_oxd_id', async () => {
+    const oxdId = okData(
+      await socketCommand('register_site', { authorization_redirect_uri: REDIRECT }),
+    ).oxd_id;
+    expect(
+      okData(
+        await socketCommand('update_site', {
+          oxd_id: oxdId,
+          authorization_redirect_uri: 'https://rp.example/other',
+        }),
+      ),
+    ).toEqual({ oxd_id: oxdId });
+    const url = okData(await socketCommand('get_authorization_url', { oxd_id: oxdId }));
+    expect(new URL(url.authorization_url as string).searchParams.get('redirect_uri')).toBe(
+      'https://rp.example/other',
+    );
+    expect(okData(await socketCommand('remove_site', { oxd_id: oxdId }))).toEqual({
+      oxd_id: oxdId,
+    });
+    expect((await socketCommand('get_authorization_url', { oxd_id: oxdId })).data).toMatchObject({
+      error: 'invalid_oxd_id',
+    });
+  });
+
+  test('AuthorizationOxdId (4.x) - names the site the token is checked against', async () => {
+    const owner = await site4();
+    const other = await site4();
+    const checked = await post(
+      '/get-authorization-url',
+      { oxd_id: other.oxdId },
+      { ...bearer(owner.token), AuthorizationOxdId: owner.oxdId },
+    );
+    expect(checked.status).toBe(200);
+    expect(
+      await post(
+        '/get-authorization-url',
+        { oxd_id: other.oxdId },
+        { ...bearer(owner.token), AuthorizationOxdId: 'no-such-site' },
+      ),
+    ).toMatchObject({ status: 400, json: { error: 'authorization_oxd_id_not_found' } });
+  });
+});
+
+describe('ID token checks', () => {
+  /** Logs jane in with the nonce of the authorization URL replaced. */
+  async function codeWithForeignNonce(authorizationUrl: string) {
+    const url = new URL(authorizationUrl);
+    url.searchParams.set('nonce', 'a-nonce-oxd-never-issued');
+    const jane = stack.op.users.find((user) => user.username === 'jane');
+    if (!jane) throw new Error('no user jane');
+    const back = await submitOpLogin(url.href, jane, stack.op.ca);
+    return { code: back.searchParams.get('code'), state: back.searchParams.get('state') };
+  }
+
+  test('get_tokens_by_code (socket) - an ID token with another nonce is invalid_id_token_bad_nonce', async () => {
+    const oxdId = okData(
+      await socketCommand('register_site', { authorization_redirect_uri: REDIRECT }),
+    ).oxd_id;
+    const url = okData(await socketCommand('get_authorization_url', { oxd_id: oxdId }));
+    const { code, state } = await codeWithForeignNonce(url.authorization_url as string);
+    expect(await socketCommand('get_tokens_by_code', { oxd_id: oxdId, code, state })).toEqual({
+      status: 'error',
+      data: {
+        error: 'invalid_id_token_bad_nonce',
+        error_description: expect.any(String),
+        details: null,
+      },
+    });
+  });
+
+  test('get_tokens_by_code (4.x) - a bad nonce is HTTP 500 invalid_id_token_bad_nonce', async () => {
+    const site = await site4();
+    const url = await post('/get-authorization-url', { oxd_id: site.oxdId }, bearer(site.token));
+    const { code, state } = await codeWithForeignNonce(
+      (url.json as { authorization_url: string }).authorization_url,
+    );
+    expect(
+      await post('/get-tokens-by-code', { oxd_id: site.oxdId, code, state }, bearer(site.token)),
+    ).toMatchObject({ status: 500, json: { error: 'invalid_id_token_bad_nonce' } });
+  });
+
+  test('check_id_token - a tampered signature or a wrong nonce is inactive, a valid token active', async () => {
+    const site = await site4();
+    const issued = await post(
+      '/get-authorization-code',
+      {
+        oxd_id: site.oxdId,
+        username: 'jane',
+        password: 'jane-password',
+        state: 'ck',
+        nonce: 'n-1',
+      },
+      bearer(site.token),
+    );
+    const tokens = await post(
+      '/get-tokens-by-code',
+      { oxd_id: site.oxdId, code: (issued.json as { code: string }).code, state: 'ck' },
+      bearer(site.token),
+    );
+    const idToken = (tokens.json as { id_token: string }).id_token;
+    const check = (body: Record<string, unknown>) =>
+      post('/check-id-token', { oxd_id: site.oxdId, ...body }, bearer(site.token));
+    expect((await check({ id_token: idToken, nonce: 'n-1' })).json).toMatchObject({
+      active: true,
+      claims: { sub: ['248289761001'], nonce: ['n-1'] },
+    });
+    expect((await check({ id_token: idToken, nonce: 'other' })).json).toMatchObject({
+      active: false,
+    });
+    const [header, payload, signature] = idToken.split('.') as [string, string, string];
+    const tampered = `${header}.${payload}.${signature.startsWith('A') ? 'B' : 'A'}${signature.slice(1)}`;
+    expect((await check({ id_token: tampered })).json).toMatchObject({ active: false });
+    expect(await check({})).toMatchObject({ status: 400, json: { error: 'no_id_token' } });
+  });
+});
+
+describe('UMA errors', () => {
+  test('uma_rs_protect - empty, duplicate methods and bad expressions per dialect', async () => {
+    const oxdId = okData(
+      await socketCommand('register_site', { authorization_redirect_uri: REDIRECT }),
+    ).oxd_id;
+    expect(
+      (await socketCommand('uma_rs_protect', { oxd_id: oxdId, resources: [] })).data,
+    ).toMatchObject({ error: 'invalid_uma_request', details: null });
+    const duplicate = [
+      { path: '/a', conditions: [{ httpMethods: ['GET'], scopes: [VIEW] }] },
+      { path: '/a', conditions: [{ httpMethods: ['GET'], scopes: [SECRET] }] },
+    ];
+    expect(
+      (await socketCommand('uma_rs_protect', { oxd_id: oxdId, resources: duplicate })).data,
+    ).toMatchObject({ error: 'http_method_not_unique' });
+    const badExpression = [
+      {
+        path: '/b',
+        conditions: [
+          { httpMethods: ['GET'], scope_expression: { rule: { nope: [] }, data: [VIEW] } },
+        ],
+      },
+    ];
+    expect(
+      (await socketCommand('uma_rs_protect', { oxd_id: oxdId, resources: badExpression })).data,
+    ).toMatchObject({ error: 'invalid_scope_expressioin' });
+    const site = await site4();
+    expect(
+      await post(
+        '/uma-rs-protect',
+        { oxd_id: site.oxdId, resources: badExpression },
+        bearer(site.token),
+      ),
+    ).toMatchObject({ status: 400, json: { error: 'invalid_scope_expression' } });
+  });
+
+  test('uma_rs_check_access - missing path and unprotected resources', async () => {
+    const site = await site4();
+    await post('/uma-rs-protect', { oxd_id: site.oxdId, resources: PHOTOS }, bearer(site.token));
+    expect(
+      await post(
+        '/uma-rs-check-access',
+        { oxd_id: site.oxdId, rpt: '', http_method: 'GET' },
+        bearer(site.token),
+      ),
+    ).toMatchObject({ status: 400, json: { error: 'invalid_path_parameter' } });
+    expect(
+      await post(
+        '/uma-rs-check-access',
+        { oxd_id: site.oxdId, rpt: '', path: '/elsewhere', http_method: 'GET' },
+        bearer(site.token),
+      ),
+    ).toMatchObject({
+      status: 400,
+      json: { error: 'invalid_request', error_description: expect.stringContaining('/elsewhere') },
+    });
+    const granted = await post(
+      '/uma-rs-check-access',
+      { oxd_id: site.oxdId, rpt: '', path: '/photos', http_method: 'GET' },
+      bearer(site.token),
+    );
+    expect(granted.json).toEqual({
+      access: 'denied',
+      'www-authenticate_header': expect.stringMatching(/^UMA realm="rs",as_uri="/),
+      ticket: expect.any(String),
+    });
+  });
+
+  test('uma_rp_get_rpt - need_info and invalid_ticket: 3.x envelope vs 4.x AS body', async () => {
+    const oxdId = okData(
+      await socketCommand('register_site', { authorization_redirect_uri: REDIRECT }),
+    ).oxd_id;
+    const secretResource = [
+      { path: '/s', conditions: [{ httpMethods: ['GET'], scopes: [SECRET] }] },
+    ];
+    okData(await socketCommand('uma_rs_protect', { oxd_id: oxdId, resources: secretResource }));
+    const ticketFor = async () =>
+      okData(
+        await socketCommand('uma_rs_check_access', {
+          oxd_id: oxdId,
+          rpt: '',
+          path: '/s',
+          http_method: 'GET',
+        }),
+      ).ticket as string;
+
+    const needInfo3 = await socketCommand('uma_rp_get_rpt', {
+      oxd_id: oxdId,
+      ticket: await ticketFor(),
+    });
+    expect(needInfo3).toEqual({
+      status: 'error',
+      data: {
+        error: 'need_info',
+        error_description: expect.any(String),
+        details: {
+          error: 'need_info',
+          ticket: expect.any(String),
+          required_claims: [expect.objectContaining({ name: 'email' })],
+          redirect_user: `${stack.oxd.httpsUrl}/uma/claims-gathering`,
+        },
+      },
+    });
+    const invalid3 = await socketCommand('uma_rp_get_rpt', { oxd_id: oxdId, ticket: 'no-such' });
+    expect(invalid3.data).toMatchObject({
+      error: 'need_info',
+      details: { error: 'invalid_ticket' },
+    });
+
+    const site = await site4();
+    const needInfo4 = await post(
+      '/uma-rp-get-rpt',
+      { oxd_id: site.oxdId, ticket: await ticketFor() },
+      bearer(site.token),
+    );
+    expect(needInfo4.status).toBe(403);
+    expect(needInfo4.json).toEqual({
+      error: 'need_info',
+      ticket: expect.any(String),
+      required_claims: [expect.objectContaining({ name: 'email' })],
+      redirect_user: `${stack.oxd.httpsUrl}/uma/claims-gathering`,
+    });
+    expect(
+      await post('/uma-rp-get-rpt', { oxd_id: site.oxdId, ticket: 'no-such' }, bearer(site.token)),
+    ).toMatchObject({ status: 400, json: { error: 'invalid_ticket' } });
+    expect(await post('/uma-rp-get-rpt', { oxd_id: site.oxdId }, bearer(site.token))).toMatchObject(
+      { status: 400, json: { error: 'invalid_ticket_parameter' } },
+    );
   });
 });
 
