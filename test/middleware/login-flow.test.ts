@@ -143,10 +143,28 @@ describe.each(TRANSPORTS)('over %s', (transport) => {
     for (const framework of FRAMEWORKS) {
       const agent = agentOf(framework);
       const refreshesBefore = counter.count('get_access_token_by_refresh_token');
-      const pages = await Promise.all(
-        Array.from({ length: 4 }, () => agent.get('/profile').set('Accept', HTML)),
+      // oxd's answer is held until all four requests have arrived and are waiting for it.
+      const release = counter.hold('get_access_token_by_refresh_token');
+      let arrived = 0;
+      const pages = Promise.all(
+        Array.from({ length: 4 }, () =>
+          agent
+            .get('/profile')
+            .set('Accept', HTML)
+            .on('request', () => {
+              arrived += 1;
+            }),
+        ),
       );
-      for (const page of pages) expect(page.status).toBe(200);
+      while (
+        arrived < 4 ||
+        counter.count('get_access_token_by_refresh_token') === refreshesBefore
+      ) {
+        await sleep(20);
+      }
+      await sleep(100);
+      release();
+      for (const page of await pages) expect(page.status).toBe(200);
       expect(counter.count('get_access_token_by_refresh_token')).toBe(refreshesBefore + 1);
       const profile = await agent.get('/profile').set('Accept', HTML);
       expect(profile.body.expired).toBe(false);

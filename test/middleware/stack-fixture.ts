@@ -66,15 +66,35 @@ export class CountingTransport implements Transport {
   readonly kind: 'socket' | 'https';
   readonly #inner: Transport;
   readonly #counts = new Map<string, number>();
+  readonly #gates = new Map<string, Promise<void>>();
 
   constructor(inner: Transport) {
     this.#inner = inner;
     this.kind = inner.kind;
   }
 
-  send(request: OxdRequest): Promise<OxdReply> {
+  async send(request: OxdRequest): Promise<OxdReply> {
     this.#counts.set(request.command, this.count(request.command) + 1);
+    await this.#gates.get(request.command);
     return this.#inner.send(request);
+  }
+
+  /**
+   * Holds every `command` sent from now on until the returned function is called, so a
+   * test can have several requests wait on one oxd call without depending on timing.
+   */
+  hold(command: string): () => void {
+    let release!: () => void;
+    this.#gates.set(
+      command,
+      new Promise<void>((resolve) => {
+        release = resolve;
+      }),
+    );
+    return () => {
+      this.#gates.delete(command);
+      release();
+    };
   }
 
   close(): Promise<void> {
