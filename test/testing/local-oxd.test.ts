@@ -388,6 +388,25 @@ describe('socket commands (3.x, unprotected)', () => {
     });
   });
 
+  test("get_tokens_by_code - another site's state is not registered for this site, and stays usable", async () => {
+    const url = okData(await socketCommand('get_authorization_url', { oxd_id: oxdId }));
+    const state = new URL(url.authorization_url as string).searchParams.get('state');
+    const otherId = okData(
+      await socketCommand('register_site', { authorization_redirect_uri: REDIRECT }),
+    ).oxd_id;
+    expect(
+      (await socketCommand('get_tokens_by_code', { oxd_id: otherId, code: 'c', state })).data,
+    ).toEqual({
+      error: 'bad_request',
+      error_description: "'state' is not registered.",
+      details: null,
+    });
+    // Still registered for its own site: the OP is asked, and refuses the made-up code.
+    const socket = await openSocket();
+    const own = await socket.command('get_tokens_by_code', { oxd_id: oxdId, code: 'c', state });
+    expect(own.data).toMatchObject({ error: 'internal_error' });
+  });
+
   test('get_tokens_by_code - a code the OP rejects answers internal_error and closes', async () => {
     const url = okData(await socketCommand('get_authorization_url', { oxd_id: oxdId }));
     const state = new URL(url.authorization_url as string).searchParams.get('state');
@@ -1045,6 +1064,50 @@ describe('UMA errors', () => {
       'www-authenticate_header': expect.stringMatching(/^UMA realm="rs",as_uri="/),
       ticket: expect.any(String),
     });
+  });
+
+  test('uma_rs_modify (4.x) - replaces the scopes of one path and method', async () => {
+    const site = await site4();
+    const call = (path: string, body: Record<string, unknown>) =>
+      post(path, { oxd_id: site.oxdId, ...body }, bearer(site.token));
+    await call('/uma-rs-protect', { resources: PHOTOS });
+    const denied = await call('/uma-rs-check-access', {
+      rpt: '',
+      path: '/photos',
+      http_method: 'GET',
+    });
+    const rpt = await call('/uma-rp-get-rpt', {
+      ticket: (denied.json as { ticket: string }).ticket,
+    });
+    const viewRpt = (rpt.json as { access_token: string }).access_token;
+    const check = () =>
+      call('/uma-rs-check-access', { rpt: viewRpt, path: '/photos', http_method: 'GET' });
+    expect((await check()).json).toMatchObject({ access: 'granted' });
+
+    expect(
+      await call('/uma-rs-modify', { path: '/photos', http_method: 'GET', scopes: [SECRET] }),
+    ).toMatchObject({ status: 200, json: { oxd_id: site.oxdId } });
+    expect((await check()).json).toMatchObject({ access: 'denied', ticket: expect.any(String) });
+
+    expect(
+      await call('/uma-rs-modify', {
+        path: '/photos',
+        http_method: 'GET',
+        scope_expression: JSON.stringify({
+          rule: { or: [{ var: 0 }, { var: 1 }] },
+          data: [VIEW, SECRET],
+        }),
+      }),
+    ).toMatchObject({ status: 200 });
+    expect((await check()).json).toMatchObject({ access: 'granted' });
+
+    expect(await call('/uma-rs-modify', { path: '/photos', http_method: 'GET' })).toMatchObject({
+      status: 400,
+      json: { error: 'invalid_uma_scope_parameter' },
+    });
+    expect(
+      await call('/uma-rs-modify', { path: '/nowhere', http_method: 'GET', scopes: [VIEW] }),
+    ).toMatchObject({ status: 400, json: { error: 'invalid_request' } });
   });
 
   test('uma_rp_get_rpt - need_info and invalid_ticket: 3.x envelope vs 4.x AS body', async () => {

@@ -25,11 +25,15 @@ export class PendingLogins {
     this.byState.set(state, { ...login, expiresAt: this.now() + this.ttlMs });
   }
 
-  /** Removes and returns the login for `state`; undefined when unknown or expired. */
-  take(state: string): PendingLogin | undefined {
+  /**
+   * Removes and returns the login `oxdId` started with `state`; undefined when there is
+   * none (unknown, expired, or another site's, which is left alone).
+   */
+  take(state: string, oxdId: string): PendingLogin | undefined {
     const login = this.byState.get(state);
+    if (!login || login.oxdId !== oxdId) return undefined;
     this.byState.delete(state);
-    return login && login.expiresAt > this.now() ? login : undefined;
+    return login.expiresAt > this.now() ? login : undefined;
   }
 
   private sweep(): void {

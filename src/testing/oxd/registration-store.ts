@@ -3,7 +3,7 @@
  * `<dataDir>/registrations.json` so they survive a restart. Writes go to a temp file that
  * is renamed over the old one, one write at a time.
  */
-import { promises as fs, readFileSync } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 
 /** One registered site: an OP client plus what oxd remembers about it. */
@@ -60,7 +60,7 @@ export class RegistrationStore {
     const store = new RegistrationStore(dataDir);
     let text: string | undefined;
     try {
-      text = readFileSync(store.file, 'utf8');
+      text = await fs.readFile(store.file, 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }

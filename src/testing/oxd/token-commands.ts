@@ -120,8 +120,8 @@ export const getTokensByCode: Handler = async (call, services) => {
   const site = siteOf(call);
   const code = required(call, 'code');
   const state = required(call, 'state');
-  const login = services.logins.take(state);
-  if (!login || login.oxdId !== site.oxd_id) throw badRequest("'state' is not registered.");
+  const login = services.logins.take(state, site.oxd_id);
+  if (!login) throw badRequest("'state' is not registered.");
 
   const doc = await services.op.discovery(site.op_host);
   const response = await services.op.postForm(

@@ -71,6 +71,13 @@ export const umaRsModify: Handler = async (call, services) => {
   if (!path) throw new CommandFailure('invalid_path_parameter', "'path' is required.");
   const scopes = call.params.list('scopes');
   const expression = call.params.value('scope_expression');
+  const hasExpression = expression !== undefined && expression !== null && expression !== '';
+  if (!scopes && !hasExpression) {
+    throw new CommandFailure(
+      'invalid_uma_scope_parameter',
+      "Give 'scopes' or 'scope_expression' for the resource.",
+    );
+  }
   const state = services.uma.toJSON();
   const resource = (state.resources[site.oxd_id] ?? []).find(
     (r) => r.path === path && r.httpMethods.includes(method.toUpperCase()),
@@ -82,7 +89,7 @@ export const umaRsModify: Handler = async (call, services) => {
     );
   }
   resource.scopes = scopes ?? [];
-  if (expression !== undefined && expression !== null && expression !== '') {
+  if (hasExpression) {
     // The AS parses an expression given as JSON text (as uma_rs_modify sends it) itself.
     resource.scope_expression = expression as typeof resource.scope_expression;
   } else {
