@@ -1,6 +1,21 @@
 export * from './errors';
-export type * from './oxd/commands';
-export type { OxdConfig, OxdSettings, ClientSettings } from './config/types';
+export * from './oxd';
+export {
+  DEFAULTS,
+  resolveConfig,
+  writeBack,
+  assertWritable,
+  parseIni,
+  IniDocument,
+  type ConfigInput,
+  type OxdInput,
+  type ClientInput,
+  type Defaults,
+  type OxdConfig,
+  type OxdSettings,
+  type ClientSettings,
+  type WriteBackValues,
+} from './config';
 export { oxdAuth, type OxdAuthHandler } from './middleware/oxd-auth';
 export type {
   AfterCallback,
