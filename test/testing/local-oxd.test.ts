@@ -13,6 +13,15 @@ const REDIRECT = 'https://rp.example/callback';
 const VIEW = 'https://photoz.example/view';
 const SECRET = 'https://photoz.example/secret';
 const PHOTOS = [{ path: '/photos', conditions: [{ httpMethods: ['GET'], scopes: [VIEW] }] }];
+/** oxd 3.x's generic error, after which the socket is closed. */
+const INTERNAL_ERROR_REPLY = {
+  status: 'error',
+  data: {
+    error: 'internal_error',
+    error_description: 'Unknown internal server error occurs.',
+    details: null,
+  },
+};
 const FORBIDDEN_V3 = {
   code: 403,
   message:
@@ -227,14 +236,7 @@ describe('socket framing', () => {
   test('socket - answers unparseable JSON with internal_error, then closes', async () => {
     const socket = await openSocket();
     socket.write('0008{"comman');
-    expect(await socket.frame()).toEqual({
-      status: 'error',
-      data: {
-        error: 'internal_error',
-        error_description: 'Unknown internal server error occurs.',
-        details: null,
-      },
-    });
+    expect(await socket.frame()).toEqual(INTERNAL_ERROR_REPLY);
     expect(await socket.closedWith()).toBe('');
   });
 
@@ -416,14 +418,7 @@ describe('socket commands (3.x, unprotected)', () => {
       code: 'not-a-code-of-the-op',
       state,
     });
-    expect(reply).toEqual({
-      status: 'error',
-      data: {
-        error: 'internal_error',
-        error_description: 'Unknown internal server error occurs.',
-        details: null,
-      },
-    });
+    expect(reply).toEqual(INTERNAL_ERROR_REPLY);
     expect(await socket.closedWith()).toBe('');
   });
 

@@ -4,7 +4,7 @@
  * protocol (root paths) and the oxd-https-extension 3.x envelope (under `/v3/`).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { type Server, createServer } from 'node:https';
+import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -13,6 +13,7 @@ import { type Certificate, createSelfSignedCertificate } from '../op/certificate
 import { type ClaimsPolicy, UmaAuthorizationServer } from '../uma';
 import type { Services } from './call';
 import { createHttpsHandler } from './https-server';
+import { handlesReleased, listen } from './listen';
 import { OpClient } from './op-client';
 import { PendingLogins } from './pending-logins';
 import { CommandProcessor } from './processor';
@@ -102,21 +103,6 @@ function protectionOf(option: LocalOxdOptions['protectCommands']): {
     socket: option?.socket ?? LOCAL_OXD_DEFAULTS.protectSocket,
     https: option?.https ?? LOCAL_OXD_DEFAULTS.protectHttps,
   };
-}
-
-function listen(server: Server, port: number, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-}
-
-/** Closed handles are released in the loop's close phase, after the next immediates. */
-function handlesReleased(): Promise<void> {
-  return new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
 }
 
 export async function startLocalOxd(options: LocalOxdOptions): Promise<LocalOxd> {

@@ -84,17 +84,20 @@ function frontchannelUrisOf(params: Params): string[] | undefined {
 }
 
 /** The settings of a site before it exists (register_site / setup_client). */
-interface SiteRequest {
-  redirect_uris: string[];
-  post_logout_redirect_uris: string[];
-  response_types: string[];
-  grant_types: string[];
-  scope: string[];
-  acr_values: string[];
-  claims_redirect_uri: string[];
-  client_frontchannel_logout_uris: string[];
-  client_name: string | undefined;
-  token_endpoint_auth_method: string;
+interface SiteRequest extends Pick<
+  Site,
+  | 'redirect_uris'
+  | 'post_logout_redirect_uris'
+  | 'response_types'
+  | 'grant_types'
+  | 'scope'
+  | 'acr_values'
+  | 'claims_redirect_uri'
+  | 'client_frontchannel_logout_uris'
+  | 'client_name'
+  | 'token_endpoint_auth_method'
+> {
+  /** Other registration metadata, sent to the OP as given. */
   extra: Record<string, unknown>;
 }
 
@@ -340,15 +343,7 @@ export const updateSite: Handler = async (call, services) => {
   };
   const metadata = {
     ...site.metadata,
-    ...registrationMetadata(
-      {
-        ...updated,
-        client_name: updated.client_name,
-        token_endpoint_auth_method: site.token_endpoint_auth_method,
-        extra: {},
-      },
-      hasClientToken(site.metadata),
-    ),
+    ...registrationMetadata({ ...updated, extra: {} }, hasClientToken(site.metadata)),
   };
   updated.metadata = metadata;
   if (site.client_registration_client_uri && site.client_registration_access_token) {

@@ -10,6 +10,7 @@ import { type Server, type Socket, createServer } from 'node:net';
 import { debuglog } from 'node:util';
 import { FrameDecoder, prefixFrame } from '../../oxd/framing';
 import { UNKNOWN_INTERNAL_ERROR } from './failure';
+import { listen } from './listen';
 import type { CommandProcessor, ProcessResult } from './processor';
 import { envelope } from './processor';
 
@@ -109,13 +110,7 @@ export async function startSocketServer(
     socket.on('close', () => sockets.delete(socket));
     handleConnection(socket, options);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listen(server, port, host);
   const address = server.address();
   const actualPort = typeof address === 'object' && address ? address.port : port;
   let closing: Promise<void> | undefined;
