@@ -16,6 +16,7 @@ import {
   OxdTransportError,
 } from '../errors';
 import type { ServerVersion } from './commands';
+import { errorReply, isRecord, readEnvelope, type ErrorReply } from './envelope';
 import type { OxdReply, OxdRequest, Transport } from './transport';
 
 const debug = debuglog('express-oxd');
@@ -76,10 +77,6 @@ function parseBaseUrl(baseUrl: string): Target {
   return { origin: url.origin, prefix: url.pathname.replace(/\/+$/, '') };
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function parseJson(text: string): unknown {
   try {
     return JSON.parse(text) as unknown;
@@ -88,63 +85,21 @@ function parseJson(text: string): unknown {
   }
 }
 
-function optionalString(value: unknown): string | undefined {
-  if (value === undefined || value === null) return undefined;
-  return typeof value === 'string' ? value : JSON.stringify(value);
-}
-
-type ErrorReply = Extract<OxdReply, { ok: false }>;
-
-/** `{error, error_description, details?}` → reply; extra keys (an AS object) become details. */
-function fromErrorObject(body: Record<string, unknown>, httpStatus: number): ErrorReply {
-  const known = new Set(['error', 'error_description', 'details', 'reason']);
-  const hasExtra = Object.keys(body).some((key) => !known.has(key) && body[key] !== null);
-  const details =
-    body.details !== undefined && body.details !== null
-      ? body.details
-      : hasExtra
-        ? body
-        : undefined;
-  return {
-    ok: false,
-    error: optionalString(body.error) ?? `http_status_${httpStatus}`,
-    error_description: optionalString(body.error_description),
-    details,
-    httpStatus,
-  };
-}
-
-function isEnvelope(body: Record<string, unknown>): boolean {
-  return (body.status === 'ok' || body.status === 'error') && 'data' in body;
-}
-
-/** Unwraps a `{status,data}` envelope. */
-function fromEnvelope(body: Record<string, unknown>, httpStatus: number, url: string): OxdReply {
-  const data = body.data;
-  if (body.status === 'ok') {
-    if (!isObject(data)) {
-      throw new OxdProtocolError(`oxd at ${url} answered status "ok" without a data object`);
-    }
-    return { ok: true, data };
-  }
-  return fromErrorObject(isObject(data) ? data : {}, httpStatus);
-}
-
 /**
  * Reads an error response in any of the shapes oxd servers produce: the `{status,data}`
  * envelope, `{error,error_description}`, Dropwizard's `{code,message}` (whose message may be
  * an envelope serialised as a string), or plain text.
  */
-function parseErrorBody(text: string, httpStatus: number, url: string): ErrorReply {
+function parseErrorBody(text: string, httpStatus: number): ErrorReply {
   const body = parseJson(text);
-  if (isObject(body)) {
-    if (isEnvelope(body)) return fromEnvelope(body, httpStatus, url) as ErrorReply;
-    if (typeof body.error === 'string') return fromErrorObject(body, httpStatus);
+  if (isRecord(body)) {
+    const envelope = readEnvelope(body, httpStatus);
+    if (envelope && !envelope.ok) return envelope;
+    if (typeof body.error === 'string') return errorReply(body, body.error, httpStatus);
     if (typeof body.message === 'string' && 'code' in body) {
       const inner = parseJson(body.message);
-      if (isObject(inner) && isEnvelope(inner) && inner.status === 'error') {
-        return fromEnvelope(inner, httpStatus, url) as ErrorReply;
-      }
+      const envelope = readEnvelope(inner, httpStatus);
+      if (envelope && !envelope.ok) return envelope;
       const code = typeof body.code === 'number' ? body.code : httpStatus;
       return {
         ok: false,
@@ -165,7 +120,7 @@ function parseErrorBody(text: string, httpStatus: number, url: string): ErrorRep
 const TLS_CODE = /CERT|SELF_SIGNED|TLS|SSL|ISSUER/i;
 
 function errorCode(error: unknown): string | undefined {
-  if (!isObject(error) && !(error instanceof Error)) return undefined;
+  if (!isRecord(error) && !(error instanceof Error)) return undefined;
   const code = (error as { code?: unknown }).code;
   return typeof code === 'string' ? code : undefined;
 }
@@ -249,22 +204,23 @@ export class HttpsTransport implements Transport {
   }
 
   private parse(status: number, text: string, url: string): OxdReply {
-    if (status < 200 || status > 299) return parseErrorBody(text, status, url);
+    if (status < 200 || status > 299) return parseErrorBody(text, status);
     const body = text.trim() === '' ? (this.serverVersion === 4 ? {} : undefined) : parseJson(text);
-    if (!isObject(body)) {
+    if (!isRecord(body)) {
       throw new OxdProtocolError(
         `oxd at ${url} answered HTTP ${status} with a body that is not a JSON object; ` +
           'check that [oxd] host points at the oxd HTTPS server',
       );
     }
     if (this.serverVersion === 4) return { ok: true, data: body };
-    if (!isEnvelope(body)) {
+    const reply = readEnvelope(body, status);
+    if (!reply) {
       throw new OxdProtocolError(
         `oxd at ${url} answered without the {status,data} envelope of oxd-https-extension 3.x; ` +
           'if this is oxd-server 4.x, set [oxd] server_version=4',
       );
     }
-    return fromEnvelope(body, status, url);
+    return reply;
   }
 
   private translate(

@@ -17,6 +17,7 @@ import {
   OxdTimeoutError,
   OxdTransportError,
 } from '../errors';
+import { readEnvelope } from './envelope';
 import { encodeFrame, FrameDecoder, MAX_FRAME_PAYLOAD } from './framing';
 import type { OxdReply, OxdRequest, Transport } from './transport';
 
@@ -87,10 +88,6 @@ function positive(value: number | undefined, fallback: number, key: string, inte
   return resolved;
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** Turns one `{status, data}` payload into an {@link OxdReply}; null fields count as absent. */
 function parseReply(payload: string, command: string, where: string): OxdReply {
   let body: unknown;
@@ -104,22 +101,14 @@ function parseReply(payload: string, command: string, where: string): OxdReply {
       { cause: error },
     );
   }
-  const shapeError = () =>
-    new OxdProtocolError(
+  const reply = readEnvelope(body);
+  if (!reply) {
+    throw new OxdProtocolError(
       `oxd-server at ${where} answered ${command} with JSON that is not an oxd ` +
         '{"status":"ok"|"error","data":{…}} response; check that host and port point at an oxd-server 3.x socket',
     );
-  if (!isRecord(body) || !isRecord(body.data)) throw shapeError();
-  const { status, data } = body;
-  if (status === 'ok') return { ok: true, data };
-  if (status !== 'error' || typeof data.error !== 'string') throw shapeError();
-  const description = data.error_description;
-  return {
-    ok: false,
-    error: data.error,
-    error_description: typeof description === 'string' ? description : undefined,
-    details: data.details ?? undefined,
-  };
+  }
+  return reply;
 }
 
 let nextConnectionId = 1;
