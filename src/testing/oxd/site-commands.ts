@@ -224,19 +224,11 @@ async function createSite(
     throw new CommandFailure('invalid_client_id', 'client_id is required with client_secret.');
   }
   const metadata = registrationMetadata(request, flags.clientToken);
+  const { extra: _sentAsMetadata, ...settings } = request;
   const base = {
     oxd_id: randomUUID(),
     op_host: opHost,
-    client_name: request.client_name,
-    redirect_uris: request.redirect_uris,
-    post_logout_redirect_uris: request.post_logout_redirect_uris,
-    response_types: request.response_types,
-    grant_types: request.grant_types,
-    scope: request.scope,
-    acr_values: request.acr_values,
-    claims_redirect_uri: request.claims_redirect_uri,
-    client_frontchannel_logout_uris: request.client_frontchannel_logout_uris,
-    token_endpoint_auth_method: request.token_endpoint_auth_method,
+    ...settings,
     setup_client: flags.setupClient,
     setup_oxd_id: flags.setupOxdId,
     metadata,
