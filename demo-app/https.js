@@ -11,8 +11,6 @@ const { isIP } = require('node:net');
 const path = require('node:path');
 
 const DEFAULT_CERT_DIR = path.join(__dirname, '.certs');
-const CERT_NAME = 'demo-cert.pem';
-const KEY_NAME = 'demo-key.pem';
 /** A stored certificate closer than this to its expiry is replaced. */
 const RENEW_BEFORE_MS = 24 * 60 * 60 * 1000;
 const VALID_DAYS = 90;
@@ -54,10 +52,18 @@ async function writeAtomically(file, text, mode) {
 }
 
 /**
- * Returns `{ key, cert, certFile, keyFile, generated }` (PEM strings and the paths they
- * came from). `hosts` are the names the certificate must cover when it is generated here.
+ * Returns `{ key, cert, certFile, keyFile, configured, generated }`: PEM strings, the
+ * paths they came from, whether they were configured, and whether they were just created.
+ * A generated certificate is stored as `<certDir>/<name>-cert.pem` and `<name>-key.pem`,
+ * and covers 127.0.0.1, localhost and `hosts`.
  */
-async function loadTlsCredentials({ certFile, keyFile, certDir = DEFAULT_CERT_DIR, hosts = [] }) {
+async function loadTlsCredentials({
+  certFile,
+  keyFile,
+  certDir = DEFAULT_CERT_DIR,
+  hosts = [],
+  name = 'demo',
+}) {
   if (certFile || keyFile) {
     if (!certFile || !keyFile) {
       throw new Error(
@@ -69,20 +75,27 @@ async function loadTlsCredentials({ certFile, keyFile, certDir = DEFAULT_CERT_DI
       readPem(certFile, 'certificate'),
       readPem(keyFile, 'key'),
     ]);
-    return { cert, key, certFile, keyFile, generated: false };
+    return { cert, key, certFile, keyFile, configured: true, generated: false };
   }
 
   const wanted = [...new Set(['127.0.0.1', 'localhost', ...hosts])];
-  const devCertFile = path.join(certDir, CERT_NAME);
-  const devKeyFile = path.join(certDir, KEY_NAME);
+  const devCertFile = path.join(certDir, `${name}-cert.pem`);
+  const devKeyFile = path.join(certDir, `${name}-key.pem`);
   const [cert, key] = await Promise.all([readIfPresent(devCertFile), readIfPresent(devKeyFile)]);
   if (cert && key && isUsable(cert, key, wanted)) {
-    return { cert, key, certFile: devCertFile, keyFile: devKeyFile, generated: false };
+    return {
+      cert,
+      key,
+      certFile: devCertFile,
+      keyFile: devKeyFile,
+      configured: false,
+      generated: false,
+    };
   }
 
   const { createSelfSignedCertificate } = require('express-oxd/testing');
   const fresh = await createSelfSignedCertificate({
-    commonName: 'express-oxd demo',
+    commonName: `express-oxd ${name}`,
     altIps: wanted.filter((host) => isIP(host)),
     altNames: wanted.filter((host) => !isIP(host)),
     validDays: VALID_DAYS,
@@ -90,7 +103,13 @@ async function loadTlsCredentials({ certFile, keyFile, certDir = DEFAULT_CERT_DI
   await mkdir(certDir, { recursive: true, mode: 0o700 });
   await writeAtomically(devKeyFile, fresh.key, 0o600);
   await writeAtomically(devCertFile, fresh.cert, 0o644);
-  return { ...fresh, certFile: devCertFile, keyFile: devKeyFile, generated: true };
+  return {
+    ...fresh,
+    certFile: devCertFile,
+    keyFile: devKeyFile,
+    configured: false,
+    generated: true,
+  };
 }
 
 module.exports = { loadTlsCredentials, DEFAULT_CERT_DIR };

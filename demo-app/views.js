@@ -190,8 +190,8 @@ function updateSitePage({ user, csrfToken, values, result, fieldErrors = {} }) {
 function resultBox(result) {
   if (result.ok) {
     return html`<div class="notice notice-success" role="status" id="update-result">
-      <strong>Site updated.</strong> oxd accepted the new registration for
-      <code>${result.oxdId}</code>.
+      <strong>Site updated.</strong> oxd accepted the new registration of site
+      <code>${result.oxdId}</code>
     </div>`;
   }
   return html`<div class="notice notice-error" role="alert" id="update-result">

@@ -1,0 +1,312 @@
+'use strict';
+/**
+ * The demo site: an Express 5 app that logs users in through oxd with express-oxd, shows
+ * their claims, and lets them change the site's registration with oxd's update_site.
+ * Served over HTTPS by start.js; every page is rendered on the server, without scripts.
+ */
+const { randomBytes, timingSafeEqual } = require('node:crypto');
+const path = require('node:path');
+const express = require('express');
+const session = require('express-session');
+const helmet = require('helmet');
+const { oxdAuth, requireAuth, oxdErrorHandler, resolveConfig } = require('express-oxd');
+const views = require('./views');
+const { explainError, CsrfError } = require('./errors');
+
+const PUBLIC_DIR = path.join(__dirname, 'public');
+const SESSION_COOKIE = 'demo.sid';
+const MAX_FIELD_LENGTH = 2000;
+
+/** Content-Security-Policy of every page: this origin only, no scripts at all. */
+function contentSecurityPolicy(frameAncestors) {
+  return {
+    useDefaults: false,
+    directives: {
+      defaultSrc: ["'self'"],
+      baseUri: ["'none'"],
+      objectSrc: ["'none'"],
+      scriptSrc: ["'none'"],
+      styleSrc: ["'self'"],
+      imgSrc: ["'self'", 'data:'],
+      formAction: ["'self'"],
+      frameAncestors,
+      upgradeInsecureRequests: [],
+    },
+  };
+}
+
+/**
+ * Security headers. The front-channel logout route is loaded by the OP in an iframe, so
+ * only there the OP's origin may frame the page; everything else refuses to be framed.
+ */
+function securityHeaders({ hsts, opOrigin, frontchannelPath }) {
+  const common = {
+    strictTransportSecurity: hsts ? { maxAge: 15552000 } : false,
+    referrerPolicy: { policy: 'no-referrer' },
+  };
+  const site = helmet({
+    ...common,
+    contentSecurityPolicy: contentSecurityPolicy(["'none'"]),
+    xFrameOptions: { action: 'deny' },
+  });
+  if (!frontchannelPath || !opOrigin) return site;
+  const framed = helmet({
+    ...common,
+    contentSecurityPolicy: contentSecurityPolicy([opOrigin]),
+    xFrameOptions: false,
+  });
+  return (req, res, next) => (req.path === frontchannelPath ? framed : site)(req, res, next);
+}
+
+function originOf(uri) {
+  try {
+    return new URL(uri).origin;
+  } catch {
+    return undefined;
+  }
+}
+
+function pathOf(uri) {
+  try {
+    const { pathname } = new URL(uri);
+    return pathname.length > 1 && pathname.endsWith('/') ? pathname.slice(0, -1) : pathname;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The view of the logged-in user the templates use, or undefined. */
+function viewer(req) {
+  if (!req.oxd.isAuthenticated()) return undefined;
+  const claims = req.oxd.user ?? {};
+  const text = (value) => (typeof value === 'string' && value !== '' ? value : undefined);
+  return {
+    name: text(claims.name) ?? text(claims.preferred_username),
+    email: text(claims.email),
+    sub: text(claims.sub),
+    logoutHref: '/logout',
+  };
+}
+
+function csrfToken(req) {
+  req.session.csrfToken ??= randomBytes(32).toString('base64url');
+  return req.session.csrfToken;
+}
+
+function checkCsrf(req) {
+  const expected = Buffer.from(req.session.csrfToken ?? '');
+  const given = Buffer.from(typeof req.body?._csrf === 'string' ? req.body._csrf : '');
+  if (
+    expected.length === 0 ||
+    expected.length !== given.length ||
+    !timingSafeEqual(expected, given)
+  ) {
+    throw new CsrfError();
+  }
+}
+
+function validateUpdate({ contacts, postLogoutRedirectUri }) {
+  const errors = {};
+  if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(contacts)) {
+    errors.contacts = 'Enter an e-mail address such as admin@example.com.';
+  }
+  let url;
+  try {
+    url = new URL(postLogoutRedirectUri);
+  } catch {
+    url = undefined;
+  }
+  if (!url || url.protocol !== 'https:' || url.hash) {
+    errors.postLogoutRedirectUri = 'Enter an absolute https URL without a #fragment.';
+  }
+  return errors;
+}
+
+function field(body, name) {
+  const value = body?.[name];
+  return typeof value === 'string' ? value.trim().slice(0, MAX_FIELD_LENGTH) : '';
+}
+
+function sendPage(res, status, html) {
+  res.status(status).type('html').set('Cache-Control', 'no-store').send(html);
+}
+
+/**
+ * Creates the demo app. Options:
+ * - `configFile` (path of demosite.cfg) or `config` (an express-oxd configuration object);
+ * - `oxdClientOptions`: options for the oxd client (custom dispatcher, write-back);
+ * - `sessionSecret`: default DEMO_SESSION_SECRET, else random per start;
+ * - `sessionStore`: an express-session store (default: memory);
+ * - `hsts`: send Strict-Transport-Security (default true; off for self-signed certificates);
+ * - `trustProxy`: Express's `trust proxy` setting when TLS ends at a proxy (default off).
+ * The oxd client is `app.locals.oxdClient`; close it when the server stops.
+ */
+function createDemoApp(options = {}) {
+  const source = options.configFile ?? options.config;
+  if (source === undefined) throw new TypeError('createDemoApp needs configFile or config');
+  const config = resolveConfig(source);
+  const auth = oxdAuth({
+    config: source,
+    ...(options.oxdClientOptions ? { clientOptions: options.oxdClientOptions } : {}),
+    routes: { postLogoutRedirect: '/' },
+  });
+  const client = auth.client;
+  const frontchannelPath = pathOf(config.client.clientFrontchannelLogoutUris[0]);
+  const postLogoutPath = pathOf(config.client.postLogoutRedirectUri);
+  const site = () => ({
+    transport:
+      client.transportKind === 'https' ? `HTTPS (oxd ${client.serverVersion}.x)` : 'its socket',
+    oxdServer: config.oxd.https ? config.oxd.host : `${config.oxd.host}:${config.oxd.port}`,
+    opHost: config.client.opHost,
+    oxdId: client.oxdId,
+  });
+
+  const app = express();
+  app.locals.oxdClient = client;
+  app.disable('x-powered-by');
+  if (options.trustProxy !== undefined) app.set('trust proxy', options.trustProxy);
+
+  app.use(
+    securityHeaders({
+      hsts: options.hsts !== false,
+      opOrigin: originOf(config.client.opHost),
+      frontchannelPath,
+    }),
+  );
+  app.use('/static', express.static(PUBLIC_DIR, { index: false, maxAge: '1h' }));
+  app.use(
+    session({
+      name: SESSION_COOKIE,
+      secret:
+        options.sessionSecret ?? process.env.DEMO_SESSION_SECRET ?? randomBytes(32).toString('hex'),
+      resave: false,
+      saveUninitialized: false,
+      ...(options.sessionStore ? { store: options.sessionStore } : {}),
+      cookie: { secure: true, httpOnly: true, sameSite: 'lax', path: '/' },
+    }),
+  );
+  app.use(auth);
+
+  app.get('/', (req, res) => {
+    sendPage(res, 200, views.homePage({ user: viewer(req), site: site() }));
+  });
+
+  if (postLogoutPath && postLogoutPath !== '/') {
+    app.get(postLogoutPath, (req, res) => {
+      sendPage(
+        res,
+        200,
+        views.homePage({
+          user: viewer(req),
+          site: site(),
+          notice: { kind: 'success', text: 'You have been signed out.' },
+        }),
+      );
+    });
+  }
+
+  app.get('/claims', requireAuth(), (req, res) => {
+    sendPage(res, 200, views.claimsPage({ user: viewer(req), claims: req.oxd.user ?? {} }));
+  });
+
+  const updateForm = (req, extra = {}) =>
+    views.updateSitePage({
+      user: viewer(req),
+      csrfToken: csrfToken(req),
+      values: req.session.updateSiteValues ?? {
+        contacts: config.client.contacts[0] ?? viewer(req)?.email ?? '',
+        postLogoutRedirectUri: config.client.postLogoutRedirectUri ?? '',
+      },
+      ...extra,
+    });
+
+  app.get('/update-site', requireAuth(), (req, res) => {
+    const result = req.session.updateSiteResult;
+    delete req.session.updateSiteResult;
+    sendPage(res, 200, updateForm(req, { result }));
+  });
+
+  app.post(
+    '/update-site',
+    requireAuth(),
+    express.urlencoded({ extended: false, limit: '8kb', parameterLimit: 10 }),
+    async (req, res) => {
+      checkCsrf(req);
+      const values = {
+        contacts: field(req.body, 'contacts'),
+        postLogoutRedirectUri: field(req.body, 'postLogoutRedirectUri'),
+      };
+      const fieldErrors = validateUpdate(values);
+      if (Object.keys(fieldErrors).length > 0) {
+        sendPage(
+          res,
+          400,
+          views.updateSitePage({
+            user: viewer(req),
+            csrfToken: csrfToken(req),
+            values,
+            fieldErrors,
+          }),
+        );
+        return;
+      }
+      const params = { contacts: [values.contacts] };
+      if (client.serverVersion === 4)
+        params.post_logout_redirect_uris = [values.postLogoutRedirectUri];
+      else params.post_logout_redirect_uri = values.postLogoutRedirectUri;
+      let result;
+      try {
+        const reply = await client.updateSite(params);
+        result = { ok: true, oxdId: reply.oxd_id ?? client.oxdId };
+      } catch (err) {
+        if (err.code !== 'OXD_COMMAND_FAILED') throw err;
+        result = {
+          ok: false,
+          message: `${err.error}${err.error_description ? `: ${err.error_description}` : ''}`,
+        };
+      }
+      if (!result.ok) {
+        sendPage(
+          res,
+          502,
+          views.updateSitePage({
+            user: viewer(req),
+            csrfToken: csrfToken(req),
+            values,
+            result,
+          }),
+        );
+        return;
+      }
+      // Post/redirect/get: a reload does not send the update again.
+      req.session.updateSiteValues = values;
+      req.session.updateSiteResult = result;
+      res.redirect(303, '/update-site');
+    },
+  );
+
+  app.use((req, res) => {
+    const explained = explainError({ status: 404 });
+    sendPage(res, 404, views.errorPage({ user: viewer(req), ...explained }));
+  });
+
+  const renderError = (err, req, res) => {
+    const explained = explainError(err);
+    const user = req.oxd ? viewer(req) : undefined;
+    sendPage(res, explained.status, views.errorPage({ user, ...explained }));
+  };
+  app.use(oxdErrorHandler({ render: renderError }));
+  // Errors that are not express-oxd's own (CSRF, body parsing, bugs) get the same page.
+  app.use((err, req, res, next) => {
+    if (res.headersSent) {
+      next(err);
+      return;
+    }
+    if (!(err instanceof CsrfError) && !(err.status < 500)) console.error(err);
+    renderError(err, req, res);
+  });
+
+  return app;
+}
+
+module.exports = { createDemoApp };

@@ -1,0 +1,107 @@
+/**
+ * The demo site in a real browser: headless Chromium logs in at the local OP over HTTPS,
+ * reads the claims, updates the site registration, logs out at the OP, and is sent to the
+ * login again by a protected page. Once over oxd's socket and once over its HTTPS API.
+ * Screenshots of every step land in test-artifacts/demo/.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { launchBrowser, type BrowserSession } from '../helpers/browser';
+import { ensureBuilt, ROOT } from '../helpers/build';
+import { startDemoProcess, type DemoProcess } from '../helpers/demo-process';
+
+jest.setTimeout(180_000);
+
+const ARTIFACTS = join(ROOT, 'test-artifacts', 'demo');
+const STEP_TIMEOUT_MS = 30_000;
+
+const dialects = [
+  { name: 'socket', args: ['--transport', 'socket'] },
+  { name: 'https', args: ['--transport', 'https', '--oxd-version', '3'] },
+  { name: 'https-v4', args: ['--transport', 'https', '--oxd-version', '4'] },
+] as const;
+
+describe.each(dialects)('demo site over oxd $name', ({ name, args }) => {
+  let demo: DemoProcess | undefined;
+  let browser: BrowserSession | undefined;
+  let step = 0;
+
+  beforeAll(async () => {
+    await ensureBuilt();
+    await mkdir(ARTIFACTS, { recursive: true });
+    demo = await startDemoProcess({ args });
+    browser = await launchBrowser({
+      trustedCertificates: [await demo.demoCertificate(), await demo.opCertificate()],
+    });
+    browser.page.setDefaultTimeout(STEP_TIMEOUT_MS);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await demo?.dispose();
+  });
+
+  async function snap(page: Page, label: string): Promise<void> {
+    step += 1;
+    await page.screenshot({
+      path: join(ARTIFACTS, `${name}-${step}-${label}.png`),
+      fullPage: true,
+    });
+  }
+
+  test('logs in at the OP, shows the claims, updates the site, logs out and asks for login again', async () => {
+    const { page } = browser!;
+    const site = new URL(demo!.url);
+    expect(demo!.username).toBeDefined();
+
+    // Home, logged out.
+    await page.goto(demo!.url);
+    await expect(page.locator('h1').textContent()).resolves.toContain('Log in');
+    await snap(page, 'home');
+
+    // Login at the OP.
+    await page.click('#login');
+    await page.waitForSelector('#username');
+    expect(new URL(page.url()).origin).not.toBe(site.origin);
+    await snap(page, 'op-login');
+    await page.fill('#username', demo!.username!);
+    await page.fill('#password', demo!.password!);
+    await page.click('#login');
+
+    // Back on the demo: the claims page.
+    await page.waitForURL((url) => url.origin === site.origin && url.pathname === '/claims');
+    const claims = page.locator('table.claims');
+    await expect(claims.textContent()).resolves.toContain('Jane Doe');
+    await expect(claims.textContent()).resolves.toContain('jane.doe@example.com');
+    await expect(page.locator('.site-header').textContent()).resolves.toContain('Jane Doe');
+    await snap(page, 'claims');
+
+    // Update the registration; keep the post-logout URI so logout still lands here.
+    await page.click('nav >> text=Update site');
+    await page.waitForURL((url) => url.pathname === '/update-site');
+    await expect(page.inputValue('#postLogoutRedirectUri')).resolves.toBe(`${site.origin}/`);
+    await page.fill('#contacts', 'admin@example.com');
+    await snap(page, 'update-form');
+    await page.click('button[type=submit]');
+    await page.waitForSelector('#update-result');
+    await expect(page.locator('#update-result').textContent()).resolves.toContain('Site updated');
+    await expect(page.inputValue('#contacts')).resolves.toBe('admin@example.com');
+    await snap(page, 'update-done');
+
+    // Logout: the OP asks for confirmation, then sends the browser back home.
+    await page.click('.account >> text=Log out');
+    await page.waitForSelector('#logout');
+    await snap(page, 'op-logout');
+    await page.click('#logout');
+    await page.waitForURL((url) => url.origin === site.origin && url.pathname === '/');
+    await expect(page.locator('#login').isVisible()).resolves.toBe(true);
+    await snap(page, 'signed-out');
+
+    // A protected page now sends the browser to the OP's login form.
+    await page.goto(new URL('/claims', site).href);
+    await page.waitForSelector('#username');
+    expect(new URL(page.url()).origin).not.toBe(site.origin);
+    await snap(page, 'login-required');
+  });
+});
