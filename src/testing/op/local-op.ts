@@ -1,5 +1,5 @@
 import { generateKeyPair, randomBytes, type JsonWebKey, type KeyObject } from 'node:crypto';
-import { createServer, type Server } from 'node:https';
+import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { isIP } from 'node:net';
 import { debuglog, promisify } from 'node:util';
@@ -11,6 +11,7 @@ import {
   frontchannelLogoutMiddleware,
   includeSidForFrontchannelClients,
 } from './frontchannel-logout';
+import { handlesReleased, listen } from '../listen';
 import { createInteractionHandler } from './interactions';
 import type { ProviderConstructor } from './provider-types';
 import { DEFAULT_TEST_USERS, validateUsers, type TestUser } from './users';
@@ -216,24 +217,6 @@ function certificateNamesFor(host: string) {
   return isIP(host) === 0
     ? { altIps: ['127.0.0.1'], altNames: [...new Set(['localhost', host])] }
     : { altIps: [...new Set(['127.0.0.1', host])], altNames: ['localhost'] };
-}
-
-/**
- * libuv releases a closed handle in the close phase of the event loop, after the check phase
- * that runs immediates: two immediates later, the listening socket is really gone.
- */
-function handlesReleased(): Promise<void> {
-  return new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
-}
-
-function listen(server: Server, port: number, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
 }
 
 function checkPort(port: unknown): void {

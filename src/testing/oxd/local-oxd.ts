@@ -13,7 +13,7 @@ import { type Certificate, createSelfSignedCertificate } from '../op/certificate
 import { type ClaimsPolicy, UmaAuthorizationServer } from '../uma';
 import type { Services } from './call';
 import { createHttpsHandler } from './https-server';
-import { handlesReleased, listen } from './listen';
+import { handlesReleased, listen } from '../listen';
 import { OpClient } from './op-client';
 import { PendingLogins } from './pending-logins';
 import { CommandProcessor } from './processor';

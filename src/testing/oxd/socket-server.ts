@@ -10,7 +10,7 @@ import { type Server, type Socket, createServer } from 'node:net';
 import { debuglog } from 'node:util';
 import { FrameDecoder, prefixFrame } from '../../oxd/framing';
 import { UNKNOWN_INTERNAL_ERROR } from './failure';
-import { listen } from './listen';
+import { listen } from '../listen';
 import type { CommandProcessor, ProcessResult } from './processor';
 import { envelope } from './processor';
 
