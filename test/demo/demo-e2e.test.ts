@@ -4,7 +4,7 @@
  * login again by a protected page. Once over oxd's socket and once over its HTTPS API.
  * Screenshots of every step land in test-artifacts/demo/.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { launchBrowser, type BrowserSession } from '../helpers/browser';
@@ -26,15 +26,23 @@ describe.each(dialects)('demo site over oxd $name', ({ name, args }) => {
   let demo: DemoProcess | undefined;
   let browser: BrowserSession | undefined;
   let step = 0;
+  /** Content-Security-Policy violations reported by the browser, on any page or frame. */
+  const violations: string[] = [];
 
   beforeAll(async () => {
     await ensureBuilt();
     await mkdir(ARTIFACTS, { recursive: true });
+    for (const file of await readdir(ARTIFACTS)) {
+      if (new RegExp(`^${name}-\\d`).test(file)) await rm(join(ARTIFACTS, file));
+    }
     demo = await startDemoProcess({ args });
     browser = await launchBrowser({
       trustedCertificates: [await demo.demoCertificate(), await demo.opCertificate()],
     });
     browser.page.setDefaultTimeout(STEP_TIMEOUT_MS);
+    browser.page.on('console', (message) => {
+      if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
+    });
   });
 
   afterAll(async () => {
@@ -45,7 +53,7 @@ describe.each(dialects)('demo site over oxd $name', ({ name, args }) => {
   async function snap(page: Page, label: string): Promise<void> {
     step += 1;
     await page.screenshot({
-      path: join(ARTIFACTS, `${name}-${step}-${label}.png`),
+      path: join(ARTIFACTS, `${name}-${String(step).padStart(2, '0')}-${label}.png`),
       fullPage: true,
     });
   }
@@ -89,6 +97,25 @@ describe.each(dialects)('demo site over oxd $name', ({ name, args }) => {
     await expect(page.inputValue('#contacts')).resolves.toBe('admin@example.com');
     await snap(page, 'update-done');
 
+    // A value the browser would refuse, sent anyway: the server checks it too.
+    await page.$eval('form.form', (form) => form.setAttribute('novalidate', ''));
+    await page.fill('#contacts', 'not-an-address');
+    await page.click('button[type=submit]');
+    await page.waitForSelector('#contacts-error');
+    await expect(page.locator('#update-result').count()).resolves.toBe(0);
+    await snap(page, 'update-invalid');
+
+    // A form whose CSRF token is not the session's is refused before oxd is asked.
+    await page.goto(new URL('/update-site', site).href);
+    await page.$eval('input[name=_csrf]', (input) => input.setAttribute('value', 'forged'));
+    await page.fill('#contacts', 'mallory@example.com');
+    await page.click('button[type=submit]');
+    await page.waitForSelector('#error-title');
+    await expect(page.locator('#error-title').textContent()).resolves.toContain('form has expired');
+    await snap(page, 'csrf-rejected');
+    await page.goto(new URL('/update-site', site).href);
+    await expect(page.inputValue('#contacts')).resolves.toBe('admin@example.com');
+
     // Logout: the OP asks for confirmation, then sends the browser back home.
     await page.click('.account >> text=Log out');
     await page.waitForSelector('#logout');
@@ -103,5 +130,8 @@ describe.each(dialects)('demo site over oxd $name', ({ name, args }) => {
     await page.waitForSelector('#username');
     expect(new URL(page.url()).origin).not.toBe(site.origin);
     await snap(page, 'login-required');
+
+    // Including the OP's front-channel logout iframe, which loads the demo's logout route.
+    expect(violations).toEqual([]);
   });
 });
