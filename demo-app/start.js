@@ -140,6 +140,7 @@ async function main() {
 
 main().catch((error) => {
   console.error(`The demo could not start: ${error.message}`);
-  if (error.cause) console.error(`Cause: ${error.cause.message ?? error.cause}`);
+  const cause = error.cause?.message ?? error.cause;
+  if (cause && !error.message.includes(String(cause))) console.error(`Cause: ${cause}`);
   process.exit(1);
 });
