@@ -4,7 +4,16 @@
  * the demo site over HTTPS, and prints where to go and whom to log in as. Ctrl+C stops it.
  */
 const path = require('node:path');
+const { existsSync } = require('node:fs');
 const { parseArgs } = require('node:util');
+
+// `npm install` builds the package (the `prepare` script); a checkout cleaned since needs it again.
+if (!existsSync(path.join(__dirname, '..', 'dist', 'index.js'))) {
+  console.error(
+    'express-oxd is not built yet: run `npm run build` (or `npm install`), then `npm run demo`.',
+  );
+  process.exit(1);
+}
 const { startDemo } = require('./demo');
 
 const USAGE = `Usage: npm run demo -- [options]
