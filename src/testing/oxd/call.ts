@@ -6,6 +6,7 @@ import type { OpClient } from './op-client';
 import type { Dialect, Params } from './params';
 import type { PendingLogins } from './pending-logins';
 import type { RegistrationStore, Site } from './registration-store';
+import type { RequestObjectStore } from './request-objects';
 import type { UmaAuthorizationServer } from '../uma';
 import { CommandFailure } from './failure';
 
@@ -14,6 +15,7 @@ export interface Services {
   store: RegistrationStore;
   logins: PendingLogins;
   uma: UmaAuthorizationServer;
+  requestObjects: RequestObjectStore;
 }
 
 export interface Call {

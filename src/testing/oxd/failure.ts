@@ -37,6 +37,8 @@ const HTTP_STATUS: Readonly<Record<string, number>> = {
   uma_protection_exists: 400,
   invalid_ticket: 400,
   invalid_claim_token_format: 400,
+  bad_request_no_oxd_host: 400,
+  request_object_not_found: 404,
   blank_access_token: 403,
   invalid_access_token: 403,
   inactive_access_token: 403,

@@ -5,7 +5,8 @@
  * - `POST /v3/<command-with-dashes>`: the oxd-https-extension 3.x envelope with HTTP 200
  *   (`http_status_<N>` errors become HTTP N `{code, message}`; a missing or non-`Bearer `
  *   Authorization header is the extension's 403).
- * Plus `GET /health-check` (`running`) and the UMA claims-gathering page.
+ * Plus `GET /health-check` (`running`), `GET /get-request-object/<id>` (the JWTs of
+ * get_request_uri, as text) and the UMA claims-gathering page.
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
@@ -13,6 +14,7 @@ import { debuglog } from 'node:util';
 import type { Dialect } from './params';
 import type { CommandProcessor, ProcessResult } from './processor';
 import { commandForPath, envelope } from './processor';
+import { REQUEST_OBJECT_PATH, type RequestObjectStore } from './request-objects';
 
 const debug = debuglog('express-oxd');
 
@@ -37,6 +39,8 @@ export interface HttpsHandlerOptions {
   protect: boolean;
   /** The UMA claims-gathering page; returns false when the request is not for it. */
   claimsGathering: (req: IncomingMessage, res: ServerResponse) => boolean;
+  /** The request objects of get_request_uri. */
+  requestObjects: RequestObjectStore;
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {
@@ -127,6 +131,20 @@ export function createHttpsHandler(options: HttpsHandlerOptions): RequestListene
     const { pathname } = new URL(req.url ?? '/', 'https://oxd.invalid');
     if (pathname === '/health-check' && req.method === 'GET') {
       send(res, 200, 'running');
+      return;
+    }
+    if (pathname.startsWith(REQUEST_OBJECT_PATH) && req.method === 'GET') {
+      const id = pathname.slice(REQUEST_OBJECT_PATH.length);
+      const jwt = options.requestObjects.get(id);
+      if (jwt === undefined) {
+        send(res, 404, {
+          error: 'request_object_not_found',
+          error_description:
+            'No request object has this id: it never existed or has expired; ask get_request_uri for a new one.',
+        });
+      } else {
+        send(res, 200, jwt);
+      }
       return;
     }
     const dialect: Dialect = pathname.startsWith(V3_PREFIX) ? 'https3' : 'https4';

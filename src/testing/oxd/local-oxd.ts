@@ -18,6 +18,7 @@ import { OpClient } from './op-client';
 import { PendingLogins } from './pending-logins';
 import { CommandProcessor } from './processor';
 import { RegistrationStore } from './registration-store';
+import { RequestObjectStore } from './request-objects';
 import { type RunningSocketServer, startSocketServer } from './socket-server';
 
 const debug = debuglog('express-oxd');
@@ -174,6 +175,7 @@ export async function startLocalOxd(options: LocalOxdOptions): Promise<LocalOxd>
       store,
       logins: new PendingLogins(stateTtl * 1000),
       uma,
+      requestObjects: new RequestObjectStore(),
     };
     const processor = new CommandProcessor(services);
     httpsServer.on(
@@ -181,6 +183,7 @@ export async function startLocalOxd(options: LocalOxdOptions): Promise<LocalOxd>
       createHttpsHandler({
         processor,
         protect: protect.https,
+        requestObjects: services.requestObjects,
         claimsGathering: (req, res) => uma.handleClaimsGathering(req, res),
       }),
     );

@@ -12,6 +12,7 @@ import { getAuthorizationUrl, getLogoutUri } from './login-commands';
 import { getDiscovery, getJwks, issuerDiscovery } from './op-commands';
 import type { Dialect } from './params';
 import { Params, isV3, malformedParams } from './params';
+import { getRequestUri } from './request-objects';
 import { checkV3Protection, checkV4Protection, needsProtection } from './protection';
 import type { Site } from './registration-store';
 import { getRp, registerSite, removeSite, setupClient, updateSite } from './site-commands';
@@ -61,6 +62,7 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
   id_token_status: idTokenStatus,
   access_token_status: accessTokenStatus,
   get_authorization_code: getAuthorizationCode,
+  get_request_uri: getRequestUri,
 };
 
 /** Socket names oxd 4.x also accepts for the two token checks. */
