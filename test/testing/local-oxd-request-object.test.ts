@@ -4,12 +4,13 @@
  * Raw HTTPS calls through undici with the server's CA, and the same through `OxdClient`.
  */
 import { connect } from 'node:net';
-import { Agent, request } from 'undici';
+import { Agent } from 'undici';
 import { resolveConfig } from '../../src/config/resolve';
 import { OxdClient } from '../../src/oxd/client';
 import { FrameDecoder, encodeFrame } from '../../src/oxd/framing';
 import { RequestObjectStore } from '../../src/testing/oxd/request-objects';
 import { type LocalStack, startLocalStack } from '../helpers/local-stack';
+import { type HttpAnswer, rawHttps } from '../helpers/raw-https';
 
 const REDIRECT = 'https://rp.example/callback';
 
@@ -28,41 +29,14 @@ afterAll(async () => {
   await stack?.close();
 });
 
-interface Answer {
-  status: number;
-  type: string;
-  text: string;
-  json: unknown;
-}
-
-async function call(
+function call(
   method: 'GET' | 'POST',
   url: string,
   body?: unknown,
   token?: string,
-): Promise<Answer> {
-  const response = await request(url, {
-    method,
-    dispatcher: agent,
-    headers: {
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.body.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return {
-    status: response.statusCode,
-    type: String(response.headers['content-type']),
-    text,
-    json,
-  };
+): Promise<HttpAnswer> {
+  const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+  return rawHttps(url, { dispatcher: agent, method, body, headers });
 }
 
 /** A 4.x site with its Bearer token. */

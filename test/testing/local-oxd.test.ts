@@ -7,6 +7,7 @@ import { type Socket, connect } from 'node:net';
 import { Agent, request } from 'undici';
 import { encodeFrame } from '../../src/oxd/framing';
 import { type LocalStack, startLocalStack } from '../helpers/local-stack';
+import { type HttpAnswer, rawHttps } from '../helpers/raw-https';
 import { submitOpLogin } from '../helpers/op-login';
 
 const REDIRECT = 'https://rp.example/callback';
@@ -110,13 +111,6 @@ class RawSocket {
   }
 }
 
-interface HttpAnswer {
-  status: number;
-  type: string;
-  text: string;
-  json: unknown;
-}
-
 let stack: LocalStack;
 let agent: Agent;
 const sockets: RawSocket[] = [];
@@ -133,31 +127,13 @@ async function socketCommand(command: string, params: unknown, port?: number) {
   return socket.command(command, params);
 }
 
-async function post(
+function post(
   path: string,
   body: unknown,
   headers: Record<string, string> = {},
   base = stack.oxd.httpsUrl,
 ): Promise<HttpAnswer> {
-  const response = await request(base + path, {
-    method: 'POST',
-    dispatcher: agent,
-    headers: { 'content-type': 'application/json', ...headers },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  const text = await response.body.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return {
-    status: response.statusCode,
-    type: String(response.headers['content-type']),
-    text,
-    json,
-  };
+  return rawHttps(base + path, { dispatcher: agent, body, headers });
 }
 
 function bearer(token: string): Record<string, string> {

@@ -8,6 +8,7 @@ import { type KeyObject, generateKeyPair, randomBytes, sign } from 'node:crypto'
 import type { Handler } from './call';
 import { siteOf } from './call';
 import { CommandFailure } from './failure';
+import { isHttpUrl } from './params';
 
 /** Path prefix of the request objects on the HTTPS server. */
 export const REQUEST_OBJECT_PATH = '/get-request-object/';
@@ -73,15 +74,6 @@ export class RequestObjectStore {
     for (const [id, found] of this.objects) {
       if (found.expiresAt <= now) this.objects.delete(id);
     }
-  }
-}
-
-function isHttpUrl(value: string): boolean {
-  try {
-    const url = new URL(value);
-    return url.protocol === 'https:' || url.protocol === 'http:';
-  } catch {
-    return false;
   }
 }
 

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Call, Handler, ReplyData, Services } from './call';
 import { siteOf } from './call';
 import { CommandFailure, upstreamFailure } from './failure';
-import type { Params } from './params';
+import { isHttpUrl, type Params } from './params';
 import type { Site } from './registration-store';
 
 const DEFAULT_SCOPE = ['openid', 'profile', 'email'];
@@ -36,15 +36,6 @@ const PASS_THROUGH = [
 
 function unique(values: string[]): string[] {
   return [...new Set(values)];
-}
-
-function isHttpUrl(value: string): boolean {
-  try {
-    const url = new URL(value);
-    return url.protocol === 'https:' || url.protocol === 'http:';
-  } catch {
-    return false;
-  }
 }
 
 /** The redirect URIs of a register/update call, 3.x and 4.x spellings both accepted. */
