@@ -18,6 +18,8 @@ export interface RawHttpsOptions {
   /** A string is sent as is (malformed JSON on purpose); anything else as JSON. */
   body?: unknown;
   headers?: Record<string, string>;
+  /** Sent as `Authorization: Bearer <token>`. */
+  token?: string | undefined;
 }
 
 export async function rawHttps(url: string, options: RawHttpsOptions): Promise<HttpAnswer> {
@@ -27,6 +29,7 @@ export async function rawHttps(url: string, options: RawHttpsOptions): Promise<H
     dispatcher: options.dispatcher,
     headers: {
       ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
       ...options.headers,
     },
     ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),

@@ -14,10 +14,11 @@ import type { AddressInfo } from 'node:net';
 import { type Socket, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Agent, request } from 'undici';
+import { Agent } from 'undici';
 import { FrameDecoder, encodeFrame } from '../../src/oxd/framing';
 import { selfSignedCert } from '../fixtures/tls';
 import { ROOT, ensureBuilt } from '../helpers/build';
+import { rawHttps } from '../helpers/raw-https';
 
 const REDIRECT = 'https://rp.example/callback';
 const CLI = join(ROOT, 'dist', 'testing', 'cli.js');
@@ -319,19 +320,8 @@ async function post(
   body: unknown,
   token?: string,
 ): Promise<{ status: number; json: Record<string, unknown> }> {
-  const response = await request(oxd.httpsUrl + path, {
-    method: 'POST',
-    dispatcher: agent,
-    headers: {
-      'content-type': 'application/json',
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-    },
-    body: JSON.stringify(body),
-  });
-  return {
-    status: response.statusCode,
-    json: (await response.body.json()) as Record<string, unknown>,
-  };
+  const answer = await rawHttps(oxd.httpsUrl + path, { dispatcher: agent, body, token });
+  return { status: answer.status, json: answer.json as Record<string, unknown> };
 }
 
 /** state and nonce of an authorization URL. */

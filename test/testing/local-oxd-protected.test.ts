@@ -5,9 +5,10 @@
  */
 import { type Socket, connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Agent, request } from 'undici';
+import { Agent } from 'undici';
 import { FrameDecoder, encodeFrame } from '../../src/oxd/framing';
 import { type LocalStack, startLocalStack } from '../helpers/local-stack';
+import { rawHttps } from '../helpers/raw-https';
 
 const REDIRECT = 'https://rp.example/callback';
 /** OP access-token lifetime of this stack, seconds. */
@@ -37,19 +38,8 @@ function dataOf(reply: Record<string, unknown>): Record<string, unknown> {
 }
 
 async function post(path: string, body: unknown, token?: string) {
-  const response = await request(stack.oxd.httpsUrl + path, {
-    method: 'POST',
-    dispatcher: agent,
-    headers: {
-      'content-type': 'application/json',
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-    },
-    body: JSON.stringify(body),
-  });
-  return {
-    status: response.statusCode,
-    json: (await response.body.json()) as Record<string, string>,
-  };
+  const answer = await rawHttps(stack.oxd.httpsUrl + path, { dispatcher: agent, body, token });
+  return { status: answer.status, json: answer.json as Record<string, string> };
 }
 
 /** setup_client + get_client_token over the socket. */

@@ -35,8 +35,7 @@ function call(
   body?: unknown,
   token?: string,
 ): Promise<HttpAnswer> {
-  const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
-  return rawHttps(url, { dispatcher: agent, method, body, headers });
+  return rawHttps(url, { dispatcher: agent, method, body, token });
 }
 
 /** A 4.x site with its Bearer token. */
