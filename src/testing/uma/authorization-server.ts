@@ -55,6 +55,7 @@ import type {
   UmaCondition,
   UmaPermission,
   UmaResource,
+  UmaRpGetRptParams,
 } from '../../oxd/commands';
 import {
   type ClaimField,
@@ -174,18 +175,12 @@ export interface CheckAccessRequest {
 export type CheckAccessResult =
   { access: 'granted' } | { access: 'denied'; ticket: string; 'www-authenticate_header': string };
 
-export interface GetRptRequest {
-  ticket: string;
-  claim_token?: string;
-  claim_token_format?: string;
-  pct?: string;
-  /** An RPT to upgrade. */
-  rpt?: string;
-  /** Extra scopes for the ticket's resource (must be registered on it). */
-  scope?: string[];
-  /** The `state` of the claims redirect, checked against the one of the gathering. */
-  state?: string;
-}
+/**
+ * uma_rp_get_rpt's params without `oxd_id` (the caller names the client) and 4.x `params`.
+ * `rpt` is an RPT to upgrade; `scope` adds scopes registered on the ticket's resource;
+ * `state` is checked against the one of the claims gathering.
+ */
+export type GetRptRequest = Omit<UmaRpGetRptParams, 'oxd_id' | 'params'>;
 
 export interface GetRptResult {
   access_token: string;
