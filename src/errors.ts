@@ -43,6 +43,12 @@ export interface OxdErrorOptions {
   cause?: unknown;
   /** HTTP status to answer with when this error reaches an HTTP response. */
   status?: number;
+  /**
+   * Whether the message may be shown to the person who made the request. Default: true for a
+   * status below 500 (the request was at fault), false otherwise (the message may name files,
+   * hosts or oxd URLs of the server).
+   */
+  expose?: boolean;
 }
 
 /** Base class of every error this package raises. */
@@ -50,12 +56,18 @@ export class OxdError extends Error {
   readonly code: OxdErrorCode;
   /** HTTP status suggested for a response caused by this error. */
   readonly status: number;
+  /**
+   * True when `message` may be shown to the requester; the default error page shows only a
+   * generic explanation and the code otherwise. Default: `status < 500`.
+   */
+  readonly expose: boolean;
 
   constructor(code: OxdErrorCode, message: string, options: OxdErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
     this.status = options.status ?? 500;
+    this.expose = options.expose ?? this.status < 500;
   }
 }
 

@@ -3,10 +3,11 @@
  * clients, with the error's HTTP status. Messages go through a filter that removes anything
  * shaped like a token.
  */
+import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ERROR_CODES, OxdAuthError, OxdConfigError, OxdError, type OxdErrorCode } from '../errors';
 import type { ErrorRenderer } from './options';
-import { wantsHtml } from './request';
+import { mountPrefix, wantsHtml } from './request';
 import { htmlPage, sendHtml, sendJson } from './response';
 
 interface Explanation {
@@ -83,16 +84,65 @@ export function redactTokens(text: string): string {
   return text.replace(TOKEN_LIKE, '[redacted]');
 }
 
-/** The default renderer of `oxdErrorHandler()` and `requireAuth()`. */
+/** The error page's own look: readable on a phone, light and dark, no external resources. */
+const PAGE_STYLE =
+  ':root{color-scheme:light dark;font-family:system-ui,sans-serif;line-height:1.5}' +
+  'body{max-width:36rem;margin:3rem auto;padding:0 1rem}' +
+  'h1{font-size:1.5rem;margin:0 0 1rem}' +
+  'p{overflow-wrap:anywhere}' +
+  'p:last-child{margin-top:2rem}';
+
+/** The CSP source expression that allows exactly {@link PAGE_STYLE}. */
+const PAGE_STYLE_HASH = `'sha256-${createHash('sha256').update(PAGE_STYLE).digest('base64')}'`;
+
+/**
+ * Whether a `<style>` element with {@link PAGE_STYLE} may run under the response's
+ * Content-Security-Policy (set by helmet or the app before the error). With a policy that
+ * blocks it the page is sent without its style: readable as plain HTML, and no CSP violation.
+ */
+function inlineStyleAllowed(res: ServerResponse): boolean {
+  const header = res.getHeader('content-security-policy');
+  const policies = header === undefined ? [] : Array.isArray(header) ? header : [String(header)];
+  return policies.every((policy) => {
+    const directives = new Map<string, string[]>();
+    for (const part of policy.split(';')) {
+      const [name, ...sources] = part.trim().toLowerCase().split(/\s+/);
+      if (name && !directives.has(name)) directives.set(name, sources);
+    }
+    const sources =
+      directives.get('style-src-elem') ??
+      directives.get('style-src') ??
+      directives.get('default-src');
+    if (sources === undefined) return true;
+    if (sources.includes(PAGE_STYLE_HASH.toLowerCase())) return true;
+    // A nonce or hash in the list makes browsers ignore 'unsafe-inline'.
+    const pinned = sources.some((s) => /^'(nonce|sha256|sha384|sha512)-/.test(s));
+    return sources.includes("'unsafe-inline'") && !pinned;
+  });
+}
+
+/**
+ * The default renderer of `oxdErrorHandler()` and `requireAuth()`. The error's message is
+ * shown only when `err.expose` is true (a status below 500 unless the error says otherwise):
+ * on a server-side failure the page says what happened in general terms and gives the code,
+ * never file paths or oxd URLs.
+ */
 export const renderOxdError: ErrorRenderer = (err, req, res) => {
   const explanation = EXPLANATIONS[err.code] ?? LOGIN_FAILED;
   const status = err.status >= 400 && err.status <= 599 ? err.status : 500;
   const detail = redactTokens(err.message);
   if (wantsHtml(req)) {
+    const paragraphs = err.expose
+      ? [explanation.advice, detail, `Error code: ${err.code}`]
+      : [explanation.advice, `Error code: ${err.code}`];
+    const home = `${mountPrefix((req as { originalUrl?: string }).originalUrl, req.url ?? '/')}/`;
     sendHtml(
       res,
       status,
-      htmlPage(explanation.title, [explanation.advice, detail, `Error code: ${err.code}`]),
+      htmlPage(explanation.title, paragraphs, {
+        style: inlineStyleAllowed(res) ? PAGE_STYLE : undefined,
+        link: { href: home, text: 'Back to the home page' },
+      }),
     );
     return;
   }

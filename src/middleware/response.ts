@@ -44,12 +44,29 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (char) => HTML_ESCAPES[char] ?? char);
 }
 
-/** A minimal, self-contained HTML page. */
-export function htmlPage(title: string, paragraphs: readonly string[]): string {
+/** Extras of {@link htmlPage}. */
+export interface HtmlPageOptions {
+  /** CSS for a `<style>` element in the head; none when absent. */
+  style?: string | undefined;
+  /** A link after the paragraphs (`href` is escaped, not checked). */
+  link?: { href: string; text: string } | undefined;
+}
+
+/** A minimal, self-contained HTML page: no scripts, no external resources. */
+export function htmlPage(
+  title: string,
+  paragraphs: readonly string[],
+  options: HtmlPageOptions = {},
+): string {
   const body = paragraphs.map((text) => `<p>${escapeHtml(text)}</p>`).join('\n');
+  const style = options.style ? `<style>${options.style}</style>` : '';
+  const link = options.link
+    ? `\n<p><a href="${escapeHtml(options.link.href)}">${escapeHtml(options.link.text)}</a></p>`
+    : '';
   return (
     '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">' +
-    `<title>${escapeHtml(title)}</title></head>\n` +
-    `<body><h1>${escapeHtml(title)}</h1>\n${body}\n</body></html>\n`
+    '<meta name="viewport" content="width=device-width, initial-scale=1">' +
+    `<title>${escapeHtml(title)}</title>${style}</head>\n` +
+    `<body><h1>${escapeHtml(title)}</h1>\n${body}${link}\n</body></html>\n`
   );
 }

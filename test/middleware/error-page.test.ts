@@ -1,5 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import connect from 'connect';
+import express from 'express';
+import helmet from 'helmet';
 import request from 'supertest';
 import {
   ERROR_CODES,
@@ -94,10 +96,15 @@ describe('oxdErrorHandler', () => {
   });
 
   test('never shows a token that ended up in an error message', async () => {
-    const err = new OxdCommandError('get_user_info', {
-      error: 'http_status_401',
-      error_description: `invalid token ${JWT} and opaque ${'a1B2'.repeat(12)}`,
-    });
+    // Exposed, so that the page shows the message at all (a 502 hides it by default).
+    const err = new OxdCommandError(
+      'get_user_info',
+      {
+        error: 'http_status_401',
+        error_description: `invalid token ${JWT} and opaque ${'a1B2'.repeat(12)}`,
+      },
+      { expose: true },
+    );
     const app = appFailingWith(err);
     const page = await request(app).get('/').set('Accept', 'text/html');
     const api = await request(app).get('/').set('Accept', 'application/json');
@@ -136,5 +143,118 @@ describe('oxdErrorHandler', () => {
     expect(redactTokens('connect ECONNREFUSED 127.0.0.1:8099')).toBe(
       'connect ECONNREFUSED 127.0.0.1:8099',
     );
+  });
+});
+
+describe('oxdErrorHandler page: what reaches the person in front of the browser', () => {
+  const PATH = '/etc/express-oxd/yoursite.cfg';
+  const OXD_URL = 'https://oxd.internal.example:8443/get-tokens-by-code';
+
+  test.each<[string, OxdError]>([
+    [
+      'a configuration error naming a file',
+      new OxdConfigError(`cannot rewrite ${PATH}: EACCES`, { code: ERROR_CODES.CONFIG_WRITE }),
+    ],
+    ['an unreachable oxd naming its URL', new OxdTransportError(`fetch ${OXD_URL} failed`)],
+    [
+      'an oxd command error naming its URL',
+      new OxdCommandError('get_tokens_by_code', {
+        error: 'http_status_500',
+        error_description: `POST ${OXD_URL} answered 500`,
+      }),
+    ],
+  ])('%s (5xx) shows a generic explanation and the code, not the message', async (_n, err) => {
+    expect(err.status).toBeGreaterThanOrEqual(500);
+    expect(err.expose).toBe(false);
+    const page = await request(appFailingWith(err)).get('/').set('Accept', 'text/html');
+    expect(page.status).toBe(err.status);
+    expect(page.text).not.toContain(PATH);
+    expect(page.text).not.toContain('oxd.internal.example');
+    expect(page.text).not.toContain('EACCES');
+    expect(page.text).toContain(`Error code: ${err.code}`);
+    expect(page.text).toMatch(/Please try again|The site owner has to fix this/);
+  });
+
+  test('a 4xx error shows its message', async () => {
+    const err = new OxdAuthError(
+      ERROR_CODES.OP_ERROR,
+      'The OP answered access_denied: no consent',
+      {
+        status: 400,
+        opError: 'access_denied',
+      },
+    );
+    expect(err.expose).toBe(true);
+    const page = await request(appFailingWith(err)).get('/').set('Accept', 'text/html');
+    expect(page.status).toBe(400);
+    expect(page.text).toContain('The OP answered access_denied: no consent');
+  });
+
+  test('expose can be set either way when the error is created', async () => {
+    const shown = new OxdError(ERROR_CODES.COMMAND, 'safe to show: try another scope', {
+      status: 502,
+      expose: true,
+    });
+    const hidden = new OxdAuthError(ERROR_CODES.STATE_MISMATCH, `state kept in ${PATH}`, {
+      status: 400,
+      expose: false,
+    });
+    const shownPage = await request(appFailingWith(shown)).get('/').set('Accept', 'text/html');
+    expect(shownPage.text).toContain('safe to show: try another scope');
+    const hiddenPage = await request(appFailingWith(hidden)).get('/').set('Accept', 'text/html');
+    expect(hiddenPage.status).toBe(400);
+    expect(hiddenPage.text).not.toContain(PATH);
+  });
+
+  test('subclasses default expose from their status', () => {
+    expect(new OxdTransportError('x').expose).toBe(false);
+    expect(new OxdTimeoutError(ERROR_CODES.CONNECT_TIMEOUT, 'x', 1).expose).toBe(false);
+    expect(new OxdProtocolError('x').expose).toBe(false);
+    expect(new OxdConfigError('x').expose).toBe(false);
+    expect(new OxdAuthError(ERROR_CODES.UNAUTHENTICATED, 'x', { status: 401 }).expose).toBe(true);
+    expect(new OxdTransportError('x', { expose: true }).expose).toBe(true);
+  });
+
+  test('is styled by itself, with no external resource, and links home', async () => {
+    const page = await request(appFailingWith(new OxdTransportError('down')))
+      .get('/deep/page?x=1')
+      .set('Accept', 'text/html');
+    expect(page.text).toMatch(/<style>[^<]*max-width[^<]*<\/style>/);
+    expect(page.text).not.toMatch(/<link\b|<script\b|\bsrc=|url\(/);
+    expect(page.text).toContain('<a href="/">Back to the home page</a>');
+  });
+
+  test('links to the mount point of the application it serves', async () => {
+    const sub = express();
+    sub.get('/page', (_req, _res, next) => next(new OxdTransportError('down')));
+    sub.use(oxdErrorHandler());
+    const app = express();
+    app.use('/shop', sub);
+    const page = await request(app).get('/shop/page').set('Accept', 'text/html');
+    expect(page.status).toBe(503);
+    expect(page.text).toContain('<a href="/shop/">Back to the home page</a>');
+  });
+
+  test('leaves its style out under a CSP that blocks inline styles', async () => {
+    const app = express();
+    app.use(helmet({ contentSecurityPolicy: { directives: { styleSrc: ["'self'"] } } }));
+    app.get('/', (_req, _res, next) => next(new OxdTransportError('down')));
+    app.use(oxdErrorHandler());
+    const page = await request(app).get('/').set('Accept', 'text/html');
+    expect(page.headers['content-security-policy']).toContain("style-src 'self'");
+    expect(page.status).toBe(503);
+    expect(page.text).not.toContain('<style>');
+    expect(page.text).toContain('Login is unavailable');
+    expect(page.text).toContain('<a href="/">Back to the home page</a>');
+  });
+
+  test("keeps its style under a CSP that allows inline styles (helmet's defaults)", async () => {
+    const app = express();
+    app.use(helmet());
+    app.get('/', (_req, _res, next) => next(new OxdTransportError('down')));
+    app.use(oxdErrorHandler());
+    const page = await request(app).get('/').set('Accept', 'text/html');
+    expect(page.headers['content-security-policy']).toContain("'unsafe-inline'");
+    expect(page.text).toContain('<style>');
   });
 });
