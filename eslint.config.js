@@ -33,4 +33,17 @@ module.exports = tseslint.config(
       'no-empty': ['error', { allowEmptyCatch: false }],
     },
   },
+  {
+    // The package's entry points list every public name (see the exports map).
+    files: ['src/index.ts', 'src/config-entry.ts', 'src/testing/index.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'ExportAllDeclaration',
+          message: 'An entry point exports named things only: list each public name.',
+        },
+      ],
+    },
+  },
 );

@@ -9,7 +9,8 @@ const path = require('node:path');
 const express = require('express');
 const session = require('express-session');
 const helmet = require('helmet');
-const { oxdAuth, requireAuth, oxdErrorHandler, resolveConfig } = require('express-oxd');
+const { oxdAuth, requireAuth, oxdErrorHandler } = require('express-oxd');
+const { resolveConfig } = require('express-oxd/config');
 const views = require('./views');
 const { explainError, CsrfError } = require('./errors');
 

@@ -8,7 +8,7 @@
  */
 const { readFile, rename, writeFile, stat } = require('node:fs/promises');
 const path = require('node:path');
-const { parseIni } = require('express-oxd');
+const { parseIni } = require('express-oxd/config');
 
 /** Keys holding registration results; they are cleared when the registration no longer fits. */
 const REGISTRATION_KEYS = [

@@ -1,20 +1,46 @@
-export * from './errors';
-export * from './oxd';
+/**
+ * `express-oxd`: the middleware, the oxd client and the errors. Every name is listed here on
+ * purpose (the package test checks the list); configuration tools live in
+ * `express-oxd/config`, the local OP and oxd server in `express-oxd/testing`.
+ */
 export {
-  DEFAULTS,
-  resolveConfig,
-  writeBack,
-  assertWritable,
-  parseIni,
-  IniDocument,
-  type ConfigInput,
-  type OxdInput,
-  type ClientInput,
-  type Defaults,
-  type OxdConfig,
-  type OxdSettings,
-  type ClientSettings,
-  type WriteBackValues,
+  ERROR_CODES,
+  OxdError,
+  OxdConfigError,
+  OxdTransportError,
+  OxdTimeoutError,
+  OxdProtocolError,
+  OxdCommandError,
+  OxdAuthError,
+  type OxdErrorCode,
+  type OxdErrorOptions,
+} from './errors';
+export {
+  OxdClient,
+  HttpsTransport,
+  SocketTransport,
+  type OxdClientOptions,
+  type HttpsTransportOptions,
+  type SocketTransportOptions,
+  type Transport,
+  type OxdRequest,
+  type OxdReply,
+  type CommandName,
+  type CommandTypes,
+  type ParamsOf,
+  type ResultOf,
+  type ScopeExpression,
+  type UmaCondition,
+  type UmaResource,
+  type UmaPermission,
+} from './oxd';
+export type {
+  ConfigInput,
+  OxdInput,
+  ClientInput,
+  OxdConfig,
+  OxdSettings,
+  ClientSettings,
 } from './config';
 export { oxdAuth, type OxdAuthHandler } from './middleware/oxd-auth';
 export type {
@@ -40,9 +66,8 @@ export {
   renderOxdError,
   type OxdErrorHandlerOptions,
 } from './middleware/error-page';
-export { OxdContext, OxdTokens } from './middleware/context';
+export type { OxdContext, OxdTokens } from './middleware/context';
 export type { LoginOptions } from './middleware/login';
 export type { LogoutOptions } from './middleware/logout';
-export { isSafeReturnTo, safeReturnTo } from './middleware/return-to';
-export { normaliseClaims, type Claims } from './middleware/claims';
+export type { Claims } from './middleware/claims';
 export type { OxdIncomingMessage, OxdSessionData, OxdSessionTokens, PendingLogin } from './session';

@@ -18,18 +18,48 @@ function runNode(file: string): Promise<string> {
   });
 }
 
-const EXPECTED_MAIN = [
-  'OxdClient',
-  'OxdError',
-  'ERROR_CODES',
-  'oxdAuth',
-  'requireAuth',
-  'oxdErrorHandler',
-  'resolveConfig',
-  'SocketTransport',
-  'HttpsTransport',
-];
-const EXPECTED_TESTING = ['startLocalOp', 'startLocalOxd', 'createSelfSignedCertificate'];
+/**
+ * The exact runtime export list of each entry point. Adding a name is a decision about the
+ * public API (and a change here), not a side effect of exporting something inside the package.
+ */
+const EXPECTED: Readonly<Record<string, readonly string[]>> = {
+  'express-oxd': [
+    'ERROR_CODES',
+    'HttpsTransport',
+    'OxdAuthError',
+    'OxdClient',
+    'OxdCommandError',
+    'OxdConfigError',
+    'OxdError',
+    'OxdProtocolError',
+    'OxdTimeoutError',
+    'OxdTransportError',
+    'SocketTransport',
+    'claimCheck',
+    'claimEquals',
+    'claimIncludes',
+    'oxdAuth',
+    'oxdErrorHandler',
+    'renderOxdError',
+    'requireAuth',
+  ],
+  'express-oxd/config': [
+    'DEFAULTS',
+    'IniDocument',
+    'assertWritable',
+    'parseIni',
+    'resolveConfig',
+    'writeBack',
+  ],
+  'express-oxd/testing': [
+    'LOCAL_OXD_DEFAULTS',
+    'createSelfSignedCertificate',
+    'startLocalOp',
+    'startLocalOxd',
+  ],
+};
+const ENTRIES = Object.keys(EXPECTED);
+const sorted = (names: readonly string[]): string[] => [...names].sort();
 
 describe('package entry points', () => {
   let dir: string;
@@ -44,43 +74,65 @@ describe('package entry points', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  test('require() from a .cjs file loads the main and testing entries', async () => {
+  test('require() from a .cjs file loads each entry with exactly its export list', async () => {
     const file = join(dir, 'load.cjs');
     await writeFile(
       file,
-      `const main = require('express-oxd');
-const testing = require('express-oxd/testing');
-console.log(JSON.stringify({ main: Object.keys(main), testing: Object.keys(testing),
-  oxdAuth: typeof main.oxdAuth, error: new main.OxdError('OXD_CONFIG_INVALID', 'x').code }));`,
+      `const names = {};
+for (const entry of ${JSON.stringify(ENTRIES)}) names[entry] = Object.keys(require(entry));
+const main = require('express-oxd');
+const { resolveConfig } = require('express-oxd/config');
+const config = resolveConfig({ client: { authorizationRedirectUri: 'https://app.example/cb' } });
+console.log(JSON.stringify({ names, oxdAuth: typeof main.oxdAuth,
+  error: new main.OxdError('OXD_CONFIG_INVALID', 'x').code, port: config.oxd.port }));`,
     );
     const result = JSON.parse(await runNode(file));
-    expect(result.main).toEqual(expect.arrayContaining(EXPECTED_MAIN));
-    expect(result.testing).toEqual(expect.arrayContaining(EXPECTED_TESTING));
+    for (const entry of ENTRIES) {
+      expect({ entry, names: sorted(result.names[entry]) }).toEqual({
+        entry,
+        names: sorted(EXPECTED[entry]!),
+      });
+    }
     expect(result.oxdAuth).toBe('function');
     expect(result.error).toBe('OXD_CONFIG_INVALID');
+    expect(result.port).toBe(8099);
   });
 
-  test('import from a .mjs file loads the main and testing entries', async () => {
+  test('import from a .mjs file loads each entry with exactly its export list', async () => {
     const file = join(dir, 'load.mjs');
     await writeFile(
       file,
       `import { oxdAuth, OxdClient } from 'express-oxd';
-import * as testing from 'express-oxd/testing';
-console.log(JSON.stringify({ oxdAuth: typeof oxdAuth, client: typeof OxdClient,
-  testing: Object.keys(testing) }));`,
+import { parseIni } from 'express-oxd/config';
+const names = {};
+for (const entry of ${JSON.stringify(ENTRIES)}) names[entry] = Object.keys(await import(entry));
+console.log(JSON.stringify({ names, oxdAuth: typeof oxdAuth, client: typeof OxdClient,
+  ini: parseIni('[oxd]\\nport = 8099\\n').get('oxd', 'port') }));`,
     );
     const result = JSON.parse(await runNode(file));
-    expect(result).toMatchObject({ oxdAuth: 'function', client: 'function' });
-    expect(result.testing).toEqual(expect.arrayContaining(EXPECTED_TESTING));
+    // Node adds \`default\` (module.exports) and the compiler's \`__esModule\` marker to the
+    // namespace of a CommonJS module; every other name must be on the list.
+    const ESM_EXTRAS = ['__esModule', 'default'];
+    for (const entry of ENTRIES) {
+      expect({ entry, names: sorted(result.names[entry]) }).toEqual({
+        entry,
+        names: sorted([...EXPECTED[entry]!, ...ESM_EXTRAS]),
+      });
+    }
+    expect(result).toMatchObject({ oxdAuth: 'function', client: 'function', ini: '8099' });
   });
 
   test('the exports map is closed: internal modules cannot be deep-imported', async () => {
     const file = join(dir, 'deep.cjs');
     await writeFile(
       file,
-      `try { require('express-oxd/dist/oxd/client'); console.log('loaded'); }
-catch (e) { console.log(e.code); }`,
+      `for (const path of ['express-oxd/dist/oxd/client', 'express-oxd/dist/config/ini']) {
+  try { require(path); console.log('loaded'); } catch (e) { console.log(e.code); }
+}`,
     );
-    expect((await runNode(file)).trim()).toBe('ERR_PACKAGE_PATH_NOT_EXPORTED');
+    expect((await runNode(file)).trim().split('\n')).toEqual([
+      'ERR_PACKAGE_PATH_NOT_EXPORTED',
+      'ERR_PACKAGE_PATH_NOT_EXPORTED',
+    ]);
   });
 });
