@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { debuglog } from 'node:util';
 
+import { BodyError, readForm, sendPage } from '../http';
 import { INTERACTION_PATH } from './configuration';
 import type { InteractionDetails, Provider } from './provider-types';
 import type { TestUser } from './users';
@@ -62,6 +63,7 @@ export function createInteractionHandler(provider: Provider, users: readonly Tes
         username,
         error,
       }),
+      contentSecurityPolicy(),
     );
   }
 
@@ -70,7 +72,7 @@ export function createInteractionHandler(provider: Provider, users: readonly Tes
       sendError(res, 400, 'invalid_request', 'This sign-in request is not waiting for a login.');
       return;
     }
-    const form = await readForm(req);
+    const form = await readForm(req, MAX_FORM_BYTES);
     const username = form.get('username') ?? '';
     const user = byUsername.get(username);
     if (user === undefined || !samePassword(form.get('password') ?? '', user.password)) {
@@ -157,7 +159,7 @@ export function createInteractionHandler(provider: Provider, users: readonly Tes
     } catch (err) {
       if (res.headersSent) {
         res.destroy(err as Error);
-      } else if (err instanceof FormError) {
+      } else if (err instanceof BodyError) {
         sendError(res, err.status, 'invalid_request', err.message);
       } else if ((err as { name?: unknown }).name === 'SessionNotFound') {
         sendError(
@@ -174,32 +176,6 @@ export function createInteractionHandler(provider: Provider, users: readonly Tes
   };
 }
 
-class FormError extends Error {
-  constructor(
-    message: string,
-    readonly status: number,
-  ) {
-    super(message);
-  }
-}
-
-async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
-  const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
-  if (type !== 'application/x-www-form-urlencoded') {
-    req.resume();
-    throw new FormError('Send the form as application/x-www-form-urlencoded.', 415);
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    // Keep reading an oversized body to its end, so the error page can still be sent.
-    if (size <= MAX_FORM_BYTES) chunks.push(chunk as Buffer);
-  }
-  if (size > MAX_FORM_BYTES) throw new FormError('The form is too large.', 413);
-  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
-}
-
 /** Compares digests so the time taken does not depend on where the strings differ. */
 function samePassword(given: string, expected: string): boolean {
   const digest = (value: string) => createHash('sha256').update(value).digest();
@@ -211,16 +187,10 @@ function stringParam(value: unknown): string | undefined {
 }
 
 function sendError(res: ServerResponse, status: number, error: string, description: string) {
-  sendPage(res, status, renderErrorPage({ error, error_description: description }));
-}
-
-function sendPage(res: ServerResponse, status: number, html: string): void {
-  res.statusCode = status;
-  res.setHeader('Content-Type', 'text/html; charset=utf-8');
-  res.setHeader('Content-Security-Policy', contentSecurityPolicy());
-  res.setHeader('X-Frame-Options', 'DENY');
-  res.setHeader('X-Content-Type-Options', 'nosniff');
-  res.setHeader('Referrer-Policy', 'no-referrer');
-  res.setHeader('Cache-Control', 'no-store');
-  res.end(html);
+  sendPage(
+    res,
+    status,
+    renderErrorPage({ error, error_description: description }),
+    contentSecurityPolicy(),
+  );
 }

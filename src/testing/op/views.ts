@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { escapeHtml } from '../http';
 
 /**
  * HTML pages of the local OP. No scripts at all, one `<style>` block allowed by its hash, so
@@ -26,16 +27,6 @@ export function contentSecurityPolicy(frameSources: readonly string[] = []): str
     "frame-ancestors 'none'",
     "base-uri 'none'",
   ].join('; ');
-}
-
-/** Escapes text for HTML element content and double-quoted attribute values. */
-function escapeHtml(value: unknown): string {
-  return String(value)
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&#39;');
 }
 
 function page(title: string, body: string, extraHead = ''): string {

@@ -11,6 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { debuglog } from 'node:util';
+import { BodyError, readBody } from '../http';
 import type { Dialect } from './params';
 import type { CommandProcessor, ProcessResult } from './processor';
 import { commandForPath, envelope } from './processor';
@@ -60,24 +61,6 @@ function dropwizard500(res: ServerResponse): void {
   send(res, 500, {
     code: 500,
     message: `There was an error processing your request. It has been logged (ID ${randomBytes(8).toString('hex')}).`,
-  });
-}
-
-class BodyTooLarge extends Error {}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-    });
-    req.on('error', reject);
-    req.on('end', () => {
-      if (size > MAX_BODY_BYTES) reject(new BodyTooLarge());
-      else resolve(Buffer.concat(chunks).toString('utf8'));
-    });
   });
 }
 
@@ -163,9 +146,9 @@ export function createHttpsHandler(options: HttpsHandlerOptions): RequestListene
     }
     let body: string;
     try {
-      body = await readBody(req);
+      body = await readBody(req, MAX_BODY_BYTES);
     } catch (err) {
-      if (err instanceof BodyTooLarge) {
+      if (err instanceof BodyError) {
         send(res, 413, { code: 413, message: 'HTTP 413 Request Entity Too Large' });
         return;
       }

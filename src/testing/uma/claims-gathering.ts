@@ -1,9 +1,24 @@
 /**
- * HTML and form plumbing of the claims-gathering page: rendering (escaped, no script, no
- * style), the response headers that keep the page out of frames and caches, and reading an
- * urlencoded POST body with a size limit.
+ * The claims-gathering page of the local UMA authorization server: the URL of
+ * `uma_rp_get_claims_gathering_url`, a form (escaped, no script, no style) asking for the
+ * claims the policy still needs, and the redirect back to the client with a new ticket.
  */
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { debuglog } from 'node:util';
+import { BodyError, escapeHtml, readForm, sendPage } from '../http';
+import {
+  type ClaimValues,
+  type ClaimsPolicy,
+  type RequiredClaim,
+  isClaimSatisfied,
+  mergeClaims,
+  unsatisfiedClaims,
+} from './claims-policy';
+import type { Gathering, Ticket, UmaGrants } from './grants';
+import { UmaError, asError, isNonEmptyString } from './uma-error';
+
+const debug = debuglog('express-oxd');
 
 /** Largest accepted form body. */
 export const MAX_FORM_BYTES = 16 * 1024;
@@ -14,21 +29,6 @@ export interface ClaimField {
   name: string;
   label: string;
   type: 'email' | 'text';
-}
-
-/** A request body that cannot be read as a form; `status` is the HTTP answer to give. */
-export class FormBodyError extends Error {
-  override readonly name = 'FormBodyError';
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 function page(title: string, body: string): string {
@@ -88,45 +88,202 @@ export function renderMessagePage(title: string, message: string): string {
   return page(title, `<p role="alert" id="error">${escapeHtml(message)}</p>`);
 }
 
-/** Sends an HTML page with headers that forbid framing, caching and referrer leaks. */
-export function sendHtml(res: ServerResponse, status: number, html: string): void {
-  res.statusCode = status;
-  res.setHeader('Content-Type', 'text/html; charset=utf-8');
-  res.setHeader('Content-Length', Buffer.byteLength(html));
-  res.setHeader('Cache-Control', 'no-store');
-  res.setHeader('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'");
-  res.setHeader('X-Frame-Options', 'DENY');
-  res.setHeader('X-Content-Type-Options', 'nosniff');
-  res.setHeader('Referrer-Policy', 'no-referrer');
-  res.end(html);
+/** The page's CSP: nothing loads, nothing frames it. */
+const PAGE_CSP = "default-src 'none'; frame-ancestors 'none'";
+
+function sendHtml(res: ServerResponse, status: number, html: string): void {
+  sendPage(res, status, html, PAGE_CSP);
 }
 
-/**
- * Reads an `application/x-www-form-urlencoded` body of at most {@link MAX_FORM_BYTES}. A larger
- * body is drained (not kept) so that the connection can still carry the 413 answer.
- */
-export function readForm(req: IncomingMessage): Promise<URLSearchParams> {
-  const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
-  if (type !== 'application/x-www-form-urlencoded') {
-    req.resume();
-    return Promise.reject(
-      new FormBodyError(415, 'Send the form as application/x-www-form-urlencoded.'),
+export interface ClaimsGatheringUrlRequest {
+  ticket: string;
+  claims_redirect_uri: string;
+  state?: string;
+}
+
+function toField(claim: RequiredClaim): ClaimField {
+  const label = claim.friendly_name ?? claim.name;
+  const isEmail =
+    claim.name === 'email' ||
+    claim.friendly_name === 'email' ||
+    claim.claim_type === 'urn:oid:0.9.2342.19200300.100.1.3';
+  return { name: claim.name, label, type: isEmail ? 'email' : 'text' };
+}
+
+/** The claims-gathering endpoint at `endpoint`, working on the tickets of `grants`. */
+export class ClaimsGatheringPage {
+  constructor(
+    private readonly endpoint: URL,
+    private readonly policy: ClaimsPolicy,
+    private readonly grants: UmaGrants,
+  ) {}
+
+  /** See UmaAuthorizationServer.claimsGatheringUrl. */
+  url(clientId: string, req: ClaimsGatheringUrlRequest): { url: string; state: string } {
+    const { ticket: ticketId, claims_redirect_uri: redirectUri, state } = req;
+    if (!isNonEmptyString(ticketId)) {
+      throw new UmaError('invalid_ticket_parameter', 'ticket is required');
+    }
+    const redirect =
+      isNonEmptyString(redirectUri) && URL.canParse(redirectUri) ? new URL(redirectUri) : undefined;
+    if (!redirect || !/^https?:$/.test(redirect.protocol) || redirect.hash) {
+      throw new UmaError(
+        'invalid_claims_redirect_uri_parameter',
+        'claims_redirect_uri must be an absolute http(s) URL without a fragment',
+      );
+    }
+    const ticket = this.grants.activeTicket(ticketId);
+    if (!ticket) {
+      throw asError(
+        'invalid_ticket',
+        'The ticket is unknown, expired or already used; ask the resource server for a new one',
+      );
+    }
+    const chosenState = isNonEmptyString(state) ? state : randomBytes(16).toString('base64url');
+    ticket.gathering = { clientId, claimsRedirectUri: redirectUri, state: chosenState };
+    const url = new URL(this.endpoint.href);
+    url.search = new URLSearchParams({
+      client_id: clientId,
+      ticket: ticketId,
+      claims_redirect_uri: redirectUri,
+      state: chosenState,
+    }).toString();
+    return { url: url.href, state: chosenState };
+  }
+
+  /** See UmaAuthorizationServer.handleClaimsGathering. */
+  handle(req: IncomingMessage, res: ServerResponse): boolean {
+    const url = new URL(req.url ?? '/', this.endpoint.origin);
+    if (url.pathname !== this.endpoint.pathname) return false;
+    if (req.method === 'GET') {
+      this.showForm(url.searchParams, res);
+    } else if (req.method === 'POST') {
+      readForm(req, MAX_FORM_BYTES)
+        .then((form) => this.acceptForm(form, res))
+        .catch((err: unknown) => {
+          if (err instanceof BodyError) {
+            sendHtml(res, err.status, renderMessagePage('Request not accepted', err.message));
+            return;
+          }
+          debug('uma: claims-gathering POST failed: %s', (err as Error)?.message);
+          if (!res.headersSent) {
+            sendHtml(res, 500, renderMessagePage('Server error', 'The request failed; try again.'));
+          }
+        });
+    } else {
+      res.setHeader('Allow', 'GET, POST');
+      sendHtml(res, 405, renderMessagePage('Method not allowed', 'Use GET or POST.'));
+    }
+    return true;
+  }
+
+  /** The ticket of a claims-gathering request, if the request matches its gathering. */
+  private gatheringTicket(
+    ticketId: string | null,
+    match?: URLSearchParams,
+  ): { ticket: Ticket; gathering: Gathering } | undefined {
+    const ticket = ticketId ? this.grants.activeTicket(ticketId) : undefined;
+    const gathering = ticket?.gathering;
+    if (!ticket || !gathering) return undefined;
+    if (
+      match &&
+      (match.get('client_id') !== gathering.clientId ||
+        match.get('claims_redirect_uri') !== gathering.claimsRedirectUri ||
+        match.get('state') !== gathering.state)
+    ) {
+      return undefined;
+    }
+    return { ticket, gathering };
+  }
+
+  private missingClaims(ticket: Ticket, gathering: Gathering): RequiredClaim[] {
+    const known = ticket.claimsClientId === gathering.clientId ? ticket.claims : {};
+    return unsatisfiedClaims(this.policy, ticket.scopes, known);
+  }
+
+  private sendInvalidLink(res: ServerResponse): void {
+    sendHtml(
+      res,
+      400,
+      renderMessagePage(
+        'Link not valid',
+        'This link is invalid, expired or already used. Return to the application and try again.',
+      ),
     );
   }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_FORM_BYTES) chunks.push(chunk);
-    });
-    req.on('error', reject);
-    req.on('end', () => {
-      if (size > MAX_FORM_BYTES) {
-        reject(new FormBodyError(413, 'The form is too large.'));
-      } else {
-        resolve(new URLSearchParams(Buffer.concat(chunks).toString('utf8')));
+
+  private showForm(query: URLSearchParams, res: ServerResponse): void {
+    const ticketId = query.get('ticket');
+    const found = this.gatheringTicket(ticketId, query);
+    if (!found || !ticketId) {
+      this.sendInvalidLink(res);
+      return;
+    }
+    const fields = this.missingClaims(found.ticket, found.gathering).map(toField);
+    sendHtml(
+      res,
+      200,
+      renderClaimsForm({ action: this.endpoint.pathname, ticket: ticketId, fields }),
+    );
+  }
+
+  private acceptForm(form: URLSearchParams, res: ServerResponse): void {
+    const ticketId = form.get('ticket');
+    const found = this.gatheringTicket(ticketId);
+    if (!found || !ticketId) {
+      this.sendInvalidLink(res);
+      return;
+    }
+    const { ticket, gathering } = found;
+    const missing = this.missingClaims(ticket, gathering);
+    const values: Record<string, string> = {};
+    const rejected: string[] = [];
+    for (const claim of missing) {
+      const value = (form.get(claim.name) ?? '').trim();
+      values[claim.name] = value;
+      const field = toField(claim);
+      const wellFormed = field.type !== 'email' || /^[^\s@]+@[^\s@]+$/.test(value);
+      if (!wellFormed || !isClaimSatisfied(claim, { [claim.name]: [value] })) {
+        rejected.push(field.label);
       }
+    }
+    if (rejected.length > 0) {
+      sendHtml(
+        res,
+        400,
+        renderClaimsForm({
+          action: this.endpoint.pathname,
+          ticket: ticketId,
+          fields: missing.map(toField),
+          values,
+          error: `Not accepted: ${rejected.join(', ')}. Check the values and try again.`,
+        }),
+      );
+      return;
+    }
+    this.grants.consumeTicket(ticketId);
+    const gathered: ClaimValues = Object.fromEntries(
+      Object.entries(values).map(([name, value]) => [name, [value]]),
+    );
+    const next = this.grants.issueTicket({
+      rsOxdId: ticket.rsOxdId,
+      resourceId: ticket.resourceId,
+      scopes: ticket.scopes,
+      claims: mergeClaims(
+        ticket.claimsClientId === gathering.clientId ? ticket.claims : {},
+        gathered,
+      ),
+      claimsClientId: gathering.clientId,
+      state: gathering.state,
     });
-  });
+    const location = new URL(gathering.claimsRedirectUri);
+    location.searchParams.set('ticket', next);
+    location.searchParams.set('state', gathering.state);
+    debug('uma: claims gathered for %s', gathering.clientId);
+    res.statusCode = 302;
+    res.setHeader('Location', location.href);
+    res.setHeader('Cache-Control', 'no-store');
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    res.end();
+  }
 }
