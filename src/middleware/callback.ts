@@ -100,9 +100,12 @@ async function reshape(
   if (!runtime.afterCallback) return data;
   const shaped = await runtime.afterCallback(req, res, data);
   if (typeof shaped !== 'object' || shaped === null || typeof shaped.tokens !== 'object') {
+    // A fixed text about the application's own hook (no path or URL): shown on the page,
+    // so that the developer trying the login sees what to fix.
     throw new OxdConfigError(
       'afterCallback must return the session data (an object with tokens and claims)',
       { key: 'afterCallback' },
+      { expose: true },
     );
   }
   return shaped;
