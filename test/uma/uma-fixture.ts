@@ -146,7 +146,7 @@ export function rawRequest(
             typeof authorization === 'string' ? Buffer.from(authorization, 'utf8') : authorization,
             Buffer.from('\r\n', 'latin1'),
           ]);
-    socket.end(Buffer.concat([head, auth, Buffer.from('\r\n', 'latin1')]));
+    socket.write(Buffer.concat([head, auth, Buffer.from('\r\n', 'latin1')]));
   });
 }
 
