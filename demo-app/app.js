@@ -12,6 +12,7 @@ const helmet = require('helmet');
 const { oxdAuth, requireAuth, oxdErrorHandler, resolveConfig } = require('express-oxd');
 const views = require('./views');
 const { explainError, CsrfError } = require('./errors');
+const { addUmaRoutes } = require('./uma');
 
 const PUBLIC_DIR = path.join(__dirname, 'public');
 const SESSION_COOKIE = 'demo.sid';
@@ -139,6 +140,8 @@ function sendPage(res, status, html) {
  * - `sessionStore`: an express-session store (default: memory);
  * - `hsts`: send Strict-Transport-Security (default true; off for self-signed certificates);
  * - `trustProxy`: Express's `trust proxy` setting when TLS ends at a proxy (default off).
+ * - `origin` (the site's own https origin) and `ca` (its certificate when self-signed): turn
+ *   on the UMA pages, whose server side calls the site's own protected API there.
  * The oxd client is `app.locals.oxdClient`; close it when the server stops.
  */
 function createDemoApp(options = {}) {
@@ -284,6 +287,16 @@ function createDemoApp(options = {}) {
       res.redirect(303, '/update-site');
     },
   );
+
+  if (options.origin) {
+    addUmaRoutes(app, {
+      client,
+      origin: options.origin,
+      ca: options.ca,
+      layout: views.layout,
+      viewer,
+    });
+  }
 
   app.use((req, res) => {
     const explained = explainError({ status: 404 });
