@@ -13,6 +13,7 @@ const { oxdAuth, requireAuth, oxdErrorHandler } = require('express-oxd');
 const { resolveConfig } = require('express-oxd/config');
 const views = require('./views');
 const { explainError, CsrfError } = require('./errors');
+const { addUmaRoutes } = require('./uma');
 
 const PUBLIC_DIR = path.join(__dirname, 'public');
 const SESSION_COOKIE = 'demo.sid';
@@ -140,6 +141,8 @@ function sendPage(res, status, html) {
  * - `sessionStore`: an express-session store (default: memory);
  * - `hsts`: send Strict-Transport-Security (default true; off for self-signed certificates);
  * - `trustProxy`: Express's `trust proxy` setting when TLS ends at a proxy (default off).
+ * - `origin` (the site's own https origin) and `ca` (its certificate when self-signed): turn
+ *   on the UMA pages, whose server side calls the site's own protected API there.
  * The oxd client is `app.locals.oxdClient`; close it when the server stops.
  */
 function createDemoApp(options = {}) {
@@ -285,6 +288,16 @@ function createDemoApp(options = {}) {
       res.redirect(303, '/update-site');
     },
   );
+
+  if (options.origin) {
+    addUmaRoutes(app, {
+      client,
+      origin: options.origin,
+      ca: options.ca,
+      layout: views.layout,
+      viewer,
+    });
+  }
 
   app.use((req, res) => {
     const explained = explainError({ status: 404 });

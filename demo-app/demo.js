@@ -8,6 +8,7 @@ const { mkdir } = require('node:fs/promises');
 const https = require('node:https');
 const path = require('node:path');
 const { createDemoApp } = require('./app');
+const { UMA_CLAIMS_POLICY } = require('./uma');
 const { loadTlsCredentials } = require('./https');
 const {
   readDemoConfig,
@@ -103,6 +104,7 @@ async function startLocalStack(options, ports, closers, log) {
     httpsPort: ports.oxdHttps,
     dataDir: path.join(options.dataDir, 'oxd'),
     certificate: { key: oxdTls.key, cert: oxdTls.cert },
+    umaClaimsPolicy: UMA_CLAIMS_POLICY,
   });
   closers.push(() => oxd.close());
   log(`Local OpenID Provider: ${op.issuer}`);
@@ -118,6 +120,15 @@ function pathForConfig(configFile, file) {
 
 function describeChange({ section, key, from, to }) {
   return `  [${section}] ${key}: ${from === '' ? '(empty)' : from} -> ${to}`;
+}
+
+/** The origin of the configured callback URL, the site's public address. */
+function publicOrigin(config) {
+  try {
+    return new URL(config.get('client', 'authorization_redirect_uri')).origin;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Whether oxd says the stored oxd id is unknown to it. */
@@ -194,7 +205,14 @@ async function startDemo(options) {
     }
 
     // HSTS only with a configured certificate: browsers let nobody past a self-signed one.
-    const makeApp = () => createDemoApp({ configFile: options.configFile, hsts: tls.configured });
+    const makeApp = () =>
+      createDemoApp({
+        configFile: options.configFile,
+        hsts: tls.configured,
+        // The UMA page calls the site's own API: by its public name with a real certificate.
+        origin: tls.configured ? (publicOrigin(config) ?? origin) : origin,
+        ca: tls.configured ? undefined : tls.cert,
+      });
     let app = makeApp();
     closers.push(() => app.locals.oxdClient.close());
     if (stack && app.locals.oxdClient.oxdId) {

@@ -17,6 +17,7 @@ function navigation(user, current) {
   return html`<nav class="site-nav" aria-label="Main">
       ${link('/', 'Home', 'home')} ${user ? link('/claims', 'Claims', 'claims') : ''}
       ${user ? link('/update-site', 'Update site', 'update-site') : ''}
+      ${link('/uma', 'UMA', 'uma')}
     </nav>
     <div class="account">${account}</div>`;
 }
@@ -222,4 +223,12 @@ function errorPage({ user, status, title, explanation, advice, code, detail }) {
   });
 }
 
-module.exports = { homePage, claimsPage, updateSitePage, errorPage, displayName, loginHref };
+module.exports = {
+  homePage,
+  claimsPage,
+  updateSitePage,
+  errorPage,
+  displayName,
+  loginHref,
+  layout,
+};

@@ -35,6 +35,8 @@ export const ERROR_CODES = {
   UNAUTHENTICATED: 'OXD_UNAUTHENTICATED',
   /** The user is logged in but a claim check failed. */
   FORBIDDEN: 'OXD_FORBIDDEN',
+  /** UMA: the authorization server needs claims about the user before it issues an RPT. */
+  UMA_NEED_INFO: 'OXD_UMA_NEED_INFO',
 } as const;
 
 export type OxdErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];

@@ -71,3 +71,27 @@ export type { LoginOptions } from './middleware/login';
 export type { LogoutOptions } from './middleware/logout';
 export type { Claims } from './middleware/claims';
 export type { OxdIncomingMessage, OxdSessionData, OxdSessionTokens, PendingLogin } from './session';
+export {
+  umaProtect,
+  type UmaAccess,
+  type UmaProtectHandler,
+  type UmaProtectOptions,
+} from './uma/protect';
+export type { UmaProtectedResource } from './uma/resources';
+export { UMA_CACHE_DEFAULTS } from './uma/decision-cache';
+export {
+  umaGetRpt,
+  UmaNeedInfoError,
+  type UmaGetRptParams,
+  type UmaRequiredClaim,
+  type UmaRpt,
+} from './uma/rpt';
+export { umaFetch, type UmaFetchOptions } from './uma/fetch';
+export {
+  umaClaims,
+  type GatherClaimsOptions,
+  type UmaClaimsHandler,
+  type UmaClaimsOptions,
+} from './uma/claims';
+export { readUmaChallenge, type UmaChallenge } from './uma/www-authenticate';
+export type { OxdUmaSessionData, PendingUmaClaims } from './session';

@@ -1,8 +1,9 @@
 /**
- * What express-oxd keeps in `req.session`, and typed access to it. Two keys are used:
- * `oxd` (the logged-in user: tokens and claims) and `oxdLogins` (logins started but not
- * finished yet). Nothing else in the session is read or written, except that a login
- * regenerates and a logout destroys the whole session.
+ * What express-oxd keeps in `req.session`, and typed access to it. Three keys are used:
+ * `oxd` (the logged-in user: tokens and claims), `oxdLogins` (logins started but not
+ * finished yet) and `oxdUma` (the UMA RPT and claims gatherings of `umaClaims()`). Nothing
+ * else in the session is read or written, except that a login regenerates and a logout
+ * destroys the whole session.
  *
  * Works with express-session and any middleware that provides the same `req.session`
  * contract (`save`, `regenerate`, `destroy` taking callbacks).
@@ -48,10 +49,31 @@ export interface PendingLogin {
   createdAt: number;
 }
 
+/** A UMA claims gathering that was started (user sent to the AS) and has not come back yet. */
+export interface PendingUmaClaims {
+  state: string;
+  /** Same-origin path to go to once the RPT is obtained. */
+  returnTo: string;
+  /** Milliseconds since the epoch. */
+  createdAt: number;
+  /** Gathering rounds so far for this request (the AS may ask again). */
+  round: number;
+}
+
+/** Stored under `req.session.oxdUma` by `umaClaims()`: the session's RPT and gatherings. */
+export interface OxdUmaSessionData {
+  /** The RPT obtained for this session (upgraded with each new permission). */
+  rpt?: string | undefined;
+  /** The persisted claims token of the last exchange. */
+  pct?: string | undefined;
+  pending?: PendingUmaClaims[] | undefined;
+}
+
 /** The part of a session object express-oxd relies on. */
 export interface OxdSession {
   oxd?: OxdSessionData | undefined;
   oxdLogins?: PendingLogin[] | undefined;
+  oxdUma?: OxdUmaSessionData | undefined;
   save(callback: (err?: unknown) => void): unknown;
   regenerate(callback: (err?: unknown) => void): unknown;
   destroy(callback: (err?: unknown) => void): unknown;
@@ -72,6 +94,8 @@ declare module 'express-session' {
     oxd: OxdSessionData;
     /** Logins in progress (express-oxd). */
     oxdLogins: PendingLogin[];
+    /** UMA RPT and claims gatherings in progress (express-oxd). */
+    oxdUma: OxdUmaSessionData;
   }
 }
 

@@ -74,6 +74,11 @@ const EXPLANATIONS: Readonly<Record<OxdErrorCode, Explanation>> = {
     title: 'Access denied',
     advice: 'You are logged in, but your account is not allowed to see this page.',
   },
+  [ERROR_CODES.UMA_NEED_INFO]: {
+    error: 'need_info',
+    title: 'More information needed',
+    advice: 'The authorization server needs more information about you before it grants access.',
+  },
 };
 
 /** JWTs and long opaque strings that could be tokens. */

@@ -268,11 +268,34 @@ const CLIENT_METHODS = [
   'getLogoutUri',
 ] as const;
 
-function isClientLike(value: unknown): boolean {
+function isClientLike(value: unknown, methods: readonly string[]): boolean {
   return (
     typeof value === 'object' &&
     value !== null &&
-    CLIENT_METHODS.every((name) => typeof (value as Record<string, unknown>)[name] === 'function')
+    methods.every((name) => typeof (value as Record<string, unknown>)[name] === 'function')
+  );
+}
+
+/**
+ * The oxd client of a middleware's options: `client` when given (checked for `methods`),
+ * else a new `OxdClient` for the configuration `config()` resolves, with `clientOptions`.
+ * Shared by `oxdAuth()` and the UMA middleware; `fail(key, message)` throws their error.
+ */
+export function resolveClient(
+  options: Record<string, unknown>,
+  config: () => OxdConfig,
+  methods: readonly string[],
+  fail: (key: string, message: string) => never,
+): OxdClient {
+  if (options.client !== undefined && !isClientLike(options.client, methods)) {
+    fail('client', `must be an OxdClient (with ${methods.join(', ')})`);
+  }
+  if (options.clientOptions !== undefined && !isPlainObject(options.clientOptions)) {
+    fail('clientOptions', 'must be an object');
+  }
+  return (
+    (options.client as OxdClient | undefined) ??
+    new OxdClient(config(), options.clientOptions as OxdClientOptions | undefined)
   );
 }
 
@@ -289,19 +312,11 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   }
   const config = resolveConfig(options.config as string | ConfigInput);
 
-  if (options.client !== undefined && !isClientLike(options.client)) {
-    fail('client', `must be an OxdClient (with ${CLIENT_METHODS.join(', ')})`);
-  }
-  if (options.clientOptions !== undefined && !isPlainObject(options.clientOptions)) {
-    fail('clientOptions', 'must be an object');
-  }
+  const client = resolveClient(options, () => config, CLIENT_METHODS, fail);
   if (options.errorOnRequired !== undefined && typeof options.errorOnRequired !== 'boolean') {
     fail('errorOnRequired', 'must be true or false');
   }
   const clock = optionalFunction<() => number>(options.clock, 'clock') ?? Date.now;
-  const client =
-    (options.client as OxdClient | undefined) ??
-    new OxdClient(config, options.clientOptions as OxdClientOptions | undefined);
 
   return Object.freeze({
     config,
