@@ -139,7 +139,7 @@ export const OXD_SETTINGS = {
   caFile: setting({
     ini: 'ca_file',
     parse: text,
-    doc: 'PEM file of the CA certificate(s) to trust for a self-signed oxd HTTPS server, relative to the INI file',
+    doc: 'PEM file of the CA certificate(s) to trust for a self-signed oxd HTTPS server, relative to the INI file (in an object: to the working directory)',
     hint: 'set it to a PEM file with the CA certificate(s) that signed the oxd HTTPS certificate',
   }),
   ca: setting({
