@@ -3,13 +3,8 @@
  * `resolveConfig()` uses a default when a setting is absent or empty (`key =` in the INI file,
  * `undefined` or `[]` in an object).
  */
-import {
-  CLIENT_SETTINGS,
-  OXD_SETTINGS,
-  type DefaultsOf,
-  type SectionTable,
-  type Setting,
-} from './settings';
+import { CLIENT_SETTINGS, OXD_SETTINGS, type SectionTable, type Setting } from './settings';
+import type { DefaultsOf } from './types';
 
 export interface Defaults {
   readonly oxd: DefaultsOf<typeof OXD_SETTINGS>;

@@ -385,37 +385,3 @@ export const OXD_PYTHON_ONLY_KEYS: { readonly [S in SectionName]: readonly strin
     'userinfo_signed_response_alg',
   ],
 };
-
-type ValueOf<S> = S extends { readonly parse: Parser<infer T> } ? T : never;
-type Resolved<S> = S extends { readonly required: true } | { readonly default: unknown }
-  ? ValueOf<S>
-  : ValueOf<S> | undefined;
-
-/** The resolved settings of one section's table. */
-export type SettingsOf<Table> = { readonly [K in keyof Table]: Resolved<Table[K]> };
-
-/** Its defaults: the settings that have one. */
-export type DefaultsOf<Table> = {
-  readonly [
-    K in keyof Table as Table[K] extends { readonly default: unknown } ? K : never
-  ]: ValueOf<Table[K]>;
-};
-
-/** Its INI spellings, aliases included (object-only settings have none). */
-export type IniKeysOf<Table> = {
-  [K in keyof Table]: Table[K] extends { readonly objectOnly: true }
-    ? never
-    : Table[K] extends { readonly ini: infer I extends string; readonly aliases?: infer A }
-      ? I | (A extends readonly (infer X)[] ? X : never)
-      : never;
-}[keyof Table];
-
-/** The INI spellings of the settings registration writes back. */
-export type WrittenBackKeysOf<Table> = {
-  [K in keyof Table]: Table[K] extends {
-    readonly ini: infer I extends string;
-    readonly writtenBack: string;
-  }
-    ? I
-    : never;
-}[keyof Table];

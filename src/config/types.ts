@@ -5,13 +5,8 @@
  * arrays); a plain object given to `resolveConfig()` uses the same camelCase shape (or the
  * INI's snake_case keys, section by section).
  */
-import type {
-  CLIENT_SETTINGS,
-  IniKeysOf,
-  OXD_SETTINGS,
-  SettingsOf,
-  WrittenBackKeysOf,
-} from './settings';
+import type { Parser } from './parsers';
+import type { CLIENT_SETTINGS, OXD_SETTINGS } from './settings';
 
 /**
  * The oxd server generation: 3 (oxd-server 3.x socket / oxd-https-extension 3.x) or 4
@@ -80,3 +75,39 @@ export interface WriteBackValues {
   oxd?: { [K in WrittenBackKeysOf<typeof OXD_SETTINGS>]?: string | undefined };
   client?: { [K in WrittenBackKeysOf<typeof CLIENT_SETTINGS>]?: string | undefined };
 }
+
+// Derivations from a section's table.
+
+type ValueOf<S> = S extends { readonly parse: Parser<infer T> } ? T : never;
+type Resolved<S> = S extends { readonly required: true } | { readonly default: unknown }
+  ? ValueOf<S>
+  : ValueOf<S> | undefined;
+
+/** The resolved settings of one section's table. */
+export type SettingsOf<Table> = { readonly [K in keyof Table]: Resolved<Table[K]> };
+
+/** Its defaults: the settings that have one. */
+export type DefaultsOf<Table> = {
+  readonly [
+    K in keyof Table as Table[K] extends { readonly default: unknown } ? K : never
+  ]: ValueOf<Table[K]>;
+};
+
+/** Its INI spellings, aliases included (object-only settings have none). */
+export type IniKeysOf<Table> = {
+  [K in keyof Table]: Table[K] extends { readonly objectOnly: true }
+    ? never
+    : Table[K] extends { readonly ini: infer I extends string; readonly aliases?: infer A }
+      ? I | (A extends readonly (infer X)[] ? X : never)
+      : never;
+}[keyof Table];
+
+/** The INI spellings of the settings registration writes back. */
+export type WrittenBackKeysOf<Table> = {
+  [K in keyof Table]: Table[K] extends {
+    readonly ini: infer I extends string;
+    readonly writtenBack: string;
+  }
+    ? I
+    : never;
+}[keyof Table];
