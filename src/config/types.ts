@@ -1,79 +1,26 @@
 /**
- * The resolved, validated and frozen configuration. The INI file's `[oxd]` / `[client]`
- * snake_case keys map onto these camelCase fields (comma lists become arrays); a plain
- * object given to `resolveConfig()` uses the same camelCase shape (or the INI's snake_case
- * keys, section by section). Defaults live in `DEFAULTS` (src/config/defaults.ts).
+ * The types of the configuration, derived from the settings table (src/config/settings.ts),
+ * which describes every setting: its INI key, parser, default and meaning. The INI file's
+ * `[oxd]` / `[client]` snake_case keys map onto these camelCase fields (comma lists become
+ * arrays); a plain object given to `resolveConfig()` uses the same camelCase shape (or the
+ * INI's snake_case keys, section by section).
  */
-import type { ServerVersion } from '../oxd/commands';
+import type { Parser } from './parsers';
+import type { CLIENT_SETTINGS, OXD_SETTINGS } from './settings';
 
-export interface OxdSettings {
-  /** `[oxd] host`: socket host name, or the HTTPS base URL when `https` is on. */
-  readonly host: string;
-  /** `[oxd] port`: socket port (default 8099). Ignored for HTTPS. */
-  readonly port: number;
-  /** `[oxd] https_extension`: `true` selects the HTTPS transport. */
-  readonly https: boolean;
-  /**
-   * `[oxd] server_version`: 3 (oxd-server 3.x socket / oxd-https-extension 3.x, default)
-   * or 4 (oxd-server 4.x REST). Only HTTPS exists on 4.
-   */
-  readonly serverVersion: ServerVersion;
-  /** `[oxd] id` (alias `oxd_id`): the registration id, written back after registration. */
-  readonly oxdId: string | undefined;
-  /**
-   * `[oxd] protect_commands`: socket only. oxd 3.x does not require a protection token over
-   * the socket unless `protect_commands_with_access_token` is on in oxd-conf.json; set this
-   * to true to match. HTTPS always uses the token.
-   */
-  readonly protectCommands: boolean;
-  /** `[oxd] connect_timeout` in milliseconds. */
-  readonly connectTimeoutMs: number;
-  /** `[oxd] response_timeout` in milliseconds. */
-  readonly responseTimeoutMs: number;
-  /** `[oxd] pool_size`: socket connections kept open at most. */
-  readonly poolSize: number;
-  /** `[oxd] ca_file`: PEM CA certificate(s) trusted for the oxd HTTPS server (contents). */
-  readonly ca: string | undefined;
-  /** `[oxd] ca_file` as given (path), for messages. */
-  readonly caFile: string | undefined;
-}
+/**
+ * The oxd server generation: 3 (oxd-server 3.x socket / oxd-https-extension 3.x) or 4
+ * (oxd-server 4.x REST, HTTPS only).
+ */
+export type ServerVersion = 3 | 4;
 
-export interface ClientSettings {
-  /** `op_host`: the OpenID Provider's base URL (https). */
-  readonly opHost: string | undefined;
-  readonly opDiscoveryPath: string | undefined;
-  readonly opConfigurationEndpoint: string | undefined;
-  /** REQUIRED. `authorization_redirect_uri`: the callback URL; its path is the callback route. */
-  readonly authorizationRedirectUri: string;
-  /** `redirect_uris`: extra redirect URIs. */
-  readonly redirectUris: readonly string[];
-  /** `post_logout_redirect_uri`. */
-  readonly postLogoutRedirectUri: string | undefined;
-  /** `client_frontchannel_logout_uris` (alias `client_logout_uris`). */
-  readonly clientFrontchannelLogoutUris: readonly string[];
-  readonly scope: readonly string[];
-  readonly responseTypes: readonly string[];
-  readonly grantTypes: readonly string[];
-  readonly acrValues: readonly string[];
-  readonly contacts: readonly string[];
-  readonly uiLocales: readonly string[];
-  readonly claimsLocales: readonly string[];
-  readonly claimsRedirectUri: readonly string[];
-  readonly clientRequestUris: readonly string[];
-  readonly clientName: string | undefined;
-  readonly clientJwksUri: string | undefined;
-  readonly clientTokenEndpointAuthMethod: string | undefined;
-  readonly clientSectorIdentifierUri: string | undefined;
-  readonly applicationType: string | undefined;
-  /** Written back after `setup_client` / 4.x `register_site`. */
-  readonly clientId: string | undefined;
-  readonly clientSecret: string | undefined;
-  readonly clientRegistrationAccessToken: string | undefined;
-  readonly clientRegistrationClientUri: string | undefined;
-  /** `protection_access_token`: cached token, written back after `get_client_token`. */
-  readonly protectionAccessToken: string | undefined;
-}
+/** The resolved `[oxd]` settings: how to reach the oxd server. */
+export type OxdSettings = SettingsOf<typeof OXD_SETTINGS>;
 
+/** The resolved `[client]` settings: the OpenID Connect client. */
+export type ClientSettings = SettingsOf<typeof CLIENT_SETTINGS>;
+
+/** The resolved, validated and frozen configuration. */
 export interface OxdConfig {
   readonly oxd: OxdSettings;
   readonly client: ClientSettings;
@@ -81,17 +28,86 @@ export interface OxdConfig {
   readonly file: string | undefined;
 }
 
+/** `[oxd]` keys as the INI file spells them (aliases included). */
+export type OxdIniKey = IniKeysOf<typeof OXD_SETTINGS>;
+
+/** `[client]` keys as the INI file spells them (aliases included). */
+export type ClientIniKey = IniKeysOf<typeof CLIENT_SETTINGS>;
+
+/** What an object may give for a setting whose resolved type is `T`. */
+type InputOf<T> = T extends readonly string[]
+  ? readonly string[] | string
+  : T extends number
+    ? number | string
+    : T extends boolean
+      ? boolean | string
+      : string;
+
+type CamelInput<S> = { readonly [K in keyof S]?: InputOf<NonNullable<S[K]>> };
+
+type IniInput<K extends string> = {
+  readonly [P in K]?: string | number | boolean | readonly string[];
+};
+
+/**
+ * `[oxd]` settings in an object: the {@link OxdSettings} names (`ca` takes PEM text, `caFile`
+ * a path) or the INI spellings. Numbers and booleans may be given as the INI's strings.
+ */
+export type OxdInput = CamelInput<OxdSettings> & IniInput<OxdIniKey>;
+
+/** `[client]` settings in an object: the {@link ClientSettings} names or the INI spellings. */
+export type ClientInput = CamelInput<ClientSettings> & IniInput<ClientIniKey>;
+
+/** Settings given as an object instead of an INI file. */
+export interface ConfigInput {
+  readonly oxd?: OxdInput;
+  readonly client?: ClientInput;
+  /** INI file that registration results are written back to (it is not read). */
+  readonly file?: string;
+}
+
 /**
  * Values the client writes back to the INI file after registration, keyed by section and
- * INI key (snake_case, as the file spells them). `undefined` values are skipped.
+ * INI key (snake_case, as the file spells them): the settings the table marks as written
+ * back. `undefined` values are skipped.
  */
 export interface WriteBackValues {
-  oxd?: { id?: string | undefined };
-  client?: {
-    client_id?: string | undefined;
-    client_secret?: string | undefined;
-    client_registration_access_token?: string | undefined;
-    client_registration_client_uri?: string | undefined;
-    protection_access_token?: string | undefined;
-  };
+  oxd?: { [K in WrittenBackKeysOf<typeof OXD_SETTINGS>]?: string | undefined };
+  client?: { [K in WrittenBackKeysOf<typeof CLIENT_SETTINGS>]?: string | undefined };
 }
+
+// Derivations from a section's table.
+
+type ValueOf<S> = S extends { readonly parse: Parser<infer T> } ? T : never;
+type Resolved<S> = S extends { readonly required: true } | { readonly default: unknown }
+  ? ValueOf<S>
+  : ValueOf<S> | undefined;
+
+/** The resolved settings of one section's table. */
+export type SettingsOf<Table> = { readonly [K in keyof Table]: Resolved<Table[K]> };
+
+/** Its defaults: the settings that have one. */
+export type DefaultsOf<Table> = {
+  readonly [
+    K in keyof Table as Table[K] extends { readonly default: unknown } ? K : never
+  ]: ValueOf<Table[K]>;
+};
+
+/** Its INI spellings, aliases included (object-only settings have none). */
+export type IniKeysOf<Table> = {
+  [K in keyof Table]: Table[K] extends { readonly objectOnly: true }
+    ? never
+    : Table[K] extends { readonly ini: infer I extends string; readonly aliases?: infer A }
+      ? I | (A extends readonly (infer X)[] ? X : never)
+      : never;
+}[keyof Table];
+
+/** The INI spellings of the settings registration writes back. */
+export type WrittenBackKeysOf<Table> = {
+  [K in keyof Table]: Table[K] extends {
+    readonly ini: infer I extends string;
+    readonly writtenBack: string;
+  }
+    ? I
+    : never;
+}[keyof Table];

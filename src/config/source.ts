@@ -1,0 +1,233 @@
+/**
+ * Reading the configuration's source, an INI file or a settings object, into the values given
+ * for each setting of the table (still unparsed). Keys that name no setting are refused here:
+ * a typo must not be silently ignored.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { debuglog } from 'node:util';
+import { ERROR_CODES, OxdConfigError } from '../errors';
+import { parseIni } from './ini';
+import { show } from './parsers';
+import {
+  OXD_PYTHON_ONLY_KEYS,
+  SECTIONS,
+  table,
+  type SectionName,
+  type SectionTable,
+} from './settings';
+import type { ConfigInput } from './types';
+
+const debug = debuglog('express-oxd');
+
+/** A setting's value as given, with the spelling it was given under. */
+export interface Given {
+  readonly spelling: string;
+  readonly value: unknown;
+}
+
+export interface Source {
+  /** Absolute path of the INI file read, if any. */
+  readonly iniFile: string | undefined;
+  /** Write-back target. */
+  readonly file: string | undefined;
+  /** How messages name the source: `demosite.cfg: [client] x` or `config client.x`. */
+  readonly where: (section: SectionName, spelling: string) => string;
+  /** Base for relative paths (`ca_file`). */
+  readonly directory: string;
+  /** By section, the values given for each setting (by its object name). */
+  readonly given: { readonly [S in SectionName]: ReadonlyMap<string, readonly Given[]> };
+}
+
+type GivenBySection = { readonly [S in SectionName]: Map<string, Given[]> };
+
+function add(given: GivenBySection, section: SectionName, setting: string, entry: Given): void {
+  const list = given[section].get(setting) ?? [];
+  list.push(entry);
+  given[section].set(setting, list);
+}
+
+function displayPath(path: string): string {
+  const fromHere = relative(process.cwd(), path);
+  return fromHere !== '' && !fromHere.startsWith('..') && !isAbsolute(fromHere) ? fromHere : path;
+}
+
+/** Maps every accepted spelling (INI, aliases, and in objects the camelCase name) to it. */
+function spellingIndex(specs: SectionTable, forObject: boolean): Map<string, string> {
+  const index = new Map<string, string>();
+  for (const [setting, spec] of Object.entries(specs)) {
+    if (forObject) index.set(setting, setting);
+    if (forObject || spec.objectOnly !== true) {
+      for (const spelling of [spec.ini, ...(spec.aliases ?? [])]) index.set(spelling, setting);
+    }
+  }
+  return index;
+}
+
+/** `<where> is not a setting; did you mean x? (...)`, the same for files and objects. */
+function notASetting(
+  where: string,
+  section: SectionName,
+  key: string,
+  known: Iterable<string>,
+): string {
+  const guess = closest(key, [...known]);
+  return (
+    `${where} is not a setting${guess === undefined ? '' : `; did you mean ${guess}?`}` +
+    ` (the ${section} settings are listed in the README)`
+  );
+}
+
+export function readIniSource(path: string): Source {
+  const file = resolve(path);
+  const name = displayPath(file);
+  let content: string;
+  try {
+    content = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new OxdConfigError(
+      `cannot read the configuration file ${file} (${(error as Error).message}); check the ` +
+        'path (relative paths start at the working directory) or pass the settings as an object',
+      { code: ERROR_CODES.CONFIG_READ, file },
+      { cause: error },
+    );
+  }
+  const document = parseIni(content, { file, name });
+  for (const duplicate of document.duplicates()) {
+    debug(
+      '%s: [%s] %s is set on lines %s; the last one is used',
+      name,
+      duplicate.section,
+      duplicate.key,
+      duplicate.lines.join(', '),
+    );
+  }
+  for (const section of document.sections()) {
+    if (section !== 'oxd' && section !== 'client')
+      debug('%s: ignoring section [%s]', name, section);
+  }
+  const where = (section: SectionName, spelling: string): string =>
+    `${name}: [${section}] ${spelling}`;
+  const given: GivenBySection = { oxd: new Map(), client: new Map() };
+  for (const section of SECTIONS) {
+    const specs = table(section);
+    const lookup = spellingIndex(specs, false);
+    for (const [key, value] of document.entries(section)) {
+      const setting = lookup.get(key);
+      if (setting === undefined) {
+        unknownIniKey(specs, lookup, { file, name, section, key, where: where(section, key) });
+        continue;
+      }
+      if (value === '') continue;
+      add(given, section, setting, { spelling: key, value });
+    }
+  }
+  return { iniFile: file, file, where, directory: dirname(file), given };
+}
+
+/**
+ * A key of `[oxd]` / `[client]` that names no setting. One that oxd-python knows is left
+ * alone; one a known spelling is near to (a likely typo) or an object-only setting fails;
+ * any other is ignored with a process warning, so that it is seen.
+ */
+function unknownIniKey(
+  specs: SectionTable,
+  lookup: ReadonlyMap<string, string>,
+  at: { file: string; name: string; section: SectionName; key: string; where: string },
+): void {
+  const { file, name, section, key, where } = at;
+  if (OXD_PYTHON_ONLY_KEYS[section].includes(key)) {
+    debug('%s: ignoring [%s] %s, which only oxd-python reads', name, section, key);
+    return;
+  }
+  const objectOnly = Object.values(specs).find((spec) => spec.objectOnly && spec.ini === key);
+  if (objectOnly !== undefined) {
+    throw new OxdConfigError(
+      `${where} is accepted only in a settings object` +
+        (objectOnly.iniInstead === undefined ? '' : `; in the file set ${objectOnly.iniInstead}`),
+      { key: `${section}.${key}`, file },
+    );
+  }
+  if (closest(key, [...lookup.keys()]) !== undefined) {
+    throw new OxdConfigError(notASetting(where, section, key, lookup.keys()), {
+      key: `${section}.${key}`,
+      file,
+    });
+  }
+  process.emitWarning(
+    `${where} is not a setting and is ignored (the ${section} settings are listed in the README)`,
+    { type: 'OxdConfigWarning', code: 'OXD_CONFIG_UNKNOWN_KEY' },
+  );
+}
+
+export function objectSource(input: ConfigInput): Source {
+  const where = (section: SectionName, spelling: string): string => `config ${section}.${spelling}`;
+  const invalid = (message: string, key: string): never => {
+    throw new OxdConfigError(message, { key });
+  };
+  for (const key of Object.keys(input)) {
+    if (key !== 'oxd' && key !== 'client' && key !== 'file') {
+      invalid(`config has no ${show(key)} section; use oxd, client and file`, key);
+    }
+  }
+  let file: string | undefined;
+  if (input.file !== undefined) {
+    if (typeof input.file !== 'string' || input.file.trim() === '') {
+      invalid(
+        `config file must be the path of the INI file to write registration results to, got ${show(input.file)}`,
+        'file',
+      );
+    }
+    file = resolve(input.file as string);
+  }
+  const given: GivenBySection = { oxd: new Map(), client: new Map() };
+  for (const section of SECTIONS) {
+    const values: unknown = input[section];
+    if (values === undefined) continue;
+    if (typeof values !== 'object' || values === null || Array.isArray(values)) {
+      invalid(`config ${section} must be an object of settings, got ${show(values)}`, section);
+    }
+    const lookup = spellingIndex(table(section), true);
+    for (const [key, value] of Object.entries(values as Record<string, unknown>)) {
+      const setting = lookup.get(key);
+      if (setting === undefined) {
+        return invalid(
+          notASetting(where(section, key), section, key, lookup.keys()),
+          `${section}.${key}`,
+        );
+      }
+      if (value === undefined || value === null || value === '') continue;
+      if (Array.isArray(value) && value.length === 0) continue;
+      add(given, section, setting, { spelling: key, value });
+    }
+  }
+  return { iniFile: undefined, file, where, directory: process.cwd(), given };
+}
+
+/** The known spelling nearest to a mistyped one (edit distance at most 2). */
+function closest(typo: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 3;
+  const lower = typo.toLowerCase();
+  for (const candidate of known) {
+    const distance = editDistance(lower, candidate.toLowerCase());
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}
