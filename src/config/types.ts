@@ -4,7 +4,7 @@
  * object given to `resolveConfig()` uses the same camelCase shape (or the INI's snake_case
  * keys, section by section). Defaults live in `DEFAULTS` (src/config/defaults.ts).
  */
-import type { ServerVersion } from '../oxd/commands';
+export type ServerVersion = 3 | 4;
 
 export interface OxdSettings {
   /** `[oxd] host`: socket host name, or the HTTPS base URL when `https` is on. */

@@ -2,9 +2,9 @@
  * The oxd command table: one entry per command, driving both transports, plus the typed
  * params and results. Field names are kept exactly as oxd spells them on the wire.
  */
+import type { ServerVersion } from '../config/types';
 
-/** Which server generation the client talks to. */
-export type ServerVersion = 3 | 4;
+export type { ServerVersion };
 
 export interface CommandSpec {
   /** Name on the socket (`command` field), snake_case. */
