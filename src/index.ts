@@ -1,5 +1,6 @@
 export * from './errors';
 export * from './oxd';
+export { createOxdClient } from './client-from-config';
 export {
   DEFAULTS,
   resolveConfig,

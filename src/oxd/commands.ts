@@ -170,7 +170,8 @@ export interface GetClientTokenParams {
 }
 export interface GetClientTokenResult {
   access_token: string;
-  expires_in: number;
+  /** Seconds; -1 or absent when the OP did not say. */
+  expires_in?: number;
   refresh_token?: string | null;
   /** A string on 3.x, a list on 4.x. */
   scope?: string | string[] | null;
@@ -246,7 +247,8 @@ export interface GetTokensByCodeParams extends WithOxdId {
 export type WireClaims = Record<string, unknown>;
 export interface GetTokensByCodeResult {
   access_token: string;
-  expires_in: number;
+  /** Seconds; -1 or absent when the OP did not say. */
+  expires_in?: number;
   id_token: string;
   refresh_token?: string | null;
   id_token_claims: WireClaims;
@@ -258,7 +260,8 @@ export interface GetAccessTokenByRefreshTokenParams extends WithOxdId {
 }
 export interface GetAccessTokenByRefreshTokenResult {
   access_token: string;
-  expires_in: number;
+  /** Seconds; -1 or absent when the OP did not say. */
+  expires_in?: number;
   refresh_token?: string | null;
   scope?: string[] | string | null;
 }
