@@ -20,6 +20,7 @@ function runNode(file: string): Promise<string> {
 
 const EXPECTED_MAIN = [
   'OxdClient',
+  'createOxdClient',
   'OxdError',
   'ERROR_CODES',
   'oxdAuth',
@@ -51,13 +52,15 @@ describe('package entry points', () => {
       `const main = require('express-oxd');
 const testing = require('express-oxd/testing');
 console.log(JSON.stringify({ main: Object.keys(main), testing: Object.keys(testing),
-  oxdAuth: typeof main.oxdAuth, error: new main.OxdError('OXD_CONFIG_INVALID', 'x').code }));`,
+  oxdAuth: typeof main.oxdAuth, error: new main.OxdError('OXD_CONFIG_INVALID', 'x').code,
+  fromConfig: main.OxdClient.fromConfig === main.createOxdClient }));`,
     );
     const result = JSON.parse(await runNode(file));
     expect(result.main).toEqual(expect.arrayContaining(EXPECTED_MAIN));
     expect(result.testing).toEqual(expect.arrayContaining(EXPECTED_TESTING));
     expect(result.oxdAuth).toBe('function');
     expect(result.error).toBe('OXD_CONFIG_INVALID');
+    expect(result.fromConfig).toBe(true);
   });
 
   test('import from a .mjs file loads the main and testing entries', async () => {
