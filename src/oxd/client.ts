@@ -18,20 +18,8 @@ import {
   type ResultOf,
 } from './commands';
 import { HttpsTransport } from './https-transport';
-import {
-  clientTokenParams,
-  isRejectedToken,
-  ProtectionToken,
-  tokenOf,
-  type Token,
-} from './protection-token';
-import {
-  PendingWrites,
-  registrationOutcome,
-  registrationRequest,
-  siteFromConfig,
-  type Site,
-} from './registration';
+import { isRejectedToken } from './protection-token';
+import { SiteRegistration } from './registration';
 import { readResult } from './results';
 import { SocketTransport } from './socket-transport';
 import type { OxdReply, Transport } from './transport';
@@ -102,40 +90,28 @@ export class OxdClient {
 
   /** Server generation the client speaks to (`[oxd] server_version`). */
   readonly serverVersion: ServerVersion;
-  private readonly config: OxdConfig;
   private readonly transport: Transport;
-  private readonly writes: PendingWrites;
-  private readonly now: () => number;
   /** Whether commands carry a protection access token in this dialect. */
   private readonly usesToken: boolean;
-  private readonly token: ProtectionToken;
-  private site: Site | undefined;
-  private registering: Promise<string> | undefined;
+  private readonly registration: SiteRegistration;
   private closed = false;
 
   constructor(config: OxdConfig, options: OxdClientOptions = {}) {
-    this.config = config;
     this.serverVersion = config.oxd.serverVersion;
     this.transport = options.transport ?? defaultTransport(config, options.dispatcher);
     this.usesToken = this.transport.kind === 'https' || config.oxd.protectCommands;
-    this.now = options.now ?? Date.now;
-    this.writes = new PendingWrites(options.writeBack || undefined, config.file);
-    this.token = new ProtectionToken(
-      () => this.requestToken(),
-      async (token) => {
-        this.writes.add({ client: { protection_access_token: token.value } });
-        await this.writes.flush();
-      },
-      this.now,
-    );
-    this.site = siteFromConfig(config, this.usesToken);
-    const saved = config.client.protectionAccessToken;
-    if (this.site && this.usesToken && saved) this.token.adopt(saved);
+    this.registration = new SiteRegistration({
+      config,
+      usesToken: this.usesToken,
+      bootstrap: (name, params) => this.bootstrap(name, params),
+      save: options.writeBack || undefined,
+      now: options.now ?? Date.now,
+    });
   }
 
   /** The site's `oxd_id`, once registered (or given in the configuration). */
   get oxdId(): string | undefined {
-    return this.site?.oxdId;
+    return this.registration.oxdId;
   }
 
   /** `socket` (oxd-server 3.x) or `https`. */
@@ -151,14 +127,7 @@ export class OxdClient {
    */
   register(): Promise<string> {
     if (this.closed) return Promise.reject(this.closedError());
-    const site = this.site;
-    if (site && !this.writes.hasPending && (!this.usesToken || this.token.known)) {
-      return Promise.resolve(site.oxdId);
-    }
-    this.registering ??= this.completeRegistration().finally(() => {
-      this.registering = undefined;
-    });
-    return this.registering;
+    return this.registration.ensure();
   }
 
   /** Closes the transport's connections. Later calls fail with `OXD_CLIENT_CLOSED`. */
@@ -328,10 +297,11 @@ export class OxdClient {
     }
     const wire: Data = { ...params };
     if (spec.needsOxdId && wire.oxd_id === undefined) wire.oxd_id = await this.register();
-    const token = this.usesToken && !spec.bootstrap ? await this.currentToken() : undefined;
+    const token =
+      this.usesToken && !spec.bootstrap ? await this.registration.currentToken() : undefined;
     let reply = await this.exchange(name, wire, token);
     if (!reply.ok && token !== undefined && isRejectedToken(reply)) {
-      reply = await this.exchange(name, wire, await this.token.renew(token));
+      reply = await this.exchange(name, wire, await this.registration.renewToken(token));
     }
     return this.result(name, reply);
   }
@@ -355,35 +325,6 @@ export class OxdClient {
   /** Sends a command that needs neither registration nor token. */
   private async bootstrap<N extends CommandName>(name: N, params: Data): Promise<ResultOf<N>> {
     return this.result(name, await this.exchange(name, params, undefined));
-  }
-
-  private async completeRegistration(): Promise<string> {
-    let site = this.site;
-    if (!site) {
-      const { client } = this.config;
-      const request = registrationRequest(client, this.serverVersion, this.usesToken);
-      const result = await this.bootstrap(request.name, request.params);
-      const registered = registrationOutcome(request, result, client, this.usesToken);
-      site = registered.site;
-      this.site = site;
-      this.token.clear();
-      this.writes.add(registered.values);
-    }
-    if (this.usesToken && !this.token.known) await this.token.renew(undefined);
-    await this.writes.flush();
-    return site.oxdId;
-  }
-
-  /** `get_client_token` for the site's client. Only reached after register() set the site. */
-  private async requestToken(): Promise<Token> {
-    const params = clientTokenParams(this.site as Site, this.config.client, this.serverVersion);
-    return tokenOf(await this.bootstrap('getClientToken', params), this.now());
-  }
-
-  /** A usable protection token: registering first, renewing an expired one. */
-  private async currentToken(): Promise<string> {
-    await this.register();
-    return this.token.current();
   }
 
   private closedError(): OxdError {

@@ -6,7 +6,6 @@
 import type { ClientSettings, ServerVersion } from '../config/types';
 import { OxdConfigError } from '../errors';
 import type { ResultOf } from './commands';
-import { compact, type Site } from './registration';
 import type { OxdReply } from './transport';
 
 /** Scope of the protection access token: oxd checks for `oxd`. */
@@ -42,25 +41,29 @@ export function isRejectedToken(reply: Extract<OxdReply, { ok: false }>): boolea
 
 /** `get_client_token` params for the site's client (3.x: the setup client). */
 export function clientTokenParams(
-  site: Site,
+  credentials: { clientId?: string | undefined; clientSecret?: string | undefined },
   client: ClientSettings,
   version: ServerVersion,
 ): Record<string, unknown> {
-  if (!site.clientId || !site.clientSecret) {
+  const { clientId, clientSecret } = credentials;
+  if (!clientId || !clientSecret) {
     throw new OxdConfigError(
       'a protection access token is needed but [client] client_id/client_secret are not known; ' +
         'clear [oxd] id so that the site is registered again',
       { key: 'client_id' },
     );
   }
-  return compact({
-    client_id: site.clientId,
-    client_secret: site.clientSecret,
+  const where = {
     op_host: client.opHost,
     op_discovery_path: client.opDiscoveryPath,
     op_configuration_endpoint: version === 4 ? client.opConfigurationEndpoint : undefined,
+  };
+  return {
+    client_id: clientId,
+    client_secret: clientSecret,
+    ...Object.fromEntries(Object.entries(where).filter(([, v]) => v !== undefined && v !== null)),
     scope: TOKEN_SCOPE,
-  });
+  };
 }
 
 /** The token of a `get_client_token` answer; without a lifetime it is used until rejected. */

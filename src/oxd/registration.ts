@@ -1,11 +1,14 @@
 /**
- * Registering the site with oxd, per dialect (`setup_client` on 3.x with a protection token,
- * `register_site` otherwise, with 3.x or 4.x params), and the queue of results waiting to be
- * saved by the caller's `writeBack` callback. Nothing here touches a file.
+ * The site's registration with oxd: registering per dialect (`setup_client` on 3.x with a
+ * protection token, `register_site` otherwise, with 3.x or 4.x params), once and lazily,
+ * shared by concurrent callers and retried after a failure; the protection token that goes
+ * with it; and the queue of results waiting to be saved by the creator's `writeBack`
+ * callback. Nothing here touches a file.
  */
 import type { ClientSettings, OxdConfig, ServerVersion, WriteBackValues } from '../config/types';
 import { ERROR_CODES, OxdConfigError, OxdError, OxdProtocolError } from '../errors';
 import { COMMANDS, type ResultOf } from './commands';
+import { clientTokenParams, ProtectionToken, tokenOf, type Token } from './protection-token';
 
 type Data = Record<string, unknown>;
 
@@ -23,7 +26,7 @@ export type SaveRegistration = (values: WriteBackValues) => Promise<void>;
 const SETUP_CLIENT_SCOPE = ['oxd', 'uma_protection'];
 
 /** Drops `undefined`, `null` and empty lists, so oxd applies its own defaults. */
-export function compact(values: Data): Data {
+function compact(values: Data): Data {
   return Object.fromEntries(
     Object.entries(values).filter(
       ([, v]) => v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0),
@@ -40,7 +43,7 @@ function nonEmpty(value: string | undefined): string | undefined {
 }
 
 /** The registration the configuration already holds, if it is complete for the dialect. */
-export function siteFromConfig(config: OxdConfig, usesToken: boolean): Site | undefined {
+function siteFromConfig(config: OxdConfig, usesToken: boolean): Site | undefined {
   const { oxdId } = config.oxd;
   const { clientId, clientSecret } = config.client;
   if (!oxdId || (usesToken && !(clientId && clientSecret))) return undefined;
@@ -74,13 +77,13 @@ function metadataParams(client: ClientSettings, grantTypes: readonly string[]): 
   };
 }
 
-export interface RegistrationRequest {
+interface RegistrationRequest {
   readonly name: 'setupClient' | 'registerSite';
   readonly params: Data;
 }
 
 /** The dialect's registration command and its params (compacted). */
-export function registrationRequest(
+function registrationRequest(
   client: ClientSettings,
   version: ServerVersion,
   usesToken: boolean,
@@ -120,7 +123,7 @@ export function registrationRequest(
  * credentials oxd did not return are taken from the configuration (a pre-registered client);
  * a dialect that needs a protection token cannot go on without them.
  */
-export function registrationOutcome(
+function registrationOutcome(
   request: RegistrationRequest,
   result: ResultOf<'setupClient'> | ResultOf<'registerSite'>,
   client: ClientSettings,
@@ -166,7 +169,7 @@ function mergeValues(a: WriteBackValues | undefined, b: WriteBackValues): WriteB
  * Registration results not yet saved. A failed save keeps them queued (merged with later
  * ones) and is retried by the next flush.
  */
-export class PendingWrites {
+class PendingWrites {
   private pending: WriteBackValues | undefined;
 
   /**
@@ -206,5 +209,105 @@ export class PendingWrites {
       );
     }
     if (this.pending === values) this.pending = undefined;
+  }
+}
+
+/** Sends a command that needs neither registration nor token; resolves its checked result. */
+export type Bootstrap = <N extends 'setupClient' | 'registerSite' | 'getClientToken'>(
+  name: N,
+  params: Record<string, unknown>,
+) => Promise<ResultOf<N>>;
+
+export interface SiteRegistrationOptions {
+  readonly config: OxdConfig;
+  /** Whether commands carry a protection access token in this dialect. */
+  readonly usesToken: boolean;
+  readonly bootstrap: Bootstrap;
+  readonly save: SaveRegistration | undefined;
+  readonly now: () => number;
+}
+
+/** The site, its protection token and the results waiting to be saved. */
+export class SiteRegistration {
+  private readonly config: OxdConfig;
+  private readonly usesToken: boolean;
+  private readonly bootstrap: Bootstrap;
+  private readonly now: () => number;
+  private readonly writes: PendingWrites;
+  private readonly token: ProtectionToken;
+  private site: Site | undefined;
+  private registering: Promise<string> | undefined;
+
+  constructor(options: SiteRegistrationOptions) {
+    const { config, usesToken } = options;
+    this.config = config;
+    this.usesToken = usesToken;
+    this.bootstrap = options.bootstrap;
+    this.now = options.now;
+    this.writes = new PendingWrites(options.save, config.file);
+    this.token = new ProtectionToken(
+      () => this.requestToken(),
+      async (token) => {
+        this.writes.add({ client: { protection_access_token: token.value } });
+        await this.writes.flush();
+      },
+      this.now,
+    );
+    this.site = siteFromConfig(config, usesToken);
+    const saved = config.client.protectionAccessToken;
+    if (this.site && usesToken && saved) this.token.adopt(saved);
+  }
+
+  /** The site's `oxd_id`, once registered (or given in the configuration). */
+  get oxdId(): string | undefined {
+    return this.site?.oxdId;
+  }
+
+  /** Registers (and fetches the token, saves the results) unless all is done; the `oxd_id`. */
+  ensure(): Promise<string> {
+    const site = this.site;
+    if (site && !this.writes.hasPending && (!this.usesToken || this.token.known)) {
+      return Promise.resolve(site.oxdId);
+    }
+    this.registering ??= this.complete().finally(() => {
+      this.registering = undefined;
+    });
+    return this.registering;
+  }
+
+  /** A usable protection token: registering first, renewing an expired one. */
+  async currentToken(): Promise<string> {
+    await this.ensure();
+    return this.token.current();
+  }
+
+  /** A new token after oxd rejected `stale` (unless another caller already replaced it). */
+  renewToken(stale: string): Promise<string> {
+    return this.token.renew(stale);
+  }
+
+  private async complete(): Promise<string> {
+    let site = this.site;
+    if (!site) {
+      const { client } = this.config;
+      const version = this.config.oxd.serverVersion;
+      const request = registrationRequest(client, version, this.usesToken);
+      const result = await this.bootstrap(request.name, request.params);
+      const registered = registrationOutcome(request, result, client, this.usesToken);
+      site = registered.site;
+      this.site = site;
+      this.token.clear();
+      this.writes.add(registered.values);
+    }
+    if (this.usesToken && !this.token.known) await this.token.renew(undefined);
+    await this.writes.flush();
+    return site.oxdId;
+  }
+
+  /** `get_client_token` for the site's client. Only reached after ensure() set the site. */
+  private async requestToken(): Promise<Token> {
+    const { client, oxd } = this.config;
+    const params = clientTokenParams(this.site ?? {}, client, oxd.serverVersion);
+    return tokenOf(await this.bootstrap('getClientToken', params), this.now());
   }
 }
