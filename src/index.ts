@@ -3,6 +3,7 @@
  * purpose (the package test checks the list); configuration tools live in
  * `express-oxd/config`, the local OP and oxd server in `express-oxd/testing`.
  */
+export { createOxdClient } from './client-from-config';
 export {
   ERROR_CODES,
   OxdError,

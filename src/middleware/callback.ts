@@ -5,7 +5,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { debuglog } from 'node:util';
-import { ERROR_CODES, OxdAuthError, OxdCommandError, OxdConfigError } from '../errors';
+import { ERROR_CODES, OxdAuthError, OxdConfigError } from '../errors';
 import {
   regenerateSession,
   requireSession,
@@ -62,7 +62,7 @@ async function loginData(
   login: PendingLogin,
 ): Promise<OxdSessionData> {
   const reply = await runtime.client.getTokensByCode({ code, state: login.state });
-  const tokens = tokensFromReply('get_tokens_by_code', reply, runtime.clock());
+  const tokens = tokensFromReply(reply, runtime.clock());
   const idTokenClaims = normaliseClaims(reply.id_token_claims);
   const nonce = idTokenClaims.nonce;
   if (login.nonce !== undefined && nonce !== undefined && nonce !== login.nonce) {
@@ -75,13 +75,6 @@ async function loginData(
     ...(runtime.clientChoosesState && tokens.id_token ? { id_token: tokens.id_token } : {}),
   });
   const rawClaims = userInfo.claims;
-  if (typeof rawClaims.error === 'string' && rawClaims.sub === undefined) {
-    const description = rawClaims.error_description;
-    throw new OxdCommandError('get_user_info', {
-      error: rawClaims.error,
-      ...(typeof description === 'string' ? { error_description: description } : {}),
-    });
-  }
   const data: OxdSessionData = { tokens, claims: normaliseClaims(rawClaims), rawClaims };
   if (Object.keys(idTokenClaims).length > 0) data.idTokenClaims = idTokenClaims;
   const sid = claimString(idTokenClaims, 'sid');

@@ -88,10 +88,10 @@ function authorizationParams(
 }
 
 /** Reads `state` and `nonce` back from the authorization URL oxd built. */
-function parseAuthorizationUrl(value: unknown): { url: string; state: string; nonce?: string } {
+function parseAuthorizationUrl(value: string): { url: string; state: string; nonce?: string } {
   let url: URL;
   try {
-    url = new URL(String(value));
+    url = new URL(value);
   } catch {
     throw new OxdProtocolError('oxd get_authorization_url answered without a valid URL');
   }

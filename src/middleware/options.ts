@@ -7,7 +7,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { resolveConfig, type ConfigInput } from '../config/resolve';
 import type { OxdConfig } from '../config/types';
 import { OxdConfigError, type OxdError } from '../errors';
-import { OxdClient, type OxdClientOptions } from '../oxd/client';
+import { oxdClientFor } from '../client-from-config';
+import type { OxdClient, OxdClientOptions } from '../oxd/client';
 import type { OxdSessionData } from '../session';
 import { isSafeReturnTo } from './return-to';
 
@@ -295,7 +296,7 @@ export function resolveClient(
   }
   return (
     (options.client as OxdClient | undefined) ??
-    new OxdClient(config(), options.clientOptions as OxdClientOptions | undefined)
+    oxdClientFor(config(), options.clientOptions as OxdClientOptions | undefined)
   );
 }
 

@@ -3,46 +3,34 @@
  * the transparent refresh `requireAuth()` and `fetchUserInfo()` rely on.
  */
 import { debuglog } from 'node:util';
-import { OxdCommandError, OxdProtocolError } from '../errors';
+import { OxdCommandError } from '../errors';
+import type { ResultOf } from '../oxd/commands';
 import type { OxdIncomingMessage, OxdSession, OxdSessionData, OxdSessionTokens } from '../session';
 import type { OxdRuntime } from './runtime';
 
 const debug = debuglog('express-oxd');
 
-interface TokenReply {
-  access_token?: unknown;
-  expires_in?: unknown;
-  refresh_token?: unknown;
-  id_token?: unknown;
-}
-
-function nonEmptyString(value: unknown): string | undefined {
-  return typeof value === 'string' && value !== '' ? value : undefined;
-}
+/** The token fields of a (checked) `get_tokens_by_code` / refresh result. */
+type TokenReply = ResultOf<'getAccessTokenByRefreshToken'> & { id_token?: string };
 
 /**
  * The stored tokens from a `get_tokens_by_code` / `get_access_token_by_refresh_token` reply.
  * `expires_in` of -1 or absent (the OP did not say) means no known expiry. Tokens the reply
- * lacks are kept from `previous` (a refresh usually returns no ID token, maybe no new
- * refresh token).
+ * lacks (or sends empty) are kept from `previous` (a refresh usually returns no ID token,
+ * maybe no new refresh token).
  */
 export function tokensFromReply(
-  command: string,
   reply: TokenReply,
   now: number,
   previous?: OxdSessionTokens,
 ): OxdSessionTokens {
-  const accessToken = nonEmptyString(reply.access_token);
-  if (!accessToken) {
-    throw new OxdProtocolError(`oxd ${command} answered without an access_token`);
-  }
-  const expiresIn = Number(reply.expires_in);
-  const tokens: OxdSessionTokens = { access_token: accessToken };
-  const idToken = nonEmptyString(reply.id_token) ?? previous?.id_token;
+  const tokens: OxdSessionTokens = { access_token: reply.access_token };
+  const idToken = reply.id_token || previous?.id_token;
   if (idToken) tokens.id_token = idToken;
-  const refreshToken = nonEmptyString(reply.refresh_token) ?? previous?.refresh_token;
+  const refreshToken = reply.refresh_token || previous?.refresh_token;
   if (refreshToken) tokens.refresh_token = refreshToken;
-  if (Number.isFinite(expiresIn) && expiresIn > 0) tokens.expires_at = now + expiresIn * 1000;
+  const expiresIn = reply.expires_in;
+  if (expiresIn !== undefined && expiresIn > 0) tokens.expires_at = now + expiresIn * 1000;
   return tokens;
 }
 
@@ -57,7 +45,7 @@ async function requestRefresh(
   refreshToken: string,
 ): Promise<OxdSessionTokens> {
   const reply = await runtime.client.getAccessTokenByRefreshToken({ refresh_token: refreshToken });
-  return tokensFromReply('get_access_token_by_refresh_token', reply, runtime.clock(), previous);
+  return tokensFromReply(reply, runtime.clock(), previous);
 }
 
 /**

@@ -100,7 +100,10 @@ export class ScriptedTransport implements Transport {
   }
 }
 
-/** A well-behaved oxd: registration commands succeed, tokens are numbered `tok-1`, `tok-2`… */
+/**
+ * A well-behaved oxd: registration commands succeed, tokens are numbered `tok-1`, `tok-2`…,
+ * the other commands answer a well-formed result (`{oxd_id}` for the rest).
+ */
 export function oxdScript(overrides: Record<string, Answer> = {}): Answer {
   let tokens = 0;
   return (request, index) => {
@@ -125,6 +128,18 @@ export function oxdScript(overrides: Record<string, Answer> = {}): Answer {
         return ok({
           authorization_url: `https://op.example.test/authorize?for=${String(request.params.oxd_id)}`,
         });
+      case 'get_logout_uri':
+        return ok({ uri: 'https://op.example.test/end_session' });
+      case 'get_tokens_by_code':
+        return ok({
+          access_token: 'at',
+          expires_in: 300,
+          id_token: 'idt',
+          refresh_token: null,
+          id_token_claims: { sub: 'jane' },
+        });
+      case 'id_token_status':
+        return ok({ active: true });
       default:
         return ok({ oxd_id: request.params.oxd_id ?? null });
     }

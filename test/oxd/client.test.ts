@@ -1,6 +1,3 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { WriteBackValues } from '../../src/config/types';
 import { ERROR_CODES, OxdCommandError, OxdConfigError } from '../../src/errors';
 import { OxdClient } from '../../src/oxd/client';
@@ -532,57 +529,5 @@ describe('OxdClient commands', () => {
     clients.push(https, socket);
     expect([https.transportKind, https.serverVersion]).toEqual(['https', 4]);
     expect([socket.transportKind, socket.serverVersion]).toEqual(['socket', 3]);
-  });
-});
-
-describe('OxdClient.fromConfig', () => {
-  let dir: string;
-
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'express-oxd-client-'));
-  });
-
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
-
-  test('fromConfig - reads the INI file and writes the registration back into it', async () => {
-    const file = join(dir, 'site.cfg');
-    await writeFile(
-      file,
-      [
-        '# my site',
-        '[oxd]',
-        'host = 127.0.0.1',
-        'port = 8099',
-        'id =',
-        '',
-        '[client]',
-        'op_host = https://op.example.test',
-        'authorization_redirect_uri = https://rp.example.test/callback',
-        '',
-      ].join('\n'),
-    );
-    const transport = new ScriptedTransport('socket', oxdScript());
-    const client = OxdClient.fromConfig(file, { transport });
-    clients.push(client);
-    expect(client.oxdId).toBeUndefined();
-    await expect(client.register()).resolves.toBe('site-1');
-    const text = await readFile(file, 'utf8');
-    expect(text).toMatch(/^# my site$/m);
-    expect(text).toMatch(/^id = ?site-1$/m);
-    expect(transport.requests[0]?.params).toMatchObject({
-      op_host: 'https://op.example.test',
-      authorization_redirect_uri: 'https://rp.example.test/callback',
-    });
-  });
-
-  test('fromConfig - a bad configuration throws OxdConfigError naming the setting', () => {
-    expect(() =>
-      OxdClient.fromConfig({ oxd: { host: '127.0.0.1' }, client: {} }, { writeBack: false }),
-    ).toThrow(OxdConfigError);
-    expect(() =>
-      OxdClient.fromConfig({ oxd: { host: '127.0.0.1' }, client: {} }, { writeBack: false }),
-    ).toThrow(/authorizationRedirectUri/);
   });
 });

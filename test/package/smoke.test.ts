@@ -35,13 +35,21 @@ const EXPECTED: Readonly<Record<string, readonly string[]>> = {
     'OxdTimeoutError',
     'OxdTransportError',
     'SocketTransport',
+    'UMA_CACHE_DEFAULTS',
+    'UmaNeedInfoError',
     'claimCheck',
+    'createOxdClient',
     'claimEquals',
     'claimIncludes',
     'oxdAuth',
     'oxdErrorHandler',
+    'readUmaChallenge',
     'renderOxdError',
     'requireAuth',
+    'umaClaims',
+    'umaFetch',
+    'umaGetRpt',
+    'umaProtect',
   ],
   'express-oxd/config': [
     'DEFAULTS',
@@ -84,7 +92,8 @@ const main = require('express-oxd');
 const { resolveConfig } = require('express-oxd/config');
 const config = resolveConfig({ client: { authorizationRedirectUri: 'https://app.example/cb' } });
 console.log(JSON.stringify({ names, oxdAuth: typeof main.oxdAuth,
-  error: new main.OxdError('OXD_CONFIG_INVALID', 'x').code, port: config.oxd.port }));`,
+  error: new main.OxdError('OXD_CONFIG_INVALID', 'x').code, port: config.oxd.port,
+  fromConfig: main.OxdClient.fromConfig === main.createOxdClient }));`,
     );
     const result = JSON.parse(await runNode(file));
     for (const entry of ENTRIES) {
@@ -96,6 +105,7 @@ console.log(JSON.stringify({ names, oxdAuth: typeof main.oxdAuth,
     expect(result.oxdAuth).toBe('function');
     expect(result.error).toBe('OXD_CONFIG_INVALID');
     expect(result.port).toBe(8099);
+    expect(result.fromConfig).toBe(true);
   });
 
   test('import from a .mjs file loads each entry with exactly its export list', async () => {

@@ -1,0 +1,313 @@
+/**
+ * The site's registration with oxd: registering per dialect (`setup_client` on 3.x with a
+ * protection token, `register_site` otherwise, with 3.x or 4.x params), once and lazily,
+ * shared by concurrent callers and retried after a failure; the protection token that goes
+ * with it; and the queue of results waiting to be saved by the creator's `writeBack`
+ * callback. Nothing here touches a file.
+ */
+import type { ClientSettings, OxdConfig, ServerVersion, WriteBackValues } from '../config/types';
+import { ERROR_CODES, OxdConfigError, OxdError, OxdProtocolError } from '../errors';
+import { COMMANDS, type ResultOf } from './commands';
+import { clientTokenParams, ProtectionToken, tokenOf, type Token } from './protection-token';
+
+type Data = Record<string, unknown>;
+
+/** The site as oxd knows it. */
+export interface Site {
+  oxdId: string;
+  clientId?: string | undefined;
+  clientSecret?: string | undefined;
+}
+
+/** Saves registration results (oxd id, client credentials, protection token). */
+export type SaveRegistration = (values: WriteBackValues) => Promise<void>;
+
+/** Extra scopes of the 3.x setup client. */
+const SETUP_CLIENT_SCOPE = ['oxd', 'uma_protection'];
+
+/** Drops `undefined`, `null` and empty lists, so oxd applies its own defaults. */
+function compact(values: Data): Data {
+  return Object.fromEntries(
+    Object.entries(values).filter(
+      ([, v]) => v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0),
+    ),
+  );
+}
+
+function union(...lists: readonly (readonly string[])[]): string[] {
+  return [...new Set(lists.flat())];
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === '' ? undefined : value;
+}
+
+/** The registration the configuration already holds, if it is complete for the dialect. */
+function siteFromConfig(config: OxdConfig, usesToken: boolean): Site | undefined {
+  const { oxdId } = config.oxd;
+  const { clientId, clientSecret } = config.client;
+  if (!oxdId || (usesToken && !(clientId && clientSecret))) return undefined;
+  return { oxdId, clientId, clientSecret };
+}
+
+/** Registration params common to every dialect, from `[client]`. */
+function metadataParams(client: ClientSettings, grantTypes: readonly string[]): Data {
+  return {
+    op_host: client.opHost,
+    op_discovery_path: client.opDiscoveryPath,
+    scope: client.scope,
+    response_types: client.responseTypes,
+    grant_types: grantTypes,
+    acr_values: client.acrValues,
+    client_frontchannel_logout_uris: client.clientFrontchannelLogoutUris,
+    claims_redirect_uri: client.claimsRedirectUri,
+    client_request_uris: client.clientRequestUris,
+    contacts: client.contacts,
+    ui_locales: client.uiLocales,
+    claims_locales: client.claimsLocales,
+    client_name: client.clientName,
+    client_jwks_uri: client.clientJwksUri,
+    client_token_endpoint_auth_method: client.clientTokenEndpointAuthMethod,
+    client_sector_identifier_uri: client.clientSectorIdentifierUri,
+    application_type: client.applicationType,
+    client_id: client.clientId,
+    client_secret: client.clientSecret,
+    client_registration_access_token: client.clientRegistrationAccessToken,
+    client_registration_client_uri: client.clientRegistrationClientUri,
+  };
+}
+
+interface RegistrationRequest {
+  readonly name: 'setupClient' | 'registerSite';
+  readonly params: Data;
+}
+
+/** The dialect's registration command and its params (compacted). */
+function registrationRequest(
+  client: ClientSettings,
+  version: ServerVersion,
+  usesToken: boolean,
+): RegistrationRequest {
+  const grantTypes = usesToken
+    ? union(client.grantTypes.length > 0 ? client.grantTypes : ['authorization_code'], [
+        'client_credentials',
+      ])
+    : client.grantTypes;
+  const common = metadataParams(client, grantTypes);
+  if (version === 4) {
+    return {
+      name: 'registerSite',
+      params: compact({
+        ...common,
+        op_configuration_endpoint: client.opConfigurationEndpoint,
+        redirect_uris: union([client.authorizationRedirectUri], client.redirectUris),
+        post_logout_redirect_uris: client.postLogoutRedirectUri
+          ? [client.postLogoutRedirectUri]
+          : [],
+      }),
+    };
+  }
+  const params: Data = {
+    ...common,
+    authorization_redirect_uri: client.authorizationRedirectUri,
+    redirect_uris: client.redirectUris,
+    post_logout_redirect_uri: client.postLogoutRedirectUri,
+  };
+  if (!usesToken) return { name: 'registerSite', params: compact(params) };
+  params.scope = union(client.scope.length > 0 ? client.scope : ['openid'], SETUP_CLIENT_SCOPE);
+  return { name: 'setupClient', params: compact(params) };
+}
+
+/**
+ * The site a (checked) registration answer describes, and the values to save. Client
+ * credentials oxd did not return are taken from the configuration (a pre-registered client);
+ * a dialect that needs a protection token cannot go on without them.
+ */
+function registrationOutcome(
+  request: RegistrationRequest,
+  result: ResultOf<'setupClient'> | ResultOf<'registerSite'>,
+  client: ClientSettings,
+  usesToken: boolean,
+): { site: Site; values: WriteBackValues } {
+  const returnedId = nonEmpty(result.client_id);
+  const returnedSecret = nonEmpty(result.client_secret);
+  const clientId = returnedId ?? client.clientId;
+  const clientSecret = returnedSecret ?? client.clientSecret;
+  if (usesToken && (!clientId || !clientSecret)) {
+    throw new OxdProtocolError(
+      `oxd ${COMMANDS[request.name].command} answered without client_id/client_secret`,
+    );
+  }
+  return {
+    site: { oxdId: result.oxd_id, clientId, clientSecret },
+    values: {
+      oxd: { id: result.oxd_id },
+      client: {
+        client_id: returnedId,
+        client_secret: returnedSecret,
+        client_registration_access_token: nonEmpty(result.client_registration_access_token),
+        client_registration_client_uri: nonEmpty(result.client_registration_client_uri),
+      },
+    },
+  };
+}
+
+/** Merges values to save, leaving out unset keys and empty sections. */
+function mergeValues(a: WriteBackValues | undefined, b: WriteBackValues): WriteBackValues {
+  const section = <T extends object>(x: T | undefined, y: T | undefined): T | undefined => {
+    const merged = Object.fromEntries(
+      Object.entries({ ...x, ...y }).filter(([, v]) => v !== undefined),
+    ) as T;
+    return Object.keys(merged).length > 0 ? merged : undefined;
+  };
+  const oxd = section(a?.oxd, b.oxd);
+  const client = section(a?.client, b.client);
+  return { ...(oxd ? { oxd } : {}), ...(client ? { client } : {}) };
+}
+
+/**
+ * Registration results not yet saved. A failed save keeps them queued (merged with later
+ * ones) and is retried by the next flush.
+ */
+class PendingWrites {
+  private pending: WriteBackValues | undefined;
+
+  /**
+   * @param save the caller's callback; without one, results live in memory only.
+   * @param file the configuration file, named in the error when saving fails.
+   */
+  constructor(
+    private readonly save: SaveRegistration | undefined,
+    private readonly file: string | undefined,
+  ) {}
+
+  get hasPending(): boolean {
+    return this.pending !== undefined;
+  }
+
+  add(values: WriteBackValues): void {
+    this.pending = mergeValues(this.pending, values);
+  }
+
+  /** Saves what is queued; on failure it stays queued and the error is thrown. */
+  async flush(): Promise<void> {
+    const values = this.pending;
+    if (!values) return;
+    if (!this.save) {
+      this.pending = undefined;
+      return;
+    }
+    try {
+      await this.save(values);
+    } catch (cause) {
+      if (cause instanceof OxdError) throw cause;
+      throw new OxdConfigError(
+        `could not write the oxd registration back${this.file ? ` to ${this.file}` : ''}: ` +
+          `${cause instanceof Error ? cause.message : String(cause)}; check that the file is writable`,
+        { code: ERROR_CODES.CONFIG_WRITE, file: this.file },
+        { cause },
+      );
+    }
+    if (this.pending === values) this.pending = undefined;
+  }
+}
+
+/** Sends a command that needs neither registration nor token; resolves its checked result. */
+export type Bootstrap = <N extends 'setupClient' | 'registerSite' | 'getClientToken'>(
+  name: N,
+  params: Record<string, unknown>,
+) => Promise<ResultOf<N>>;
+
+export interface SiteRegistrationOptions {
+  readonly config: OxdConfig;
+  /** Whether commands carry a protection access token in this dialect. */
+  readonly usesToken: boolean;
+  readonly bootstrap: Bootstrap;
+  readonly save: SaveRegistration | undefined;
+  readonly now: () => number;
+}
+
+/** The site, its protection token and the results waiting to be saved. */
+export class SiteRegistration {
+  private readonly config: OxdConfig;
+  private readonly usesToken: boolean;
+  private readonly bootstrap: Bootstrap;
+  private readonly now: () => number;
+  private readonly writes: PendingWrites;
+  private readonly token: ProtectionToken;
+  private site: Site | undefined;
+  private registering: Promise<string> | undefined;
+
+  constructor(options: SiteRegistrationOptions) {
+    const { config, usesToken } = options;
+    this.config = config;
+    this.usesToken = usesToken;
+    this.bootstrap = options.bootstrap;
+    this.now = options.now;
+    this.writes = new PendingWrites(options.save, config.file);
+    this.token = new ProtectionToken(
+      () => this.requestToken(),
+      async (token) => {
+        this.writes.add({ client: { protection_access_token: token.value } });
+        await this.writes.flush();
+      },
+      this.now,
+    );
+    this.site = siteFromConfig(config, usesToken);
+    const saved = config.client.protectionAccessToken;
+    if (this.site && usesToken && saved) this.token.adopt(saved);
+  }
+
+  /** The site's `oxd_id`, once registered (or given in the configuration). */
+  get oxdId(): string | undefined {
+    return this.site?.oxdId;
+  }
+
+  /** Registers (and fetches the token, saves the results) unless all is done; the `oxd_id`. */
+  ensure(): Promise<string> {
+    const site = this.site;
+    if (site && !this.writes.hasPending && (!this.usesToken || this.token.known)) {
+      return Promise.resolve(site.oxdId);
+    }
+    this.registering ??= this.complete().finally(() => {
+      this.registering = undefined;
+    });
+    return this.registering;
+  }
+
+  /** A usable protection token: registering first, renewing an expired one. */
+  async currentToken(): Promise<string> {
+    await this.ensure();
+    return this.token.current();
+  }
+
+  /** A new token after oxd rejected `stale` (unless another caller already replaced it). */
+  renewToken(stale: string): Promise<string> {
+    return this.token.renew(stale);
+  }
+
+  private async complete(): Promise<string> {
+    let site = this.site;
+    if (!site) {
+      const { client } = this.config;
+      const version = this.config.oxd.serverVersion;
+      const request = registrationRequest(client, version, this.usesToken);
+      const result = await this.bootstrap(request.name, request.params);
+      const registered = registrationOutcome(request, result, client, this.usesToken);
+      site = registered.site;
+      this.site = site;
+      this.token.clear();
+      this.writes.add(registered.values);
+    }
+    if (this.usesToken && !this.token.known) await this.token.renew(undefined);
+    await this.writes.flush();
+    return site.oxdId;
+  }
+
+  /** `get_client_token` for the site's client. Only reached after ensure() set the site. */
+  private async requestToken(): Promise<Token> {
+    const { client, oxd } = this.config;
+    const params = clientTokenParams(this.site ?? {}, client, oxd.serverVersion);
+    return tokenOf(await this.bootstrap('getClientToken', params), this.now());
+  }
+}
