@@ -22,6 +22,7 @@ import { parseArgs } from 'node:util';
 import { type Certificate, createSelfSignedCertificate } from './op/certificate';
 import { type LocalOp, startLocalOp } from './op/local-op';
 import { type LocalOxd, type LocalOxdOptions, startLocalOxd } from './oxd/local-oxd';
+import { OXD_VERSIONS, isOxdVersion, type OxdVersion } from './oxd/profiles';
 import type { ClaimsPolicy } from './uma';
 
 const USAGE = `Usage:
@@ -41,6 +42,8 @@ Options:
                           (default: socket no, HTTPS yes)
   --state-ttl S           lifetime of authorization states (default 300)
   --uma-claims-policy F   JSON file: claims the UMA server requires per scope
+  --oxd-version V         oxd release line to reproduce: ${OXD_VERSIONS.join(' | ')}
+                          (default: socket and /v3/ as 3.1.4, REST as 4.2)
   --until-stdin-closes    stop when stdin ends (for parent processes)
   --help                  show this text`;
 
@@ -55,6 +58,7 @@ interface Cli {
   protect: boolean | undefined;
   stateTtl: number | undefined;
   umaClaimsPolicy: string | undefined;
+  oxdVersion: OxdVersion | undefined;
   opIssuer: string | undefined;
   opCaFile: string | undefined;
   untilStdinCloses: boolean;
@@ -78,6 +82,7 @@ function parseCli(argv: string[]): Cli | undefined {
       'no-protect': { type: 'boolean' },
       'state-ttl': { type: 'string' },
       'uma-claims-policy': { type: 'string' },
+      'oxd-version': { type: 'string' },
       'op-issuer': { type: 'string' },
       'op-ca-file': { type: 'string' },
       'until-stdin-closes': { type: 'boolean' },
@@ -101,6 +106,12 @@ function parseCli(argv: string[]): Cli | undefined {
   if (values.protect && values['no-protect']) {
     throw new UsageError('give either --protect or --no-protect');
   }
+  const oxdVersion = values['oxd-version'];
+  if (oxdVersion !== undefined && !isOxdVersion(oxdVersion)) {
+    throw new UsageError(
+      `--oxd-version must be one of ${OXD_VERSIONS.join(', ')}, got ${JSON.stringify(oxdVersion)}`,
+    );
+  }
   const mode = sub ?? 'both';
   if (mode === 'oxd' && (!values['op-issuer'] || !values['op-ca-file'])) {
     throw new UsageError('the oxd command needs --op-issuer URL and --op-ca-file FILE');
@@ -116,6 +127,7 @@ function parseCli(argv: string[]): Cli | undefined {
     protect: values.protect ? true : values['no-protect'] ? false : undefined,
     stateTtl: integer('state-ttl'),
     umaClaimsPolicy: values['uma-claims-policy'],
+    oxdVersion,
     opIssuer: values['op-issuer'],
     opCaFile: values['op-ca-file'],
     untilStdinCloses: values['until-stdin-closes'] ?? false,
@@ -159,6 +171,7 @@ async function startOxd(cli: Cli, opIssuer: string, opCa: string): Promise<Local
   if (cli.httpsPort !== undefined) options.httpsPort = cli.httpsPort;
   if (cli.protect !== undefined) options.protectCommands = cli.protect;
   if (cli.stateTtl !== undefined) options.stateTtlSeconds = cli.stateTtl;
+  if (cli.oxdVersion !== undefined) options.oxdVersion = cli.oxdVersion;
   if (cli.umaClaimsPolicy) {
     options.umaClaimsPolicy = JSON.parse(
       await readFile(cli.umaClaimsPolicy, 'utf8'),

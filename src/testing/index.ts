@@ -8,4 +8,6 @@ export { createSelfSignedCertificate } from './op/certificate';
 export type { Certificate, CertificateOptions } from './op/certificate';
 export { startLocalOxd, LOCAL_OXD_DEFAULTS } from './oxd/local-oxd';
 export type { LocalOxd, LocalOxdOptions } from './oxd/local-oxd';
+export { OXD_VERSIONS } from './oxd/profiles';
+export type { OxdVersion } from './oxd/profiles';
 export type { ClaimsPolicy, RequiredClaim } from './uma';

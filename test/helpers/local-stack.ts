@@ -46,6 +46,8 @@ export interface LocalStackOptions {
   accessTokenTtl?: number;
   protectCommands?: boolean;
   umaClaimsPolicy?: ClaimsPolicy;
+  /** `--oxd-version`: the oxd release line the local oxd reproduces (default: both lines). */
+  oxdVersion?: '3.1.3' | '3.1.4' | '4.1' | '4.2';
 }
 
 const CLI = join(ROOT, 'dist', 'testing', 'cli.js');
@@ -164,6 +166,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       if (options.protectCommands === true) args.push('--protect');
       if (options.protectCommands === false) args.push('--no-protect');
       if (options.umaClaimsPolicy) args.push('--uma-claims-policy', policyFile);
+      if (options.oxdVersion) args.push('--oxd-version', options.oxdVersion);
       return args;
     };
 

@@ -398,7 +398,7 @@ describe('socket commands (3.x, unprotected)', () => {
     expect(await socket.closedWith()).toBe('');
   });
 
-  test('get_authorization_url - builds the OP URL with state, nonce, PKCE and the extras', async () => {
+  test('get_authorization_url - builds the OP URL with state, nonce and the extras, no PKCE', async () => {
     const data = okData(
       await socketCommand('get_authorization_url', {
         oxd_id: oxdId,
@@ -417,15 +417,15 @@ describe('socket commands (3.x, unprotected)', () => {
       scope: 'openid email',
       acr_values: 'basic',
       prompt: 'login',
-      ui_hint: 'x',
-      code_challenge_method: 'S256',
+      custom_response_headers: JSON.stringify({ ui_hint: 'x', state: 'overridden?' }),
     });
     expect(query.state).not.toBe('overridden?');
     expect(query.nonce).toMatch(/^[\w-]{20,}$/);
-    expect(query.code_challenge).toMatch(/^[\w-]{43}$/);
+    expect(query).not.toHaveProperty('code_challenge');
+    expect(query).not.toHaveProperty('code_challenge_method');
   });
 
-  test('get_logout_uri - end_session_endpoint with the registered post-logout URI and the hint last', async () => {
+  test('get_logout_uri - end_session_endpoint with the registered post-logout URI; 3.1.4 drops the hint', async () => {
     const data = okData(
       await socketCommand('get_logout_uri', {
         oxd_id: oxdId,
@@ -436,7 +436,7 @@ describe('socket commands (3.x, unprotected)', () => {
     );
     expect(data.uri).toBe(
       `${stack.op.issuer}/session/end?post_logout_redirect_uri=${encodeURIComponent('https://rp.example/bye')}` +
-        '&state=st&session_state=ss&id_token_hint=the.id.token',
+        '&state=st&session_state=ss',
     );
   });
 
@@ -711,7 +711,11 @@ describe('HTTPS /v3/ (https-extension 3.x)', () => {
     });
     expect(answer.json).toMatchObject({
       status: 'ok',
-      data: { access_token: expect.any(String), scope: 'oxd uma_protection', refresh_token: null },
+      data: {
+        access_token: expect.any(String),
+        scope: 'openid oxd uma_protection',
+        refresh_token: null,
+      },
     });
   });
 

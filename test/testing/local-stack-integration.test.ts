@@ -175,7 +175,8 @@ describe.each<Dialect>(['socket', 'https4', 'https3'])('OxdClient over %s', (dia
     expect(Object.fromEntries(logout.searchParams)).toEqual({
       post_logout_redirect_uri: `${RP}/login-${dialect}/logged-out`,
       state: 'bye',
-      id_token_hint: tokens.id_token,
+      // The default profile answers 3.x as 3.1.4 (hint ignored), 4.x as 4.2 (hint appended).
+      ...(dialect === 'https4' ? { id_token_hint: tokens.id_token } : {}),
     });
   });
 

@@ -13,7 +13,7 @@ import {
 } from './frontchannel-logout';
 import { handlesReleased, listen } from '../listen';
 import { createInteractionHandler } from './interactions';
-import type { ProviderConstructor } from './provider-types';
+import type { Provider, ProviderConstructor } from './provider-types';
 import { DEFAULT_TEST_USERS, validateUsers, type TestUser } from './users';
 
 export type { TestUser } from './users';
@@ -137,6 +137,7 @@ export async function startLocalOp(options: LocalOpOptions = {}): Promise<LocalO
     provider.on('server_error', (_ctx, err) => {
       log('local OP server_error: %s', (err as Error)?.stack ?? err);
     });
+    acceptUmaTicketGrant(provider, module.InvalidGrant);
     includeSidForFrontchannelClients(provider);
     provider.use(frontchannelLogoutMiddleware(provider));
 
@@ -161,9 +162,29 @@ export async function startLocalOp(options: LocalOpOptions = {}): Promise<LocalO
   return Object.freeze({ issuer, port, ca: certificate.cert, users, close });
 }
 
+/** The UMA 2.0 grant type, which Gluu's OP accepts in client metadata. */
+export const UMA_TICKET_GRANT = 'urn:ietf:params:oauth:grant-type:uma-ticket';
+
+/**
+ * Lets clients register `UMA_TICKET_GRANT` (oxd sites ask for it, and Gluu's OP accepts it).
+ * Tickets themselves are exchanged at the local oxd server's UMA authorization server
+ * (uma_rp_get_rpt), so this token endpoint answers such a request with `invalid_grant`.
+ */
+function acceptUmaTicketGrant(
+  provider: Provider,
+  InvalidGrant: new (description: string) => Error,
+): void {
+  provider.registerGrantType(UMA_TICKET_GRANT, async () => {
+    throw new InvalidGrant(
+      'UMA tickets are exchanged at the local oxd server (uma_rp_get_rpt), not at this OP',
+    );
+  }, ['ticket', 'rpt', 'pct', 'claim_token', 'claim_token_format']);
+}
+
 interface OidcProviderModule {
   Provider: ProviderConstructor;
   InvalidClientMetadata: new (description: string) => Error;
+  InvalidGrant: new (description: string) => Error;
 }
 
 /** oidc-provider is ESM-only: `import()` keeps working from this CommonJS build. */
@@ -171,7 +192,10 @@ async function loadOidcProvider(): Promise<OidcProviderModule> {
   const specifier = 'oidc-provider';
   let loaded: {
     default: ProviderConstructor;
-    errors: { InvalidClientMetadata: new (description: string) => Error };
+    errors: {
+      InvalidClientMetadata: new (description: string) => Error;
+      InvalidGrant: new (description: string) => Error;
+    };
   };
   try {
     loaded = await import(specifier);
@@ -181,7 +205,11 @@ async function loadOidcProvider(): Promise<OidcProviderModule> {
       { cause },
     );
   }
-  return { Provider: loaded.default, InvalidClientMetadata: loaded.errors.InvalidClientMetadata };
+  return {
+    Provider: loaded.default,
+    InvalidClientMetadata: loaded.errors.InvalidClientMetadata,
+    InvalidGrant: loaded.errors.InvalidGrant,
+  };
 }
 
 let signingKeys: Promise<JsonWebKey[]> | undefined;

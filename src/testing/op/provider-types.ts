@@ -64,6 +64,11 @@ export interface Provider {
   callback(): NodeHandler;
   use(middleware: (ctx: ProviderContext, next: () => Promise<void>) => Promise<void>): void;
   on(event: string, listener: (...args: unknown[]) => void): void;
+  registerGrantType(
+    name: string,
+    handler: (ctx: ProviderContext, next: () => Promise<void>) => Promise<void>,
+    params?: string[],
+  ): void;
   interactionDetails(req: IncomingMessage, res: ServerResponse): Promise<InteractionDetails>;
   interactionFinished(
     req: IncomingMessage,

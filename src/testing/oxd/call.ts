@@ -5,6 +5,7 @@
 import type { OpClient } from './op-client';
 import type { Dialect, Params } from './params';
 import type { PendingLogins } from './pending-logins';
+import type { OxdProfile } from './profiles';
 import type { RegistrationStore, Site } from './registration-store';
 import type { RequestObjectStore } from './request-objects';
 import type { UmaAuthorizationServer } from '../uma';
@@ -16,6 +17,8 @@ export interface Services {
   logins: PendingLogins;
   uma: UmaAuthorizationServer;
   requestObjects: RequestObjectStore;
+  /** The oxd release line(s) the server reproduces. */
+  profile: OxdProfile;
 }
 
 export interface Call {

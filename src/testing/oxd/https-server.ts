@@ -13,6 +13,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import { debuglog } from 'node:util';
 import { BodyError, readBody } from '../http';
 import type { Dialect } from './params';
+import type { OxdProfile } from './profiles';
 import type { CommandProcessor, ProcessResult } from './processor';
 import { commandForPath, envelope } from './processor';
 import { REQUEST_OBJECT_PATH, type RequestObjectStore } from './request-objects';
@@ -42,6 +43,8 @@ export interface HttpsHandlerOptions {
   claimsGathering: (req: IncomingMessage, res: ServerResponse) => boolean;
   /** The request objects of get_request_uri. */
   requestObjects: RequestObjectStore;
+  /** Which dialects are served: `/v3/` with a 3.x line, root paths with a 4.x line. */
+  profile: OxdProfile;
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {
@@ -132,7 +135,8 @@ export function createHttpsHandler(options: HttpsHandlerOptions): RequestListene
     }
     const dialect: Dialect = pathname.startsWith(V3_PREFIX) ? 'https3' : 'https4';
     const name = pathname.slice(dialect === 'https3' ? V3_PREFIX.length : 1);
-    const command = commandForPath(dialect, name);
+    const served = dialect === 'https3' ? options.profile.v3 : options.profile.v4;
+    const command = served === undefined ? undefined : commandForPath(dialect, name);
     if (!command) {
       req.resume();
       send(res, 404, { code: 404, message: 'HTTP 404 Not Found' });

@@ -1,7 +1,9 @@
 /**
- * `startLocalOxd()`: a local oxd server doing real OpenID Connect against one OP. One
- * process serves the oxd 3.x socket protocol and, over HTTPS, both the oxd 4.x REST
- * protocol (root paths) and the oxd-https-extension 3.x envelope (under `/v3/`).
+ * `startLocalOxd()`: a local oxd server doing real OpenID Connect against one OP. By default
+ * one process serves the oxd 3.x socket protocol and, over HTTPS, both the oxd 4.x REST
+ * protocol (root paths) and the oxd-https-extension 3.x envelope (under `/v3/`). With
+ * `oxdVersion` it reproduces one release line and serves only that line's transports
+ * (see ./profiles).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:https';
@@ -16,6 +18,7 @@ import { createHttpsHandler } from './https-server';
 import { handlesReleased, listen } from '../listen';
 import { OpClient } from './op-client';
 import { PendingLogins } from './pending-logins';
+import { type OxdVersion, profileOf } from './profiles';
 import { CommandProcessor } from './processor';
 import { RegistrationStore } from './registration-store';
 import { RequestObjectStore } from './request-objects';
@@ -68,14 +71,22 @@ export interface LocalOxdOptions {
   stateTtlSeconds?: number;
   /** Claims the UMA authorization server requires per scope (need_info). Default: none. */
   umaClaimsPolicy?: ClaimsPolicy;
+  /**
+   * The oxd release line to reproduce: `3.1.3` or `3.1.4` (socket and `/v3/` only), `4.1` or
+   * `4.2` (4.x REST only). Default: every transport, the 3.x ones as 3.1.4 and the 4.x REST
+   * routes as 4.2.
+   */
+  oxdVersion?: OxdVersion;
 }
 
 /** A running local oxd server. */
 export interface LocalOxd {
   /** Socket host. */
   readonly host: string;
-  /** Socket port. */
+  /** Socket port; `0` when the profile has no socket (4.x). */
   readonly port: number;
+  /** The chosen profile (`undefined`: the default). */
+  readonly oxdVersion: OxdVersion | undefined;
   /** HTTPS base URL, `https://127.0.0.1:<port>` (3.x envelope under `/v3/`). */
   readonly httpsUrl: string;
   /** PEM certificate to trust for `httpsUrl`. */
@@ -133,6 +144,12 @@ export async function startLocalOxd(options: LocalOxdOptions): Promise<LocalOxd>
     );
   }
   const protect = protectionOf(options.protectCommands);
+  let profile;
+  try {
+    profile = profileOf(options.oxdVersion);
+  } catch (err) {
+    throw new TypeError(`startLocalOxd: ${(err as Error).message}`);
+  }
 
   const ownDataDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'express-oxd-local-')));
@@ -176,6 +193,7 @@ export async function startLocalOxd(options: LocalOxdOptions): Promise<LocalOxd>
       logins: new PendingLogins(stateTtl * 1000),
       uma,
       requestObjects: new RequestObjectStore(),
+      profile,
     };
     const processor = new CommandProcessor(services);
     httpsServer.on(
@@ -183,22 +201,32 @@ export async function startLocalOxd(options: LocalOxdOptions): Promise<LocalOxd>
       createHttpsHandler({
         processor,
         protect: protect.https,
+        profile,
         requestObjects: services.requestObjects,
         claimsGathering: (req, res) => uma.handleClaimsGathering(req, res),
       }),
     );
 
-    const socketServer: RunningSocketServer = await startSocketServer(host, port, {
-      processor,
-      protect: protect.socket,
-    });
-    cleanups.push(() => socketServer.close());
+    // oxd 4.x has no socket.
+    let socketServer: RunningSocketServer | undefined;
+    if (profile.v3 !== undefined) {
+      const started = await startSocketServer(host, port, { processor, protect: protect.socket });
+      socketServer = started;
+      cleanups.push(() => started.close());
+    }
 
-    debug('local oxd: socket %s:%d, https %s', host, socketServer.port, httpsUrl);
+    debug(
+      'local oxd %s: socket %s:%d, https %s',
+      profile.version ?? 'default',
+      host,
+      socketServer?.port ?? 0,
+      httpsUrl,
+    );
     let closing: Promise<void> | undefined;
     return Object.freeze({
       host,
-      port: socketServer.port,
+      port: socketServer?.port ?? 0,
+      oxdVersion: profile.version,
       httpsUrl,
       ca: certificate.cert,
       dataDir,

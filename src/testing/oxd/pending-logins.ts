@@ -1,13 +1,12 @@
 /**
- * The states the server handed out in authorization URLs, each with its nonce, PKCE
- * verifier and redirect URI, kept until used once or until they expire (oxd's
+ * The states the server handed out in authorization URLs, each with its nonce and
+ * redirect URI, kept until used once or until they expire (oxd's
  * `state_expiration_in_minutes`, 5 by default). Expiry is checked on access: no timers.
  */
 
 export interface PendingLogin {
   oxdId: string;
   nonce: string;
-  codeVerifier: string;
   redirectUri: string;
   expiresAt: number;
 }

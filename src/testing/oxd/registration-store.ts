@@ -31,6 +31,8 @@ export interface Site {
   setup_client: boolean;
   /** The setup client that protects this site's commands (3.x). */
   setup_oxd_id?: string | undefined;
+  /** The last ID token get_tokens_by_code obtained (oxd 3.1.3's logout default). */
+  id_token?: string | undefined;
   /** The other metadata the site was registered with, resent on update_site. */
   metadata: Record<string, unknown>;
 }

@@ -1,14 +1,18 @@
 /**
  * The oxd 3.x socket protocol: `LLLL` + JSON frames both ways, one command at a time per
- * connection, with oxd's failure behaviour:
- * - a bad length prefix (`abcd`, `0000`) closes the connection without answering;
- * - bytes that arrived after the first frame in the same read are dropped;
- * - unparseable request JSON answers `internal_error`, then closes;
+ * connection, read the way oxd 3.x's `CoreUtils.readCommand` reads (`SocketProcessor`):
+ * - a length prefix that is not a number (`abcd`), negative or `0000` closes the connection
+ *   without answering;
+ * - the first frame of a read is answered and whatever followed it in the same read is
+ *   dropped, even when it is not a frame at all;
+ * - a prefix that parses but does not match the JSON (oxd-node's `00100{…}`: length 10)
+ *   yields unparseable JSON, answered with `internal_error`, then the connection closes;
  * - an answer over 9999 characters closes the connection without writing a byte.
  */
 import { type Server, type Socket, createServer } from 'node:net';
 import { debuglog } from 'node:util';
-import { FrameDecoder, prefixFrame } from '../../oxd/framing';
+import { StringDecoder } from 'node:string_decoder';
+import { prefixFrame } from '../../oxd/framing';
 import { UNKNOWN_INTERNAL_ERROR } from './failure';
 import { listen } from '../listen';
 import type { CommandProcessor, ProcessResult } from './processor';
@@ -31,8 +35,17 @@ export interface SocketServerOptions {
   protect: boolean;
 }
 
+/** oxd's four-character length prefix. */
+const PREFIX_LENGTH = 4;
+
+/** Java's `Long.parseLong` on the prefix, -1 when it fails (`CoreUtils.parseSilently`). */
+function parseSilently(prefix: string): number {
+  return /^[+-]?\d+$/.test(prefix) ? Number(prefix) : -1;
+}
+
 function handleConnection(socket: Socket, options: SocketServerOptions): void {
-  let decoder = new FrameDecoder();
+  const utf8 = new StringDecoder('utf8');
+  let buffered = '';
 
   const answer = async (payload: string): Promise<void> => {
     let result: ProcessResult;
@@ -68,21 +81,25 @@ function handleConnection(socket: Socket, options: SocketServerOptions): void {
   };
 
   socket.on('data', (chunk: Buffer) => {
-    let payloads: string[];
-    try {
-      payloads = decoder.push(chunk);
-    } catch (err) {
-      debug('local oxd socket: bad frame, connection closed: %s', (err as Error).message);
+    buffered += utf8.write(chunk);
+    if (buffered.length < PREFIX_LENGTH) return;
+    const size = parseSilently(buffered.slice(0, PREFIX_LENGTH));
+    if (size <= 0) {
+      debug('local oxd socket: bad length prefix, connection closed');
       socket.destroy();
       return;
     }
-    const [first] = payloads;
-    if (first === undefined) return;
+    if (buffered.length < PREFIX_LENGTH + size) return;
+    const command = buffered.slice(PREFIX_LENGTH, PREFIX_LENGTH + size);
     // oxd keeps no leftover of a read: whatever followed the first frame is dropped.
     // Later data waits in the paused stream, as it waits in the socket buffer for oxd.
-    decoder = new FrameDecoder();
+    buffered = '';
+    if (command.trim() === '') {
+      socket.destroy();
+      return;
+    }
     socket.pause();
-    answer(first)
+    answer(command)
       .catch((err: unknown) => {
         debug('local oxd socket: %s', (err as Error)?.stack ?? err);
         socket.destroy();

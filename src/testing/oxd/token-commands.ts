@@ -9,7 +9,6 @@ import { CommandFailure, UNKNOWN_INTERNAL_ERROR, badRequest, upstreamFailure } f
 import { decodeIdToken, verifyIdToken } from './id-token';
 import type { IdTokenClaims } from './id-token';
 import type { OpResponse } from './op-client';
-import { OXD_SCOPE } from './site-commands';
 
 /** 3.x sends claims as lists of strings. */
 export function claimsAsStringLists(claims: Record<string, unknown>): Record<string, string[]> {
@@ -62,7 +61,8 @@ export const getClientToken: Handler = async (call, services) => {
   }
   const opHost = services.op.resolveOpHost(params.raw);
   const doc = await services.op.discovery(opHost);
-  const scope = params.list('scope') ?? [OXD_SCOPE];
+  // oxd asks for `openid` plus the given scopes (GetClientTokenOperation.scopeAsString).
+  const scope = [...new Set(['openid', ...(params.list('scope') ?? [])])];
   const body = tokenBody(
     await services.op.postForm(
       doc.token_endpoint,
@@ -130,7 +130,6 @@ export const getTokensByCode: Handler = async (call, services) => {
       grant_type: 'authorization_code',
       code,
       redirect_uri: login.redirectUri,
-      code_verifier: login.codeVerifier,
     }),
     clientAuthOf(site),
   );
@@ -154,6 +153,9 @@ export const getTokensByCode: Handler = async (call, services) => {
     accessToken: body.access_token,
     code,
   });
+  // oxd 3.1.3 keeps the site's last ID token for get_logout_uri without a hint.
+  site.id_token = body.id_token;
+  await services.store.put(site);
   return {
     access_token: body.access_token,
     expires_in: typeof body.expires_in === 'number' ? body.expires_in : -1,

@@ -129,7 +129,8 @@ export const introspectRpt: Handler = umaHandler((call, services) => {
 export const umaRpGetRpt: Handler = umaHandler((call, services) => {
   const site = siteOf(call);
   const { params } = call;
-  const result = services.uma.getRpt(site.oxd_id, {
+  // oxd names the site's OP client to the AS, never the oxd_id.
+  const result = services.uma.getRpt(site.client_id, {
     ticket: params.string('ticket') ?? '',
     ...optional('claim_token', params.string('claim_token')),
     ...optional('claim_token_format', params.string('claim_token_format')),
@@ -144,7 +145,7 @@ export const umaRpGetRpt: Handler = umaHandler((call, services) => {
 export const umaRpGetClaimsGatheringUrl: Handler = umaHandler((call, services) => {
   const site = siteOf(call);
   const { params } = call;
-  const result = services.uma.claimsGatheringUrl(site.oxd_id, {
+  const result = services.uma.claimsGatheringUrl(site.client_id, {
     ticket: params.string('ticket') ?? '',
     claims_redirect_uri: params.string('claims_redirect_uri') ?? '',
     ...optional('state', call.v3 ? undefined : params.string('state')),
