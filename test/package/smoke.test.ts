@@ -61,6 +61,7 @@ const EXPECTED: Readonly<Record<string, readonly string[]>> = {
   ],
   'express-oxd/testing': [
     'LOCAL_OXD_DEFAULTS',
+    'OXD_VERSIONS',
     'createSelfSignedCertificate',
     'startLocalOp',
     'startLocalOxd',
