@@ -23,6 +23,11 @@ export const ERROR_CODES = {
   FRAME_TOO_LARGE: 'OXD_FRAME_TOO_LARGE',
   /** The oxd server answered the command with an error (`error` / `error_description`). */
   COMMAND: 'OXD_COMMAND_FAILED',
+  /**
+   * Every socket connection to oxd is busy and the queue of waiting commands is full; the
+   * command was refused at once instead of waiting (503).
+   */
+  BUSY: 'OXD_BUSY',
   /** The client was closed; no more requests can be sent. */
   CLOSED: 'OXD_CLIENT_CLOSED',
   /** The login callback carried no state, or a state this session did not create. */
@@ -93,6 +98,17 @@ export class OxdConfigError extends OxdError {
 export class OxdTransportError extends OxdError {
   constructor(message: string, options: OxdErrorOptions = {}) {
     super(ERROR_CODES.TRANSPORT, message, { status: 503, ...options });
+  }
+}
+
+/** Every connection to oxd is busy and the wait queue is full; retry later (503). */
+export class OxdBusyError extends OxdError {
+  /** How many commands may wait for a connection (the queue bound that was reached). */
+  readonly queueLimit: number;
+
+  constructor(message: string, queueLimit: number, options: OxdErrorOptions = {}) {
+    super(ERROR_CODES.BUSY, message, { status: 503, ...options });
+    this.queueLimit = queueLimit;
   }
 }
 

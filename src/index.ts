@@ -13,6 +13,7 @@ export {
   OxdProtocolError,
   OxdCommandError,
   OxdAuthError,
+  OxdBusyError,
   type OxdErrorCode,
   type OxdErrorOptions,
 } from './errors';

@@ -6,7 +6,8 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createOxdClient, OxdClient, OxdConfigError } from '../src';
+import { createOxdClient, OxdBusyError, OxdClient, OxdConfigError } from '../src';
+import { ok, respond, startScriptedOxdServer, wait } from './fixtures/scripted-oxd-server';
 import { resolveConfig } from '../src/config-entry';
 import { oxdScript, ScriptedTransport } from './oxd/client-fixtures';
 
@@ -95,5 +96,48 @@ describe('OxdClient.fromConfig', () => {
     expect(saved).toEqual([
       { oxd: { id: 'site-1' }, client: { client_id: 'c-1', client_secret: 's-1' } },
     ]);
+  });
+});
+
+describe('createOxdClient - transport limits from the configuration', () => {
+  test('[oxd] max_queued and pool_size reach the socket transport: one command too many is refused at once', async () => {
+    const server = await startScriptedOxdServer({
+      otherwise: [wait(300), respond(ok({ node: { oxd_id: 'site-1' } }))],
+    });
+    try {
+      const client = createOxdClient(
+        {
+          oxd: { host: '127.0.0.1', port: server.port, oxdId: 'site-1', poolSize: 1, maxQueued: 0 },
+          client: { authorizationRedirectUri: 'https://rp.example.test/callback' },
+        },
+        { writeBack: false },
+      );
+      clients.push(client);
+      const running = client.getRp({});
+      const refused = await client.getRp({}).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(refused).toBeInstanceOf(OxdBusyError);
+      expect((refused as OxdBusyError).status).toBe(503);
+      await expect(running).resolves.toEqual({ node: { oxd_id: 'site-1' } });
+      expect(server.requests).toHaveLength(1);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('[oxd] max_response_bytes is read from the INI file', async () => {
+    const config = resolveConfig({
+      oxd: { max_response_bytes: '2048', https_extension: 'true', host: 'https://127.0.0.1:1' },
+      client: { authorization_redirect_uri: 'https://rp.example.test/callback' },
+    });
+    expect(config.oxd.maxResponseBytes).toBe(2048);
+    expect(() =>
+      resolveConfig({
+        oxd: { max_response_bytes: '10' },
+        client: { authorization_redirect_uri: 'https://rp.example.test/callback' },
+      }),
+    ).toThrow(/max_response_bytes/);
   });
 });

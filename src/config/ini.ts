@@ -1,14 +1,26 @@
 /**
- * A small INI reader that keeps every line, so a value can be changed in place and the
- * file written back with its comments, blank lines, spacing, key order, line endings and
- * unknown keys untouched.
+ * An INI reader that reads a file the way Python's `configparser` does (the same `.cfg`
+ * files are read by oxd-python), and keeps every line, so a value can be changed in place
+ * and the file written back with its comments, blank lines, spacing, key order, line
+ * endings and unknown keys untouched.
  *
- * Syntax: `[section]` headers, `key = value` / `key=value` entries, whole-line comments
- * starting with `#` or `;`, blank lines. Keys are matched case-insensitively (as Python's
- * ConfigParser does), section names exactly. Values are trimmed and may be empty; there
- * are no inline comments, quotes or continuation lines, so a value is everything after the
- * first `=`. When a key appears twice in a section, the last one wins (and `set()` edits
- * that one); {@link IniDocument.duplicates} lists the earlier, shadowed lines.
+ * Syntax, as `configparser.ConfigParser(interpolation=None)` reads it:
+ * - `[section]` headers; section names are case-sensitive; a section may appear only once.
+ *   Text after the closing `]` is ignored. `[DEFAULT]` holds defaults for every section.
+ * - `key = value` or `key: value` entries: the key ends at the first `=` or `:`; keys are
+ *   case-insensitive (read lower-cased) and may appear only once per section.
+ * - A line indented deeper than the entry it follows continues that entry's value (joined
+ *   with line breaks, trailing blank lines dropped); blank lines inside such a value belong
+ *   to it.
+ * - Whole-line comments start with `#` or `;` (after any indentation); there are no inline
+ *   comments, so `key = a ; b` has the value `a ; b`.
+ * - Values are trimmed and may be empty; `%` has no special meaning.
+ * - Lines end with LF, CRLF or a lone CR.
+ *
+ * Deliberate differences: a UTF-8 byte order mark is skipped (configparser reads it as part
+ * of the first line); a section name that is blank or has spaces around it, and a line that
+ * starts with `[` but is not a header, are refused (configparser accepts them and reads a
+ * differently named section or key); text must be UTF-8.
  */
 import { OxdConfigError } from '../errors';
 
@@ -30,18 +42,32 @@ interface Entry {
   readonly section: string;
   /** Lower-cased key. */
   readonly key: string;
-  /** Everything up to the value: indentation, key, spacing, `=`, spacing. */
+  /** Everything up to the value: indentation, key, spacing, `=` or `:`, spacing. */
   prefix: string;
-  value: string;
-  /** Whitespace after the value. */
+  /** The value on the key's own line. */
+  first: string;
+  /** Whitespace after the value on the key's own line. */
   readonly suffix: string;
+  /**
+   * The value's pieces: `first`, then one per continuation line (trimmed) and one empty
+   * string per blank line met while the value was open.
+   */
+  parts: string[];
   text: string;
   eol: string;
 }
 
-type Line = BlankOrComment | SectionHeader | Entry;
+/** A line that continues the value of `entry`. */
+interface Continuation {
+  readonly kind: 'continuation';
+  readonly entry: Entry;
+  text: string;
+  eol: string;
+}
 
-/** A key that appears more than once in a section; the last occurrence is the one used. */
+type Line = BlankOrComment | SectionHeader | Entry | Continuation;
+
+/** A key that appears more than once in a section (no longer accepted by {@link parseIni}). */
 export interface IniDuplicate {
   readonly section: string;
   readonly key: string;
@@ -56,8 +82,20 @@ export interface IniParseOptions {
   readonly name?: string;
 }
 
-const LINE_BREAK = /\r\n|\n/g;
+/** Python's `configparser` name of the section that holds defaults for all others. */
+export const DEFAULT_SECTION = 'DEFAULT';
+
+const LINE_BREAK = /\r\n|\n|\r/g;
 const BOM = '\uFEFF';
+const REPLACEMENT = '\uFFFD';
+/** configparser's section header: `[`, anything (greedy), `]`; the rest is ignored. */
+const HEADER = /^\[(.+)\]/s;
+/** configparser's option line: the key ends at the first `=` or `:`. */
+const OPTION = /^(.*?)\s*([=:])\s*(.*)$/s;
+
+function valueOf(entry: Entry): string {
+  return entry.parts.join('\n').trimEnd();
+}
 
 /** Parsed INI text that can be edited and turned back into text. */
 export class IniDocument {
@@ -72,85 +110,97 @@ export class IniDocument {
     this.#eol = eol;
   }
 
-  /** The value of `key` in `section`, or `undefined` when absent. */
+  /**
+   * The value of `key` in `section` (from `[DEFAULT]` when the section does not set it), or
+   * `undefined` when absent or when the section does not exist.
+   */
   get(section: string, key: string): string | undefined {
-    const entry = this.#findEntry(section, key.toLowerCase());
-    return entry?.value;
+    const name = key.toLowerCase();
+    const entry = this.#findEntry(section, name);
+    if (entry) return valueOf(entry);
+    if (section === DEFAULT_SECTION || !this.hasSection(section)) return undefined;
+    const fallback = this.#findEntry(DEFAULT_SECTION, name);
+    return fallback && valueOf(fallback);
   }
 
-  /** Whether `section` has a `[section]` header. */
+  /** Whether `section` has a `[section]` header (`[DEFAULT]` is not a section). */
   hasSection(section: string): boolean {
-    return this.#lines.some((line) => line.kind === 'section' && line.name === section);
+    return (
+      section !== DEFAULT_SECTION &&
+      this.#lines.some((line) => line.kind === 'section' && line.name === section)
+    );
   }
 
-  /** Section names in file order, each once. */
+  /** Section names in file order, without `[DEFAULT]` (as `configparser.sections()`). */
   sections(): string[] {
     const names = new Set<string>();
-    for (const line of this.#lines) if (line.kind === 'section') names.add(line.name);
+    for (const line of this.#lines) {
+      if (line.kind === 'section' && line.name !== DEFAULT_SECTION) names.add(line.name);
+    }
     return [...names];
   }
 
-  /** The section's keys (lower-cased, in order of first appearance) and their last values. */
+  /**
+   * The section's keys (lower-cased) and values as `configparser.items(section)` gives them:
+   * the `[DEFAULT]` keys first, then the section's own, a section's value overriding a
+   * default. Empty for a missing section.
+   */
   entries(section: string): Map<string, string> {
     const result = new Map<string, string>();
+    if (section !== DEFAULT_SECTION && !this.hasSection(section)) return result;
+    if (section !== DEFAULT_SECTION) {
+      for (const [key, value] of this.ownEntries(DEFAULT_SECTION)) result.set(key, value);
+    }
+    for (const [key, value] of this.ownEntries(section)) result.set(key, value);
+    return result;
+  }
+
+  /** The keys and values written in the section itself, in file order, without defaults. */
+  ownEntries(section: string): Map<string, string> {
+    const result = new Map<string, string>();
     for (const line of this.#lines) {
-      if (line.kind === 'entry' && line.section === section) result.set(line.key, line.value);
+      if (line.kind === 'entry' && line.section === section) result.set(line.key, valueOf(line));
     }
     return result;
   }
 
-  /** Keys that appear more than once in a section. */
+  /**
+   * Keys that appear more than once in a section. Always empty: {@link parseIni} refuses
+   * such files, as `configparser` does.
+   */
   duplicates(): IniDuplicate[] {
-    const seen = new Map<string, { section: string; key: string; lines: number[] }>();
-    this.#lines.forEach((line, index) => {
-      if (line.kind !== 'entry') return;
-      const id = `${line.section}\0${line.key}`;
-      const record = seen.get(id) ?? { section: line.section, key: line.key, lines: [] };
-      record.lines.push(index + 1);
-      seen.set(id, record);
-    });
-    return [...seen.values()].filter((record) => record.lines.length > 1);
+    return [];
   }
 
   /**
    * Sets `key` in `section` to `value`. An existing entry is edited in place (its spacing
-   * kept); otherwise the key is added after the section's last entry, and a missing section
-   * is added at the end of the document. Values cannot contain line breaks, and are trimmed
-   * when read back.
+   * and separator kept; continuation lines of an old multi-line value are removed);
+   * otherwise the key is added after the section's last entry, with its indentation and
+   * separator, and a missing section is added at the end of the document. Values cannot
+   * contain line breaks, and are trimmed when read back. Throws `RangeError` instead of
+   * making a change that would read back differently.
    */
   set(section: string, key: string, value: string): void {
-    checkName('section', section, /[[\]\r\n]/);
-    checkName('key', key, /[=\r\n]|^\s*[#;[]/); // or it would read back as a comment/header
+    checkName('section', section, /[\]\r\n]|^\s|\s$/);
+    // `=` or `:` would end the key early; `#`, `;` or `[` would make a comment or header.
+    checkName('key', key, /[=:\r\n]|^\s*[#;[]/);
     if (/[\r\n]/.test(value)) throw new RangeError(`INI value for ${key} contains a line break`);
     const name = key.trim();
     const trimmed = value.trim();
+    const before = this.toString();
     const existing = this.#findEntry(section, name.toLowerCase());
     if (existing) {
-      if (existing.value === trimmed) return;
-      // `key =` with nothing after it: mirror the space before `=` so it reads `key = value`.
-      if (existing.value === '' && /\s=$/.test(existing.prefix)) existing.prefix += ' ';
-      existing.value = trimmed;
+      if (valueOf(existing) === trimmed && existing.parts.length === 1) return;
+      // `key =` with nothing after it: `key = value`, or `key: value` for a colon.
+      if (existing.first === '' && /\s[=:]$|:$/.test(existing.prefix)) existing.prefix += ' ';
+      existing.first = trimmed;
+      existing.parts = [trimmed];
       existing.text = `${existing.prefix}${trimmed}${existing.suffix}`;
-      return;
+      this.#removeContinuations(existing);
+    } else {
+      this.#add(section, name, trimmed);
     }
-    const separator = this.#separatorStyle();
-    const entry = makeEntry(section, `${name}${separator}${trimmed}`, '');
-    const header = this.#lastHeaderIndex(section);
-    if (header === -1) {
-      const added: Line[] = [];
-      const last = this.#lines.at(-1);
-      if (last !== undefined && last.kind !== 'blank') added.push(blank(''));
-      added.push({ kind: 'section', name: section, text: `[${section}]`, eol: '' }, entry);
-      this.#insert(this.#lines.length, added);
-      return;
-    }
-    let at = header + 1;
-    for (let i = header + 1; i < this.#lines.length; i++) {
-      const line = this.#lines[i];
-      if (line === undefined || line.kind === 'section') break;
-      if (line.kind === 'entry') at = i + 1;
-    }
-    this.#insert(at, [entry]);
+    this.#checkReadsBack(before, section, name.toLowerCase(), trimmed);
   }
 
   /** The document as text; identical to the parsed text when nothing was changed. */
@@ -160,10 +210,62 @@ export class IniDocument {
     return text;
   }
 
-  #findEntry(section: string, key: string): Entry | undefined {
+  #add(section: string, name: string, value: string): void {
+    const header = this.#lastHeaderIndex(section);
+    if (header === -1) {
+      const entry = makeEntry(section, `${name}${this.#separatorStyle()}${value}`, '');
+      const added: Line[] = [];
+      const last = this.#lines.at(-1);
+      if (last !== undefined && last.kind !== 'blank') added.push(blank(''));
+      added.push({ kind: 'section', name: section, text: `[${section}]`, eol: '' }, entry);
+      this.#insert(this.#lines.length, added);
+      return;
+    }
+    let at = header + 1;
+    let previous: Entry | undefined;
+    for (let i = header + 1; i < this.#lines.length; i++) {
+      const line = this.#lines[i];
+      if (line === undefined || line.kind === 'section') break;
+      if (line.kind === 'entry') previous = line;
+      if (line.kind === 'entry' || line.kind === 'continuation') at = i + 1;
+    }
+    const indent = previous ? leadingSpace(previous.prefix) : '';
+    const separator = previous ? separatorOf(previous) : this.#separatorStyle();
+    this.#insert(at, [makeEntry(section, `${indent}${name}${separator}${value}`, '')]);
+  }
+
+  /**
+   * Throws (and restores `before`) unless the edited text reads back with `key` set to
+   * `value` and every other value as it was: a guard against indentation that would turn a
+   * neighbouring line into part of the new value.
+   */
+  #checkReadsBack(before: string, section: string, key: string, value: string): void {
+    const old = parseIni(before);
+    let after: IniDocument | undefined;
+    try {
+      after = parseIni(this.toString());
+    } catch {
+      after = undefined;
+    }
+    if (after !== undefined && sameDocument(old, after, section, key, value)) return;
+    const restored = parseIni(before);
+    this.#lines.splice(0, this.#lines.length, ...restored.#lines);
+    throw new RangeError(
+      `cannot set [${section}] ${key} without changing how other lines of the file read ` +
+        '(check the indentation of the lines around it)',
+    );
+  }
+
+  #removeContinuations(entry: Entry): void {
     for (let i = this.#lines.length - 1; i >= 0; i--) {
       const line = this.#lines[i];
-      if (line?.kind === 'entry' && line.section === section && line.key === key) return line;
+      if (line?.kind === 'continuation' && line.entry === entry) this.#lines.splice(i, 1);
+    }
+  }
+
+  #findEntry(section: string, key: string): Entry | undefined {
+    for (const line of this.#lines) {
+      if (line.kind === 'entry' && line.section === section && line.key === key) return line;
     }
     return undefined;
   }
@@ -172,11 +274,10 @@ export class IniDocument {
     return this.#lines.findLastIndex((line) => line.kind === 'section' && line.name === section);
   }
 
-  /** `' = '` unless the document's entries are written `key=value`. */
+  /** The separator of the document's first entry (`' = '`, `'='`, `': '`…), else `' = '`. */
   #separatorStyle(): string {
     const sample = this.#lines.find((line): line is Entry => line.kind === 'entry');
-    if (sample === undefined) return ' = ';
-    return /\s=/.test(sample.prefix.trimStart()) ? ' = ' : '=';
+    return sample === undefined ? ' = ' : separatorOf(sample);
   }
 
   /**
@@ -195,6 +296,41 @@ export class IniDocument {
   }
 }
 
+/** True when `b` holds what `a` holds with `[section] key` set to `value`, and nothing else. */
+function sameDocument(
+  a: IniDocument,
+  b: IniDocument,
+  section: string,
+  key: string,
+  value: string,
+): boolean {
+  const expected = new Set(a.sections());
+  if (section !== DEFAULT_SECTION) expected.add(section);
+  const actual = b.sections();
+  if (actual.length !== expected.size || actual.some((name) => !expected.has(name))) return false;
+  for (const name of [...expected, DEFAULT_SECTION]) {
+    const want = a.ownEntries(name);
+    if (name === section) want.set(key, value);
+    const got = b.ownEntries(name);
+    if (want.size !== got.size) return false;
+    for (const [k, v] of want) if (got.get(k) !== v) return false;
+  }
+  return true;
+}
+
+function leadingSpace(text: string): string {
+  return text.slice(0, text.length - text.trimStart().length);
+}
+
+/** The text between an entry's key and its value, e.g. `' = '` or `': '`. */
+function separatorOf(entry: Entry): string {
+  const prefix = entry.prefix.trimStart();
+  const match = /\s*[=:]\s*$/.exec(prefix);
+  const separator = match?.[0] ?? ' = ';
+  // An entry written `key =` (empty) has no space after the separator yet.
+  return entry.first === '' && /\s[=:]$|:$/.test(separator) ? `${separator} ` : separator;
+}
+
 function checkName(what: string, name: string, forbidden: RegExp): void {
   if (name.trim() === '' || forbidden.test(name)) {
     throw new RangeError(`invalid INI ${what} name ${JSON.stringify(name)}`);
@@ -205,37 +341,45 @@ function blank(eol: string): BlankOrComment {
   return { kind: 'blank', text: '', eol };
 }
 
+/** An entry from a line known to match {@link OPTION}. */
 function makeEntry(section: string, text: string, eol: string): Entry {
-  const equals = text.indexOf('=');
-  const rest = text.slice(equals + 1);
-  const value = rest.trim();
-  const leading = rest.length - rest.trimStart().length;
-  const prefix = text.slice(0, equals + 1) + rest.slice(0, leading);
-  const suffix = value === '' ? '' : rest.slice(leading + value.length);
+  const leading = text.length - text.trimStart().length;
+  const stripped = text.trim();
+  const match = OPTION.exec(stripped) as RegExpExecArray;
+  const key = (match[1] as string).trimEnd().toLowerCase();
+  const value = match[3] as string;
+  const valueStart = leading + stripped.length - value.length;
   return {
     kind: 'entry',
     section,
-    key: text.slice(0, equals).trim().toLowerCase(),
-    prefix,
-    value,
-    suffix,
+    key,
+    prefix: text.slice(0, valueStart),
+    first: value,
+    suffix: text.slice(valueStart + value.length),
+    parts: [value],
     text,
     eol,
   };
 }
 
+/** Decodes UTF-8 bytes, keeping a byte order mark (handled by {@link parseIni}). */
+function decode(bytes: Uint8Array): string {
+  return new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes);
+}
+
 /**
- * Parses INI text. Throws {@link OxdConfigError} (`OXD_CONFIG_INVALID`) naming the line for
- * a line that is neither a header, an entry, a comment nor blank, and for an entry before
- * the first header.
+ * Parses INI text, or the bytes of an INI file (which must be UTF-8). Throws
+ * {@link OxdConfigError} (`OXD_CONFIG_INVALID`) naming the line for: bytes that are not
+ * UTF-8 (and the U+FFFD character a lenient decoder puts in their place), a line that is
+ * neither a header, an entry, a continuation, a comment nor blank, an entry before the first
+ * header, a section that appears twice, and a key that appears twice in a section.
  */
-export function parseIni(text: string, options: IniParseOptions = {}): IniDocument {
+export function parseIni(input: string | Uint8Array, options: IniParseOptions = {}): IniDocument {
+  const text = typeof input === 'string' ? input : decode(input);
   const bom = text.startsWith(BOM) ? BOM : '';
   const body = text.slice(bom.length);
   const lines: Line[] = [];
   let firstEol: string | undefined;
-  let section: string | undefined;
-  let start = 0;
   const fail = (lineNumber: number, problem: string): never => {
     const name = options.name ?? options.file;
     const where = name === undefined ? `line ${lineNumber}` : `${name}:${lineNumber}`;
@@ -243,6 +387,13 @@ export function parseIni(text: string, options: IniParseOptions = {}): IniDocume
       ...(options.file === undefined ? {} : { file: options.file }),
     });
   };
+  let section: string | undefined;
+  /** The entry whose value is still open to continuation lines. */
+  let open: Entry | undefined;
+  let indentLevel = 0;
+  const sectionLines = new Map<string, number>();
+  const keyLines = new Map<string, number>();
+  let start = 0;
   const pieces = [...body.matchAll(LINE_BREAK)];
   for (let i = 0; i <= pieces.length; i++) {
     const match = pieces[i];
@@ -252,26 +403,83 @@ export function parseIni(text: string, options: IniParseOptions = {}): IniDocume
     start = end + eol.length;
     if (match === undefined && raw === '') break; // text ended with a line break
     firstEol ??= match?.[0];
-    const trimmed = raw.trim();
-    if (trimmed === '') {
-      lines.push({ kind: 'blank', text: raw, eol });
-    } else if (trimmed.startsWith('#') || trimmed.startsWith(';')) {
-      lines.push({ kind: 'comment', text: raw, eol });
-    } else if (trimmed.startsWith('[')) {
-      const name = trimmed.endsWith(']') ? trimmed.slice(1, -1).trim() : '';
-      if (name === '') fail(i + 1, `expected a section header like [client], got ${trimmed}`);
-      section = name;
-      lines.push({ kind: 'section', name, text: raw, eol });
-    } else {
-      const equals = raw.indexOf('=');
-      if (equals === -1 || raw.slice(0, equals).trim() === '') {
-        fail(i + 1, 'expected "key = value", a [section] header or a # comment');
-      }
-      if (section === undefined) {
-        fail(i + 1, 'key outside a section; put it under a header such as [oxd] or [client]');
-      }
-      lines.push(makeEntry(section as string, raw, eol));
+    const lineNumber = i + 1;
+    const column = raw.indexOf(REPLACEMENT);
+    if (column !== -1) {
+      fail(
+        lineNumber,
+        `column ${column + 1} is not UTF-8 text (a byte such as a Latin-1 "é" saved by an ` +
+          'editor in another encoding, or the U+FFFD replacement character); save the file ' +
+          'as UTF-8. The file was not read or changed',
+      );
     }
+    const stripped = raw.trim();
+    if (stripped.startsWith('#') || stripped.startsWith(';')) {
+      lines.push({ kind: 'comment', text: raw, eol });
+      continue;
+    }
+    if (stripped === '') {
+      lines.push({ kind: 'blank', text: raw, eol });
+      open?.parts.push('');
+      continue;
+    }
+    const indent = raw.length - raw.trimStart().length;
+    if (open && indent > indentLevel) {
+      lines.push({ kind: 'continuation', entry: open, text: raw, eol });
+      open.parts.push(stripped);
+      continue;
+    }
+    indentLevel = indent;
+    if (stripped.startsWith('[')) {
+      const name = HEADER.exec(stripped)?.[1];
+      if (name === undefined || name.trim() === '') {
+        fail(lineNumber, `expected a section header like [client], got ${stripped}`);
+      }
+      const header = name as string;
+      if (header !== header.trim()) {
+        fail(
+          lineNumber,
+          `the section name ${JSON.stringify(header)} has spaces around it, which Python's ` +
+            `configparser keeps as part of the name; write [${header.trim()}]`,
+        );
+      }
+      const first = sectionLines.get(header);
+      if (first !== undefined) {
+        fail(
+          lineNumber,
+          `section [${header}] appears a second time (first on line ${first}); ` +
+            "merge the two into one (Python's configparser refuses this file too)",
+        );
+      }
+      if (header !== DEFAULT_SECTION) sectionLines.set(header, lineNumber);
+      section = header;
+      open = undefined;
+      lines.push({ kind: 'section', name: header, text: raw, eol });
+      continue;
+    }
+    const option = OPTION.exec(stripped);
+    if (option === null || option[1] === '') {
+      fail(
+        lineNumber,
+        'expected "key = value" (or "key: value"), a [section] header or a # comment',
+      );
+    }
+    if (section === undefined) {
+      fail(lineNumber, 'key outside a section; put it under a header such as [oxd] or [client]');
+    }
+    const entry = makeEntry(section as string, raw, eol);
+    const id = `${entry.section}\0${entry.key}`;
+    const first = keyLines.get(id);
+    if (first !== undefined) {
+      fail(
+        lineNumber,
+        `[${entry.section}] ${entry.key} is set a second time (first on line ${first}); ` +
+          "keep one of them (Python's configparser refuses this file too)",
+      );
+    }
+    keyLines.set(id, lineNumber);
+    lines.push(entry);
+    open = entry;
   }
   return new IniDocument(bom, lines, firstEol ?? '\n');
 }

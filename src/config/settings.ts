@@ -126,7 +126,7 @@ export const OXD_SETTINGS = {
     ini: 'response_timeout',
     parse: integer(1, MAX_TIMER_MS),
     default: 30000,
-    doc: "ms to wait for oxd's answer; oxd calls the OP itself, so this covers a slow OP too",
+    doc: 'ms a command may take from when it is asked, waiting for a free socket connection included; oxd calls the OP itself, so this covers a slow OP too',
     hint: 'set it in milliseconds, e.g. 30000',
   }),
   poolSize: setting({
@@ -135,6 +135,20 @@ export const OXD_SETTINGS = {
     default: 4,
     doc: 'socket connections kept open at most; each carries one command at a time',
     hint: 'set how many oxd socket connections to keep at most, e.g. 4',
+  }),
+  maxQueued: setting({
+    ini: 'max_queued',
+    parse: integer(0, 100000),
+    default: 100,
+    doc: 'socket only: commands that may wait for a free connection; one more is refused at once with `OXD_BUSY` (503)',
+    hint: 'set how many commands may wait for a socket connection, e.g. 100',
+  }),
+  maxResponseBytes: setting({
+    ini: 'max_response_bytes',
+    parse: integer(1024, 1073741824),
+    default: 1048576,
+    doc: 'HTTPS only: largest oxd answer read, in bytes; a larger one fails with `OXD_FRAME_TOO_LARGE`',
+    hint: 'set the largest oxd answer to accept in bytes, e.g. 1048576',
   }),
   caFile: setting({
     ini: 'ca_file',

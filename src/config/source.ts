@@ -81,9 +81,9 @@ function notASetting(
 export function readIniSource(path: string): Source {
   const file = resolve(path);
   const name = displayPath(file);
-  let content: string;
+  let content: Uint8Array;
   try {
-    content = readFileSync(file, 'utf8');
+    content = readFileSync(file);
   } catch (error) {
     throw new OxdConfigError(
       `cannot read the configuration file ${file} (${(error as Error).message}); check the ` +
@@ -93,15 +93,6 @@ export function readIniSource(path: string): Source {
     );
   }
   const document = parseIni(content, { file, name });
-  for (const duplicate of document.duplicates()) {
-    debug(
-      '%s: [%s] %s is set on lines %s; the last one is used',
-      name,
-      duplicate.section,
-      duplicate.key,
-      duplicate.lines.join(', '),
-    );
-  }
   for (const section of document.sections()) {
     if (section !== 'oxd' && section !== 'client')
       debug('%s: ignoring section [%s]', name, section);
@@ -112,10 +103,14 @@ export function readIniSource(path: string): Source {
   for (const section of SECTIONS) {
     const specs = table(section);
     const lookup = spellingIndex(specs, false);
+    // [DEFAULT] values apply to every section (as in configparser); only a section's own keys
+    // are checked for typos, so that a [DEFAULT] key is not reported once per section.
+    const own = document.ownEntries(section);
     for (const [key, value] of document.entries(section)) {
       const setting = lookup.get(key);
       if (setting === undefined) {
-        unknownIniKey(specs, lookup, { file, name, section, key, where: where(section, key) });
+        if (own.has(key))
+          unknownIniKey(specs, lookup, { file, name, section, key, where: where(section, key) });
         continue;
       }
       if (value === '') continue;

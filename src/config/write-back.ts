@@ -1,17 +1,21 @@
 /**
  * Writes registration results (`[oxd] id`, `[client] client_id`, …) back into the INI file.
  *
- * Only the given keys change; every other byte of the file stays as the user wrote it. The
- * new text goes to a temporary file in the same directory (`<file>.<pid>.<random>.tmp`, same
- * mode and owner as the original), is flushed to disk and renamed over the original, so a
- * crash at any moment leaves either the old or the new file. Writers are serialised within
- * the process (one queue per file) and across processes (an exclusive `<file>.lock`).
+ * Only the given keys change; every other byte of the file stays as the user wrote it (a
+ * file that is not UTF-8 is refused rather than re-encoded). The new text goes to a
+ * temporary file in the same directory (`<file>.<pid>.<random>.tmp`, created with mode 0600
+ * as it holds the client secret, given the original's mode and owner once complete), is
+ * flushed to disk and renamed over the original, so a crash at any moment leaves either the
+ * old or the new file. Temporary files a killed writer left behind are removed at start-up
+ * ({@link assertWritable}) and before each write. Writers are serialised within the process
+ * (one queue per file) and across processes (an exclusive `<file>.lock`).
  */
 import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   lstatSync,
   openSync,
+  readdirSync,
   realpathSync,
   statSync,
   unlinkSync,
@@ -32,7 +36,7 @@ const debug = debuglog('express-oxd');
 const LOCK_WAIT_MS = 5000;
 /** A lock (or temporary file) older than this is left over from a crashed writer. */
 const STALE_MS = 30_000;
-/** Mode of a configuration file created by write-back: it holds a client secret. */
+/** Mode of a configuration file created by write-back, and of every temporary file. */
 const NEW_FILE_MODE = 0o600;
 
 /** INI spellings of written keys that have aliases; every spelling present is updated. */
@@ -66,7 +70,8 @@ export function writeBack(file: string, values: WriteBackValues): Promise<void> 
  * Throws {@link OxdConfigError} `OXD_CONFIG_WRITE_FAILED` unless `writeBack` can replace
  * `file`: its directory exists and accepts a new file (checked by creating and removing
  * one), the file, if present, is a regular file that opens for writing, and `<file>.lock`
- * is not something other than a file.
+ * is not something other than a file. Removes stale temporary files left next to `file` by
+ * writers that were killed (see {@link writeBack}).
  */
 export function assertWritable(file: string): void {
   const path = resolve(file);
@@ -96,6 +101,7 @@ export function assertWritable(file: string): void {
   }
   const lock = statOrUndefinedSync(`${target}.lock`, fail);
   if (lock !== undefined && !lock.isFile()) fail(`${target}.lock is not a regular file`);
+  removeStaleTempsSync(target);
 }
 
 async function writeLocked(path: string, values: WriteBackValues): Promise<void> {
@@ -120,14 +126,16 @@ async function writeLocked(path: string, values: WriteBackValues): Promise<void>
 }
 
 async function update(target: string, values: WriteBackValues): Promise<void> {
-  let text = '';
+  let bytes: Buffer = Buffer.alloc(0);
   let original: Stats | undefined;
   try {
-    [text, original] = await Promise.all([readFile(target, 'utf8'), stat(target)]);
+    [bytes, original] = await Promise.all([readFile(target), stat(target)]);
   } catch (error) {
     if (errorCode(error) !== 'ENOENT') throw error;
   }
-  const document = parseIni(text, { file: target });
+  // Refuses bytes that are not UTF-8 (naming the line) instead of rewriting them.
+  const document = parseIni(bytes, { file: target });
+  const text = document.toString();
   for (const section of ['oxd', 'client'] as const) {
     for (const [key, value] of Object.entries(values[section] ?? {})) {
       if (value === undefined) continue;
@@ -146,16 +154,18 @@ async function update(target: string, values: WriteBackValues): Promise<void> {
 async function replaceFile(target: string, text: string, original: Stats | undefined) {
   const temp = tempPath(target);
   const mode = original === undefined ? NEW_FILE_MODE : original.mode & 0o7777;
-  const handle = await open(temp, 'wx', mode);
+  // Owner-only while it is being written: it holds the client secret, and a writer killed
+  // now leaves it behind until the next start-up or write-back removes it.
+  const handle = await open(temp, 'wx', NEW_FILE_MODE);
   let renamed = false;
   try {
     try {
       await handle.writeFile(text, 'utf8');
-      await handle.chmod(mode); // open() applied the umask
       if (original !== undefined && process.getuid?.() === 0) {
         await handle.chown(original.uid, original.gid);
       }
       await handle.sync();
+      await handle.chmod(mode); // the original's mode, now that the content is complete
     } finally {
       await handle.close();
     }
@@ -278,20 +288,62 @@ async function releaseLock(lockPath: string, content: string): Promise<void> {
   }
 }
 
-/** Deletes temporary files that writers which have since died left next to `target`. */
+/** `<file>.<pid>.<hex>.tmp`, the names {@link tempPath} gives; group 1 is the pid. */
+function tempPattern(target: string): RegExp {
+  return new RegExp(`^${escapeRegExp(basename(target))}\\.(\\d+)\\.[0-9a-f]+\\.tmp$`);
+}
+
+/**
+ * Whether a temporary file of `pid`, last modified at `mtimeMs`, was left by a writer that
+ * will not finish it: its process is gone (on this host), or it is older than
+ * {@link STALE_MS} (a write takes far less; a lock that old is broken as stale too). A
+ * live writer's own files are never stale to it.
+ */
+function isStaleTemp(pid: number, mtimeMs: number): boolean {
+  if (pid === process.pid) return false;
+  return !isAlive(pid) || Date.now() - mtimeMs >= STALE_MS;
+}
+
+/** Deletes temporary files that killed writers left next to `target`. */
 async function removeStaleTemps(target: string): Promise<void> {
-  const pattern = new RegExp(`^${escapeRegExp(basename(target))}\\.(\\d+)\\.[0-9a-f]+\\.tmp$`);
+  const pattern = tempPattern(target);
   const directory = dirname(target);
   for (const name of await readdir(directory)) {
     const pid = Number(pattern.exec(name)?.[1]);
-    if (!Number.isInteger(pid) || pid === process.pid || isAlive(pid)) continue;
+    if (!Number.isInteger(pid)) continue;
     const path = join(directory, name);
     try {
-      if (Date.now() - (await stat(path)).mtimeMs < STALE_MS) continue;
+      if (!isStaleTemp(pid, (await stat(path)).mtimeMs)) continue;
       await unlink(path);
-      debug('write-back: removed %s left by a writer that died', path);
+      debug('write-back: removed %s left by a writer that was killed', path);
     } catch (error) {
       if (errorCode(error) !== 'ENOENT') throw error;
+    }
+  }
+}
+
+/** {@link removeStaleTemps} for start-up; a file it cannot remove is left for later. */
+function removeStaleTempsSync(target: string): void {
+  const pattern = tempPattern(target);
+  const directory = dirname(target);
+  let names: string[];
+  try {
+    names = readdirSync(directory);
+  } catch (error) {
+    debug('write-back: cannot list %s (%s)', directory, describe(error));
+    return;
+  }
+  for (const name of names) {
+    const pid = Number(pattern.exec(name)?.[1]);
+    if (!Number.isInteger(pid)) continue;
+    const path = join(directory, name);
+    try {
+      const stats = statSync(path, { throwIfNoEntry: false });
+      if (stats === undefined || !isStaleTemp(pid, stats.mtimeMs)) continue;
+      unlinkSync(path);
+      debug('write-back: removed %s left by a writer that was killed', path);
+    } catch (error) {
+      debug('write-back: cannot remove %s (%s)', path, describe(error));
     }
   }
 }

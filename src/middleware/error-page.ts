@@ -47,6 +47,12 @@ const EXPLANATIONS: Readonly<Record<OxdErrorCode, Explanation>> = {
   [ERROR_CODES.NO_SESSION]: MISCONFIGURED,
   [ERROR_CODES.TRANSPORT]: UNAVAILABLE,
   [ERROR_CODES.CLOSED]: UNAVAILABLE,
+  [ERROR_CODES.BUSY]: {
+    error: 'oxd_busy',
+    title: 'Login is busy',
+    advice:
+      'The login service (oxd server) is handling too many requests. Please try again shortly.',
+  },
   [ERROR_CODES.CONNECT_TIMEOUT]: TIMEOUT,
   [ERROR_CODES.RESPONSE_TIMEOUT]: TIMEOUT,
   [ERROR_CODES.PROTOCOL]: { ...LOGIN_FAILED, error: 'oxd_protocol_error' },

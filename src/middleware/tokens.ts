@@ -48,12 +48,41 @@ async function requestRefresh(
   return tokensFromReply(reply, runtime.clock(), previous);
 }
 
+/** OAuth 2.0 token endpoint errors (RFC 6749 §5.2, RFC 6750 §3.1) and oxd's own refusal. */
+const REFUSALS: ReadonlySet<string> = new Set([
+  'invalid_grant',
+  'invalid_request',
+  'invalid_client',
+  'unauthorized_client',
+  'unsupported_grant_type',
+  'invalid_scope',
+  'invalid_token',
+  'access_denied',
+  // oxd: the refresh token is missing or malformed.
+  'bad_request',
+]);
+
+/**
+ * True when oxd's error says the refresh token was refused: an OAuth error, or the OP's
+ * token endpoint answering 4xx (oxd passes it on as `http_status_4xx`), except 408 and 429,
+ * which say "not now". Everything else (`internal_error` when oxd cannot reach the OP,
+ * `http_status_5xx`, unknown errors) is an outage: the refresh token may still be good.
+ */
+export function isRefusedRefresh(err: OxdCommandError): boolean {
+  if (REFUSALS.has(err.error)) return true;
+  const status = /^http_status_(\d{3})$/.exec(err.error)?.[1];
+  if (status === undefined) return false;
+  const code = Number(status);
+  return code >= 400 && code < 500 && code !== 408 && code !== 429;
+}
+
 /**
  * Refreshes an expired access token with the refresh token, sharing one oxd call between
  * concurrent requests of the same session. Resolves `true` when the session's tokens are
- * usable (refreshed, or there is no refresh token to use), `false` when oxd or the OP
- * refused the refresh: the login is then removed from the session. Rejects when oxd cannot
- * be reached, which is an outage, not a logout.
+ * usable (refreshed, or there is no refresh token to use), `false` when the OP refused the
+ * refresh token (see {@link isRefusedRefresh}): the login is then removed from the session.
+ * Rejects, keeping the login, when oxd cannot be reached or the OP is failing (an outage,
+ * not a logout); an OP failure passed on by oxd rejects with status 503.
  */
 export async function refreshTokens(
   runtime: OxdRuntime,
@@ -81,7 +110,22 @@ export async function refreshTokens(
     return true;
   } catch (err) {
     if (!(err instanceof OxdCommandError)) throw err;
-    debug('refresh: refused by oxd (%s), the login ends', err.error);
+    if (!isRefusedRefresh(err)) {
+      debug('refresh: failed (%s), the login is kept', err.error);
+      throw new OxdCommandError(
+        err.command,
+        {
+          error: err.error,
+          ...(err.error_description === undefined
+            ? {}
+            : { error_description: err.error_description }),
+          details: err.details,
+          ...(err.httpStatus === undefined ? {} : { httpStatus: err.httpStatus }),
+        },
+        { status: 503, cause: err },
+      );
+    }
+    debug('refresh: refused by the OP (%s), the login ends', err.error);
     if (session.oxd === data) delete session.oxd;
     return false;
   }

@@ -52,12 +52,14 @@ function defaultTransport(config: OxdConfig, dispatcher: Dispatcher | undefined)
       dispatcher,
       connectTimeoutMs: oxd.connectTimeoutMs,
       responseTimeoutMs: oxd.responseTimeoutMs,
+      maxResponseBytes: oxd.maxResponseBytes,
     });
   }
   return new SocketTransport({
     host: oxd.host,
     port: oxd.port,
     poolSize: oxd.poolSize,
+    maxQueued: oxd.maxQueued,
     connectTimeoutMs: oxd.connectTimeoutMs,
     responseTimeoutMs: oxd.responseTimeoutMs,
   });

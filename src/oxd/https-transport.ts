@@ -40,7 +40,18 @@ export interface HttpsTransportOptions {
   connectTimeoutMs: number;
   /** Time allowed for oxd to answer once the request is sent. */
   responseTimeoutMs: number;
+  /**
+   * Largest answer body read from oxd, in bytes; a larger one fails with
+   * `OXD_FRAME_TOO_LARGE` without being read further. Default 1 MiB.
+   */
+  maxResponseBytes?: number | undefined;
 }
+
+/** Defaults of the optional {@link HttpsTransportOptions}. */
+export const HTTPS_TRANSPORT_DEFAULTS = {
+  /** 1 MiB: oxd's largest answers (discovery-sized, a few kB) fit with a wide margin. */
+  maxResponseBytes: 1024 * 1024,
+} as const;
 
 interface Target {
   origin: string;
@@ -133,6 +144,7 @@ export class HttpsTransport implements Transport {
   private readonly ownedAgent: Agent | undefined;
   private readonly connectTimeoutMs: number;
   private readonly responseTimeoutMs: number;
+  private readonly maxResponseBytes: number;
   private readonly inFlight = new Set<AbortController>();
   private closed = false;
 
@@ -141,6 +153,14 @@ export class HttpsTransport implements Transport {
     this.serverVersion = options.serverVersion;
     this.connectTimeoutMs = options.connectTimeoutMs;
     this.responseTimeoutMs = options.responseTimeoutMs;
+    const cap = options.maxResponseBytes ?? HTTPS_TRANSPORT_DEFAULTS.maxResponseBytes;
+    if (!Number.isSafeInteger(cap) || cap < 1) {
+      throw new OxdConfigError(
+        `HTTPS transport option maxResponseBytes must be a positive integer, got ${String(options.maxResponseBytes)}`,
+        { key: 'maxResponseBytes' },
+      );
+    }
+    this.maxResponseBytes = cap;
     if (options.dispatcher) {
       this.dispatcher = options.dispatcher;
     } else {
@@ -184,7 +204,7 @@ export class HttpsTransport implements Transport {
         bodyTimeout: this.responseTimeoutMs,
         signal: controller.signal,
       });
-      const text = await response.body.text();
+      const text = await this.readBody(response, url);
       debug('POST %s -> %d', url, response.statusCode);
       return this.parse(response.statusCode, text, url);
     } catch (error) {
@@ -194,6 +214,30 @@ export class HttpsTransport implements Transport {
       clearTimeout(timer);
       this.inFlight.delete(controller);
     }
+  }
+
+  /** Reads the answer as UTF-8 text, refusing it as soon as it exceeds the size cap. */
+  private async readBody(response: Dispatcher.ResponseData, url: string): Promise<string> {
+    const cap = this.maxResponseBytes;
+    const tooLarge = (what: string) => {
+      response.body.destroy();
+      return new OxdProtocolError(
+        `oxd at ${url} answered with ${what}, more than the ${cap}-byte limit for an oxd answer; ` +
+          'the answer was not read. Check that [oxd] host points at the oxd HTTPS server ' +
+          '(or raise the transport option maxResponseBytes if such answers are expected)',
+        ERROR_CODES.FRAME_TOO_LARGE,
+      );
+    };
+    const declared = Number(response.headers['content-length']);
+    if (Number.isFinite(declared) && declared > cap) throw tooLarge(`${declared} bytes`);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of response.body as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > cap) throw tooLarge(`at least ${size} bytes`);
+      chunks.push(chunk);
+    }
+    return new TextDecoder().decode(Buffer.concat(chunks, size));
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,9 @@
 export { OxdClient, type OxdClientOptions } from './client';
-export { HttpsTransport, type HttpsTransportOptions } from './https-transport';
+export {
+  HttpsTransport,
+  HTTPS_TRANSPORT_DEFAULTS,
+  type HttpsTransportOptions,
+} from './https-transport';
 export {
   SocketTransport,
   SOCKET_TRANSPORT_DEFAULTS,

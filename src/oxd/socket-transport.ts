@@ -4,13 +4,17 @@
  * oxd serves one request at a time per connection and silently drops any bytes that follow
  * the first command in a read, so a connection here carries strictly one request at a time
  * and concurrency comes from a small pool of connections; requests beyond the pool wait in a
- * FIFO queue. Any connection that misbehaves, times out or breaks is destroyed (so a late
- * answer can never reach the next request) and a fresh one is opened on demand.
+ * bounded FIFO queue (a full queue refuses at once with `OXD_BUSY`). Every request has one
+ * deadline, the response timeout counted from when it was asked, queue wait included. Any
+ * connection that misbehaves, times out or breaks is destroyed (so a late answer can never
+ * reach the next request) and a fresh one is opened on demand.
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import { debuglog } from 'node:util';
+import { performance } from 'node:perf_hooks';
 import {
   ERROR_CODES,
+  OxdBusyError,
   OxdConfigError,
   OxdError,
   OxdProtocolError,
@@ -32,8 +36,17 @@ export interface SocketTransportOptions {
   readonly poolSize?: number | undefined;
   /** Time allowed to establish a TCP connection, in milliseconds. Default 5000. */
   readonly connectTimeoutMs?: number | undefined;
-  /** Time allowed for oxd to answer once a request is written, in milliseconds. Default 30000. */
+  /**
+   * Time allowed for a command from the moment it is asked (waiting for a free connection,
+   * connecting and oxd's answer together), in milliseconds. Default 30000.
+   */
   readonly responseTimeoutMs?: number | undefined;
+  /**
+   * Commands that may wait for a free connection when all `poolSize` connections are busy.
+   * One more is refused at once with `OXD_BUSY` (503). `0` refuses whenever every
+   * connection is busy. Default 100.
+   */
+  readonly maxQueued?: number | undefined;
   /**
    * Opens a TCP connection (default: `net.connect({ host, port })`). The returned socket
    * must emit `connect` once it is usable. For custom networking and fault tests.
@@ -46,20 +59,25 @@ export const SOCKET_TRANSPORT_DEFAULTS = {
   poolSize: 4,
   connectTimeoutMs: 5000,
   responseTimeoutMs: 30000,
+  maxQueued: 100,
 } as const;
 
 interface Job {
   readonly command: string;
   readonly frame: string;
+  /** `performance.now()` when the command was asked. */
+  readonly askedAt: number;
+  /** Settles the caller's promise and stops the deadline timer; later calls do nothing. */
   readonly resolve: (reply: OxdReply) => void;
   readonly reject: (error: Error) => void;
+  /** The connection carrying it, once it has left the queue. */
+  connection?: Connection | undefined;
 }
 
 /** What a connection needs from its pool. */
 interface PoolSide {
   readonly where: string;
   readonly connectTimeoutMs: number;
-  readonly responseTimeoutMs: number;
   /** The connection finished a request and can take another. */
   release(connection: Connection): void;
   /** The connection is unusable and has been destroyed. */
@@ -156,6 +174,7 @@ class Connection {
   /** Gives the connection its next request; it is sent as soon as the socket is connected. */
   run(job: Job): void {
     this.job = job;
+    job.connection = this;
     this.socket.ref();
     if (this.connected) this.write();
   }
@@ -195,17 +214,6 @@ class Connection {
     this.received = 0;
     debug('oxd socket #%d -> %s (%d chars)', this.id, job.command, job.frame.length);
     this.socket.write(job.frame);
-    const ms = this.pool.responseTimeoutMs;
-    this.timer = setTimeout(() => {
-      this.fail(
-        new OxdTimeoutError(
-          ERROR_CODES.RESPONSE_TIMEOUT,
-          `oxd-server at ${this.pool.where} did not answer ${job.command} within ${ms} ms; ` +
-            'check that oxd-server and the OpenID Provider are responsive, or raise [oxd] response_timeout',
-          ms,
-        ),
-      );
-    }, ms);
   }
 
   private onData(chunk: Buffer): void {
@@ -314,6 +322,8 @@ export class SocketTransport implements Transport {
   private readonly host: string;
   private readonly port: number;
   private readonly poolSize: number;
+  private readonly responseTimeoutMs: number;
+  private readonly maxQueued: number;
   private readonly open: (host: string, port: number) => Socket;
   private readonly side: PoolSide;
   /** Every live connection, busy or idle. */
@@ -340,6 +350,20 @@ export class SocketTransport implements Transport {
     this.host = options.host;
     this.port = options.port;
     this.poolSize = positive(options.poolSize, defaults.poolSize, 'poolSize', true);
+    this.responseTimeoutMs = positive(
+      options.responseTimeoutMs,
+      defaults.responseTimeoutMs,
+      'responseTimeoutMs',
+      false,
+    );
+    const maxQueued = options.maxQueued ?? defaults.maxQueued;
+    if (!Number.isInteger(maxQueued) || maxQueued < 0) {
+      throw new OxdConfigError(
+        `socket transport option maxQueued must be an integer of 0 or more, got ${String(options.maxQueued)}`,
+        { key: 'maxQueued' },
+      );
+    }
+    this.maxQueued = maxQueued;
     this.open = options.connect ?? ((host, port) => netConnect({ host, port }));
     this.side = {
       where: `${options.host}:${options.port}`,
@@ -347,12 +371,6 @@ export class SocketTransport implements Transport {
         options.connectTimeoutMs,
         defaults.connectTimeoutMs,
         'connectTimeoutMs',
-        false,
-      ),
-      responseTimeoutMs: positive(
-        options.responseTimeoutMs,
-        defaults.responseTimeoutMs,
-        'responseTimeoutMs',
         false,
       ),
       release: (connection) => this.release(connection),
@@ -381,10 +399,68 @@ export class SocketTransport implements Transport {
         ),
       );
     }
+    if (this.idle.length === 0 && this.connections.size >= this.poolSize) {
+      if (this.queue.length >= this.maxQueued) return Promise.reject(this.busyError(request));
+    }
     return new Promise<OxdReply>((resolve, reject) => {
-      this.queue.push({ command: request.command, frame, resolve, reject });
+      let settled = false;
+      const settle = () => {
+        if (settled) return false;
+        settled = true;
+        clearTimeout(timer);
+        return true;
+      };
+      const job: Job = {
+        command: request.command,
+        frame,
+        askedAt: performance.now(),
+        resolve: (reply) => {
+          if (settle()) resolve(reply);
+        },
+        reject: (error) => {
+          if (settle()) reject(error);
+        },
+      };
+      // Declared after the job, used only once the job is queued: nothing settles it earlier.
+      const timer = setTimeout(() => this.expire(job), this.responseTimeoutMs);
+      this.queue.push(job);
       this.dispatch();
     });
+  }
+
+  /** The job's deadline passed: fail it wherever it is. */
+  private expire(job: Job): void {
+    const error = this.timeoutError(job);
+    if (job.connection) {
+      // Destroying the connection makes sure a late answer never reaches another request.
+      job.connection.fail(error);
+      return;
+    }
+    const index = this.queue.indexOf(job);
+    if (index !== -1) this.queue.splice(index, 1);
+    job.reject(error);
+  }
+
+  private timeoutError(job: Job): OxdTimeoutError {
+    const ms = this.responseTimeoutMs;
+    const where = job.connection
+      ? ''
+      : ` (it waited all that time for a free connection: all ${this.poolSize} were busy)`;
+    return new OxdTimeoutError(
+      ERROR_CODES.RESPONSE_TIMEOUT,
+      `oxd-server at ${this.side.where} did not answer ${job.command} within ${ms} ms${where}; ` +
+        'check that oxd-server and the OpenID Provider are responsive, or raise [oxd] response_timeout',
+      ms,
+    );
+  }
+
+  private busyError(request: OxdRequest): OxdBusyError {
+    return new OxdBusyError(
+      `oxd-server at ${this.side.where} is busy: all ${this.poolSize} connections are in use and ` +
+        `${this.maxQueued} commands are already waiting, so ${request.command} was refused at once; ` +
+        'retry later, or raise [oxd] pool_size if oxd-server can take more connections',
+      this.maxQueued,
+    );
   }
 
   async close(): Promise<void> {
@@ -400,6 +476,10 @@ export class SocketTransport implements Transport {
     while (this.queue.length > 0) {
       if (this.idle.length === 0 && this.connections.size >= this.poolSize) return;
       const job = this.queue.shift() as Job;
+      if (performance.now() - job.askedAt >= this.responseTimeoutMs) {
+        job.reject(this.timeoutError(job));
+        continue;
+      }
       const idle = this.idle.pop();
       if (idle) {
         idle.run(job);
@@ -424,8 +504,11 @@ export class SocketTransport implements Transport {
   }
 
   private release(connection: Connection): void {
-    const job = this.queue.shift();
-    if (job) {
+    for (let job = this.queue.shift(); job; job = this.queue.shift()) {
+      if (performance.now() - job.askedAt >= this.responseTimeoutMs) {
+        job.reject(this.timeoutError(job));
+        continue;
+      }
       connection.run(job);
       return;
     }

@@ -46,10 +46,20 @@ describe('parseIni', () => {
     expect(document.get('client', 'op_host')).toBe('https://op.example.com/?a=b;c#d');
   });
 
-  it('duplicates - the last occurrence wins and the duplicate is reported with its lines', () => {
-    const document = parseIni(commented);
-    expect(document.get('extras', 'colour')).toBe('green');
-    expect(document.duplicates()).toEqual([{ section: 'extras', key: 'colour', lines: [14, 15] }]);
+  it('duplicates - refuses a key set twice in a section, naming both lines, as configparser does', () => {
+    const error = captureError(() =>
+      parseIni('[extras]\ncolour = blue\nColour: green\n', { name: 'app.cfg' }),
+    );
+    expect(error).toBeInstanceOf(OxdConfigError);
+    expect((error as Error).message).toContain('app.cfg:3: [extras] colour is set a second time');
+    expect((error as Error).message).toContain('first on line 2');
+  });
+
+  it('duplicates - refuses a section that appears twice, naming both lines', () => {
+    const error = captureError(() => parseIni('[oxd]\nhost = a\n\n[oxd]\nport = 1\n'));
+    expect(error).toBeInstanceOf(OxdConfigError);
+    expect((error as Error).message).toContain('line 4: section [oxd] appears a second time');
+    expect((error as Error).message).toContain('first on line 1');
   });
 
   it('entries and sections - list keys in file order, unknown ones included', () => {
@@ -92,7 +102,7 @@ describe('IniDocument.set', () => {
   it('keeps odd spacing around = and after the value', () => {
     const document = parseIni(commented);
     document.set('oxd', 'https_extension', 'true');
-    expect(document.toString()).toContain('\n   https_extension   =   true   \n');
+    expect(document.toString()).toContain('\nhttps_extension   =   true   \n');
   });
 
   it('fills an empty value, mirroring the space before =', () => {
@@ -104,11 +114,40 @@ describe('IniDocument.set', () => {
     expect(text).toContain('\npost_logout_redirect_uri=https://app.example.com/\n');
   });
 
-  it('edits the last occurrence of a duplicated key, the one that is read', () => {
-    const document = parseIni(commented);
-    document.set('extras', 'colour', 'red');
-    expect(document.toString()).toContain('colour = blue\ncolour = red\n');
-    expect(parseIni(document.toString()).get('extras', 'colour')).toBe('red');
+  it('edits a key: value entry in place, keeping the colon', () => {
+    const text = '[client]\nop_host: https://op.example.com/?tenant=a\nclient_id:\n';
+    const document = parseIni(text);
+    expect(document.get('client', 'op_host')).toBe('https://op.example.com/?tenant=a');
+    document.set('client', 'op_host', 'https://op.example.com/?tenant=b');
+    document.set('client', 'client_id', 'abc');
+    document.set('client', 'client_secret', 's3cret');
+    expect(document.toString()).toBe(
+      '[client]\nop_host: https://op.example.com/?tenant=b\nclient_id: abc\nclient_secret: s3cret\n',
+    );
+  });
+
+  it('replaces a multi-line value by a one-line one, keeping comments and what follows', () => {
+    const text = '[client]\nclient_id = old\n  continued\n# note\n  more\n\nscope = openid\n';
+    const document = parseIni(text);
+    expect(document.get('client', 'client_id')).toBe('old\ncontinued\nmore');
+    document.set('client', 'client_id', 'new');
+    expect(document.toString()).toBe('[client]\nclient_id = new\n# note\n\nscope = openid\n');
+    expect(parseIni(document.toString()).get('client', 'scope')).toBe('openid');
+  });
+
+  it('adds a key with the indentation of the entry before it, so it does not join a value', () => {
+    const document = parseIni('[oxd]\n  host = a\n[client]\nx = 1\n');
+    document.set('oxd', 'id', 'abc');
+    expect(document.toString()).toBe('[oxd]\n  host = a\n  id = abc\n[client]\nx = 1\n');
+    expect(parseIni(document.toString()).get('oxd', 'host')).toBe('a');
+  });
+
+  it('refuses an addition that would change how a following line reads, leaving the text as it was', () => {
+    // The indented header only reads as a header because no value is open before it.
+    const text = '[oxd]\n  [client]\nx = 1\n';
+    const document = parseIni(text);
+    expect(() => document.set('oxd', 'id', 'abc')).toThrow(/without changing how other lines/);
+    expect(document.toString()).toBe(text);
   });
 
   it('adds a missing key after the last entry of its section, before blank lines and comments', () => {

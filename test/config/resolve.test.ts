@@ -27,9 +27,18 @@ function iniFile(text: string): string {
 const BASE_OXD = 'host = localhost\nid = abc';
 const BASE_CLIENT = 'authorization_redirect_uri = https://app.example.com/callback';
 
-/** A valid file with `oxd` / `client` lines appended to each section. */
+/**
+ * A valid file with `oxd` / `client` lines added to each section; a key given there replaces
+ * the base line of the same key (a key may appear only once in a section).
+ */
 function ini({ oxd = '', client = '' }: { oxd?: string; client?: string }): string {
-  return `[oxd]\n${BASE_OXD}\n${oxd}\n[client]\n${BASE_CLIENT}\n${client}\n`;
+  const keyOf = (line: string) => /^\s*([^=:]*?)\s*[=:]/.exec(line)?.[1]?.toLowerCase();
+  const merge = (base: string, extra: string) => {
+    const given = new Set(extra.split('\n').map(keyOf));
+    const kept = base.split('\n').filter((line) => !given.has(keyOf(line)));
+    return [...kept, extra].join('\n');
+  };
+  return `[oxd]\n${merge(BASE_OXD, oxd)}\n[client]\n${merge(BASE_CLIENT, client)}\n`;
 }
 
 function captureError(action: () => unknown): OxdConfigError {
@@ -65,6 +74,8 @@ describe('resolveConfig - INI file', () => {
         connectTimeoutMs: 1500,
         responseTimeoutMs: 45000,
         poolSize: 8,
+        maxQueued: 100,
+        maxResponseBytes: 1048576,
         ca: undefined,
         caFile: undefined,
       },
@@ -115,6 +126,8 @@ describe('resolveConfig - INI file', () => {
       connectTimeoutMs: 5000,
       responseTimeoutMs: 30000,
       poolSize: 4,
+      maxQueued: 100,
+      maxResponseBytes: 1048576,
       ca: undefined,
       caFile: undefined,
     });
@@ -483,9 +496,11 @@ describe('resolveConfig - INI file', () => {
     expect(resolveConfig(iniFile(ini({ oxd: 'oxd_id = abc' }))).oxd.oxdId).toBe('abc');
   });
 
-  it('uses the last of duplicated keys', () => {
-    const config = resolveConfig(iniFile(ini({ oxd: 'port = 1\nport = 2' })));
-    expect(config.oxd.port).toBe(2);
+  it('refuses duplicated keys, as configparser does, naming the line', () => {
+    const path = iniFile(ini({ oxd: 'port = 1\nport = 2' }));
+    const error = captureError(() => resolveConfig(path));
+    expect(error).toMatchObject({ code: 'OXD_CONFIG_INVALID', file: path });
+    expect(error.message).toMatch(/:\d+: \[oxd\] port is set a second time \(first on line \d+\)/);
   });
 });
 

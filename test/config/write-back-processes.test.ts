@@ -4,12 +4,21 @@
  * makes the kernel refuse the write with EFBIG - a real write failure, even for root).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseIni } from '../../src/config/ini';
-import { writeBack } from '../../src/config/write-back';
+import { assertWritable, writeBack } from '../../src/config/write-back';
 import { ensureBuilt, ROOT } from '../helpers/build';
 
 const WRITE_BACK = join(ROOT, 'dist', 'config', 'write-back.js');
@@ -112,6 +121,44 @@ describe('writeBack - several processes', () => {
     await writeBack(file, { oxd: { id: 'c' } });
     expect(readFileSync(file, 'utf8')).toBe(version('c'));
   }, 90_000);
+
+  it('a writer killed mid-write leaves only an owner-only temp file, which start-up removes', async () => {
+    // A 0644 file whose new content holds a client secret; 4 MiB of comments make each write
+    // take long enough for a kill to land inside it.
+    const padding = `# ${'x'.repeat(1024 * 1024)}\n`.repeat(4);
+    const text = (id: string) =>
+      `${padding}[oxd]\nid = ${id}\n\n[client]\nclient_secret = s3cret\n`;
+    const file = configFile(text('a'));
+    chmodSync(file, 0o644);
+    const fullSize = Buffer.byteLength(text('a'));
+    let leftovers = 0;
+    for (let round = 0; round < 30 && leftovers < 3; round++) {
+      const writer = run([WRITER, WRITE_BACK, file, 'forever', 'a', 'b']);
+      await new Promise<void>((resolve) =>
+        writer.child.stdout?.on('data', (chunk: Buffer) => {
+          if (chunk.toString().includes('started')) resolve();
+        }),
+      );
+      await sleep(Math.random() * 80);
+      writer.child.kill('SIGKILL');
+      expect((await writer.done).signal).toBe('SIGKILL');
+      const temps = readdirSync(join(file, '..')).filter((name) => name.endsWith('.tmp'));
+      for (const name of temps) {
+        const path = join(file, '..', name);
+        const mode = statSync(path).mode & 0o777;
+        // Owner-only while incomplete; only a complete copy (killed between its last chmod
+        // and the rename) may carry the file's own mode.
+        if (mode !== 0o600) expect([mode, statSync(path).size]).toEqual([0o644, fullSize]);
+      }
+      if (temps.length > 0) leftovers++;
+      // Start-up of the next process removes what the killed writer left.
+      assertWritable(file);
+      expect(readdirSync(join(file, '..')).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+      expect(statSync(file).mode & 0o777).toBe(0o644);
+    }
+    // Evidence that kills landed inside writes.
+    expect(leftovers).toBeGreaterThan(0);
+  }, 120_000);
 
   it('a write the kernel refuses (file size limit) leaves the original intact and no temp file', async () => {
     const original = `${'# padding line for a file larger than the size limit\n'.repeat(2000)}[oxd]\nid =\n`;

@@ -17,7 +17,8 @@ import {
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseIni } from '../../src/config/ini';
-import { writeBack } from '../../src/config/write-back';
+import { resolveConfig } from '../../src/config/resolve';
+import { assertWritable, writeBack } from '../../src/config/write-back';
 import { OxdConfigError } from '../../src/errors';
 
 const FIXTURES = join(__dirname, '..', 'fixtures', 'config');
@@ -240,7 +241,7 @@ describe('writeBack', () => {
     expect(parseIni(readFileSync(file, 'utf8')).get('oxd', 'id')).toBe('waited');
   });
 
-  it('removes old temporary files of writers that died, and only those', async () => {
+  it('removes temporary files of writers that died or that are older than 30 s, and only those', async () => {
     const file = configFile();
     const dead = await deadPid();
     const old = new Date(Date.now() - 60_000);
@@ -248,14 +249,76 @@ describe('writeBack', () => {
     const deadFresh = `${file}.${dead}.3d4e5f.tmp`;
     const liveOld = `${file}.${process.ppid}.6a7b8c.tmp`;
     const unrelated = `${file}.backup.tmp`;
-    for (const path of [deadOld, deadFresh, liveOld, unrelated]) writeFileSync(path, 'partial');
+    const liveFresh = `${file}.${process.ppid}.9d8e7f.tmp`;
+    for (const path of [deadOld, deadFresh, liveOld, liveFresh, unrelated]) {
+      writeFileSync(path, 'partial');
+    }
     for (const path of [deadOld, liveOld, unrelated]) utimesSync(path, old, old);
     await writeBack(file, { oxd: { id: 'x' } });
     expect(siblings(file)).toEqual(
-      ['app.cfg', 'app.cfg.backup.tmp', deadFresh, liveOld]
-        .map((path) => path.replace(/.*\//, ''))
-        .sort(),
+      ['app.cfg', 'app.cfg.backup.tmp', liveFresh].map((path) => path.replace(/.*\//, '')).sort(),
     );
+  });
+
+  it('removes temporary files a killed writer left, at start-up (assertWritable)', async () => {
+    const file = configFile();
+    const dead = await deadPid();
+    const leftover = `${file}.${dead}.0a1b2c3d4e5f.tmp`;
+    const liveFresh = `${file}.${process.ppid}.9d8e7f.tmp`;
+    writeFileSync(leftover, '[client]\nclient_secret = s3cret\n');
+    writeFileSync(liveFresh, 'partial');
+    assertWritable(file);
+    expect(siblings(file)).toEqual(['app.cfg', 'app.cfg.' + `${process.ppid}.9d8e7f.tmp`]);
+  });
+
+  describe('a file that is not UTF-8', () => {
+    // "é" saved by an editor in Latin-1: the single byte 0xE9, not valid UTF-8.
+    const latin1 = (text: string) => Buffer.from(text, 'latin1');
+
+    it.each([
+      ['a comment', '[oxd]\n# caf\u00e9 settings\nid =\n', 2],
+      ['a value', '[oxd]\nid =\n\n[client]\nclient_name = Caf\u00e9\n', 5],
+    ])(
+      'with a Latin-1 byte in %s is refused naming the line, and not changed',
+      async (_where, text, line) => {
+        const file = configFile();
+        const bytes = latin1(text);
+        writeFileSync(file, bytes);
+        const error = await rejection(writeBack(file, { oxd: { id: 'new-id' } }));
+        expect(error.code).toBe('OXD_CONFIG_WRITE_FAILED');
+        expect(error.message).toContain(`${file}:${line}: column`);
+        expect(error.message).toMatch(/not UTF-8 text.*save the file as UTF-8/);
+        expect(readFileSync(file).equals(bytes)).toBe(true);
+        expect(siblings(file)).toEqual(['app.cfg']);
+      },
+    );
+
+    it('is refused by resolveConfig naming the line, so nothing is sent to the OP', () => {
+      const file = configFile();
+      writeFileSync(
+        file,
+        latin1(
+          '[oxd]\nhost = localhost\n[client]\nauthorization_redirect_uri = https://app.example.com/cb\n' +
+            'client_name = Caf\u00e9\n',
+        ),
+      );
+      let caught: unknown;
+      try {
+        resolveConfig(file);
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toBeInstanceOf(OxdConfigError);
+      expect((caught as OxdConfigError).code).toBe('OXD_CONFIG_INVALID');
+      expect((caught as OxdConfigError).message).toMatch(/app\.cfg:5: column 18 is not UTF-8 text/);
+    });
+
+    it('in UTF-8, the same text is read and written back byte for byte', async () => {
+      const text = '[oxd]\n# caf\u00e9 settings\nid =\n\n[client]\nclient_name = Caf\u00e9\n';
+      const file = configFile(text);
+      await writeBack(file, { oxd: { id: 'new-id' } });
+      expect(readFileSync(file, 'utf8')).toBe(text.replace('id =', 'id = new-id'));
+    });
   });
 
   it('leaves the file byte for byte when the values are already there', async () => {

@@ -8,6 +8,7 @@
  *   // stack.oxd.host + stack.oxd.port                 -> socket transport
  *   // stack.oxd.httpsUrl + '/v3' / stack.oxd.httpsUrl -> https 3.x / 4.x, trust stack.oxd.ca
  *   await stack.stopOxd(); await stack.startOxd();     // oxd restart, same ports and data
+ *   await stack.stopOp();                              // OP outage (for good: no restart)
  *   await stack.close();                               // in afterAll
  *
  * Everything listens on 127.0.0.1 with free ports. The oxd keeps its registrations and its
@@ -38,6 +39,11 @@ export interface LocalStack {
   stopOxd(): Promise<void>;
   /** Starts the oxd child again on the same ports with the same data directory. */
   startOxd(): Promise<void>;
+  /**
+   * Stops the OP child only; the oxd stays up and finds the OP's port closed. The OP keeps
+   * its grants in memory, so there is no restart that would bring the same logins back.
+   */
+  stopOp(): Promise<void>;
   /** Stops both children and removes the data directory. Idempotent. */
   close(): Promise<void>;
 }
@@ -183,6 +189,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       async stopOxd() {
         await stopChild(oxdChild);
         oxdChild = undefined;
+      },
+      async stopOp() {
+        await stopChild(opChild);
+        opChild = undefined;
       },
       async startOxd() {
         if (oxdChild) throw new Error('startOxd: the oxd is already running; call stopOxd() first');

@@ -21,6 +21,8 @@ export function testConfig(
       connectTimeoutMs: 5000,
       responseTimeoutMs: 10000,
       poolSize: 2,
+      maxQueued: 100,
+      maxResponseBytes: 1048576,
       ca: undefined,
       caFile: undefined,
       ...oxd,

@@ -395,3 +395,95 @@ describe('HttpsTransport failures', () => {
     await agent.close();
   });
 });
+
+describe('HttpsTransport answer size cap', () => {
+  const HUGE = 300 * 1024 * 1024;
+
+  /** An HTTPS server whose every answer is `size` bytes of JSON-ish text, streamed. */
+  async function bigAnswerServer(size: number, declareLength: boolean) {
+    let written = 0;
+    const big = createServer({ cert: cert.cert, key: cert.key }, (req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, {
+          'content-type': 'application/json',
+          ...(declareLength ? { 'content-length': String(size) } : {}),
+        });
+        const chunk = Buffer.alloc(64 * 1024, 0x20);
+        const pump = () => {
+          while (written < size && !res.destroyed) {
+            const piece = chunk.subarray(0, Math.min(chunk.length, size - written));
+            written += piece.length;
+            if (!res.write(piece)) {
+              res.once('drain', pump);
+              return;
+            }
+          }
+          if (written >= size) res.end();
+        };
+        pump();
+      });
+    });
+    big.listen(0, '127.0.0.1');
+    await once(big, 'listening');
+    return {
+      port: (big.address() as AddressInfo).port,
+      written: () => written,
+      close: async () => {
+        big.closeAllConnections();
+        big.close();
+        await once(big, 'close');
+      },
+    };
+  }
+
+  test.each([
+    ['streamed without a length', false],
+    ['with a declared content-length', true],
+  ])(
+    'size - a 300 MB answer %s fails with OXD_FRAME_TOO_LARGE after at most a few MB',
+    async (_how, declareLength) => {
+      const big = await bigAnswerServer(HUGE, declareLength);
+      try {
+        const t = transport({ baseUrl: `https://127.0.0.1:${big.port}` });
+        const failure = t.send(AUTH_URL);
+        await expect(failure).rejects.toBeInstanceOf(OxdProtocolError);
+        await expect(failure).rejects.toMatchObject({
+          code: ERROR_CODES.FRAME_TOO_LARGE,
+          status: 502,
+        });
+        await expect(failure).rejects.toThrow(/1048576-byte limit/);
+        await expect(failure).rejects.toThrow(`127.0.0.1:${big.port}`);
+        // Let the server notice the dropped connection, then check how much it got to send.
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        expect(big.written()).toBeLessThan(16 * 1024 * 1024);
+      } finally {
+        await big.close();
+      }
+    },
+  );
+
+  test('size - maxResponseBytes sets the cap: an answer of exactly the cap is read, one byte more is not', async () => {
+    const body = JSON.stringify({ pad: 'x'.repeat(200) });
+    answer(200, body);
+    await expect(
+      transport({ maxResponseBytes: Buffer.byteLength(body) }).send(AUTH_URL),
+    ).resolves.toMatchObject({ ok: true, data: { pad: 'x'.repeat(200) } });
+    answer(200, body);
+    await expect(
+      transport({ maxResponseBytes: Buffer.byteLength(body) - 1 }).send(AUTH_URL),
+    ).rejects.toMatchObject({ code: ERROR_CODES.FRAME_TOO_LARGE });
+  });
+
+  test('size - an oversized error answer is refused too', async () => {
+    answer(500, 'e'.repeat(5000));
+    await expect(transport({ maxResponseBytes: 4096 }).send(AUTH_URL)).rejects.toMatchObject({
+      code: ERROR_CODES.FRAME_TOO_LARGE,
+    });
+  });
+
+  test.each([0, -1, 1.5, Number.NaN])('size - rejects maxResponseBytes %p naming it', (value) => {
+    expect(() => transport({ maxResponseBytes: value })).toThrow(OxdConfigError);
+    expect(() => transport({ maxResponseBytes: value })).toThrow(/maxResponseBytes/);
+  });
+});

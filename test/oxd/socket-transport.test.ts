@@ -1,6 +1,8 @@
 import { connect, createServer, Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import {
   ERROR_CODES,
+  OxdBusyError,
   OxdConfigError,
   OxdError,
   OxdProtocolError,
@@ -307,6 +309,96 @@ describe('SocketTransport timeouts', () => {
   });
 });
 
+describe('SocketTransport deadlines and queue bound', () => {
+  /** Sends `request` and settles with how long after asking it failed, and with what. */
+  async function timedFailure(transport: SocketTransport, request: OxdRequest) {
+    const askedAt = performance.now();
+    const error = await rejection(transport.send(request));
+    return { error, ms: performance.now() - askedAt };
+  }
+
+  it('socket - with oxd stalled, each queued command fails within its own deadline from when it was asked', async () => {
+    // A server that reads every request and never answers.
+    const server = await serve({ otherwise: [] });
+    const transport = transportFor(server, { poolSize: 1, responseTimeoutMs: 1000 });
+
+    const failures = await Promise.all(
+      [1, 2, 3, 4, 5].map((n) => timedFailure(transport, command(`get_user_info_${n}`))),
+    );
+
+    for (const [index, { error, ms }] of failures.entries()) {
+      expect(error).toBeInstanceOf(OxdTimeoutError);
+      expect(error.code).toBe(ERROR_CODES.RESPONSE_TIMEOUT);
+      expect(error.status).toBe(504);
+      expect(error.message).toContain(`get_user_info_${index + 1}`);
+      expect(ms).toBeGreaterThanOrEqual(990);
+      expect(ms).toBeLessThan(1500);
+    }
+    // Only the first command ever reached oxd over the one connection; the others timed out
+    // while waiting for it and say so.
+    expect(server.requests.map((r) => r.command)).toEqual(['get_user_info_1']);
+    for (const { error } of failures.slice(1)) expect(error.message).toMatch(/free connection/);
+  });
+
+  it('socket - a command that waited in the queue gets only what is left of its deadline', async () => {
+    // The first answer takes 600 ms; the second command, asked at the same time, then has
+    // 400 ms left of its 1000 ms, while oxd needs 600 ms again.
+    const server = await serve({ otherwise: [wait(600), ...echo()] });
+    const transport = transportFor(server, { poolSize: 1, responseTimeoutMs: 1000 });
+
+    const first = transport.send(command('first'));
+    const second = timedFailure(transport, command('second'));
+
+    await expect(first).resolves.toEqual(echoed(command('first')));
+    const { error, ms } = await second;
+    expect(error.code).toBe(ERROR_CODES.RESPONSE_TIMEOUT);
+    expect(ms).toBeGreaterThanOrEqual(990);
+    expect(ms).toBeLessThan(1500);
+  });
+
+  it('socket - a full queue refuses at once with OXD_BUSY (503), and frees up as commands finish', async () => {
+    const server = await serve({ connections: [[[wait(800), ...echo()]]], otherwise: echo() });
+    const transport = transportFor(server, {
+      poolSize: 1,
+      maxQueued: 2,
+      responseTimeoutMs: 5000,
+    });
+
+    const accepted = ['running', 'queued_1', 'queued_2'].map((name) =>
+      transport.send(command(name)),
+    );
+    const refused = await timedFailure(transport, command('one_too_many'));
+
+    expect(refused.ms).toBeLessThan(100);
+    expect(refused.error).toBeInstanceOf(OxdBusyError);
+    expect(refused.error.code).toBe(ERROR_CODES.BUSY);
+    expect(refused.error.code).toBe('OXD_BUSY');
+    expect(refused.error.status).toBe(503);
+    expect((refused.error as OxdBusyError).queueLimit).toBe(2);
+    expect(refused.error.message).toContain('one_too_many');
+    expect(refused.error.message).toMatch(/retry later/);
+    expect(server.requests.map((r) => r.command)).not.toContain('one_too_many');
+
+    // The accepted ones all get their answers, and afterwards the queue takes commands again.
+    await expect(Promise.all(accepted)).resolves.toEqual(
+      ['running', 'queued_1', 'queued_2'].map((name) => echoed(command(name))),
+    );
+    await expect(transport.send(command('later'))).resolves.toEqual(echoed(command('later')));
+  });
+
+  it('socket - maxQueued 0 refuses whenever every connection is busy', async () => {
+    const server = await serve({ connections: [[[wait(300), ...echo()]]] });
+    const transport = transportFor(server, { poolSize: 1, maxQueued: 0 });
+
+    const running = transport.send(command('running'));
+    const refused = await timedFailure(transport, command('refused'));
+
+    expect(refused.error.code).toBe(ERROR_CODES.BUSY);
+    expect(refused.ms).toBeLessThan(100);
+    await expect(running).resolves.toEqual(echoed(command('running')));
+  });
+});
+
 describe('SocketTransport broken connections', () => {
   it('socket - reports a refused connection with host:port, a hint and the cause', async () => {
     const closedPort = await new Promise<number>((resolve) => {
@@ -524,6 +616,8 @@ describe('SocketTransport options', () => {
     ['connectTimeoutMs', { connectTimeoutMs: -1 }],
     ['responseTimeoutMs', { responseTimeoutMs: Number.NaN }],
     ['responseTimeoutMs', { responseTimeoutMs: 2 ** 31 }],
+    ['maxQueued', { maxQueued: -1 }],
+    ['maxQueued', { maxQueued: 2.5 }],
   ])('socket - rejects an invalid %s option naming it', (key, options) => {
     let caught: unknown;
     try {

@@ -27,6 +27,7 @@ const EXPECTED: Readonly<Record<string, readonly string[]>> = {
     'ERROR_CODES',
     'HttpsTransport',
     'OxdAuthError',
+    'OxdBusyError',
     'OxdClient',
     'OxdCommandError',
     'OxdConfigError',
