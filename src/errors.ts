@@ -6,34 +6,34 @@
 /** Stable error codes. Adding a code is fine; renaming one is a breaking change. */
 export const ERROR_CODES = {
   /** The configuration (file or object) is invalid or incomplete. */
-  CONFIG: 'OXD_CONFIG_INVALID',
+  CONFIG_INVALID: 'OXD_CONFIG_INVALID',
   /** The configuration file cannot be read. */
-  CONFIG_READ: 'OXD_CONFIG_READ_FAILED',
+  CONFIG_READ_FAILED: 'OXD_CONFIG_READ_FAILED',
   /** Registration results could not be written back to the configuration file. */
-  CONFIG_WRITE: 'OXD_CONFIG_WRITE_FAILED',
+  CONFIG_WRITE_FAILED: 'OXD_CONFIG_WRITE_FAILED',
   /** The oxd server could not be reached (connection refused, reset, TLS failure). */
-  TRANSPORT: 'OXD_TRANSPORT_FAILED',
+  TRANSPORT_FAILED: 'OXD_TRANSPORT_FAILED',
   /** Connecting to the oxd server took longer than the connect timeout. */
   CONNECT_TIMEOUT: 'OXD_CONNECT_TIMEOUT',
   /** The oxd server did not answer within the response timeout. */
   RESPONSE_TIMEOUT: 'OXD_RESPONSE_TIMEOUT',
   /** The oxd server sent something that is not a valid frame or JSON document. */
-  PROTOCOL: 'OXD_PROTOCOL_ERROR',
+  PROTOCOL_ERROR: 'OXD_PROTOCOL_ERROR',
   /** A request or response does not fit in one socket frame (9999 characters). */
   FRAME_TOO_LARGE: 'OXD_FRAME_TOO_LARGE',
   /** The oxd server answered the command with an error (`error` / `error_description`). */
-  COMMAND: 'OXD_COMMAND_FAILED',
+  COMMAND_FAILED: 'OXD_COMMAND_FAILED',
   /**
    * Every socket connection to oxd is busy and the queue of waiting commands is full; the
    * command was refused at once instead of waiting (503).
    */
   BUSY: 'OXD_BUSY',
   /** The client was closed; no more requests can be sent. */
-  CLOSED: 'OXD_CLIENT_CLOSED',
+  CLIENT_CLOSED: 'OXD_CLIENT_CLOSED',
   /** The login callback carried no state, or a state this session did not create. */
   STATE_MISMATCH: 'OXD_STATE_MISMATCH',
   /** No session object on the request: `express-session` (or compatible) is missing. */
-  NO_SESSION: 'OXD_SESSION_MISSING',
+  SESSION_MISSING: 'OXD_SESSION_MISSING',
   /** The OpenID Provider answered the authorization request with an error. */
   OP_ERROR: 'OXD_OP_ERROR',
   /** The user is not logged in (or the session expired and could not be refreshed). */
@@ -88,7 +88,7 @@ export class OxdConfigError extends OxdError {
     details: { key?: string; file?: string; code?: OxdErrorCode } = {},
     options: OxdErrorOptions = {},
   ) {
-    super(details.code ?? ERROR_CODES.CONFIG, message, options);
+    super(details.code ?? ERROR_CODES.CONFIG_INVALID, message, options);
     this.key = details.key;
     this.file = details.file;
   }
@@ -97,7 +97,7 @@ export class OxdConfigError extends OxdError {
 /** The oxd server could not be reached or the connection broke. */
 export class OxdTransportError extends OxdError {
   constructor(message: string, options: OxdErrorOptions = {}) {
-    super(ERROR_CODES.TRANSPORT, message, { status: 503, ...options });
+    super(ERROR_CODES.TRANSPORT_FAILED, message, { status: 503, ...options });
   }
 }
 
@@ -131,7 +131,9 @@ export class OxdTimeoutError extends OxdError {
 export class OxdProtocolError extends OxdError {
   constructor(
     message: string,
-    code: typeof ERROR_CODES.PROTOCOL | typeof ERROR_CODES.FRAME_TOO_LARGE = ERROR_CODES.PROTOCOL,
+    code:
+      | typeof ERROR_CODES.PROTOCOL_ERROR
+      | typeof ERROR_CODES.FRAME_TOO_LARGE = ERROR_CODES.PROTOCOL_ERROR,
     options: OxdErrorOptions = {},
   ) {
     super(code, message, { status: 502, ...options });
@@ -156,7 +158,7 @@ export class OxdCommandError extends OxdError {
     options: OxdErrorOptions = {},
   ) {
     const description = reply.error_description ? `: ${reply.error_description}` : '';
-    super(ERROR_CODES.COMMAND, `oxd ${command} failed with ${reply.error}${description}`, {
+    super(ERROR_CODES.COMMAND_FAILED, `oxd ${command} failed with ${reply.error}${description}`, {
       status: 502,
       ...options,
     });
@@ -177,7 +179,7 @@ export class OxdAuthError extends OxdError {
   constructor(
     code:
       | typeof ERROR_CODES.STATE_MISMATCH
-      | typeof ERROR_CODES.NO_SESSION
+      | typeof ERROR_CODES.SESSION_MISSING
       | typeof ERROR_CODES.OP_ERROR
       | typeof ERROR_CODES.UNAUTHENTICATED
       | typeof ERROR_CODES.FORBIDDEN,

@@ -143,10 +143,11 @@ export function requireSession(req: OxdIncomingMessage): OxdSession {
   const session = req.session;
   if (session && typeof session.save === 'function') return session;
   throw new OxdAuthError(
-    ERROR_CODES.NO_SESSION,
+    ERROR_CODES.SESSION_MISSING,
     'No session on the request. Add a session middleware before oxdAuth(), e.g. ' +
       'app.use(session({ secret, resave: false, saveUninitialized: false })) from express-session, ' +
       'then app.use(oxdAuth(...)).',
-    { status: 500 },
+    // Fixed text naming no file or host: shown, so the developer sees what to add.
+    { status: 500, expose: true },
   );
 }

@@ -50,7 +50,7 @@ function build(source: Source): OxdConfig {
       `${source.where(section, spelling)} ${message}; ${options.hint ?? hint}`,
       {
         key: `${section}.${ini}`,
-        code: options.code ?? ERROR_CODES.CONFIG,
+        code: options.code ?? ERROR_CODES.CONFIG_INVALID,
         ...(file === undefined ? {} : { file }),
       },
       options.cause === undefined ? {} : { cause: options.cause },

@@ -16,7 +16,7 @@ import type { ClientSettings, OxdConfig, OxdSettings } from './types';
 export interface ReportOptions {
   /** Replaces the setting's own hint. */
   readonly hint?: string;
-  readonly code?: typeof ERROR_CODES.CONFIG | typeof ERROR_CODES.CONFIG_READ;
+  readonly code?: typeof ERROR_CODES.CONFIG_INVALID | typeof ERROR_CODES.CONFIG_READ_FAILED;
   readonly cause?: unknown;
 }
 
@@ -163,7 +163,7 @@ function resolveCa(
     content = readFileSync(path, 'utf8');
   } catch (error) {
     const message = `names ${path}, which cannot be read (${(error as Error).message})`;
-    return report('oxd', 'caFile', message, { code: ERROR_CODES.CONFIG_READ, cause: error });
+    return report('oxd', 'caFile', message, { code: ERROR_CODES.CONFIG_READ_FAILED, cause: error });
   }
   if (!PEM_CERTIFICATE.test(content)) {
     report('oxd', 'caFile', `names ${path}, which holds no PEM certificate`);

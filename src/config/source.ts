@@ -88,7 +88,7 @@ export function readIniSource(path: string): Source {
     throw new OxdConfigError(
       `cannot read the configuration file ${file} (${(error as Error).message}); check the ` +
         'path (relative paths start at the working directory) or pass the settings as an object',
-      { code: ERROR_CODES.CONFIG_READ, file },
+      { code: ERROR_CODES.CONFIG_READ_FAILED, file },
       { cause: error },
     );
   }

@@ -80,7 +80,7 @@ export function assertWritable(file: string): void {
       `cannot write registration results to ${path}: ${problem}. Make the file and its ` +
         'directory writable by this process (the file is replaced through a temporary file ' +
         'in the same directory), or register beforehand and put the results in the file.',
-      { code: ERROR_CODES.CONFIG_WRITE, file: path },
+      { code: ERROR_CODES.CONFIG_WRITE_FAILED, file: path },
       cause === undefined ? {} : { cause },
     );
   };
@@ -115,11 +115,12 @@ async function writeLocked(path: string, values: WriteBackValues): Promise<void>
       await releaseLock(`${target}.lock`, lock);
     }
   } catch (error) {
-    if (error instanceof OxdConfigError && error.code === ERROR_CODES.CONFIG_WRITE) throw error;
+    if (error instanceof OxdConfigError && error.code === ERROR_CODES.CONFIG_WRITE_FAILED)
+      throw error;
     throw new OxdConfigError(
       `cannot write registration results to ${path}: ${describe(error)}. The file was left ` +
         'as it was; make it and its directory writable by this process.',
-      { code: ERROR_CODES.CONFIG_WRITE, file: path },
+      { code: ERROR_CODES.CONFIG_WRITE_FAILED, file: path },
       { cause: error },
     );
   }

@@ -41,12 +41,12 @@ const MISCONFIGURED: Explanation = {
 };
 
 const EXPLANATIONS: Readonly<Record<OxdErrorCode, Explanation>> = {
-  [ERROR_CODES.CONFIG]: MISCONFIGURED,
-  [ERROR_CODES.CONFIG_READ]: MISCONFIGURED,
-  [ERROR_CODES.CONFIG_WRITE]: MISCONFIGURED,
-  [ERROR_CODES.NO_SESSION]: MISCONFIGURED,
-  [ERROR_CODES.TRANSPORT]: UNAVAILABLE,
-  [ERROR_CODES.CLOSED]: UNAVAILABLE,
+  [ERROR_CODES.CONFIG_INVALID]: MISCONFIGURED,
+  [ERROR_CODES.CONFIG_READ_FAILED]: MISCONFIGURED,
+  [ERROR_CODES.CONFIG_WRITE_FAILED]: MISCONFIGURED,
+  [ERROR_CODES.SESSION_MISSING]: MISCONFIGURED,
+  [ERROR_CODES.TRANSPORT_FAILED]: UNAVAILABLE,
+  [ERROR_CODES.CLIENT_CLOSED]: UNAVAILABLE,
   [ERROR_CODES.BUSY]: {
     error: 'oxd_busy',
     title: 'Login is busy',
@@ -55,9 +55,9 @@ const EXPLANATIONS: Readonly<Record<OxdErrorCode, Explanation>> = {
   },
   [ERROR_CODES.CONNECT_TIMEOUT]: TIMEOUT,
   [ERROR_CODES.RESPONSE_TIMEOUT]: TIMEOUT,
-  [ERROR_CODES.PROTOCOL]: { ...LOGIN_FAILED, error: 'oxd_protocol_error' },
+  [ERROR_CODES.PROTOCOL_ERROR]: { ...LOGIN_FAILED, error: 'oxd_protocol_error' },
   [ERROR_CODES.FRAME_TOO_LARGE]: { ...LOGIN_FAILED, error: 'oxd_protocol_error' },
-  [ERROR_CODES.COMMAND]: { ...LOGIN_FAILED, error: 'oxd_command_failed' },
+  [ERROR_CODES.COMMAND_FAILED]: { ...LOGIN_FAILED, error: 'oxd_command_failed' },
   [ERROR_CODES.STATE_MISMATCH]: {
     error: 'invalid_state',
     title: 'Login could not be completed',
@@ -160,7 +160,7 @@ export const renderOxdError: ErrorRenderer = (err, req, res) => {
   const opError = err instanceof OxdAuthError ? err.opError : undefined;
   sendJson(res, status, {
     error: opError ?? explanation.error,
-    error_description: detail,
+    error_description: err.expose ? detail : explanation.advice,
     code: err.code,
   });
 };

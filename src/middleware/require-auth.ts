@@ -179,6 +179,8 @@ export function requireAuth(options: RequireAuthOptions = {}): OxdMiddleware {
           'requireAuth() ran on a request oxdAuth() has not seen: add app.use(oxdAuth(...)) ' +
             'before the routes that use requireAuth()',
           { key: 'oxdAuth' },
+          // Fixed text naming no file or host: shown, so the developer sees what to add.
+          { expose: true },
         ),
       );
       return;

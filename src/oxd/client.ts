@@ -331,7 +331,7 @@ export class OxdClient {
 
   private closedError(): OxdError {
     return new OxdError(
-      ERROR_CODES.CLOSED,
+      ERROR_CODES.CLIENT_CLOSED,
       'the oxd client is closed; create a new client to send more commands',
     );
   }

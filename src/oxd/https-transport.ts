@@ -310,7 +310,7 @@ export class HttpsTransport implements Transport {
 
   private closedError(cause?: unknown): OxdError {
     return new OxdError(
-      ERROR_CODES.CLOSED,
+      ERROR_CODES.CLIENT_CLOSED,
       'the oxd HTTPS transport is closed; create a new client to send more commands',
       cause === undefined ? {} : { cause },
     );

@@ -204,7 +204,7 @@ class PendingWrites {
       throw new OxdConfigError(
         `could not write the oxd registration back${this.file ? ` to ${this.file}` : ''}: ` +
           `${cause instanceof Error ? cause.message : String(cause)}; check that the file is writable`,
-        { code: ERROR_CODES.CONFIG_WRITE, file: this.file },
+        { code: ERROR_CODES.CONFIG_WRITE_FAILED, file: this.file },
         { cause },
       );
     }

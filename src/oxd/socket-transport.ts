@@ -86,7 +86,7 @@ interface PoolSide {
 
 function closedError(): OxdError {
   return new OxdError(
-    ERROR_CODES.CLOSED,
+    ERROR_CODES.CLIENT_CLOSED,
     'the oxd socket transport is closed; create a new client to send more commands',
   );
 }
@@ -115,7 +115,7 @@ function parseReply(payload: string, command: string, where: string): OxdReply {
     throw new OxdProtocolError(
       `oxd-server at ${where} answered ${command} with a frame that is not JSON; ` +
         'check that host and port point at an oxd-server 3.x socket',
-      ERROR_CODES.PROTOCOL,
+      ERROR_CODES.PROTOCOL_ERROR,
       { cause: error },
     );
   }
@@ -232,7 +232,7 @@ class Connection {
       this.fail(
         new OxdProtocolError(
           `oxd-server at ${this.pool.where} answered ${job.command} with a bad frame: ${detail}`,
-          ERROR_CODES.PROTOCOL,
+          ERROR_CODES.PROTOCOL_ERROR,
           { cause: error },
         ),
       );

@@ -64,7 +64,7 @@ describe('resolveConfig - unknown keys in the INI file', () => {
     const path = iniFile(section === 'oxd' ? { oxd: line } : { client: line });
     const key = line.split('=')[0]?.trim().toLowerCase() as string;
     const error = captureError(() => resolveConfig(path));
-    expect(error.code).toBe(ERROR_CODES.CONFIG);
+    expect(error.code).toBe(ERROR_CODES.CONFIG_INVALID);
     expect(error.key).toBe(`${section}.${key}`);
     expect(error.file).toBe(path);
     expect(error.message).toBe(

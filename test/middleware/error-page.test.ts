@@ -82,7 +82,27 @@ describe('oxdErrorHandler', () => {
     expect(page.text).toContain(err.code);
     const api = await request(app).get('/').set('Accept', 'application/json');
     expect(api.status).toBe(status);
-    expect(api.body).toEqual({ error, error_description: err.message, code: err.code });
+    expect(api.body).toEqual({
+      error,
+      error_description: err.expose ? err.message : expect.not.stringContaining(err.message),
+      code: err.code,
+    });
+  });
+
+  test('a JSON answer to a 5xx carries general advice, never the message with its file or URL', async () => {
+    const err = new OxdConfigError(
+      'cannot read /etc/secret/site.cfg via https://oxd.internal:8443/',
+      {
+        file: '/etc/secret/site.cfg',
+      },
+    );
+    const api = await request(appFailingWith(err)).get('/').set('Accept', 'application/json');
+    expect(api.status).toBe(500);
+    expect(api.body.code).toBe(err.code);
+    expect(api.body.error_description).toEqual(expect.any(String));
+    expect(api.body.error_description.length).toBeGreaterThan(0);
+    expect(JSON.stringify(api.body)).not.toContain('/etc/secret');
+    expect(JSON.stringify(api.body)).not.toContain('oxd.internal');
   });
 
   test('escapes HTML in messages', async () => {
@@ -132,7 +152,7 @@ describe('oxdErrorHandler', () => {
     });
     const response = await request(appFailingWith(new OxdTransportError('down'), handler)).get('/');
     expect(response.status).toBe(503);
-    expect(response.text).toBe(`custom ${ERROR_CODES.TRANSPORT}`);
+    expect(response.text).toBe(`custom ${ERROR_CODES.TRANSPORT_FAILED}`);
   });
 
   test('refuses a renderer that is not a function at start-up', () => {
@@ -153,7 +173,9 @@ describe('oxdErrorHandler page: what reaches the person in front of the browser'
   test.each<[string, OxdError]>([
     [
       'a configuration error naming a file',
-      new OxdConfigError(`cannot rewrite ${PATH}: EACCES`, { code: ERROR_CODES.CONFIG_WRITE }),
+      new OxdConfigError(`cannot rewrite ${PATH}: EACCES`, {
+        code: ERROR_CODES.CONFIG_WRITE_FAILED,
+      }),
     ],
     ['an unreachable oxd naming its URL', new OxdTransportError(`fetch ${OXD_URL} failed`)],
     [
@@ -191,7 +213,7 @@ describe('oxdErrorHandler page: what reaches the person in front of the browser'
   });
 
   test('expose can be set either way when the error is created', async () => {
-    const shown = new OxdError(ERROR_CODES.COMMAND, 'safe to show: try another scope', {
+    const shown = new OxdError(ERROR_CODES.COMMAND_FAILED, 'safe to show: try another scope', {
       status: 502,
       expose: true,
     });

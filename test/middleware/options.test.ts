@@ -98,7 +98,7 @@ describe('oxdAuth options', () => {
   ])('factory - throws at start-up for %s, naming it', (_name, options, key) => {
     const err = configError(() => oxdAuth(options as unknown as OxdAuthOptions));
     expect(err.key).toBe(key);
-    expect(err.code).toBe(ERROR_CODES.CONFIG);
+    expect(err.code).toBe(ERROR_CODES.CONFIG_INVALID);
     expect(err.message).toContain(key);
   });
 
@@ -111,7 +111,7 @@ describe('oxdAuth options', () => {
 
   test('factory - reports an unreadable configuration file', () => {
     const err = configError(() => oxdAuth('/nonexistent/express-oxd/site.cfg'));
-    expect(err.code).toBe(ERROR_CODES.CONFIG_READ);
+    expect(err.code).toBe(ERROR_CODES.CONFIG_READ_FAILED);
   });
 
   test('factory - refuses something that is neither a path nor options', () => {

@@ -164,11 +164,11 @@ describe.each(FRAMEWORKS)('%s', (framework) => {
     const app = buildApp(framework, auth(), { withoutSession: true });
     const response = await request(app).get('/login').set('Accept', 'application/json');
     expect(response.status).toBe(500);
-    expect(response.body.code).toBe(ERROR_CODES.NO_SESSION);
+    expect(response.body.code).toBe(ERROR_CODES.SESSION_MISSING);
     expect(response.body.error_description).toContain('app.use(session(');
     const guarded = await request(app).get('/profile').set('Accept', 'application/json');
     expect(guarded.status).toBe(500);
-    expect(guarded.body.code).toBe(ERROR_CODES.NO_SESSION);
+    expect(guarded.body.code).toBe(ERROR_CODES.SESSION_MISSING);
   });
 
   test('login - answers 503 with a clear page when oxd cannot be reached', async () => {
@@ -176,7 +176,7 @@ describe.each(FRAMEWORKS)('%s', (framework) => {
     expect(response.status).toBe(503);
     expect(response.text).toContain('Login is unavailable');
     expect(response.text).toContain('cannot be reached');
-    expect(response.text).toContain(ERROR_CODES.TRANSPORT);
+    expect(response.text).toContain(ERROR_CODES.TRANSPORT_FAILED);
   });
 
   test('login - routes only GET, other methods go on to the application', async () => {
@@ -209,7 +209,7 @@ describe.each(FRAMEWORKS)('%s', (framework) => {
     bare.use(oxdErrorHandler());
     const failed = await request(bare).get('/profile').set('Accept', 'application/json');
     expect(failed.status).toBe(500);
-    expect(failed.body.code).toBe(ERROR_CODES.CONFIG);
+    expect(failed.body.code).toBe(ERROR_CODES.CONFIG_INVALID);
     expect(failed.body.error_description).toContain('app.use(oxdAuth(');
   });
 });

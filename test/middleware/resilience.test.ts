@@ -101,12 +101,15 @@ describe('while oxd is down', () => {
       expect(page.headers['content-type']).toMatch(/^text\/html/);
       expect(page.text).toContain('Login is unavailable');
       expect(page.text).toContain('cannot be reached');
-      expect(page.text).toContain(ERROR_CODES.TRANSPORT);
+      expect(page.text).toContain(ERROR_CODES.TRANSPORT_FAILED);
       const api = await request(appOf(transport).server)
         .get('/login')
         .set('Accept', 'application/json');
       expect(api.status).toBe(503);
-      expect(api.body).toMatchObject({ error: 'oxd_unavailable', code: ERROR_CODES.TRANSPORT });
+      expect(api.body).toMatchObject({
+        error: 'oxd_unavailable',
+        code: ERROR_CODES.TRANSPORT_FAILED,
+      });
     },
   );
 

@@ -277,7 +277,7 @@ describe('OxdClient registration', () => {
     clients.push(client);
     const failure = client.getAuthorizationUrl();
     await expect(failure).rejects.toMatchObject({
-      code: ERROR_CODES.CONFIG_WRITE,
+      code: ERROR_CODES.CONFIG_WRITE_FAILED,
       file: '/srv/site/oxd.cfg',
     });
     await expect(failure).rejects.toThrow(
@@ -352,7 +352,7 @@ describe('OxdClient protection token', () => {
       get_logout_uri: () => fail('403', { error_description: 'Forbidden Access', httpStatus: 403 }),
     });
     await expect(client.getLogoutUri()).rejects.toMatchObject({
-      code: ERROR_CODES.COMMAND,
+      code: ERROR_CODES.COMMAND_FAILED,
       command: 'get_logout_uri',
       error: '403',
       httpStatus: 403,
@@ -407,7 +407,7 @@ describe('OxdClient commands', () => {
     const { client, transport } = setup();
     const failure = client.umaRsModify({ path: '/p', http_method: 'GET' });
     await expect(failure).rejects.toBeInstanceOf(OxdConfigError);
-    await expect(failure).rejects.toMatchObject({ code: ERROR_CODES.CONFIG });
+    await expect(failure).rejects.toMatchObject({ code: ERROR_CODES.CONFIG_INVALID });
     await expect(failure).rejects.toThrow(/umaRsModify \(oxd uma_rs_modify\).*version 3/);
     expect(transport.requests).toHaveLength(0);
   });
@@ -519,8 +519,10 @@ describe('OxdClient commands', () => {
     const { client, transport } = setup();
     await client.close();
     expect(transport.closed).toBe(true);
-    await expect(client.getAuthorizationUrl()).rejects.toMatchObject({ code: ERROR_CODES.CLOSED });
-    await expect(client.register()).rejects.toMatchObject({ code: ERROR_CODES.CLOSED });
+    await expect(client.getAuthorizationUrl()).rejects.toMatchObject({
+      code: ERROR_CODES.CLIENT_CLOSED,
+    });
+    await expect(client.register()).rejects.toMatchObject({ code: ERROR_CODES.CLIENT_CLOSED });
   });
 
   test('transport - the configuration selects HTTPS or socket and its version', async () => {

@@ -56,7 +56,7 @@ function cut(bytes: Buffer, positions: readonly number[]): Buffer[] {
   return chunks;
 }
 
-function expectProtocolError(run: () => unknown, code: string = ERROR_CODES.PROTOCOL): void {
+function expectProtocolError(run: () => unknown, code: string = ERROR_CODES.PROTOCOL_ERROR): void {
   let caught: unknown;
   try {
     run();

@@ -309,7 +309,7 @@ describe('HttpsTransport failures', () => {
   test('failure - an untrusted certificate fails with the URL and a ca_file hint', async () => {
     const t = transport({ ca: undefined });
     const failure = t.send(AUTH_URL);
-    await expect(failure).rejects.toMatchObject({ code: ERROR_CODES.TRANSPORT });
+    await expect(failure).rejects.toMatchObject({ code: ERROR_CODES.TRANSPORT_FAILED });
     await expect(failure).rejects.toThrow(`https://127.0.0.1:${port}/get-authorization-url`);
     await expect(failure).rejects.toThrow(/ca_file/);
     expect(recorded).toHaveLength(0);
@@ -323,7 +323,7 @@ describe('HttpsTransport failures', () => {
     closed.close();
     await once(closed, 'close');
     const failure = transport({ baseUrl: `https://127.0.0.1:${deadPort}` }).send(AUTH_URL);
-    await expect(failure).rejects.toMatchObject({ code: ERROR_CODES.TRANSPORT });
+    await expect(failure).rejects.toMatchObject({ code: ERROR_CODES.TRANSPORT_FAILED });
     await expect(failure).rejects.toThrow(`127.0.0.1:${deadPort}`);
   });
 
@@ -335,7 +335,7 @@ describe('HttpsTransport failures', () => {
       .intercept({ path: '/get-authorization-url', method: 'POST' })
       .replyWithError(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }));
     const failure = transport({ baseUrl: 'https://oxd.test', dispatcher: mock }).send(AUTH_URL);
-    await expect(failure).rejects.toMatchObject({ code: ERROR_CODES.TRANSPORT });
+    await expect(failure).rejects.toMatchObject({ code: ERROR_CODES.TRANSPORT_FAILED });
     await expect(failure).rejects.toThrow(/ECONNRESET/);
     await mock.close();
   });
@@ -373,7 +373,7 @@ describe('HttpsTransport failures', () => {
     const pending = t.send(AUTH_URL);
     await new Promise((resolve) => setImmediate(resolve));
     await t.close();
-    await expect(pending).rejects.toMatchObject({ code: ERROR_CODES.CLOSED });
+    await expect(pending).rejects.toMatchObject({ code: ERROR_CODES.CLIENT_CLOSED });
     await mock.close();
   });
 
@@ -382,7 +382,7 @@ describe('HttpsTransport failures', () => {
     await t.close();
     const failure = t.send(AUTH_URL);
     await expect(failure).rejects.toBeInstanceOf(OxdError);
-    await expect(failure).rejects.toMatchObject({ code: ERROR_CODES.CLOSED });
+    await expect(failure).rejects.toMatchObject({ code: ERROR_CODES.CLIENT_CLOSED });
   });
 
   test('close - leaves an injected dispatcher open', async () => {

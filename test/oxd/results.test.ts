@@ -142,7 +142,7 @@ describe('results of oxd commands are checked', () => {
       const client = await clientAnswering(answers);
       const error = await rejection(run(client));
       expect(error).toBeInstanceOf(OxdProtocolError);
-      expect(error.code).toBe(ERROR_CODES.PROTOCOL);
+      expect(error.code).toBe(ERROR_CODES.PROTOCOL_ERROR);
       expect(error.message).toMatch(message);
     },
   );

@@ -412,7 +412,7 @@ describe('SocketTransport broken connections', () => {
     const error = await rejection(transport.send(command('register_site')));
 
     expect(error).toBeInstanceOf(OxdTransportError);
-    expect(error.code).toBe(ERROR_CODES.TRANSPORT);
+    expect(error.code).toBe(ERROR_CODES.TRANSPORT_FAILED);
     expect(error.message).toContain(`127.0.0.1:${closedPort}`);
     expect(error.message).toMatch(/check that oxd-server is running/);
     expect((error.cause as NodeJS.ErrnoException).code).toBe('ECONNREFUSED');
@@ -531,7 +531,7 @@ describe('SocketTransport protocol errors', () => {
       const error = await rejection(transport.send(command('get_user_info')));
 
       expect(error).toBeInstanceOf(OxdProtocolError);
-      expect(error.code).toBe(ERROR_CODES.PROTOCOL);
+      expect(error.code).toBe(ERROR_CODES.PROTOCOL_ERROR);
       expect(error.message).toMatch(message);
       expect(error.message).toContain(`127.0.0.1:${server.port}`);
       await waitFor(() => server.connections[0]?.closed === true, 'the connection to be discarded');
@@ -585,7 +585,7 @@ describe('SocketTransport close', () => {
 
     const later = rejection(transport.send(command('get_rp')));
     for (const error of await Promise.all([pending, queued, later])) {
-      expect(error.code).toBe(ERROR_CODES.CLOSED);
+      expect(error.code).toBe(ERROR_CODES.CLIENT_CLOSED);
     }
     await waitFor(() => server.connections[0]?.closed === true, 'the connection to close');
     expect(server.requests).toHaveLength(1);
