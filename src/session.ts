@@ -293,8 +293,12 @@ export interface OxdUmaSessionData {
   pending?: PendingUmaClaims[] | undefined;
 }
 
-/** The part of a session object express-oxd relies on. */
+/**
+ * The part of a session object express-oxd relies on. The login and the logins in progress
+ * are under `oxd` / `oxdLogins` unless the `sessionKey` option names other properties.
+ */
 export interface OxdSession {
+  [key: string]: unknown;
   oxd?: StoredLogin | undefined;
   oxdLogins?: PendingLogin[] | undefined;
   oxdUma?: OxdUmaSessionData | undefined;
@@ -331,6 +335,35 @@ declare global {
       oxd: OxdContext;
     }
   }
+}
+
+/** The login kept under `key` (the `sessionKey` option), if any. */
+export function sessionLogin(
+  session: OxdSession | undefined,
+  key: string,
+): StoredLogin | undefined {
+  const data = session?.[key];
+  return typeof data === 'object' && data !== null ? (data as StoredLogin) : undefined;
+}
+
+/** Session properties of every `oxdAuth()` created in this process (their logins survive). */
+const sessionKeysInUse = new Set<string>();
+
+/** Records the session properties of one `oxdAuth()`. */
+export function registerSessionKeys(...keys: string[]): void {
+  for (const key of keys) sessionKeysInUse.add(key);
+}
+
+/**
+ * The values of other `oxdAuth()` instances' session properties, to carry into a session
+ * regenerated at a login (so logging in at one does not log out of the other).
+ */
+export function otherLogins(session: OxdSession, own: readonly string[]): [string, unknown][] {
+  const kept: [string, unknown][] = [];
+  for (const key of sessionKeysInUse) {
+    if (!own.includes(key) && session[key] !== undefined) kept.push([key, session[key]]);
+  }
+  return kept;
 }
 
 function callbackToPromise(run: (callback: (err?: unknown) => void) => unknown): Promise<void> {

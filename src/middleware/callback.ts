@@ -10,6 +10,7 @@ import {
   compactLogin,
   jwtPayloadClaims,
   loginView,
+  otherLogins,
   regenerateSession,
   requireSession,
   saveSession,
@@ -127,11 +128,11 @@ export async function handleCallback(
     throw stateMismatch('The login callback carried no state. Start the login again.');
   }
   const { login, rest } = takePendingLogin(
-    livePendingLogins(session.oxdLogins, runtime.clock()),
+    livePendingLogins(session[runtime.loginsKey], runtime.clock()),
     state,
   );
-  if (rest.length > 0) session.oxdLogins = rest;
-  else delete session.oxdLogins;
+  if (rest.length > 0) session[runtime.loginsKey] = rest;
+  else delete session[runtime.loginsKey];
   await saveSession(session);
 
   const code = singleParam(query, 'code');
@@ -144,10 +145,13 @@ export async function handleCallback(
   }
   const data = await reshape(runtime, req, res, await loginData(runtime, code, login));
 
-  // A new session id at login (against session fixation); logins other tabs started survive.
+  // A new session id at login (against session fixation); logins other tabs started, and
+  // the logins of other oxdAuth() instances of the application, survive.
+  const kept = otherLogins(session, [runtime.sessionKey, runtime.loginsKey]);
   const fresh = await regenerateSession(req);
-  fresh.oxd = data;
-  if (rest.length > 0) fresh.oxdLogins = rest;
+  for (const [key, value] of kept) fresh[key] = value;
+  fresh[runtime.sessionKey] = data;
+  if (rest.length > 0) fresh[runtime.loginsKey] = rest;
   await saveSession(fresh);
   debug('callback: login completed, session regenerated');
   redirect(res, login.returnTo);

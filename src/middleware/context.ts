@@ -1,15 +1,16 @@
 /**
  * `req.oxd`: the login state of one request and the actions the application can start from
- * it. One small object per request; everything else is computed on access by prototype
- * getters, so requests that never look at it pay for nothing but the allocation.
+ * it. Created on first access (a getter on the request prototype), so requests that never
+ * look at it allocate nothing; everything else is computed on access by getters.
  */
-import type { ServerResponse } from 'node:http';
+import { IncomingMessage, type ServerResponse } from 'node:http';
 import { ERROR_CODES, OxdAuthError } from '../errors';
 import type { OxdClient } from '../oxd/client';
 import {
   loginClaims,
   loginIdTokenClaims,
   loginRawClaims,
+  sessionLogin,
   type OxdIncomingMessage,
   type OxdSessionTokens,
 } from '../session';
@@ -68,30 +69,30 @@ export class OxdContext {
 
   /** True when the session holds a login. */
   isAuthenticated(): boolean {
-    return this.#req.session?.oxd !== undefined;
+    return sessionLogin(this.#req.session, this.#runtime.sessionKey) !== undefined;
   }
 
   /** The UserInfo claims, normalised (one-element lists unwrapped); `undefined` if logged out. */
   get user(): Claims | undefined {
-    const data = this.#req.session?.oxd;
+    const data = sessionLogin(this.#req.session, this.#runtime.sessionKey);
     return data === undefined ? undefined : loginClaims(data);
   }
 
   /** The UserInfo claims exactly as oxd returned them; `undefined` if logged out. */
   get rawClaims(): Record<string, unknown> | undefined {
-    const data = this.#req.session?.oxd;
+    const data = sessionLogin(this.#req.session, this.#runtime.sessionKey);
     return data === undefined ? undefined : loginRawClaims(data, this.#runtime.claimsAsLists);
   }
 
   /** The ID token's claims, normalised, when there is an ID token (read from it). */
   get idTokenClaims(): Claims | undefined {
-    const data = this.#req.session?.oxd;
+    const data = sessionLogin(this.#req.session, this.#runtime.sessionKey);
     return data === undefined ? undefined : loginIdTokenClaims(data);
   }
 
   /** The tokens of the login; `undefined` if logged out. */
   get tokens(): OxdTokens | undefined {
-    const data = this.#req.session?.oxd;
+    const data = sessionLogin(this.#req.session, this.#runtime.sessionKey);
     return data ? new OxdTokens(data.tokens, this.#runtime.clock) : undefined;
   }
 
@@ -107,7 +108,7 @@ export class OxdContext {
    */
   async fetchUserInfo(): Promise<Claims> {
     const session = this.#req.session;
-    const data = session?.oxd;
+    const data = sessionLogin(session, this.#runtime.sessionKey);
     if (!session || !data) {
       throw new OxdAuthError(
         ERROR_CODES.UNAUTHENTICATED,
@@ -159,4 +160,90 @@ export function loginRouteUrl(context: OxdContext): string | undefined {
   const route = runtimeOf(context).routes.login;
   if (!route) return undefined;
   return route.absolute ? route.path : mountOf(context) + route.path;
+}
+
+/**
+ * Per-request state `oxdAuth()` leaves on the request for the `req.oxd` getter. Registered
+ * symbols: the getter on node's request prototype is shared by every copy of this package
+ * loaded in the process, and asks the runtime that attached the request to build the
+ * context. The cache is per copy.
+ */
+const RUNTIME = Symbol.for('express-oxd.runtime');
+const RESPONSE = Symbol.for('express-oxd.response');
+const URL_AT_MIDDLEWARE = Symbol.for('express-oxd.url');
+const CONTEXT = Symbol('express-oxd context');
+
+interface ContextSlots {
+  [RUNTIME]?: OxdRuntime;
+  [RESPONSE]?: ServerResponse;
+  [URL_AT_MIDDLEWARE]?: string;
+  [CONTEXT]?: OxdContext;
+  /** Set by Express on its requests. */
+  res?: ServerResponse;
+}
+
+type SlottedRequest = OxdIncomingMessage & ContextSlots;
+
+/** `req.oxd` of a request `oxdAuth()` attached (see {@link attachContext}), built once. */
+export function contextOf(req: OxdIncomingMessage): OxdContext | undefined {
+  const request = req as SlottedRequest;
+  const runtime = request[RUNTIME];
+  if (runtime === undefined) return undefined;
+  const cached = request[CONTEXT];
+  if (cached !== undefined && runtimeOf(cached) === runtime) return cached;
+  const res = request[RESPONSE] ?? request.res;
+  if (res === undefined) return undefined;
+  const url = request[URL_AT_MIDDLEWARE] ?? request.originalUrl ?? request.url ?? '/';
+  const context = new OxdContext(runtime, request, res, url);
+  request[CONTEXT] = context;
+  return context;
+}
+
+let getterInstalled = false;
+
+/** Puts the `oxd` getter (and a setter that makes an own property) on node's request. */
+function installGetter(): void {
+  getterInstalled = true;
+  if (Object.getOwnPropertyDescriptor(IncomingMessage.prototype, 'oxd') !== undefined) return;
+  Object.defineProperty(IncomingMessage.prototype, 'oxd', {
+    configurable: true,
+    enumerable: false,
+    get(this: SlottedRequest) {
+      const runtime = this[RUNTIME];
+      return runtime === undefined ? undefined : runtime.contextOf(this);
+    },
+    set(this: SlottedRequest, value: unknown) {
+      Object.defineProperty(this, 'oxd', {
+        value,
+        writable: true,
+        configurable: true,
+        enumerable: true,
+      });
+    },
+  });
+}
+
+/**
+ * Makes `req.oxd` the context of `runtime` for this request, without creating it: a few
+ * property writes (the runtime; the response under Connect, where the request does not
+ * link to it; the URL when mounted under a path). Requests that are not node's
+ * `IncomingMessage`, or that already have their own `oxd`, get the context at once.
+ */
+export function attachContext(
+  runtime: OxdRuntime,
+  req: OxdIncomingMessage,
+  res: ServerResponse,
+): void {
+  if (!getterInstalled) installGetter();
+  const request = req as SlottedRequest;
+  if (!(request instanceof IncomingMessage) || Object.hasOwn(request, 'oxd')) {
+    request.oxd = new OxdContext(runtime, request, res, request.url ?? '/');
+    return;
+  }
+  request[RUNTIME] = runtime;
+  if (request.res !== res) request[RESPONSE] = res;
+  const url = request.url ?? '/';
+  if (url !== request.originalUrl || request[URL_AT_MIDDLEWARE] !== undefined) {
+    request[URL_AT_MIDDLEWARE] = url;
+  }
 }

@@ -20,11 +20,13 @@ import {
   requireSession,
   loginIssuer,
   loginSid,
+  sessionLogin,
   type OxdIncomingMessage,
   type StoredLogin,
 } from '../session';
 import { queryOf, singleParam } from './request';
 import { htmlPage, sendHtml } from './response';
+import type { OxdRuntime } from './runtime';
 
 /** True when the front-channel logout request (`iss`, `sid`) targets this login. */
 export function matchesLogout(
@@ -46,12 +48,13 @@ const debug = debuglog('express-oxd');
 const PAGE = htmlPage('Logged out', ['This session has ended.']);
 
 export async function handleFrontchannelLogout(
+  runtime: OxdRuntime,
   req: OxdIncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
   const session = requireSession(req);
   const query = queryOf(req.url);
-  const data = session.oxd;
+  const data = sessionLogin(session, runtime.sessionKey);
   if (data && matchesLogout(data, singleParam(query, 'iss'), singleParam(query, 'sid'))) {
     await destroySession(session);
     debug('front-channel logout: session ended');

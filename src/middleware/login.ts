@@ -128,9 +128,9 @@ export async function startLogin(
   const now = runtime.clock();
   const pending: PendingLogin = { state, returnTo, createdAt: now };
   if (nonce) pending.nonce = nonce;
-  const logins = livePendingLogins(session.oxdLogins, now);
+  const logins = livePendingLogins(session[runtime.loginsKey], now);
   logins.push(pending);
-  session.oxdLogins = logins.slice(-MAX_PENDING_LOGINS);
+  session[runtime.loginsKey] = logins.slice(-MAX_PENDING_LOGINS);
   await saveSession(session);
   redirect(res, url);
 }

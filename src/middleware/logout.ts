@@ -7,7 +7,7 @@ import type { ServerResponse } from 'node:http';
 import { debuglog } from 'node:util';
 import type { GetLogoutUriParams } from '../oxd/commands';
 import { OxdProtocolError } from '../errors';
-import { destroySession, requireSession, type OxdIncomingMessage } from '../session';
+import { destroySession, requireSession, sessionLogin, type OxdIncomingMessage } from '../session';
 import { redirect } from './response';
 import { safeReturnTo } from './return-to';
 import type { OxdRuntime } from './runtime';
@@ -63,7 +63,7 @@ export async function startLogout(
   options: LogoutOptions,
 ): Promise<void> {
   const session = requireSession(req);
-  const data = session.oxd;
+  const data = sessionLogin(session, runtime.sessionKey);
   if (!data) {
     redirect(res, safeReturnTo(options.returnTo, runtime.routes.postLogoutRedirect));
     return;

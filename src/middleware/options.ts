@@ -92,6 +92,12 @@ export interface OxdAuthOptions {
   renderError?: ErrorRenderer;
   /** Current time in milliseconds. Default `Date.now`; tests inject a clock. */
   clock?: () => number;
+  /**
+   * The `req.session` property holding the login (logins in progress go under the same
+   * name + `Logins`). Give each `oxdAuth()` of one application its own, e.g. `oxdAdmin` for
+   * an admin area logging in at another OP or with other scopes. Default `oxd`.
+   */
+  sessionKey?: string;
 }
 
 /** A route as matched: `absolute` paths are compared with the full path (mount included). */
@@ -116,6 +122,10 @@ export interface ResolvedOptions {
   readonly errorOnRequired: boolean;
   readonly renderError: ErrorRenderer | undefined;
   readonly clock: () => number;
+  /** Where the login is kept in the session. */
+  readonly sessionKey: string;
+  /** Where the logins in progress are kept in the session (`sessionKey` + `Logins`). */
+  readonly loginsKey: string;
 }
 
 const OPTION_KEYS: ReadonlySet<string> = new Set([
@@ -129,6 +139,7 @@ const OPTION_KEYS: ReadonlySet<string> = new Set([
   'errorOnRequired',
   'renderError',
   'clock',
+  'sessionKey',
 ]);
 const ROUTE_KEYS: ReadonlySet<string> = new Set([
   'login',
@@ -300,6 +311,31 @@ export function resolveClient(
   );
 }
 
+/** Session properties express-session or express-oxd use for something else. */
+const RESERVED_SESSION_KEYS: ReadonlySet<string> = new Set([
+  'cookie',
+  'id',
+  'req',
+  'save',
+  'regenerate',
+  'destroy',
+  'reload',
+  'touch',
+  'resetMaxAge',
+  'oxdUma',
+]);
+
+function resolveSessionKey(value: unknown): string {
+  if (value === undefined) return 'oxd';
+  if (typeof value !== 'string' || !/^[A-Za-z_$][\w$]{0,63}$/.test(value)) {
+    fail('sessionKey', 'must be a property name such as "oxdAdmin" (letters, digits, _ or $)');
+  }
+  if (RESERVED_SESSION_KEYS.has(value) || value in Object.prototype) {
+    fail('sessionKey', `"${value}" is used by the session itself; choose another name`);
+  }
+  return value;
+}
+
 /** Validates `oxdAuth()`'s argument, resolves the configuration and creates the client. */
 export function resolveOptions(input: unknown): ResolvedOptions {
   const options: Record<string, unknown> =
@@ -318,6 +354,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     fail('errorOnRequired', 'must be true or false');
   }
   const clock = optionalFunction<() => number>(options.clock, 'clock') ?? Date.now;
+  const sessionKey = resolveSessionKey(options.sessionKey);
 
   return Object.freeze({
     config,
@@ -329,5 +366,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     errorOnRequired: options.errorOnRequired === true,
     renderError: optionalFunction<ErrorRenderer>(options.renderError, 'renderError'),
     clock,
+    sessionKey,
+    loginsKey: `${sessionKey}Logins`,
   });
 }

@@ -1,14 +1,14 @@
 /**
  * `oxdAuth()`: the one middleware an application mounts. It validates its options and the
- * oxd configuration synchronously (nothing touches the network until a login starts), sets
- * `req.oxd` on every request, and answers its own GET routes: login, callback, logout and
+ * oxd configuration synchronously (nothing touches the network until a login starts), makes
+ * `req.oxd` available on every request (created when first read), and answers its own GET routes: login, callback, logout and
  * front-channel logout. Every other request goes straight to `next()`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { OxdClient } from '../oxd/client';
 import type { OxdIncomingMessage } from '../session';
 import { handleCallback } from './callback';
-import { OxdContext } from './context';
+import { attachContext } from './context';
 import { handleFrontchannelLogout } from './frontchannel-logout';
 import { startLogin, type LoginOptions } from './login';
 import { startLogout } from './logout';
@@ -54,7 +54,7 @@ function run(
     case 'logout':
       return startLogout(runtime, req, res, {});
     case 'frontchannelLogout':
-      return handleFrontchannelLogout(req, res);
+      return handleFrontchannelLogout(runtime, req, res);
   }
 }
 
@@ -95,7 +95,7 @@ export function oxdAuth(options: string | OxdAuthOptions): OxdAuthHandler {
     next: (err?: unknown) => void,
   ): void {
     const request = req as OxdIncomingMessage;
-    request.oxd = new OxdContext(runtime, request, res, request.url ?? '/');
+    attachContext(runtime, request, res);
     const name = req.method === 'GET' ? match(request) : undefined;
     if (name === undefined) {
       next();

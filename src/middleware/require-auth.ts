@@ -5,7 +5,13 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ERROR_CODES, OxdAuthError, OxdConfigError } from '../errors';
-import { loginClaims, requireSession, type OxdIncomingMessage, type StoredLogin } from '../session';
+import {
+  loginClaims,
+  requireSession,
+  sessionLogin,
+  type OxdIncomingMessage,
+  type StoredLogin,
+} from '../session';
 import { claimHoldsAll, hasClaimValue, type Claims } from './claims';
 import { contextRuntime, loginRouteUrl, type OxdContext } from './context';
 import { renderOxdError } from './error-page';
@@ -193,7 +199,7 @@ export function requireAuth(options: RequireAuthOptions = {}): OxdMiddleware {
       next(err);
       return;
     }
-    const data = session.oxd;
+    const data = sessionLogin(session, runtime.sessionKey);
     if (data === undefined) {
       notLoggedIn(context, runtime, request, res, next, redirectOption);
       return;

@@ -2,7 +2,8 @@
  * What one `oxdAuth()` instance shares between its requests: the resolved options and a
  * table of token refreshes in flight.
  */
-import type { OxdSessionTokens } from '../session';
+import { registerSessionKeys, type OxdIncomingMessage, type OxdSessionTokens } from '../session';
+import { contextOf, type OxdContext } from './context';
 import type { ResolvedOptions } from './options';
 
 export interface OxdRuntime extends ResolvedOptions {
@@ -16,14 +17,18 @@ export interface OxdRuntime extends ResolvedOptions {
   readonly clientChoosesState: boolean;
   /** oxd 3.x sends every claim value as a list of strings; 4.x sends the OP's JSON. */
   readonly claimsAsLists: boolean;
+  /** Builds `req.oxd` for a request this runtime attached (read by the shared getter). */
+  readonly contextOf: (req: OxdIncomingMessage) => OxdContext | undefined;
 }
 
 export function createRuntime(options: ResolvedOptions): OxdRuntime {
   const version = options.client.serverVersion ?? options.config.oxd.serverVersion;
+  registerSessionKeys(options.sessionKey, options.loginsKey);
   return Object.freeze({
     ...options,
     refreshes: new Map<string, Promise<OxdSessionTokens>>(),
     clientChoosesState: version === 4,
     claimsAsLists: version !== 4,
+    contextOf,
   });
 }

@@ -134,7 +134,7 @@ export async function refreshTokens(
       );
     }
     debug('refresh: refused by the OP (%s), the login ends', err.error);
-    if (session.oxd === data) delete session.oxd;
+    if (session[runtime.sessionKey] === data) delete session[runtime.sessionKey];
     return false;
   }
 }
