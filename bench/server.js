@@ -1,0 +1,202 @@
+'use strict';
+/**
+ * One bench application in its own process (forked by bench/run.js, which sends the setup
+ * over IPC): Express 5 with the same `GET /protected` answer behind different guards.
+ *
+ *   hello  no session, no guard (the ceiling)
+ *   bare   express-session + a guard reading `req.session.user` (tokens + claims)
+ *   eoc    express-openid-connect's requiresAuth() (its own cookie session)
+ *   oxd    express-session + oxdAuth() + requireAuth()
+ *
+ * Bench-only routes: `GET /__bench/mint` stores the user data given in the setup (bare),
+ * `GET /__bench/login-data` answers the logged-in user's tokens and claims (oxd),
+ * `GET /__bench/fill?count=N` copies the request's session N times into the store,
+ * `GET /__bench/footprint` answers the request's stored session (JSON) and its size.
+ */
+const { performance } = require('node:perf_hooks');
+const express = require('express');
+const session = require('express-session');
+
+const SECRET = 'bench secret, used nowhere else';
+
+function sessionMiddleware(store) {
+  return session({ secret: SECRET, resave: false, saveUninitialized: false, store });
+}
+
+async function storeFor(setup) {
+  if (setup.store !== 'redis') return { store: new session.MemoryStore(), close: async () => {} };
+  const { createClient } = require('redis');
+  const { RedisStore } = require('connect-redis');
+  const client = createClient({ socket: { host: '127.0.0.1', port: setup.redisPort } });
+  await client.connect();
+  return { store: new RedisStore({ client, prefix: 'bench:' }), close: () => client.quit() };
+}
+
+function promisify(store, method, ...args) {
+  return new Promise((resolve, reject) =>
+    store[method](...args, (err, value) => (err ? reject(err) : resolve(value))),
+  );
+}
+
+/** Bench routes that read or copy the request's stored session. */
+function storeRoutes(app, store) {
+  app.get('/__bench/footprint', async (req, res) => {
+    const stored = await promisify(store, 'get', req.sessionID);
+    const json = JSON.stringify(stored);
+    res.json({ bytes: Buffer.byteLength(json), json });
+  });
+  app.get('/__bench/fill', async (req, res) => {
+    const count = Number(req.query.count);
+    const data = JSON.parse(JSON.stringify(await promisify(store, 'get', req.sessionID)));
+    globalThis.gc?.();
+    const before = process.memoryUsage().heapUsed;
+    const batch = [];
+    for (let i = 0; i < count; i += 1) {
+      batch.push(promisify(store, 'set', `bench-filler-${i}`, data));
+      if (batch.length === 500) await Promise.all(batch.splice(0));
+    }
+    await Promise.all(batch);
+    globalThis.gc?.();
+    const after = process.memoryUsage().heapUsed;
+    res.json({ count, heapPerSession: (after - before) / count });
+  });
+}
+
+function protectedPage(_req, res) {
+  res.end('ok');
+}
+
+/** Times of express-oxd's own work during logins (route entry to response, minus oxd waits). */
+const timing = { routeMs: 0, oxdMs: 0, logins: 0 };
+
+function timedClient(client) {
+  return new Proxy(client, {
+    get(target, name) {
+      const value = Reflect.get(target, name, target);
+      if (typeof value !== 'function') return value;
+      return (...args) => {
+        const start = performance.now();
+        const result = value.apply(target, args);
+        if (!(result instanceof Promise)) return result;
+        return result.finally(() => {
+          timing.oxdMs += performance.now() - start;
+        });
+      };
+    },
+  });
+}
+
+async function build(setup) {
+  const app = express();
+  app.disable('x-powered-by');
+  const closers = [];
+  if (setup.kind === 'hello') {
+    app.get('/protected', protectedPage);
+    return { app, closers };
+  }
+  if (setup.kind === 'bare') {
+    const { store, close } = await storeFor(setup);
+    closers.push(close);
+    app.use(sessionMiddleware(store));
+    storeRoutes(app, store);
+    app.get('/__bench/mint', (req, res, next) => {
+      req.session.user = setup.user;
+      req.session.save((err) => (err ? next(err) : res.end('minted')));
+    });
+    app.get(
+      '/protected',
+      (req, res, next) => {
+        if (req.session.user === undefined) {
+          res.statusCode = 401;
+          res.end('log in first');
+          return;
+        }
+        next();
+      },
+      protectedPage,
+    );
+    return { app, closers };
+  }
+  if (setup.kind === 'eoc') {
+    const { auth, requiresAuth } = require('express-openid-connect');
+    app.use(
+      auth({
+        issuerBaseURL: setup.op.issuer,
+        baseURL: 'https://app.example',
+        clientID: setup.eocClient.client_id,
+        clientSecret: setup.eocClient.client_secret,
+        secret: `${SECRET} and long enough for its key derivation`,
+        authRequired: false,
+        idpLogout: false,
+        authorizationParams: { response_type: 'code', scope: 'openid profile email' },
+      }),
+    );
+    app.get('/protected', requiresAuth(), protectedPage);
+    return { app, closers };
+  }
+  // oxd
+  const { oxdAuth, requireAuth } = require('..');
+  const { store, close } = await storeFor(setup);
+  closers.push(close);
+  app.use(sessionMiddleware(store));
+  storeRoutes(app, store);
+  const config = {
+    oxd: { host: setup.oxd.host, port: setup.oxd.port },
+    client: {
+      opHost: setup.op.issuer,
+      authorizationRedirectUri: 'https://app.example/callback',
+      postLogoutRedirectUri: 'https://app.example/',
+      scope: ['openid', 'profile', 'email', 'offline_access'],
+    },
+  };
+  // The middleware's client, wrapped to time the oxd calls it makes.
+  const client = oxdAuth({ config }).client;
+  closers.push(() => client.close());
+  const handler = oxdAuth({ config, client: timedClient(client) });
+  const auth = (req, res, next) => {
+    const path = req.path;
+    if (path !== '/login' && path !== '/callback') return handler(req, res, next);
+    const start = performance.now();
+    res.once('finish', () => {
+      timing.routeMs += performance.now() - start;
+      if (path === '/callback') timing.logins += 1;
+    });
+    return handler(req, res, next);
+  };
+  app.use(auth);
+  app.get('/__bench/login-data', requireAuth(), (req, res) => {
+    const tokens = req.oxd.tokens;
+    res.json({
+      tokens: {
+        access_token: tokens.accessToken,
+        id_token: tokens.idToken,
+        refresh_token: tokens.refreshToken,
+        expires_at: tokens.expiresAt,
+      },
+      claims: req.oxd.user,
+    });
+  });
+  app.get('/__bench/timing', (_req, res) => res.json(timing));
+  app.get('/protected', requireAuth(), protectedPage);
+  return { app, closers };
+}
+
+process.once('message', async (setup) => {
+  try {
+    const { app, closers } = await build(setup);
+    const server = app.listen(0, '127.0.0.1', () => {
+      process.send({ port: server.address().port });
+    });
+    server.keepAliveTimeout = 30_000;
+    process.on('message', async (message) => {
+      if (message !== 'stop') return;
+      server.closeAllConnections();
+      server.close();
+      await Promise.all(closers.map((close) => close().catch(() => {})));
+      process.exit(0);
+    });
+  } catch (err) {
+    process.send({ error: String(err?.stack ?? err) });
+    process.exit(1);
+  }
+});
