@@ -9,6 +9,7 @@ const { mkdtempSync, rmSync, writeFileSync } = require('node:fs');
 const { createServer } = require('node:net');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
+const { URLSearchParams } = require('node:url');
 const { Agent, request } = require('undici');
 
 const ROOT = join(__dirname, '..');
