@@ -25,7 +25,7 @@ const SMOKE = process.env.BENCH_SMOKE === '1';
 const OUT = process.env.BENCH_OUT || __dirname;
 const PROFILE_DIR = process.env.BENCH_CPU_PROF;
 const PLAN = SMOKE
-  ? { rounds: 1, seconds: 0.4, warmup: 0.3, logins: 3, sessions: [100, 1000], clientSeconds: 0.3 }
+  ? { rounds: 1, seconds: 0.25, warmup: 0.1, logins: 2, sessions: [1000], clientSeconds: 0.2 }
   : { rounds: 5, seconds: 3, warmup: 2, logins: 30, sessions: [1000, 100000], clientSeconds: 2 };
 const CONNECTIONS = 10;
 const CALLERS = 64;

@@ -54,7 +54,7 @@ test('a smoke run of the bench prints the table and writes RESULTS.md and the ch
     expect(run.stdout).toContain(row);
   }
   // The stored session of one login, as measured by the bench, within its budget.
-  const stored = /express-oxd \(express-session JSON, cookie included\) \| ([\d,]+)/.exec(
+  const stored = /express-oxd \(express-session JSON, cookie included\)\s*\|\s*([\d,]+)/.exec(
     run.stdout,
   );
   expect(Number(stored?.[1]?.replace(/,/g, ''))).toBeLessThanOrEqual(1300);
