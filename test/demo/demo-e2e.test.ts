@@ -169,8 +169,8 @@ describe.each(dialects)('demo site over oxd $name', ({ name, args }) => {
       await expect(address.textContent()).resolves.toMatch(/127\.0\.0\.1:\d+/);
       // An inline element broken over two lines has two client rectangles.
       await expect(address.evaluate((el) => el.getClientRects().length)).resolves.toBe(1);
-      const sideways = await page.evaluate(
-        () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+      const sideways = await page.evaluate<number>(
+        'document.documentElement.scrollWidth - document.documentElement.clientWidth',
       );
       expect(sideways).toBeLessThanOrEqual(0);
       await snap(page, 'home-375px');
