@@ -227,7 +227,11 @@ test('README - the install lines install express-oxd, express, express-session a
     'express-oxd',
     'express-session',
   ]);
-  expect(Object.keys(manifest.devDependencies).sort()).toEqual(['jose', 'oidc-provider', 'selfsigned']);
+  expect(Object.keys(manifest.devDependencies).sort()).toEqual([
+    'jose',
+    'oidc-provider',
+    'selfsigned',
+  ]);
 });
 
 test('README - app.js refuses to start without SESSION_SECRET and says how to set it', async () => {
