@@ -268,7 +268,9 @@ test('cli - --write-config writes a complete configuration for --app-url, also p
   }
   // express-oxd reads it as it is.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { resolveConfig } = require(join(ROOT, 'dist', 'index.js')) as typeof import('../../src');
+  const { resolveConfig } = require(
+    join(ROOT, 'dist', 'config-entry.js'),
+  ) as typeof import('../../src/config-entry');
   const config = resolveConfig(file);
   expect(config.client).toMatchObject({
     opHost: issuer,
