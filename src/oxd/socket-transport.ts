@@ -15,14 +15,14 @@ import {
   ERROR_CODES,
   OxdBusyError,
   OxdConfigError,
-  OxdError,
+  type OxdError,
   OxdProtocolError,
   OxdTimeoutError,
   OxdTransportError,
 } from '../errors';
 import { encodeFrame } from './framing';
 import { Connection, type Job, type PoolSide } from './socket-connection';
-import type { OxdReply, OxdRequest, Transport } from './transport';
+import { transportClosedError, type OxdReply, type OxdRequest, type Transport } from './transport';
 
 export interface SocketTransportOptions {
   /** oxd-server host name or IP address (oxd 3.x binds 127.0.0.1 unless told otherwise). */
@@ -60,10 +60,7 @@ export const SOCKET_TRANSPORT_DEFAULTS = {
 } as const;
 
 function closedError(): OxdError {
-  return new OxdError(
-    ERROR_CODES.CLIENT_CLOSED,
-    'the oxd socket transport is closed; create a new client to send more commands',
-  );
+  return transportClosedError('socket');
 }
 
 /** Longest delay a Node.js timer supports. */
