@@ -12,8 +12,10 @@ import type { IncomingMessage } from 'node:http';
 // Type-only: brings express-session's declarations in so they can be augmented below.
 import type {} from 'express-session';
 import { ERROR_CODES, OxdAuthError } from './errors';
-import { claimString, normaliseClaims, type Claims } from './middleware/claims';
-import type { OxdContext } from './middleware/context';
+import { claimString, normaliseClaims } from './middleware/claims';
+
+/** Claims after normalisation: `{ sub: '24400320', name: 'Jane Doe', groups: ['a', 'b'] }`. */
+export type Claims = Record<string, unknown>;
 
 /** Tokens of the logged-in user, wire names as oxd returns them. */
 export interface OxdSessionTokens {
@@ -303,13 +305,15 @@ export interface OxdSession {
   destroy(callback: (err?: unknown) => void): unknown;
 }
 
-/** A node:http request as the middleware sees it under Express or Connect. */
+/**
+ * A node:http request as the middleware sees it under Express or Connect. Its `oxd` field
+ * (`req.oxd`) is declared next to the class it holds, in `middleware/context.ts`.
+ */
 export interface OxdIncomingMessage extends IncomingMessage {
   session?: OxdSession | undefined;
   sessionID?: string | undefined;
   /** Set by Express and Connect when the middleware is mounted under a path. */
   originalUrl?: string | undefined;
-  oxd?: OxdContext | undefined;
 }
 
 declare module 'express-session' {
@@ -320,16 +324,6 @@ declare module 'express-session' {
     oxdLogins: PendingLogin[];
     /** UMA RPT and claims gatherings in progress (express-oxd). */
     oxdUma: OxdUmaSessionData;
-  }
-}
-
-declare global {
-  // eslint-disable-next-line @typescript-eslint/no-namespace
-  namespace Express {
-    interface Request {
-      /** Login state and actions of this request, set by `oxdAuth()`. */
-      oxd: OxdContext;
-    }
   }
 }
 
