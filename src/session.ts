@@ -12,10 +12,7 @@ import type { IncomingMessage } from 'node:http';
 // Type-only: brings express-session's declarations in so they can be augmented below.
 import type {} from 'express-session';
 import { ERROR_CODES, OxdAuthError } from './errors';
-import { claimString, normaliseClaims } from './middleware/claims';
-
-/** Claims after normalisation: `{ sub: '24400320', name: 'Jane Doe', groups: ['a', 'b'] }`. */
-export type Claims = Record<string, unknown>;
+import { claimString, normaliseClaims, type Claims } from './middleware/claims';
 
 /** Tokens of the logged-in user, wire names as oxd returns them. */
 export interface OxdSessionTokens {

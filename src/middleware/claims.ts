@@ -3,9 +3,8 @@
  * (`{"name": ["Jane"]}`), oxd 4.x sends the OP's JSON as is; both become plain values here.
  */
 
-import type { Claims } from '../session';
-
-export type { Claims };
+/** Claims after normalisation: `{ sub: '24400320', name: 'Jane Doe', groups: ['a', 'b'] }`. */
+export type Claims = Record<string, unknown>;
 
 /** Standard OIDC claims whose JSON type is boolean. */
 const BOOLEAN_CLAIMS: ReadonlySet<string> = new Set(['email_verified', 'phone_number_verified']);
