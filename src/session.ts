@@ -13,7 +13,6 @@ import type { IncomingMessage } from 'node:http';
 import type {} from 'express-session';
 import { ERROR_CODES, OxdAuthError } from './errors';
 import { claimString, normaliseClaims, type Claims } from './middleware/claims';
-import type { OxdContext } from './middleware/context';
 
 /** Tokens of the logged-in user, wire names as oxd returns them. */
 export interface OxdSessionTokens {
@@ -307,13 +306,15 @@ export interface OxdSession {
   destroy(callback: (err?: unknown) => void): unknown;
 }
 
-/** A node:http request as the middleware sees it under Express or Connect. */
+/**
+ * A node:http request as the middleware sees it under Express or Connect. Its `oxd` field
+ * (`req.oxd`) is declared next to the class it holds, in `middleware/context.ts`.
+ */
 export interface OxdIncomingMessage extends IncomingMessage {
   session?: OxdSession | undefined;
   sessionID?: string | undefined;
   /** Set by Express and Connect when the middleware is mounted under a path. */
   originalUrl?: string | undefined;
-  oxd?: OxdContext | undefined;
 }
 
 declare module 'express-session' {
@@ -324,16 +325,6 @@ declare module 'express-session' {
     oxdLogins: PendingLogin[];
     /** UMA RPT and claims gatherings in progress (express-oxd). */
     oxdUma: OxdUmaSessionData;
-  }
-}
-
-declare global {
-  // eslint-disable-next-line @typescript-eslint/no-namespace
-  namespace Express {
-    interface Request {
-      /** Login state and actions of this request, set by `oxdAuth()`. */
-      oxd: OxdContext;
-    }
   }
 }
 

@@ -21,6 +21,23 @@ import { mountPrefix } from './request';
 import type { OxdRuntime } from './runtime';
 import { isExpired, refreshTokens } from './tokens';
 
+declare module '../session' {
+  interface OxdIncomingMessage {
+    /** Set by `oxdAuth()` on every request it sees. */
+    oxd?: OxdContext | undefined;
+  }
+}
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Request {
+      /** Login state and actions of this request, set by `oxdAuth()`. */
+      oxd: OxdContext;
+    }
+  }
+}
+
 /** The logged-in user's tokens, camelCase. */
 export class OxdTokens {
   readonly accessToken: string;

@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { OxdClient } from '../oxd/client';
 import type { OxdIncomingMessage } from '../session';
 import { handleCallback } from './callback';
-import { attachContext } from './context';
+import { attachContext, contextOf } from './context';
 import { handleFrontchannelLogout } from './frontchannel-logout';
 import { startLogin, type LoginOptions } from './login';
 import { startLogout } from './logout';
@@ -86,7 +86,7 @@ function routeMatcher(runtime: OxdRuntime): (req: OxdIncomingMessage) => RouteNa
  * once when something is wrong; never does network I/O itself.
  */
 export function oxdAuth(options: string | OxdAuthOptions): OxdAuthHandler {
-  const runtime = createRuntime(resolveOptions(options));
+  const runtime = createRuntime(resolveOptions(options), contextOf);
   const match = routeMatcher(runtime);
 
   const handler = function oxdAuth(

@@ -3,7 +3,6 @@
  * table of token refreshes in flight.
  */
 import { registerSessionKeys, type OxdIncomingMessage, type OxdSessionTokens } from '../session';
-import { contextOf, type OxdContext } from './context';
 import type { ResolvedOptions } from './options';
 
 export interface OxdRuntime extends ResolvedOptions {
@@ -17,11 +16,17 @@ export interface OxdRuntime extends ResolvedOptions {
   readonly clientChoosesState: boolean;
   /** oxd 3.x sends every claim value as a list of strings; 4.x sends the OP's JSON. */
   readonly claimsAsLists: boolean;
-  /** Builds `req.oxd` for a request this runtime attached (read by the shared getter). */
-  readonly contextOf: (req: OxdIncomingMessage) => OxdContext | undefined;
+  /**
+   * Builds `req.oxd` (an `OxdContext`) for a request this runtime attached: what the
+   * `req.oxd` getter shared by every copy of the package calls.
+   */
+  readonly contextOf: (req: OxdIncomingMessage) => object | undefined;
 }
 
-export function createRuntime(options: ResolvedOptions): OxdRuntime {
+export function createRuntime(
+  options: ResolvedOptions,
+  contextOf: (req: OxdIncomingMessage) => object | undefined,
+): OxdRuntime {
   const version = options.client.serverVersion ?? options.config.oxd.serverVersion;
   registerSessionKeys(options.sessionKey, options.loginsKey);
   return Object.freeze({
