@@ -69,6 +69,59 @@ function protectedPage(_req, res) {
 /** Times of express-oxd's own work during logins (route entry to response, minus oxd waits). */
 const timing = { routeMs: 0, oxdMs: 0, logins: 0 };
 
+/** express-oxd's own files (the built package, not its testing servers). */
+const OWN_CODE = /\/dist\/(?!testing\/)[^?]*\.js$/;
+
+/**
+ * A CPU profile of a window of this process (node:inspector, 100 µs sampling): how much of
+ * it was spent in express-oxd's code (its functions and the built-ins they call), and busy.
+ */
+const profiler = {
+  session: undefined,
+  post(method, params) {
+    return new Promise((resolve, reject) =>
+      this.session.post(method, params, (err, result) => (err ? reject(err) : resolve(result))),
+    );
+  },
+  async start() {
+    const { Session } = require('node:inspector');
+    this.session = new Session();
+    this.session.connect();
+    await this.post('Profiler.enable');
+    await this.post('Profiler.setSamplingInterval', { interval: 100 });
+    await this.post('Profiler.start');
+  },
+  async stop() {
+    const { profile } = await this.post('Profiler.stop');
+    this.session.disconnect();
+    const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
+    const parents = new Map();
+    for (const node of profile.nodes) {
+      for (const child of node.children ?? []) parents.set(child, node.id);
+    }
+    // A sample counts as ours when the innermost frame that is not node's own (built-ins,
+    // native code) belongs to express-oxd: our functions and the built-ins they call.
+    const ours = (id) => {
+      for (let at = id; at !== undefined; at = parents.get(at)) {
+        const url = nodes.get(at).callFrame.url;
+        if (url === '' || url.startsWith('node:')) continue;
+        return OWN_CODE.test(url);
+      }
+      return false;
+    };
+    let ownUs = 0;
+    let busyUs = 0;
+    profile.samples.forEach((id, i) => {
+      const delta = profile.timeDeltas[i] ?? 0;
+      const name = nodes.get(id).callFrame.functionName;
+      if (name === '(idle)' || name === '(program)' || name === '(garbage collector)') return;
+      busyUs += delta;
+      if (ours(id)) ownUs += delta;
+    });
+    return { ownMs: ownUs / 1000, busyMs: busyUs / 1000 };
+  },
+};
+
 function timedClient(client) {
   return new Proxy(client, {
     get(target, name) {
@@ -175,6 +228,13 @@ async function build(setup) {
       },
       claims: req.oxd.user,
     });
+  });
+  app.get('/__bench/profile/start', async (_req, res) => {
+    await profiler.start();
+    res.end('profiling');
+  });
+  app.get('/__bench/profile/stop', async (_req, res) => {
+    res.json(await profiler.stop());
   });
   app.get('/__bench/timing', (_req, res) => {
     const cpu = process.cpuUsage();
