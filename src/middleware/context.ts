@@ -216,6 +216,18 @@ export function contextOf(req: OxdIncomingMessage): OxdContext | undefined {
   return context;
 }
 
+/**
+ * The runtime of the `oxdAuth()` that last saw this request, without building `req.oxd`
+ * (what `requireAuth()` needs on every request); `undefined` when none did.
+ */
+export function attachedRuntime(req: OxdIncomingMessage): OxdRuntime | undefined {
+  const runtime = (req as SlottedRequest)[RUNTIME];
+  if (runtime !== undefined) return runtime;
+  // A request given its context at once (not node's IncomingMessage, or an own `oxd`).
+  const own = Object.hasOwn(req, 'oxd') ? req.oxd : undefined;
+  return own instanceof OxdContext ? runtimeOf(own) : undefined;
+}
+
 let getterInstalled = false;
 
 /** Puts the `oxd` getter (and a setter that makes an own property) on node's request. */

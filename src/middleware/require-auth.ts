@@ -13,7 +13,7 @@ import {
   type StoredLogin,
 } from '../session';
 import { claimHoldsAll, hasClaimValue, type Claims } from './claims';
-import { contextRuntime, loginRouteUrl, type OxdContext } from './context';
+import { attachedRuntime, loginRouteUrl } from './context';
 import { renderOxdError } from './error-page';
 import { wantsHtml } from './request';
 import { redirect } from './response';
@@ -110,7 +110,6 @@ function claimPredicate(options: RequireAuthOptions): ClaimPredicate | undefined
 }
 
 function notLoggedIn(
-  context: OxdContext,
   runtime: OxdRuntime,
   req: OxdIncomingMessage,
   res: ServerResponse,
@@ -128,6 +127,11 @@ function notLoggedIn(
   }
   if (redirectOption ?? wantsHtml(req)) {
     const returnTo = safeReturnTo(req.originalUrl ?? req.url);
+    const context = req.oxd;
+    if (context === undefined) {
+      next(err);
+      return;
+    }
     const login = loginRouteUrl(context);
     if (login) redirect(res, `${login}?returnTo=${encodeURIComponent(returnTo)}`);
     else context.login({ returnTo }).catch(next);
@@ -178,8 +182,9 @@ export function requireAuth(options: RequireAuthOptions = {}): OxdMiddleware {
 
   return function requireAuth(req, res, next) {
     const request = req as OxdIncomingMessage;
-    const context = request.oxd;
-    if (context === undefined) {
+    // The runtime only: req.oxd is built when a page (or a redirect to log in) needs it.
+    const runtime = attachedRuntime(request);
+    if (runtime === undefined) {
       next(
         new OxdConfigError(
           'requireAuth() ran on a request oxdAuth() has not seen: add app.use(oxdAuth(...)) ' +
@@ -191,7 +196,6 @@ export function requireAuth(options: RequireAuthOptions = {}): OxdMiddleware {
       );
       return;
     }
-    const runtime = contextRuntime(context);
     let session;
     try {
       session = requireSession(request);
@@ -201,7 +205,7 @@ export function requireAuth(options: RequireAuthOptions = {}): OxdMiddleware {
     }
     const data = sessionLogin(session, runtime.sessionKey);
     if (data === undefined) {
-      notLoggedIn(context, runtime, request, res, next, redirectOption);
+      notLoggedIn(runtime, request, res, next, redirectOption);
       return;
     }
     const expiresAt = data.tokens.expires_at;
@@ -216,7 +220,7 @@ export function requireAuth(options: RequireAuthOptions = {}): OxdMiddleware {
     refreshTokens(runtime, request, session, data)
       .then((usable) => {
         if (usable) authorise(runtime, check, data, request, res, next);
-        else notLoggedIn(context, runtime, request, res, next, redirectOption);
+        else notLoggedIn(runtime, request, res, next, redirectOption);
       })
       .catch(next);
   };
