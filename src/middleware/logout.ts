@@ -42,10 +42,22 @@ export function withIdTokenHint(uri: string, idToken: string | undefined): strin
   return url.href;
 }
 
+/**
+ * The post-logout redirect URI the OP has registered: the client's record (it follows
+ * `update_site`), else the configuration's (a client of the application's own).
+ */
+export function registeredPostLogoutUri(runtime: OxdRuntime): string | undefined {
+  const client = runtime.client as { postLogoutRedirectUri?: unknown };
+  const tracked = client.postLogoutRedirectUri;
+  return typeof tracked === 'string' && tracked !== ''
+    ? tracked
+    : runtime.config.client.postLogoutRedirectUri;
+}
+
 async function endSessionUri(runtime: OxdRuntime, idToken: string | undefined): Promise<string> {
   const params: GetLogoutUriParams = { state: randomBytes(16).toString('base64url') };
   if (idToken) params.id_token_hint = idToken;
-  const postLogout = runtime.config.client.postLogoutRedirectUri;
+  const postLogout = registeredPostLogoutUri(runtime);
   if (postLogout) params.post_logout_redirect_uri = postLogout;
   const reply = await runtime.client.getLogoutUri(params);
   return withIdTokenHint(reply.uri, idToken);

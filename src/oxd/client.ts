@@ -164,9 +164,27 @@ export class OxdClient {
     return this.call('registerSite', params);
   }
 
-  /** Updates the registered site's client metadata. */
-  updateSite(params: ParamsOf<'updateSite'>): Promise<ResultOf<'updateSite'>> {
-    return this.call('updateSite', params);
+  /**
+   * Updates the registered site's client metadata. A changed post-logout redirect URI is
+   * remembered (see {@link postLogoutRedirectUri}) and saved with `writeBack`, so logout
+   * keeps sending the URI the OP has registered.
+   */
+  async updateSite(params: ParamsOf<'updateSite'>): Promise<ResultOf<'updateSite'>> {
+    const result = await this.call('updateSite', params);
+    const postLogout =
+      this.serverVersion === 4
+        ? (params.post_logout_redirect_uris?.[0] ?? params.post_logout_redirect_uri)
+        : (params.post_logout_redirect_uri ?? params.post_logout_redirect_uris?.[0]);
+    await this.registration.updated({ postLogoutRedirectUri: postLogout || undefined });
+    return result;
+  }
+
+  /**
+   * The post-logout redirect URI the OP has registered for the site: the one the last
+   * successful {@link updateSite} set, else `[client] post_logout_redirect_uri`.
+   */
+  get postLogoutRedirectUri(): string | undefined {
+    return this.registration.postLogoutRedirectUri;
   }
 
   /** Removes the site from oxd. */

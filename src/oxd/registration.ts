@@ -237,6 +237,7 @@ export class SiteRegistration {
   private readonly token: ProtectionToken;
   private site: Site | undefined;
   private registering: Promise<string> | undefined;
+  private postLogout: string | undefined;
 
   constructor(options: SiteRegistrationOptions) {
     const { config, usesToken } = options;
@@ -302,6 +303,23 @@ export class SiteRegistration {
     if (this.usesToken && !this.token.known) await this.token.renew(undefined);
     await this.writes.flush();
     return site.oxdId;
+  }
+
+  /**
+   * Records what a successful `update_site` changed that the application sends later (the
+   * post-logout redirect URI, which the OP checks against the registration), and saves it.
+   */
+  async updated(values: { postLogoutRedirectUri?: string | undefined }): Promise<void> {
+    const uri = values.postLogoutRedirectUri;
+    if (uri === undefined) return;
+    this.postLogout = uri;
+    this.writes.add({ client: { post_logout_redirect_uri: uri } });
+    await this.writes.flush();
+  }
+
+  /** The post-logout redirect URI as registered: the last `update_site`'s, else the config's. */
+  get postLogoutRedirectUri(): string | undefined {
+    return this.postLogout ?? this.config.client.postLogoutRedirectUri;
   }
 
   /** `get_client_token` for the site's client. Only reached after ensure() set the site. */
