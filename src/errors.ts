@@ -36,6 +36,8 @@ export const ERROR_CODES = {
   SESSION_MISSING: 'OXD_SESSION_MISSING',
   /** The OpenID Provider answered the authorization request with an error. */
   OP_ERROR: 'OXD_OP_ERROR',
+  /** The user cancelled the login at the OpenID Provider (`access_denied`): nobody logged in. */
+  LOGIN_CANCELLED: 'OXD_LOGIN_CANCELLED',
   /** The user is not logged in (or the session expired and could not be refreshed). */
   UNAUTHENTICATED: 'OXD_UNAUTHENTICATED',
   /** The user is logged in but a claim check failed. */
@@ -181,6 +183,7 @@ export class OxdAuthError extends OxdError {
       | typeof ERROR_CODES.STATE_MISMATCH
       | typeof ERROR_CODES.SESSION_MISSING
       | typeof ERROR_CODES.OP_ERROR
+      | typeof ERROR_CODES.LOGIN_CANCELLED
       | typeof ERROR_CODES.UNAUTHENTICATED
       | typeof ERROR_CODES.FORBIDDEN,
     message: string,

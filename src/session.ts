@@ -47,6 +47,8 @@ export interface PendingLogin {
   returnTo: string;
   /** Milliseconds since the epoch. */
   createdAt: number;
+  /** A `prompt=none` login: "no OP session" answers continue anonymously. */
+  silent?: boolean | undefined;
 }
 
 /** A UMA claims gathering that was started (user sent to the AS) and has not come back yet. */

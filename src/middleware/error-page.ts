@@ -70,6 +70,11 @@ const EXPLANATIONS: Readonly<Record<OxdErrorCode, Explanation>> = {
     title: 'Login was not completed',
     advice: 'The identity provider did not complete the login. Please try again.',
   },
+  [ERROR_CODES.LOGIN_CANCELLED]: {
+    error: 'access_denied',
+    title: 'Login cancelled',
+    advice: 'The login was cancelled, so you are not logged in. You can log in again at any time.',
+  },
   [ERROR_CODES.UNAUTHENTICATED]: {
     error: 'unauthenticated',
     title: 'Login required',
