@@ -90,6 +90,12 @@ export interface OxdAuthOptions {
    * page for browsers, JSON for API clients (the same as `oxdErrorHandler()`).
    */
   renderError?: ErrorRenderer;
+  /**
+   * Whether logout also ends the session at the OP (RP-initiated logout through oxd's
+   * `get_logout_uri`). `false`: `/logout` and `req.oxd.logout()` end only this site's
+   * session. Default `true`; `req.oxd.logout({ idpLogout })` decides per call.
+   */
+  idpLogout?: boolean;
   /** Current time in milliseconds. Default `Date.now`; tests inject a clock. */
   clock?: () => number;
 }
@@ -115,6 +121,7 @@ export interface ResolvedOptions {
   readonly loginQueryParams: ReadonlySet<LoginQueryParam>;
   readonly errorOnRequired: boolean;
   readonly renderError: ErrorRenderer | undefined;
+  readonly idpLogout: boolean;
   readonly clock: () => number;
 }
 
@@ -128,6 +135,7 @@ const OPTION_KEYS: ReadonlySet<string> = new Set([
   'loginQueryParams',
   'errorOnRequired',
   'renderError',
+  'idpLogout',
   'clock',
 ]);
 const ROUTE_KEYS: ReadonlySet<string> = new Set([
@@ -318,6 +326,9 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     fail('errorOnRequired', 'must be true or false');
   }
   const clock = optionalFunction<() => number>(options.clock, 'clock') ?? Date.now;
+  if (options.idpLogout !== undefined && typeof options.idpLogout !== 'boolean') {
+    fail('idpLogout', 'must be true or false');
+  }
 
   return Object.freeze({
     config,
@@ -328,6 +339,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     loginQueryParams: resolveLoginQueryParams(options.loginQueryParams),
     errorOnRequired: options.errorOnRequired === true,
     renderError: optionalFunction<ErrorRenderer>(options.renderError, 'renderError'),
+    idpLogout: options.idpLogout !== false,
     clock,
   });
 }

@@ -11,7 +11,7 @@ import { handleCallback } from './callback';
 import { OxdContext } from './context';
 import { handleFrontchannelLogout } from './frontchannel-logout';
 import { startLogin, type LoginOptions } from './login';
-import { startLogout } from './logout';
+import { finishLogout, registeredPostLogoutUri, startLogout } from './logout';
 import { resolveOptions, trimSlash, type OxdAuthOptions, type Route } from './options';
 import { pathOf, queryOf, singleParam } from './request';
 import { createRuntime, type OxdRuntime } from './runtime';
@@ -51,8 +51,10 @@ function run(
       return startLogin(runtime, req, res, loginOptionsFromQuery(runtime, req.url));
     case 'callback':
       return handleCallback(runtime, req, res);
-    case 'logout':
-      return startLogout(runtime, req, res, {});
+    case 'logout': {
+      const returnTo = singleParam(queryOf(req.url), 'returnTo');
+      return startLogout(runtime, req, res, returnTo === undefined ? {} : { returnTo });
+    }
     case 'frontchannelLogout':
       return handleFrontchannelLogout(req, res);
   }
@@ -81,6 +83,26 @@ function routeMatcher(runtime: OxdRuntime): (req: OxdIncomingMessage) => RouteNa
 }
 
 /**
+ * The OP's return to the post-logout URI (its path, matched against the full path) with a
+ * `state`: the URI follows `update_site`, so its path is looked up again when it changed.
+ */
+function postLogoutLanding(runtime: OxdRuntime): (req: OxdIncomingMessage) => boolean {
+  let uri: string | undefined;
+  let path: string | undefined;
+  return (req) => {
+    if (!req.url?.includes('state=')) return false;
+    const current = registeredPostLogoutUri(runtime);
+    if (current !== uri) {
+      uri = current;
+      path = URL.canParse(current ?? '')
+        ? trimSlash(new URL(current as string).pathname)
+        : undefined;
+    }
+    return path !== undefined && path === trimSlash(pathOf(req.originalUrl ?? req.url));
+  };
+}
+
+/**
  * Creates the middleware from the configuration file's path, or from options whose
  * `config` is the path or a config object. Throws an `OxdConfigError` naming the option at
  * once when something is wrong; never does network I/O itself.
@@ -88,6 +110,7 @@ function routeMatcher(runtime: OxdRuntime): (req: OxdIncomingMessage) => RouteNa
 export function oxdAuth(options: string | OxdAuthOptions): OxdAuthHandler {
   const runtime = createRuntime(resolveOptions(options));
   const match = routeMatcher(runtime);
+  const isPostLogoutLanding = postLogoutLanding(runtime);
 
   const handler = function oxdAuth(
     req: IncomingMessage,
@@ -98,6 +121,9 @@ export function oxdAuth(options: string | OxdAuthOptions): OxdAuthHandler {
     request.oxd = new OxdContext(runtime, request, res, request.url ?? '/');
     const name = req.method === 'GET' ? match(request) : undefined;
     if (name === undefined) {
+      if (req.method === 'GET' && isPostLogoutLanding(request) && finishLogout(request, res)) {
+        return;
+      }
       next();
       return;
     }

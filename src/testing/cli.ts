@@ -34,6 +34,7 @@ Options:
   --json                  print one JSON line with what was started
   --op-port N             OP HTTPS port (default: a free port)
   --access-token-ttl S    OP access token lifetime in seconds (default 3600)
+  --no-end-session        the OP publishes no end_session_endpoint (no RP-initiated logout)
   --port N                oxd socket port (default 8099, 0 = a free port)
   --https-port N          oxd HTTPS port (default 8443, 0 = a free port)
   --data-dir DIR          where registrations and CA files are kept
@@ -52,6 +53,7 @@ interface Cli {
   json: boolean;
   opPort: number | undefined;
   accessTokenTtl: number | undefined;
+  endSession: boolean;
   port: number | undefined;
   httpsPort: number | undefined;
   dataDir: string;
@@ -75,6 +77,7 @@ function parseCli(argv: string[]): Cli | undefined {
       json: { type: 'boolean' },
       'op-port': { type: 'string' },
       'access-token-ttl': { type: 'string' },
+      'no-end-session': { type: 'boolean' },
       port: { type: 'string' },
       'https-port': { type: 'string' },
       'data-dir': { type: 'string' },
@@ -121,6 +124,7 @@ function parseCli(argv: string[]): Cli | undefined {
     json: values.json ?? false,
     opPort: integer('op-port'),
     accessTokenTtl: integer('access-token-ttl'),
+    endSession: values['no-end-session'] !== true,
     port: integer('port'),
     httpsPort: integer('https-port'),
     dataDir: path.resolve(values['data-dir'] ?? path.join(tmpdir(), 'express-oxd-local')),
@@ -262,6 +266,7 @@ async function main(): Promise<void> {
       op = await startLocalOp({
         ...(cli.opPort !== undefined ? { port: cli.opPort } : {}),
         ...(cli.accessTokenTtl !== undefined ? { accessTokenTtl: cli.accessTokenTtl } : {}),
+        endSession: cli.endSession,
       });
       await writeFile(path.join(cli.dataDir, 'op-ca.pem'), op.ca);
     }

@@ -52,6 +52,8 @@ export interface LocalStackOptions {
   accessTokenTtl?: number;
   protectCommands?: boolean;
   umaClaimsPolicy?: ClaimsPolicy;
+  /** `false`: the OP publishes no end_session_endpoint (`--no-end-session`). */
+  endSession?: boolean;
   /** `--oxd-version`: the oxd release line the local oxd reproduces (default: both lines). */
   oxdVersion?: '3.1.3' | '3.1.4' | '4.1' | '4.2';
 }
@@ -145,6 +147,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     if (options.accessTokenTtl !== undefined) {
       opArgs.push('--access-token-ttl', String(options.accessTokenTtl));
     }
+    if (options.endSession === false) opArgs.push('--no-end-session');
     const started = await startChild(opArgs);
     opChild = started.child;
     const op = started.ready.op as LocalStack['op'];

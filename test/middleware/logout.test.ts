@@ -14,6 +14,7 @@ import { followOpLogout, OpCookieJar, resumeOpSession, submitOpLogin } from '../
 import { buildApp, FRAMEWORKS, type Framework } from './app-fixture';
 import {
   APP_ORIGIN,
+  appPath,
   configFor,
   countingTransport,
   firstUser,
@@ -99,4 +100,119 @@ describe.each(['socket', 'https4'] as const)('after update_site, over %s', (tran
       ).resolves.toBeInstanceOf(URL);
     },
   );
+});
+
+describe('an OP without end_session_endpoint', () => {
+  let bare: LocalStack;
+  beforeAll(async () => {
+    bare = await startLocalStack({ endSession: false });
+  }, 180_000);
+  afterAll(async () => {
+    await bare?.close();
+  });
+
+  describe.each(['socket', 'https4'] as const)('over %s', (transport) => {
+    test.each(FRAMEWORKS)(
+      '%s - logout ends the local session and lands on the post-logout URI',
+      async (framework) => {
+        const { client } = siteClient(transport, bare);
+        const agent = appWith(framework, { client }, bare, transport);
+        expect((await logIn(agent, bare)).status).toBe(302);
+        const logout = await agent.get('/logout').set('Accept', HTML);
+        expect(logout.status).toBe(302);
+        expect(logout.headers.location).toBe(`${APP_ORIGIN}/logged-out`);
+        expect((await agent.get('/').set('Accept', HTML)).text).toBe('home');
+
+        // With a returnTo, there instead.
+        expect((await logIn(agent, bare)).status).toBe(302);
+        const back = await agent.get('/logout?returnTo=/after').set('Accept', HTML);
+        expect(back.headers.location).toBe('/after');
+        expect((await agent.get('/').set('Accept', HTML)).text).toBe('home');
+      },
+    );
+  });
+});
+
+describe.each(FRAMEWORKS)('logout options, %s', (framework) => {
+  test('idpLogout false: only the local session ends, without asking oxd', async () => {
+    const counter = countingTransport(stack, 'socket');
+    const counted = new OxdClient(resolveConfig(configFor(stack, 'socket')), {
+      transport: counter,
+      writeBack: false,
+    });
+    clients.push(counted);
+    const agent = appWith(framework, { client: counted, idpLogout: false });
+    const jar = new OpCookieJar();
+    expect((await logIn(agent, stack, '/login', jar)).status).toBe(302);
+    const logout = await agent.get('/logout').set('Accept', HTML);
+    expect(logout.status).toBe(302);
+    expect(logout.headers.location).toBe('/');
+    expect(counter.count('get_logout_uri')).toBe(0);
+    expect((await agent.get('/').set('Accept', HTML)).text).toBe('home');
+    // The OP session is still there: the next login needs no password.
+    const login = await agent.get('/login').set('Accept', HTML);
+    await expect(
+      resumeOpSession(login.headers.location as string, stack.op.ca, jar),
+    ).resolves.toBeInstanceOf(URL);
+  });
+
+  test('returnTo after an OP logout comes back through the post-logout URI', async () => {
+    const { client } = siteClient('socket');
+    const agent = appWith(framework, { client });
+    const jar = new OpCookieJar();
+    expect((await logIn(agent, stack, '/login', jar)).status).toBe(302);
+    const logout = await agent.get('/logout?returnTo=/profile%3Ftab%3D2').set('Accept', HTML);
+    const endSession = new URL(logout.headers.location as string);
+    expect(endSession.origin).toBe(stack.op.issuer);
+    const atOp = await followOpLogout(endSession.href, stack.op.ca, jar);
+    expect(atOp.location.pathname).toBe('/logged-out');
+    const landing = await agent.get(appPath(atOp.location)).set('Accept', HTML);
+    expect(landing.status).toBe(302);
+    expect(landing.headers.location).toBe('/profile?tab=2');
+    // Logged out here and at the OP.
+    expect((await agent.get('/profile').set('Accept', HTML)).status).toBe(302);
+    const login = await agent.get('/login').set('Accept', HTML);
+    await expect(
+      resumeOpSession(login.headers.location as string, stack.op.ca, jar),
+    ).rejects.toThrow(/login form/);
+  });
+
+  test('returnTo is validated like the login one', async () => {
+    const { client } = siteClient('socket');
+    const agent = appWith(framework, { client, idpLogout: false });
+    for (const target of ['https://evil.example/', '//evil.example', '/\\evil.example']) {
+      expect((await logIn(agent, stack)).status).toBe(302);
+      const logout = await agent
+        .get(`/logout?returnTo=${encodeURIComponent(target)}`)
+        .set('Accept', HTML);
+      expect(logout.headers.location).toBe('/');
+    }
+    // A landing whose state carries an unsafe path is left to the application.
+    const forged = Buffer.from('//evil.example', 'utf8').toString('base64url');
+    const landing = await agent
+      .get(`/logged-out?state=${'a'.repeat(22)}.${forged}`)
+      .set('Accept', HTML);
+    expect(landing.headers.location).toBeUndefined();
+  });
+
+  test('req.oxd.logout({ returnTo, idpLogout }) from an application route', async () => {
+    const { client } = siteClient('socket');
+    const agent = appWith(framework, { client });
+    const jar = new OpCookieJar();
+    expect((await logIn(agent, stack, '/login', jar)).status).toBe(302);
+    const local = await agent.get('/app-logout?returnTo=/bye&idpLogout=false').set('Accept', HTML);
+    expect(local.status).toBe(302);
+    expect(local.headers.location).toBe('/bye');
+    expect((await agent.get('/').set('Accept', HTML)).text).toBe('home');
+
+    const login = await agent.get('/login').set('Accept', HTML);
+    const callback = await resumeOpSession(login.headers.location as string, stack.op.ca, jar);
+    expect((await agent.get(appPath(callback)).set('Accept', HTML)).status).toBe(302);
+    const full = await agent.get('/app-logout?returnTo=/bye&idpLogout=true').set('Accept', HTML);
+    const endSession = new URL(full.headers.location as string);
+    expect(endSession.origin).toBe(stack.op.issuer);
+    const atOp = await followOpLogout(endSession.href, stack.op.ca, jar);
+    const landing = await agent.get(appPath(atOp.location)).set('Accept', HTML);
+    expect(landing.headers.location).toBe('/bye');
+  });
 });

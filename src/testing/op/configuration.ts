@@ -57,6 +57,8 @@ export interface ProviderSettings {
   refreshTokenTtl: number;
   /** Issue a new refresh token on every refresh (the used one becomes invalid). */
   rotateRefreshToken: boolean;
+  /** Publish an end_session_endpoint (RP-initiated logout). */
+  endSession: boolean;
   /** Private JWKs that sign ID tokens. */
   signingKeys: JsonWebKey[];
   /** Keys that sign the OP's cookies. */
@@ -141,7 +143,7 @@ export function buildProviderConfiguration(settings: ProviderSettings): object {
       revocation: { enabled: true, allowedPolicy: revocationAllowed },
       resourceIndicators: { enabled: false },
       rpInitiatedLogout: {
-        enabled: true,
+        enabled: settings.endSession,
         logoutSource: async (ctx: ProviderContext, form: string) => {
           sendHtml(ctx, renderLogoutPage(form, ctx.host));
         },
