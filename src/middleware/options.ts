@@ -10,6 +10,7 @@ import { OxdConfigError, type OxdError } from '../errors';
 import { oxdClientFor } from '../client-from-config';
 import type { OxdClient, OxdClientOptions } from '../oxd/client';
 import type { OxdSessionData } from '../session';
+import { extraParams, isExtraParamName } from './login';
 import { isSafeReturnTo } from './return-to';
 
 /**
@@ -44,10 +45,23 @@ export interface LoginParams {
   prompt?: string;
   /** ACR values. Default: none, the configured `acr_values` (if any) apply. */
   acrValues?: readonly string[];
+  /** OIDC `login_hint`. Default: none. */
+  loginHint?: string;
+  /** OIDC `max_age` in seconds. Default: none. */
+  maxAge?: number;
+  /** OIDC `ui_locales`, e.g. `['fr', 'en']`. Default: none. */
+  uiLocales?: readonly string[];
+  /** Other authorization request parameters by name. Default: none. */
+  params?: Readonly<Record<string, string>>;
 }
 
-/** Query parameters of the login route that are passed on to the OP when listed. */
-export type LoginQueryParam = 'prompt' | 'acr_values' | 'scope';
+/**
+ * Query parameters of the login route that are passed on to the OP when listed: `prompt`,
+ * `acr_values`, `scope`, `login_hint`, `max_age`, `ui_locales`, or the name of any other
+ * (non-reserved) authorization request parameter.
+ */
+export type LoginQueryParam =
+  'prompt' | 'acr_values' | 'scope' | 'login_hint' | 'max_age' | 'ui_locales' | (string & {});
 
 /** Writes an error response for a failed request. */
 export type ErrorRenderer = (err: OxdError, req: IncomingMessage, res: ServerResponse) => void;
@@ -145,7 +159,15 @@ const ROUTE_KEYS: ReadonlySet<string> = new Set([
   'frontchannelLogout',
   'postLogoutRedirect',
 ]);
-const LOGIN_PARAM_KEYS: ReadonlySet<string> = new Set(['scope', 'prompt', 'acrValues']);
+const LOGIN_PARAM_KEYS: ReadonlySet<string> = new Set([
+  'scope',
+  'prompt',
+  'acrValues',
+  'loginHint',
+  'maxAge',
+  'uiLocales',
+  'params',
+]);
 const LOGIN_QUERY_PARAMS: ReadonlySet<string> = new Set(['prompt', 'acr_values', 'scope']);
 
 function fail(key: string, message: string): never {
@@ -257,13 +279,39 @@ function resolveLoginParams(value: unknown): Readonly<LoginParams> {
     }
     params.prompt = value.prompt;
   }
+  if (value.params !== undefined && !isPlainObject(value.params)) {
+    fail('loginParams.params', 'must be an object of parameter names and string values');
+  }
+  const uiLocales = stringList(value.uiLocales, 'loginParams.uiLocales');
+  const checked = {
+    loginHint: value.loginHint as string | undefined,
+    maxAge: value.maxAge as number | undefined,
+    uiLocales,
+    params: value.params as Record<string, string> | undefined,
+  };
+  // Throws an OxdConfigError naming the parameter when a name or value is not acceptable.
+  extraParams({}, checked, 'oxdAuth option loginParams');
+  if (checked.loginHint !== undefined) params.loginHint = checked.loginHint;
+  if (checked.maxAge !== undefined) params.maxAge = checked.maxAge;
+  if (uiLocales) params.uiLocales = uiLocales;
+  if (checked.params !== undefined) params.params = Object.freeze({ ...checked.params });
   return Object.freeze(params);
 }
 
 function resolveLoginQueryParams(value: unknown): ReadonlySet<LoginQueryParam> {
   if (value === undefined) return new Set();
-  if (!Array.isArray(value) || !value.every((item) => LOGIN_QUERY_PARAMS.has(item))) {
-    fail('loginQueryParams', `must be a list of ${[...LOGIN_QUERY_PARAMS].join(', ')}`);
+  if (
+    !Array.isArray(value) ||
+    !value.every(
+      (item) =>
+        typeof item === 'string' && (LOGIN_QUERY_PARAMS.has(item) || isExtraParamName(item)),
+    )
+  ) {
+    fail(
+      'loginQueryParams',
+      `must be a list of ${[...LOGIN_QUERY_PARAMS].join(', ')}, login_hint, max_age, ui_locales ` +
+        'or names of other authorization request parameters (not state, nonce, redirect_uri, …)',
+    );
   }
   return new Set(value as LoginQueryParam[]);
 }

@@ -5,6 +5,7 @@
  * front-channel logout. Every other request goes straight to `next()`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { debuglog } from 'node:util';
 import type { OxdClient } from '../oxd/client';
 import type { OxdIncomingMessage } from '../session';
 import { handleCallback } from './callback';
@@ -15,6 +16,8 @@ import { finishLogout, registeredPostLogoutUri, startLogout } from './logout';
 import { resolveOptions, trimSlash, type OxdAuthOptions, type Route } from './options';
 import { pathOf, queryOf, singleParam } from './request';
 import { createRuntime, type OxdRuntime } from './runtime';
+
+const debug = debuglog('express-oxd');
 
 /** The middleware `oxdAuth()` returns, with the client it uses. */
 export interface OxdAuthHandler {
@@ -37,6 +40,26 @@ function loginOptionsFromQuery(runtime: OxdRuntime, url: string | undefined): Lo
   if (acrValues !== undefined) options.acrValues = acrValues;
   const scope = allowed.has('scope') ? singleParam(query, 'scope') : undefined;
   if (scope !== undefined) options.scope = scope;
+  // Other listed parameters; a value that is not acceptable is left out (debug line).
+  const params: Record<string, string> = {};
+  for (const name of allowed) {
+    if (name === 'prompt' || name === 'acr_values' || name === 'scope') continue;
+    const value = singleParam(query, name);
+    if (value === undefined) continue;
+    if (name === 'max_age') {
+      if (/^\d{1,9}$/.test(value)) options.maxAge = Number(value);
+      else debug('login: ignoring a max_age that is not a whole number of seconds');
+    } else if (value !== '' && value.length <= 1024 && !/[\u0000-\u001f\u007f]/.test(value)) {
+      if (name === 'login_hint') options.loginHint = value;
+      else if (name === 'ui_locales') options.uiLocales = value;
+      else params[name] = value;
+    } else {
+      debug(
+        'login: ignoring a query parameter value that is empty, too long or has control characters',
+      );
+    }
+  }
+  if (Object.keys(params).length > 0) options.params = params;
   return options;
 }
 

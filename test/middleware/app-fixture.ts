@@ -74,6 +74,14 @@ const pages: Record<string, Handler> = {
       ...(query.has('idpLogout') ? { idpLogout: query.get('idpLogout') === 'true' } : {}),
     });
   },
+  '/start-params': async (req) => {
+    await (req as OxdIncomingMessage).oxd?.login({
+      loginHint: 'john',
+      maxAge: 0,
+      uiLocales: ['de'],
+      params: { campaign: 'spring' },
+    });
+  },
   '/start': async (req, res) => {
     await (req as OxdIncomingMessage).oxd?.login({ returnTo: '/profile', prompt: 'login' });
     void res;
