@@ -19,6 +19,14 @@ import { createRuntime, type OxdRuntime } from './runtime';
 
 const debug = debuglog('express-oxd');
 
+function hasControlChar(value: string): boolean {
+  for (let i = 0; i < value.length; i += 1) {
+    const code = value.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
+}
+
 /** The middleware `oxdAuth()` returns, with the client it uses. */
 export interface OxdAuthHandler {
   (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void;
@@ -49,7 +57,7 @@ function loginOptionsFromQuery(runtime: OxdRuntime, url: string | undefined): Lo
     if (name === 'max_age') {
       if (/^\d{1,9}$/.test(value)) options.maxAge = Number(value);
       else debug('login: ignoring a max_age that is not a whole number of seconds');
-    } else if (value !== '' && value.length <= 1024 && !/[\u0000-\u001f\u007f]/.test(value)) {
+    } else if (value !== '' && value.length <= 1024 && !hasControlChar(value)) {
       if (name === 'login_hint') options.loginHint = value;
       else if (name === 'ui_locales') options.uiLocales = value;
       else params[name] = value;
