@@ -227,6 +227,7 @@ export async function startLogin(
   req: OxdIncomingMessage,
   res: ServerResponse,
   options: LoginOptions,
+  silent = false,
 ): Promise<void> {
   const session = requireSession(req);
   const returnTo = safeReturnTo(options.returnTo);
@@ -246,6 +247,7 @@ export async function startLogin(
   const now = runtime.clock();
   const pending: PendingLogin = { state, returnTo, createdAt: now };
   if (nonce) pending.nonce = nonce;
+  if (silent) pending.silent = true;
   const logins = livePendingLogins(session.oxdLogins, now);
   logins.push(pending);
   session.oxdLogins = logins.slice(-MAX_PENDING_LOGINS);

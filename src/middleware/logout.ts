@@ -12,6 +12,7 @@ import { redirect } from './response';
 import { queryOf, singleParam } from './request';
 import { isSafeReturnTo, safeReturnTo } from './return-to';
 import type { OxdRuntime } from './runtime';
+import { hasSilentCookie, markSilentLoginTried } from './silent-login';
 
 const debug = debuglog('express-oxd');
 
@@ -120,6 +121,8 @@ export async function startLogout(
 ): Promise<void> {
   const session = requireSession(req);
   const data = session.oxd;
+  // A silent login must not log the user straight back in.
+  if (runtime.silentLogin && !hasSilentCookie(req)) markSilentLoginTried(req, res);
   const returnTo = isSafeReturnTo(options.returnTo) ? safeReturnTo(options.returnTo) : undefined;
   const local = returnTo ?? runtime.routes.postLogoutRedirect;
   if (!data) {

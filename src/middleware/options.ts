@@ -110,6 +110,13 @@ export interface OxdAuthOptions {
    * session. Default `true`; `req.oxd.logout({ idpLogout })` decides per call.
    */
   idpLogout?: boolean;
+  /**
+   * Try a silent login (`prompt=none`) once per browser session for anonymous visitors of
+   * HTML pages: someone already logged in at the OP comes back logged in without seeing a
+   * page; anyone else continues anonymously (no error page, no second try until the
+   * browser is closed). Default `false`.
+   */
+  silentLogin?: boolean;
   /** Current time in milliseconds. Default `Date.now`; tests inject a clock. */
   clock?: () => number;
 }
@@ -136,6 +143,7 @@ export interface ResolvedOptions {
   readonly errorOnRequired: boolean;
   readonly renderError: ErrorRenderer | undefined;
   readonly idpLogout: boolean;
+  readonly silentLogin: boolean;
   readonly clock: () => number;
 }
 
@@ -150,6 +158,7 @@ const OPTION_KEYS: ReadonlySet<string> = new Set([
   'errorOnRequired',
   'renderError',
   'idpLogout',
+  'silentLogin',
   'clock',
 ]);
 const ROUTE_KEYS: ReadonlySet<string> = new Set([
@@ -374,8 +383,10 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     fail('errorOnRequired', 'must be true or false');
   }
   const clock = optionalFunction<() => number>(options.clock, 'clock') ?? Date.now;
-  if (options.idpLogout !== undefined && typeof options.idpLogout !== 'boolean') {
-    fail('idpLogout', 'must be true or false');
+  for (const key of ['idpLogout', 'silentLogin'] as const) {
+    if (options[key] !== undefined && typeof options[key] !== 'boolean') {
+      fail(key, 'must be true or false');
+    }
   }
 
   return Object.freeze({
@@ -388,6 +399,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     errorOnRequired: options.errorOnRequired === true,
     renderError: optionalFunction<ErrorRenderer>(options.renderError, 'renderError'),
     idpLogout: options.idpLogout !== false,
+    silentLogin: options.silentLogin === true,
     clock,
   });
 }

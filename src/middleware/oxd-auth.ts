@@ -12,9 +12,10 @@ import { handleCallback } from './callback';
 import { OxdContext } from './context';
 import { handleFrontchannelLogout } from './frontchannel-logout';
 import { startLogin, type LoginOptions } from './login';
+import { hasSilentCookie, markSilentLoginTried } from './silent-login';
 import { finishLogout, registeredPostLogoutUri, startLogout } from './logout';
 import { resolveOptions, trimSlash, type OxdAuthOptions, type Route } from './options';
-import { pathOf, queryOf, singleParam } from './request';
+import { pathOf, queryOf, singleParam, wantsHtml } from './request';
 import { createRuntime, type OxdRuntime } from './runtime';
 
 const debug = debuglog('express-oxd');
@@ -134,6 +135,37 @@ function postLogoutLanding(runtime: OxdRuntime): (req: OxdIncomingMessage) => bo
 }
 
 /**
+ * `silentLogin`: an anonymous GET of an HTML page, with a session middleware and no earlier
+ * try in this browser session, starts a `prompt=none` login returning to the same URL. The
+ * cookie is set first, so whatever the OP answers, the next page is not redirected again.
+ * Resolves false (the request goes on) when no silent login is started.
+ */
+async function trySilentLogin(
+  runtime: OxdRuntime,
+  req: OxdIncomingMessage,
+  res: ServerResponse,
+): Promise<boolean> {
+  const session = req.session;
+  if (!session || typeof session.save !== 'function' || session.oxd !== undefined) return false;
+  if (!wantsHtml(req) || hasSilentCookie(req)) return false;
+  markSilentLoginTried(req, res);
+  try {
+    await startLogin(
+      runtime,
+      req,
+      res,
+      { returnTo: req.originalUrl ?? req.url ?? '/', prompt: 'none' },
+      true,
+    );
+    debug('silent login: trying prompt=none');
+    return true;
+  } catch (err) {
+    debug('silent login: could not start (%s), going on anonymously', (err as Error).message);
+    return false;
+  }
+}
+
+/**
  * Creates the middleware from the configuration file's path, or from options whose
  * `config` is the path or a config object. Throws an `OxdConfigError` naming the option at
  * once when something is wrong; never does network I/O itself.
@@ -153,6 +185,12 @@ export function oxdAuth(options: string | OxdAuthOptions): OxdAuthHandler {
     const name = req.method === 'GET' ? match(request) : undefined;
     if (name === undefined) {
       if (req.method === 'GET' && isPostLogoutLanding(request) && finishLogout(request, res)) {
+        return;
+      }
+      if (runtime.silentLogin && req.method === 'GET') {
+        trySilentLogin(runtime, request, res).then((started) => {
+          if (!started) next();
+        }, next);
         return;
       }
       next();
