@@ -104,6 +104,10 @@ function registrationRequest(
         post_logout_redirect_uris: client.postLogoutRedirectUri
           ? [client.postLogoutRedirectUri]
           : [],
+        // The OP then sends `iss` and `sid` to the front-channel logout URI, which are
+        // required to end a session there (oxd 3.x has no such parameter).
+        front_channel_logout_session_required:
+          client.clientFrontchannelLogoutUris.length > 0 ? true : undefined,
       }),
     };
   }

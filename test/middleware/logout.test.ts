@@ -216,3 +216,40 @@ describe.each(FRAMEWORKS)('logout options, %s', (framework) => {
     expect(landing.headers.location).toBe('/bye');
   });
 });
+
+describe.each(FRAMEWORKS)('front-channel logout over https4, %s', (framework) => {
+  test('ends the session only on the OP’s iss and sid', async () => {
+    const { client } = siteClient('https4');
+    const jar = new OpCookieJar();
+    const user = appWith(framework, { client }, stack, 'https4');
+    expect((await logIn(user, stack, '/login', jar)).status).toBe(302);
+    const loggedIn = `home, logged in as 248289761001`;
+
+    // Links on other sites: no parameters, only iss, a wrong sid.
+    for (const query of ['', `?iss=${encodeURIComponent(stack.op.issuer)}`, '?sid=guess']) {
+      const page = await user.get(`/frontchannel-logout${query}`).set('Accept', HTML);
+      expect(page.status).toBe(200);
+      expect((await user.get('/').set('Accept', HTML)).text).toBe(loggedIn);
+    }
+    const wrongSid = await user
+      .get(`/frontchannel-logout?iss=${encodeURIComponent(stack.op.issuer)}&sid=guess`)
+      .set('Accept', HTML);
+    expect(wrongSid.status).toBe(200);
+    expect((await user.get('/').set('Accept', HTML)).text).toBe(loggedIn);
+
+    // The same OP session logs out through another session of the site: the OP's page
+    // loads the front-channel URI with iss and sid.
+    const other = appWith(framework, { client }, stack, 'https4');
+    const login = await other.get('/login').set('Accept', HTML);
+    const back = await resumeOpSession(login.headers.location as string, stack.op.ca, jar);
+    expect((await other.get(appPath(back)).set('Accept', HTML)).status).toBe(302);
+    const logout = await other.get('/logout').set('Accept', HTML);
+    const atOp = await followOpLogout(logout.headers.location as string, stack.op.ca, jar);
+    const [frame] = atOp.frontchannelLogoutUris;
+    expect(frame?.searchParams.get('iss')).toBe(stack.op.issuer);
+    expect(frame?.searchParams.get('sid')).toBeTruthy();
+    const ended = await user.get(appPath(frame as URL)).set('Accept', HTML);
+    expect(ended.status).toBe(200);
+    expect((await user.get('/').set('Accept', HTML)).text).toBe('home');
+  });
+});

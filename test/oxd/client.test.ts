@@ -183,6 +183,7 @@ describe('OxdClient registration', () => {
       redirect_uris: ['https://rp.example.test/callback', 'https://rp.example.test/alt'],
       post_logout_redirect_uris: ['https://rp.example.test/bye'],
       client_frontchannel_logout_uris: ['https://rp.example.test/logout'],
+      front_channel_logout_session_required: true,
       scope: ['openid', 'profile'],
       response_types: ['code'],
       grant_types: ['authorization_code', 'client_credentials'],
