@@ -14,6 +14,7 @@ import {
   type OxdSessionData,
   type PendingLogin,
 } from '../session';
+import { rememberLogin } from './backchannel-logout';
 import { claimString, normaliseClaims } from './claims';
 import { livePendingLogins } from './login';
 import { queryOf, singleParam } from './request';
@@ -200,6 +201,7 @@ export async function handleCallback(
   fresh.oxd = data;
   if (rest.length > 0) fresh.oxdLogins = rest;
   await saveSession(fresh);
+  if (runtime.routes.backchannelLogout) await rememberLogin(req, data);
   debug('callback: login completed, session regenerated');
   redirect(res, login.returnTo);
 }

@@ -31,6 +31,12 @@ export interface OxdAuthRoutes {
    */
   frontchannelLogout?: string | false;
   /**
+   * POST route for OpenID Connect Back-Channel Logout (the OP's `logout_token`). Off by
+   * default: oxd cannot register a `backchannel_logout_uri`, so it is set at the OP (see the
+   * README); needs oxd 4.x (`get_jwks`) and a session store shared by the app's instances.
+   */
+  backchannelLogout?: string | false;
+  /**
    * Same-origin path to send the user to after `/logout` when nobody is logged in (the OP
    * sends logged-in users to `post_logout_redirect_uri`). Default `/`.
    */
@@ -135,6 +141,7 @@ export interface ResolvedOptions {
     readonly logout: Route | undefined;
     readonly callback: Route | undefined;
     readonly frontchannelLogout: Route | undefined;
+    readonly backchannelLogout: Route | undefined;
     readonly postLogoutRedirect: string;
   };
   readonly afterCallback: AfterCallback | undefined;
@@ -166,6 +173,7 @@ const ROUTE_KEYS: ReadonlySet<string> = new Set([
   'logout',
   'callback',
   'frontchannelLogout',
+  'backchannelLogout',
   'postLogoutRedirect',
 ]);
 const LOGIN_PARAM_KEYS: ReadonlySet<string> = new Set([
@@ -254,6 +262,7 @@ function resolveRoutes(value: unknown, config: OxdConfig): ResolvedOptions['rout
         ? undefined
         : pathOfUri(frontchannelUri, 'client_frontchannel_logout_uris'),
     ),
+    backchannelLogout: routeOption(routes.backchannelLogout, 'routes.backchannelLogout', undefined),
     postLogoutRedirect: '/',
   };
   if (routes.postLogoutRedirect !== undefined) {
@@ -263,7 +272,13 @@ function resolveRoutes(value: unknown, config: OxdConfig): ResolvedOptions['rout
     resolved.postLogoutRedirect = routes.postLogoutRedirect;
   }
   const seen = new Map<string, string>();
-  for (const name of ['login', 'logout', 'callback', 'frontchannelLogout'] as const) {
+  for (const name of [
+    'login',
+    'logout',
+    'callback',
+    'frontchannelLogout',
+    'backchannelLogout',
+  ] as const) {
     const route = resolved[name];
     if (!route) continue;
     const other = seen.get(route.path);

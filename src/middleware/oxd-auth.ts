@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { debuglog } from 'node:util';
 import type { OxdClient } from '../oxd/client';
 import type { OxdIncomingMessage } from '../session';
+import { handleBackchannelLogout, OpKeys } from './backchannel-logout';
 import { handleCallback } from './callback';
 import { OxdContext } from './context';
 import { handleFrontchannelLogout } from './frontchannel-logout';
@@ -173,6 +174,13 @@ async function trySilentLogin(
 export function oxdAuth(options: string | OxdAuthOptions): OxdAuthHandler {
   const runtime = createRuntime(resolveOptions(options));
   const match = routeMatcher(runtime);
+  const backchannel = runtime.routes.backchannelLogout;
+  const opKeys = backchannel ? new OpKeys(runtime) : undefined;
+  const matchBackchannel = (req: OxdIncomingMessage): boolean => {
+    if (!backchannel) return false;
+    const path = backchannel.absolute ? (req.originalUrl ?? req.url) : req.url;
+    return trimSlash(pathOf(path)) === backchannel.path;
+  };
   const isPostLogoutLanding = postLogoutLanding(runtime);
 
   const handler = function oxdAuth(
@@ -182,6 +190,10 @@ export function oxdAuth(options: string | OxdAuthOptions): OxdAuthHandler {
   ): void {
     const request = req as OxdIncomingMessage;
     request.oxd = new OxdContext(runtime, request, res, request.url ?? '/');
+    if (req.method === 'POST' && opKeys && matchBackchannel(request)) {
+      handleBackchannelLogout(runtime, opKeys, request, res).catch(next);
+      return;
+    }
     const name = req.method === 'GET' ? match(request) : undefined;
     if (name === undefined) {
       if (req.method === 'GET' && isPostLogoutLanding(request) && finishLogout(request, res)) {

@@ -116,6 +116,11 @@ export class OxdClient {
     return this.registration.oxdId;
   }
 
+  /** The site's OP `client_id`, once known (4.x registration, or the configuration). */
+  get clientId(): string | undefined {
+    return this.registration.clientId;
+  }
+
   /** `socket` (oxd-server 3.x) or `https`. */
   get transportKind(): 'socket' | 'https' {
     return this.transport.kind;

@@ -268,6 +268,11 @@ export class SiteRegistration {
     return this.site?.oxdId;
   }
 
+  /** The site's OP `client_id`, when registration returned it or the configuration has it. */
+  get clientId(): string | undefined {
+    return this.site?.clientId ?? this.config.client.clientId;
+  }
+
   /** Registers (and fetches the token, saves the results) unless all is done; the `oxd_id`. */
   ensure(): Promise<string> {
     const site = this.site;
