@@ -11,7 +11,13 @@
 import { createHash, createPublicKey, verify, type KeyObject, constants } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { debuglog } from 'node:util';
-import type { OxdIncomingMessage, OxdSessionData } from '../session';
+import {
+  loginClaims,
+  loginIssuer,
+  loginSid,
+  type OxdIncomingMessage,
+  type StoredLogin,
+} from '../session';
 import { sendJson } from './response';
 import type { OxdRuntime } from './runtime';
 
@@ -83,17 +89,18 @@ function trimIssuer(value: string): string {
  * At login: adds the new session's id to the `sid` and `sub` records of its login, so a
  * back-channel logout can find it. Failures are logged, not thrown: the login stands.
  */
-export async function rememberLogin(req: OxdIncomingMessage, data: OxdSessionData): Promise<void> {
+export async function rememberLogin(req: OxdIncomingMessage, data: StoredLogin): Promise<void> {
   const store = storeOf(req);
   const id = req.sessionID;
-  const iss = data.iss;
+  const iss = loginIssuer(data);
+  const sid = loginSid(data);
   if (!store || !id || !iss) return;
   const maxAge = (req.session as { cookie?: { maxAge?: unknown } } | undefined)?.cookie?.maxAge;
   const ttl = typeof maxAge === 'number' && maxAge > 0 ? maxAge : DEFAULT_RECORD_TTL_MS;
-  const sub = typeof data.claims.sub === 'string' ? data.claims.sub : undefined;
+  const sub = loginClaims(data).sub;
   const keys = [
-    ...(data.sid ? [recordKey('sid', trimIssuer(iss), data.sid)] : []),
-    ...(sub ? [recordKey('sub', trimIssuer(iss), sub)] : []),
+    ...(sid ? [recordKey('sid', trimIssuer(iss), sid)] : []),
+    ...(typeof sub === 'string' && sub !== '' ? [recordKey('sub', trimIssuer(iss), sub)] : []),
   ];
   try {
     for (const key of keys) {

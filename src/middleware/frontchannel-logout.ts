@@ -19,8 +19,10 @@ import { debuglog } from 'node:util';
 import {
   destroySession,
   requireSession,
+  loginIssuer,
+  loginSid,
   type OxdIncomingMessage,
-  type OxdSessionData,
+  type StoredLogin,
 } from '../session';
 import { queryOf, singleParam } from './request';
 import { htmlPage, sendHtml } from './response';
@@ -31,13 +33,15 @@ import { htmlPage, sendHtml } from './response';
  * matches: otherwise any page on the web could log the user out with an iframe.
  */
 export function matchesLogout(
-  data: OxdSessionData,
+  data: StoredLogin,
   iss: string | undefined,
   sid: string | undefined,
 ): boolean {
   if (iss === undefined || sid === undefined) return false;
-  if (data.sid === undefined || data.iss === undefined) return false;
-  return data.sid === sid && data.iss.replace(/\/$/, '') === iss.replace(/\/$/, '');
+  const loginIss = loginIssuer(data);
+  const loginSessionId = loginSid(data);
+  if (loginSessionId === undefined || loginIss === undefined) return false;
+  return loginSessionId === sid && loginIss.replace(/\/$/, '') === iss.replace(/\/$/, '');
 }
 
 const debug = debuglog('express-oxd');

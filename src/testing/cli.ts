@@ -3,27 +3,84 @@
  * `express-oxd-local`: runs the local OpenID Provider and the local oxd server.
  *
  *   express-oxd-local [--json] [--op-port N] [--port N] [--https-port N] [--data-dir DIR]
+ *                     [--app-url URL] [--write-config FILE] [--write-dev-cert DIR]
  *                     [--protect | --no-protect] [--access-token-ttl S] [--state-ttl S]
  *                     [--uma-claims-policy FILE] [--until-stdin-closes]
  *   express-oxd-local op  [--json] [--op-port N] [--access-token-ttl S] ...
  *   express-oxd-local oxd --op-issuer URL --op-ca-file FILE [--json] [--port N] ...
  *
- * Without a subcommand both start and the output says what to put into the express-oxd
- * configuration. `--json` prints one line instead:
+ * Without a subcommand both start and the output is a complete express-oxd configuration for
+ * an app at `--app-url` (`--write-config FILE` also writes it to a file). The optional peers
+ * oidc-provider and selfsigned are checked first; all missing ones are named in one message.
+ * `--json` prints one line instead:
  * `{"op":{"issuer","ca","users"},"oxd":{"host","port","httpsUrl","ca"}}` (only the part
  * that was started). SIGINT / SIGTERM (and, with `--until-stdin-closes`, the end of stdin)
  * stop the servers cleanly.
  */
-import { X509Certificate } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { type Certificate, createSelfSignedCertificate } from './op/certificate';
+// These modules load the optional peers only when a server starts, after the check below.
+import {
+  configFor,
+  devCertificate,
+  OXD_CA_FILE,
+  oxdCertificate,
+  writeConfigFile,
+} from './cli-files';
 import { type LocalOp, startLocalOp } from './op/local-op';
 import { type LocalOxd, type LocalOxdOptions, startLocalOxd } from './oxd/local-oxd';
 import { OXD_VERSIONS, isOxdVersion, type OxdVersion } from './oxd/profiles';
 import type { ClaimsPolicy } from './uma';
+
+/**
+ * Default ports, away from the ones `npm run demo` uses (site 8443, OP 8444, oxd socket 8099,
+ * oxd HTTPS 8445), so both can run at once.
+ */
+const DEFAULT_OXD_PORT = 8199;
+const DEFAULT_OXD_HTTPS_PORT = 8543;
+const DEFAULT_APP_URL = 'https://127.0.0.1:3000';
+const CLIENT_NAME = 'express-oxd local app';
+
+/** Optional peer dependencies the local servers load, with the range package.json asks for. */
+const PEERS = [
+  { name: 'oidc-provider', range: '9' },
+  { name: 'selfsigned', range: '5' },
+  { name: 'jose', range: '6' },
+] as const;
+
+/** Whether `name` can be resolved from this file, as the local servers will load it. */
+function isInstalled(name: string): boolean {
+  for (const request of [`${name}/package.json`, name]) {
+    try {
+      require.resolve(request);
+      return true;
+    } catch (err) {
+      // Installed but closed by its exports map: present all the same.
+      if ((err as NodeJS.ErrnoException).code === 'ERR_PACKAGE_PATH_NOT_EXPORTED') return true;
+    }
+  }
+  return false;
+}
+
+/** `a`, `a and b`, `a, b and c`. */
+function listed(names: readonly string[]): string {
+  return names.length < 2 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
+}
+
+/** One message naming every missing optional peer, or undefined when all are there. */
+function missingPeersMessage(installed: (name: string) => boolean = isInstalled) {
+  const missing = PEERS.filter((peer) => !installed(peer.name));
+  if (missing.length === 0) return undefined;
+  const names = missing.map((peer) => peer.name);
+  const specs = missing.map((peer) => `${peer.name}@${peer.range}`);
+  return (
+    `the local OpenID Provider and oxd server need ${names.length === 1 ? 'the optional package' : 'the optional packages'} ` +
+    `${listed(names)}, which ${names.length === 1 ? 'is' : 'are'} not installed. Install ` +
+    `${names.length === 1 ? 'it' : 'them'} next to express-oxd:\n  npm install --save-dev ${specs.join(' ')}`
+  );
+}
 
 const USAGE = `Usage:
   express-oxd-local [options]            start the local OP and the local oxd server
@@ -35,10 +92,15 @@ Options:
   --op-port N             OP HTTPS port (default: a free port)
   --access-token-ttl S    OP access token lifetime in seconds (default 3600)
   --no-end-session        the OP publishes no end_session_endpoint (no RP-initiated logout)
-  --port N                oxd socket port (default 8099, 0 = a free port)
-  --https-port N          oxd HTTPS port (default 8443, 0 = a free port)
+  --port N                oxd socket port (default ${DEFAULT_OXD_PORT}, 0 = a free port)
+  --https-port N          oxd HTTPS port (default ${DEFAULT_OXD_HTTPS_PORT}, 0 = a free port)
   --data-dir DIR          where registrations and CA files are kept
                           (default ${path.join(tmpdir(), 'express-oxd-local')})
+  --app-url URL           your app's https origin, for the redirect URIs of the printed
+                          configuration (default ${DEFAULT_APP_URL})
+  --write-config FILE     also write that configuration (oxd socket) to FILE, replacing it
+  --write-dev-cert DIR    write a self-signed certificate for the app's host to
+                          DIR/dev-cert.pem and DIR/dev-key.pem (kept while valid)
   --protect, --no-protect require protection tokens on socket and HTTPS
                           (default: socket no, HTTPS yes)
   --state-ttl S           lifetime of authorization states (default 300)
@@ -64,6 +126,9 @@ interface Cli {
   opIssuer: string | undefined;
   opCaFile: string | undefined;
   untilStdinCloses: boolean;
+  appUrl: URL;
+  writeConfig: string | undefined;
+  writeDevCert: string | undefined;
 }
 
 class UsageError extends Error {}
@@ -89,6 +154,9 @@ function parseCli(argv: string[]): Cli | undefined {
       'op-issuer': { type: 'string' },
       'op-ca-file': { type: 'string' },
       'until-stdin-closes': { type: 'boolean' },
+      'app-url': { type: 'string' },
+      'write-config': { type: 'string' },
+      'write-dev-cert': { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -119,6 +187,10 @@ function parseCli(argv: string[]): Cli | undefined {
   if (mode === 'oxd' && (!values['op-issuer'] || !values['op-ca-file'])) {
     throw new UsageError('the oxd command needs --op-issuer URL and --op-ca-file FILE');
   }
+  if (mode === 'op' && values['write-config'] !== undefined) {
+    throw new UsageError('--write-config needs the oxd server: leave out the op command');
+  }
+  const appUrl = parseAppUrl(values['app-url'] ?? DEFAULT_APP_URL);
   return {
     mode,
     json: values.json ?? false,
@@ -135,33 +207,29 @@ function parseCli(argv: string[]): Cli | undefined {
     opIssuer: values['op-issuer'],
     opCaFile: values['op-ca-file'],
     untilStdinCloses: values['until-stdin-closes'] ?? false,
+    appUrl,
+    writeConfig:
+      values['write-config'] === undefined ? undefined : path.resolve(values['write-config']),
+    writeDevCert:
+      values['write-dev-cert'] === undefined ? undefined : path.resolve(values['write-dev-cert']),
   };
 }
 
-const OXD_KEY_FILE = 'oxd-key.pem';
-const OXD_CA_FILE = 'oxd-ca.pem';
-/** A kept certificate is replaced when it expires within this time. */
-const RENEW_BEFORE_MS = 24 * 60 * 60 * 1000;
-
-/**
- * The oxd HTTPS certificate kept in the data directory, so that a configured `ca_file`
- * stays valid across restarts; a new one is made when there is none or it expires soon.
- */
-async function oxdCertificate(dataDir: string): Promise<Certificate> {
-  const keyFile = path.join(dataDir, OXD_KEY_FILE);
-  const certFile = path.join(dataDir, OXD_CA_FILE);
+function parseAppUrl(text: string): URL {
+  let url: URL;
   try {
-    const [key, cert] = await Promise.all([readFile(keyFile, 'utf8'), readFile(certFile, 'utf8')]);
-    if (Date.parse(new X509Certificate(cert).validTo) - Date.now() > RENEW_BEFORE_MS) {
-      return { key, cert };
-    }
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    url = new URL(text);
+  } catch {
+    throw new UsageError(
+      `--app-url must be an absolute URL such as ${DEFAULT_APP_URL}, got ${JSON.stringify(text)}`,
+    );
   }
-  const created = await createSelfSignedCertificate();
-  await writeFile(keyFile, created.key, { mode: 0o600 });
-  await writeFile(certFile, created.cert);
-  return created;
+  if (url.protocol !== 'https:' || url.username || url.password || url.search || url.hash) {
+    throw new UsageError(
+      `--app-url must be an https URL without credentials, query or fragment, such as ${DEFAULT_APP_URL}, got ${JSON.stringify(text)}`,
+    );
+  }
+  return url;
 }
 
 async function startOxd(cli: Cli, opIssuer: string, opCa: string): Promise<LocalOxd> {
@@ -171,8 +239,8 @@ async function startOxd(cli: Cli, opIssuer: string, opCa: string): Promise<Local
     dataDir: cli.dataDir,
     certificate: await oxdCertificate(cli.dataDir),
   };
-  if (cli.port !== undefined) options.port = cli.port;
-  if (cli.httpsPort !== undefined) options.httpsPort = cli.httpsPort;
+  options.port = cli.port ?? DEFAULT_OXD_PORT;
+  options.httpsPort = cli.httpsPort ?? DEFAULT_OXD_HTTPS_PORT;
   if (cli.protect !== undefined) options.protectCommands = cli.protect;
   if (cli.stateTtl !== undefined) options.stateTtlSeconds = cli.stateTtl;
   if (cli.oxdVersion !== undefined) options.oxdVersion = cli.oxdVersion;
@@ -184,7 +252,12 @@ async function startOxd(cli: Cli, opIssuer: string, opCa: string): Promise<Local
   return startLocalOxd(options);
 }
 
-function describe(cli: Cli, op: LocalOp | undefined, oxd: LocalOxd | undefined): string {
+function describe(
+  cli: Cli,
+  op: LocalOp | undefined,
+  oxd: LocalOxd | undefined,
+  devCert: { certFile: string; keyFile: string } | undefined,
+): string {
   const lines: string[] = [];
   const opCaFile = path.join(cli.dataDir, 'op-ca.pem');
   const oxdCaFile = path.join(cli.dataDir, OXD_CA_FILE);
@@ -197,18 +270,24 @@ function describe(cli: Cli, op: LocalOp | undefined, oxd: LocalOxd | undefined):
       `  its CA certificate: ${oxdCaFile}`,
       `  registrations: ${path.join(oxd.dataDir, 'registrations.json')}`,
       '',
-      'express-oxd configuration, oxd 3.x socket:',
-      '  [oxd]',
-      `  host = ${oxd.host}`,
-      `  port = ${oxd.port}`,
-      '  [client]',
-      `  op_host = ${op?.issuer ?? cli.opIssuer ?? ''}`,
+      `express-oxd configuration for an app at ${cli.appUrl.origin}, oxd 3.x socket` +
+        (cli.writeConfig ? ` (written to ${cli.writeConfig}):` : ':'),
+      ...configFor(cli.appUrl, oxd, op?.issuer ?? cli.opIssuer ?? '', CLIENT_NAME).map(
+        (line) => `  ${line}`,
+      ),
       '',
       'or over HTTPS, in [oxd] instead of host/port:',
       '  https_extension = true',
       `  host = ${oxd.httpsUrl}/v3      (oxd-https-extension 3.x envelope)`,
       `  host = ${oxd.httpsUrl}         (with server_version = 4: oxd 4.x REST)`,
       `  ca_file = ${oxdCaFile}`,
+    );
+  }
+  if (devCert) {
+    lines.push(
+      '',
+      `Development certificate for ${cli.appUrl.hostname}: ${devCert.certFile}`,
+      `  its key: ${devCert.keyFile}`,
     );
   }
   if (op) {
@@ -220,6 +299,17 @@ function describe(cli: Cli, op: LocalOp | undefined, oxd: LocalOxd | undefined):
   }
   lines.push('', 'Press Ctrl+C to stop.');
   return lines.join('\n');
+}
+
+/** What went wrong at start-up: the message alone for operating-system errors, else the stack. */
+function startFailure(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE') {
+    return `${err.message}: another program uses that port; choose others with --port, --https-port and --op-port (0 = a free port)`;
+  }
+  if (typeof code === 'string' || err.message.startsWith('cannot ')) return err.message;
+  return err.stack ?? err.message;
 }
 
 async function main(): Promise<void> {
@@ -235,9 +325,16 @@ async function main(): Promise<void> {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
+  const missing = missingPeersMessage();
+  if (missing) {
+    process.stderr.write(`express-oxd-local: ${missing}\n`);
+    process.exitCode = 1;
+    return;
+  }
 
   let op: LocalOp | undefined;
   let oxd: LocalOxd | undefined;
+  let devCert: { certFile: string; keyFile: string } | undefined;
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
@@ -274,12 +371,19 @@ async function main(): Promise<void> {
       const opIssuer = op?.issuer ?? (cli.opIssuer as string);
       const opCa = op?.ca ?? (await readFile(cli.opCaFile as string, 'utf8'));
       oxd = await startOxd(cli, opIssuer, opCa);
+      if (cli.writeConfig) {
+        await writeConfigFile(
+          cli.writeConfig,
+          configFor(cli.appUrl, oxd, opIssuer, CLIENT_NAME),
+          cli.dataDir,
+        );
+      }
     }
+    if (cli.writeDevCert) devCert = await devCertificate(cli.writeDevCert, cli.appUrl);
   } catch (err) {
     process.exitCode = 1;
-    process.stderr.write(
-      `express-oxd-local: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-    );
+    // Operating-system errors (a port in use, a directory that is missing) need no stack.
+    process.stderr.write(`express-oxd-local: ${startFailure(err)}\n`);
     await stop();
     return;
   }
@@ -296,8 +400,8 @@ async function main(): Promise<void> {
     if (oxd) out.oxd = { host: oxd.host, port: oxd.port, httpsUrl: oxd.httpsUrl, ca: oxd.ca };
     process.stdout.write(`${JSON.stringify(out)}\n`);
   } else {
-    process.stdout.write(`${describe(cli, op, oxd)}\n`);
+    process.stdout.write(`${describe(cli, op, oxd, devCert)}\n`);
   }
 }
 
-void main();
+if (require.main === module) void main();
