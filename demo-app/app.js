@@ -365,7 +365,7 @@ function createDemoApp(options = {}) {
   };
   // Cancelling at the OP is a normal outcome, not a failure: back home, with a notice.
   app.use((err, req, res, next) => {
-    if (err?.code !== 'OXD_OP_ERROR' || err.opError !== 'access_denied' || res.headersSent) {
+    if (err?.code !== 'OXD_LOGIN_CANCELLED' || res.headersSent) {
       next(err);
       return;
     }
