@@ -230,7 +230,19 @@ describe("the OP's error parameters", () => {
     expect(page.text).not.toContain('<script>alert(1)</script>');
     expect(page.text).not.toContain('<img src=x');
     expect(page.text).not.toMatch(/<[a-z]+[^>]*onerror=/i);
+    expect(page.headers['x-content-type-options']).toBe('nosniff');
     expect(await loggedIn(agent)).toBe(false);
+  });
+
+  test('HTML in error reaches a JSON answer only as \\u003c escapes, marked nosniff', async () => {
+    const answer = await newAgent()
+      .get(`/callback?error=${encodeURIComponent('<script>alert(1)</script>&')}`)
+      .set('Accept', JSON_ACCEPT);
+    expect(answer.status).toBe(400);
+    expect(answer.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(answer.headers['x-content-type-options']).toBe('nosniff');
+    expect(answer.text).not.toMatch(/[<>&]/);
+    expect(answer.body.code).toBe(ERROR_CODES.OP_ERROR);
   });
 
   test('CR/LF in error_description does not reach the response headers', async () => {
