@@ -8,6 +8,7 @@
 import { createServer, type Server } from 'node:http';
 import { Agent, request as httpRequest } from 'node:http';
 import { createServer as createNetServer, type Server as NetServer } from 'node:net';
+import { StringDecoder } from 'node:string_decoder';
 import fc from 'fast-check';
 import session from 'express-session';
 import request from 'supertest';
@@ -63,8 +64,10 @@ describe('frame decoder', () => {
           expect(error).toBeInstanceOf(OxdProtocolError);
           return;
         }
-        // What came out, framed again, is exactly the start of what went in.
-        const input = new TextDecoder().decode(Buffer.concat(chunks));
+        // What came out, framed again, is exactly the start of the text that went in (bytes
+        // of a character not yet complete are held back, as the decoder does).
+        const utf8 = new StringDecoder('utf8');
+        const input = chunks.map((piece) => utf8.write(piece)).join('');
         const reframed = payloads.map((payload) => prefixFrame(payload)).join('');
         expect(input.startsWith(reframed)).toBe(true);
         expect(decoder.pending).toBe(input.length > reframed.length);
@@ -149,7 +152,7 @@ describe('socket transport', () => {
           }
         }),
         // Each case may wait for the 300 ms deadline: fewer of them.
-        { numRuns: Math.min(NETWORK_CASES, process.env.CI ? 1000 : 60) },
+        { numRuns: process.env.CI ? 500 : 60 },
       );
     } finally {
       await transport.close();
