@@ -169,6 +169,9 @@ describe('write-back under SIGKILL', () => {
     }
     expect(await outcome).toEqual({ code: 0, signal: null, stderr: '' });
     expect(kills).toBeGreaterThan(0);
+    process.stdout.write(
+      `config crash safety: a writer killed ${kills} times beside one making ${SECOND_WRITER_WRITES} writes, 0 updates lost\n`,
+    );
     const config = resolveConfig(file);
     expect(config.client.clientSecret).toBe(`kept-${SECOND_WRITER_WRITES - 1}`);
     expect(['6F9619FF-8B86-D011-B42D-00CF4FC964FF', 'a', 'b']).toContain(config.oxd.oxdId);
