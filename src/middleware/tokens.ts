@@ -5,7 +5,13 @@
 import { debuglog } from 'node:util';
 import { OxdCommandError } from '../errors';
 import type { ResultOf } from '../oxd/commands';
-import type { OxdIncomingMessage, OxdSession, OxdSessionData, OxdSessionTokens } from '../session';
+import {
+  keepClaimsAcrossTokens,
+  type OxdIncomingMessage,
+  type OxdSession,
+  type OxdSessionTokens,
+  type StoredLogin,
+} from '../session';
 import type { OxdRuntime } from './runtime';
 
 const debug = debuglog('express-oxd');
@@ -88,7 +94,7 @@ export async function refreshTokens(
   runtime: OxdRuntime,
   req: OxdIncomingMessage,
   session: OxdSession,
-  data: OxdSessionData,
+  data: StoredLogin,
 ): Promise<boolean> {
   const refreshToken = data.tokens.refresh_token;
   if (!refreshToken) return true;
@@ -105,7 +111,9 @@ export async function refreshTokens(
     }
   }
   try {
-    data.tokens = await pending;
+    const fresh = await pending;
+    keepClaimsAcrossTokens(data, fresh);
+    data.tokens = fresh;
     debug('refresh: access token refreshed');
     return true;
   } catch (err) {
