@@ -1,5 +1,5 @@
 /**
- * Load: a burst of full logins at once (200 under CI, 40 locally) through the middleware
+ * Load: a burst of full logins at once (200 under CI, 25 locally) through the middleware
  * against the local OP and oxd, each signing in on the OP's real login form. Every login
  * succeeds, the site is registered exactly once, and the heap after garbage collection
  * comes back near where it started once the sessions are gone (a second burst shows no
@@ -25,7 +25,7 @@ import {
   type LocalStack,
 } from '../middleware/stack-fixture';
 
-const LOGINS = process.env.CI ? 200 : 40;
+const LOGINS = process.env.CI ? 200 : 25;
 const MB = 1024 * 1024;
 
 /** `global.gc` when node runs with --expose-gc, otherwise the same function obtained at run time. */
