@@ -8,6 +8,7 @@
  *   // stack.oxd.host + stack.oxd.port                 -> socket transport
  *   // stack.oxd.httpsUrl + '/v3' / stack.oxd.httpsUrl -> https 3.x / 4.x, trust stack.oxd.ca
  *   await stack.stopOxd(); await stack.startOxd();     // oxd restart, same ports and data
+ *   await stack.killOxd(); await stack.startOxd();     // oxd crash (SIGKILL) and restart
  *   await stack.stopOp();                              // OP outage (for good: no restart)
  *   await stack.close();                               // in afterAll
  *
@@ -37,6 +38,8 @@ export interface LocalStack {
   dataDir: string;
   /** Stops the oxd child only; the OP stays up. */
   stopOxd(): Promise<void>;
+  /** Kills the oxd child with SIGKILL (no shutdown of any kind) and waits for it to exit. */
+  killOxd(): Promise<void>;
   /** Starts the oxd child again on the same ports with the same data directory. */
   startOxd(): Promise<void>;
   /**
@@ -189,6 +192,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       async stopOxd() {
         await stopChild(oxdChild);
         oxdChild = undefined;
+      },
+      async killOxd() {
+        const child = oxdChild;
+        oxdChild = undefined;
+        if (!child || child.exitCode !== null || child.signalCode !== null) return;
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGKILL');
+        await exited;
       },
       async stopOp() {
         await stopChild(opChild);
