@@ -12,17 +12,28 @@ import { ROOT } from './build';
 export const DIST_ENTRY = join(ROOT, 'dist', 'index.js');
 export const FIXTURES = join(ROOT, 'test', 'fixtures', 'instances');
 
-/** An INI configuration for the local stack's oxd socket (no `[oxd] id` unless given). */
+/**
+ * An INI configuration for the local stack's oxd socket, or its 4.x HTTPS API (the CA is
+ * written next to the file), with no `[oxd] id` unless given.
+ */
 export async function writeStackConfig(
   file: string,
   stack: LocalStack,
   origin: string,
-  extra: { oxdId?: string } = {},
+  extra: { oxdId?: string; https?: boolean } = {},
 ): Promise<void> {
+  const caFile = `${file}.oxd-ca.pem`;
+  if (extra.https) await writeFile(caFile, stack.oxd.ca, { mode: 0o644 });
   const lines = [
     '[oxd]',
-    `host = ${stack.oxd.host}`,
-    `port = ${stack.oxd.port}`,
+    ...(extra.https
+      ? [
+          `host = ${stack.oxd.httpsUrl}`,
+          'https_extension = true',
+          'server_version = 4',
+          `ca_file = ${caFile}`,
+        ]
+      : [`host = ${stack.oxd.host}`, `port = ${stack.oxd.port}`]),
     ...(extra.oxdId === undefined ? [] : [`id = ${extra.oxdId}`]),
     'connect_timeout = 5000',
     'response_timeout = 15000',
