@@ -34,6 +34,11 @@ export const ERROR_CODES = {
   STATE_MISMATCH: 'OXD_STATE_MISMATCH',
   /** No session object on the request: `express-session` (or compatible) is missing. */
   SESSION_MISSING: 'OXD_SESSION_MISSING',
+  /**
+   * The session store (Redis, a database) failed to load or save the session: it is down or
+   * unreachable (503). Requests succeed again once it is back; nothing has to restart.
+   */
+  SESSION_STORE_UNAVAILABLE: 'OXD_SESSION_STORE_UNAVAILABLE',
   /** The OpenID Provider answered the authorization request with an error. */
   OP_ERROR: 'OXD_OP_ERROR',
   /** The user is not logged in (or the session expired and could not be refreshed). */

@@ -14,6 +14,7 @@ import type {} from 'express-session';
 import { ERROR_CODES, OxdAuthError } from './errors';
 import type { Claims } from './middleware/claims';
 import type { OxdContext } from './middleware/context';
+import { sessionStoreUnavailable } from './middleware/session-store';
 
 /** Tokens of the logged-in user, wire names as oxd returns them. */
 export interface OxdSessionTokens {
@@ -109,9 +110,10 @@ declare global {
   }
 }
 
+/** Runs a session method; a store failure rejects with `OXD_SESSION_STORE_UNAVAILABLE` (503). */
 function callbackToPromise(run: (callback: (err?: unknown) => void) => unknown): Promise<void> {
   return new Promise((resolve, reject) => {
-    run((err) => (err ? reject(err) : resolve()));
+    run((err) => (err ? reject(sessionStoreUnavailable(err)) : resolve()));
   });
 }
 
