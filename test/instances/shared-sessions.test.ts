@@ -128,6 +128,29 @@ it('two instances that see the same expired access token at once keep the user l
   }
 }, 60_000);
 
+it('an instance with refreshLeeway refreshes a token about to expire; the others take the new one', async () => {
+  const [a, b] = instances as [Instance, Instance];
+  const early = await startInstance(join(root, 'site.cfg'), {
+    redisPort: redis.port,
+    leeway: ACCESS_TOKEN_TTL - 1,
+  });
+  try {
+    const browser = new SiteBrowser();
+    expect((await browser.login(a, b, user(0), stack.op.ca)).status).toBe(302);
+    const first = await me(browser, a);
+    await sleep(Math.max(0, first.expiresAt - (ACCESS_TOKEN_TTL - 1) * 1000 - Date.now()) + 100);
+    // Not expired yet: an instance without leeway keeps the token.
+    expect((await me(browser, b)).accessToken).toBe(first.accessToken);
+    const ahead = await me(browser, early);
+    expect(ahead.accessToken).not.toBe(first.accessToken);
+    expect(ahead.expiresAt).toBeGreaterThan(first.expiresAt);
+    expect((await me(browser, b)).accessToken).toBe(ahead.accessToken);
+    expect(early.stderr()).toBe('');
+  } finally {
+    await early.stop();
+  }
+}, 30_000);
+
 it('while Redis is down requests fail with a clear 503 (page or JSON); once it is back they succeed', async () => {
   const [a, b, c] = instances as [Instance, Instance, Instance];
   const browser = new SiteBrowser();
