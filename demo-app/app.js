@@ -17,6 +17,22 @@ const { addUmaRoutes } = require('./uma');
 
 const PUBLIC_DIR = path.join(__dirname, 'public');
 const SESSION_COOKIE = 'demo.sid';
+/**
+ * A one-time notice for the next home page, kept in a short-lived cookie because logout
+ * destroys the session. Its value is only ever one of the keys of NOTICES.
+ */
+const NOTICE_COOKIE = 'demo.notice';
+const NOTICE_COOKIE_OPTIONS = { secure: true, httpOnly: true, sameSite: 'lax', path: '/' };
+const NOTICES = {
+  'signed-out': {
+    kind: 'success',
+    text: 'You have signed out, here and at the OpenID Provider.',
+  },
+  'login-cancelled': {
+    kind: 'info',
+    text: 'Login cancelled: you are not signed in, and the OpenID Provider shared nothing with this site. Log in again whenever you like.',
+  },
+};
 const MAX_FIELD_LENGTH = 2000;
 
 /** Content-Security-Policy of every page: this origin only, no scripts at all. */
@@ -107,6 +123,18 @@ function checkCsrf(req) {
   }
 }
 
+function setNotice(res, key) {
+  res.cookie(NOTICE_COOKIE, key, { ...NOTICE_COOKIE_OPTIONS, maxAge: 10 * 60 * 1000 });
+}
+
+/** The notice cookie's key (cleared on reading), or undefined. */
+function takeNotice(req, res) {
+  const match = /(?:^|;\s*)demo\.notice=([a-z-]+)(?:;|$)/.exec(req.headers.cookie ?? '');
+  if (!match) return undefined;
+  res.clearCookie(NOTICE_COOKIE, NOTICE_COOKIE_OPTIONS);
+  return Object.hasOwn(NOTICES, match[1]) ? NOTICES[match[1]] : undefined;
+}
+
 function validateUpdate({ contacts, postLogoutRedirectUri }) {
   const errors = {};
   if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(contacts)) {
@@ -120,6 +148,9 @@ function validateUpdate({ contacts, postLogoutRedirectUri }) {
   }
   if (!url || url.protocol !== 'https:' || url.hash) {
     errors.postLogoutRedirectUri = 'Enter an absolute https URL without a #fragment.';
+  } else if (url.username || url.password) {
+    errors.postLogoutRedirectUri =
+      'Leave the user name and password out of the URL: the OP would send them to every browser.';
   }
   return errors;
 }
@@ -189,10 +220,17 @@ function createDemoApp(options = {}) {
       cookie: { secure: true, httpOnly: true, sameSite: 'lax', path: '/' },
     }),
   );
+  // Logging out ends the session; the home page the OP sends the browser back to says so.
+  app.get('/logout', (req, res, next) => {
+    setNotice(res, 'signed-out');
+    next();
+  });
   app.use(auth);
 
   app.get('/', (req, res) => {
-    sendPage(res, 200, views.homePage({ user: viewer(req), site: site() }));
+    const notice = takeNotice(req, res);
+    const user = viewer(req);
+    sendPage(res, 200, views.homePage({ user, site: site(), notice: user ? undefined : notice }));
   });
 
   if (postLogoutPath && postLogoutPath !== '/') {
@@ -309,6 +347,15 @@ function createDemoApp(options = {}) {
     const user = req.oxd ? viewer(req) : undefined;
     sendPage(res, explained.status, views.errorPage({ user, ...explained }));
   };
+  // Cancelling at the OP is a normal outcome, not a failure: back home, with a notice.
+  app.use((err, req, res, next) => {
+    if (err?.code !== 'OXD_OP_ERROR' || err.opError !== 'access_denied' || res.headersSent) {
+      next(err);
+      return;
+    }
+    setNotice(res, 'login-cancelled');
+    res.redirect(303, '/');
+  });
   app.use(oxdErrorHandler({ render: renderError }));
   // Errors that are not express-oxd's own (CSRF, body parsing, bugs) get the same page.
   app.use((err, req, res, next) => {

@@ -13,7 +13,7 @@ const { loadTlsCredentials } = require('./https');
 const {
   readDemoConfig,
   localEndpoints,
-  applyEndpoints,
+  writeWorkingCopy,
   clearRegistration,
   urlPort,
 } = require('./settings');
@@ -184,30 +184,34 @@ async function startDemo(options) {
     closers.push(() => closeServer(server));
     const origin = `https://${LISTEN_HOST}:${port}`;
 
-    if (stack) {
-      const wanted = localEndpoints(config, {
-        origin,
-        ...dialect,
-        oxd: stack.oxd,
-        issuer: stack.op.issuer,
-        caFile: pathForConfig(options.configFile, stack.oxdCaFile),
-      });
-      const { changes, clearedRegistration } = await applyEndpoints(options.configFile, wanted);
-      if (changes.length > 0) {
-        log(`Updated ${options.configFile} to match the servers started now:`);
-        for (const change of changes) log(describeChange(change));
-        if (clearedRegistration) {
-          log(
-            '  Cleared the stored registration ([oxd] id, client credentials): the site registers again.',
-          );
-        }
-      }
+    // The tracked configuration is only read; the demo runs with (and express-oxd writes
+    // registration results into) a working copy in the data directory.
+    const workingFile = path.join(options.dataDir, path.basename(options.configFile));
+    const wanted = stack
+      ? localEndpoints(config, {
+          origin,
+          ...dialect,
+          oxd: stack.oxd,
+          issuer: stack.op.issuer,
+          caFile: pathForConfig(workingFile, stack.oxdCaFile),
+        })
+      : {};
+    const { changes, dropped } = await writeWorkingCopy(options.configFile, workingFile, wanted);
+    log(`Configuration: ${options.configFile}; registration results go to ${workingFile}.`);
+    if (changes.length > 0) {
+      log('Set in that copy to match the servers started now:');
+      for (const change of changes) log(describeChange(change));
+    }
+    if (dropped) {
+      log(
+        '  The registration stored there was made for other servers or addresses: the site registers again.',
+      );
     }
 
     // HSTS only with a configured certificate: browsers let nobody past a self-signed one.
     const makeApp = () =>
       createDemoApp({
-        configFile: options.configFile,
+        configFile: workingFile,
         hsts: tls.configured,
         // The UMA page calls the site's own API: by its public name with a real certificate.
         origin: tls.configured ? (publicOrigin(config) ?? origin) : origin,
@@ -222,9 +226,9 @@ async function startDemo(options) {
         if (!isUnknownSite(error)) throw error;
         log(
           `The local oxd server does not know the oxd id ${app.locals.oxdClient.oxdId} from ` +
-            `${options.configFile}; clearing it so the site registers again.`,
+            `${workingFile}; clearing it so the site registers again.`,
         );
-        await clearRegistration(options.configFile);
+        await clearRegistration(workingFile);
         await closers.pop()();
         app = makeApp();
         closers.push(() => app.locals.oxdClient.close());

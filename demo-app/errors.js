@@ -21,7 +21,7 @@ function commandExplanation(err) {
         explanation:
           'The oxd server answered that the site registration (oxd id) stored in the demo configuration does not exist on it.',
         advice:
-          'Clear "id" under [oxd] in demosite.cfg and restart the demo: the site registers again on the next login.',
+          'Restart the demo: it notices the unknown id and registers again. (The id is kept in the working copy of the configuration, .local-oxd/demosite.cfg by default.)',
       };
     case 'invalid_state':
     case 'bad_request':
@@ -120,8 +120,8 @@ const BY_CODE = {
   OXD_CONFIG_WRITE_FAILED: () => ({
     title: 'The registration could not be saved',
     explanation:
-      'The site registered with oxd, but the result could not be written to demosite.cfg.',
-    advice: 'Make demosite.cfg and its directory writable by the demo.',
+      "The site registered with oxd, but the result could not be written to the demo's working copy of its configuration (.local-oxd/demosite.cfg by default).",
+    advice: 'Make the data directory (--data-dir) and that file writable by the demo.',
   }),
   OXD_CLIENT_CLOSED: () => ({
     title: 'The demo is shutting down',

@@ -1,12 +1,13 @@
 'use strict';
 /**
- * Reads the demo's configuration file (demosite.cfg): the `[demo]` section that only the
- * demo uses (port, TLS files), and, for the local stack, brings the `[oxd]` and `[client]`
- * endpoint lines in line with the servers that were actually started. The file stays the
- * single source of truth: what it says is what runs, and registration results written back
- * into it always belong to the endpoints it names.
+ * Reads the demo's configuration file (demosite.cfg, tracked in git and never written) and
+ * keeps the working copy the demo actually runs with in its data directory (git-ignored):
+ * the file's settings, the `[oxd]` and `[client]` endpoint lines of the servers actually
+ * started (local stack), and the registration results express-oxd writes back. A stored
+ * registration is carried from one start to the next while the endpoints it was made for
+ * stay the same.
  */
-const { readFile, rename, writeFile, stat } = require('node:fs/promises');
+const { mkdir, readFile, rename, rm, writeFile, stat } = require('node:fs/promises');
 const path = require('node:path');
 const { parseIni } = require('express-oxd/config');
 
@@ -167,14 +168,38 @@ async function writeAtomically(file, text) {
   await rename(temp, file);
 }
 
+/** Keys whose values must match for a stored registration to be reused. */
+const REUSE_BOUND = [...REGISTRATION_BOUND, 'oxd.host', 'oxd.port'].map((id) => id.split('.'));
+
+function workingCopyHeader(templateFile) {
+  return [
+    `# Working copy of ${templateFile}, written by npm run demo at each start:`,
+    '# that file plus the addresses of the servers started and the registration results',
+    '# (oxd id, client) written back after registering. Edit the original, not this copy.',
+    '',
+  ].join('\n');
+}
+
 /**
- * Sets the `wanted` values in the file. When a registration-bound value changes, the stored
- * registration results are cleared too, so the demo registers again. Returns the changes
- * (`{section, key, from, to}`) and whether the registration was cleared; writes nothing
- * when the file already matches.
+ * Writes the working copy `workingFile`: the template's settings, with `wanted` endpoint
+ * values set, a relative `[oxd] ca_file` made absolute, and the registration results of the
+ * previous working copy when they still fit (same transport, oxd server, OP and redirect
+ * URIs, and no registration given in the template itself). Returns
+ * `{ changes, reused, dropped }`: the endpoint lines that differ from the template, whether a
+ * stored registration was carried over, and whether one was dropped because it no longer fits.
  */
-async function applyEndpoints(file, wanted) {
-  const doc = parseIni(await readConfigText(file), { file });
+async function writeWorkingCopy(templateFile, workingFile, wanted = {}) {
+  if (path.resolve(templateFile) === path.resolve(workingFile)) {
+    throw new Error(
+      `The demo configuration ${templateFile} lies where the demo keeps its working copy; ` +
+        'move it, or choose another --data-dir.',
+    );
+  }
+  const doc = parseIni(await readConfigText(templateFile), { file: templateFile });
+  const caFile = doc.get('oxd', 'ca_file');
+  if (caFile && !path.isAbsolute(caFile)) {
+    doc.set('oxd', 'ca_file', path.resolve(path.dirname(templateFile), caFile));
+  }
   const changes = [];
   for (const [section, values] of Object.entries(wanted)) {
     for (const [key, to] of Object.entries(values)) {
@@ -184,10 +209,47 @@ async function applyEndpoints(file, wanted) {
       changes.push({ section, key, from: current ?? '', to });
     }
   }
-  const stale = changes.some(({ section, key }) => REGISTRATION_BOUND.has(`${section}.${key}`));
-  const clearedRegistration = stale && clearKeys(doc);
-  if (changes.length > 0) await writeAtomically(file, doc.toString());
-  return { changes, clearedRegistration };
+
+  let previous;
+  try {
+    previous = parseIni(await readFile(workingFile, 'utf8'), { file: workingFile });
+  } catch (error) {
+    if (error.code !== 'ENOENT') throw error;
+  }
+  const stored = (config, section, key) => {
+    const value = config.get(section, key);
+    return value === undefined || value === '' ? undefined : value;
+  };
+  let reused = false;
+  let dropped = false;
+  const givenInTemplate = REGISTRATION_KEYS.some(([section, key]) => stored(doc, section, key));
+  if (previous && !givenInTemplate) {
+    const hasStored = REGISTRATION_KEYS.some(([section, key]) => stored(previous, section, key));
+    const fits = REUSE_BOUND.every(([section, key]) =>
+      sameValue(section, key, previous.get(section, key), doc.get(section, key)),
+    );
+    if (hasStored && fits) {
+      for (const [section, key] of REGISTRATION_KEYS) {
+        const value = stored(previous, section, key);
+        if (value !== undefined) doc.set(section, key, value);
+      }
+      reused = true;
+    } else if (hasStored) {
+      dropped = true;
+    }
+  }
+
+  await mkdir(path.dirname(workingFile), { recursive: true });
+  const temp = `${workingFile}.${process.pid}.demo.tmp`;
+  try {
+    // It will hold client credentials: readable by the owner only.
+    await writeFile(temp, workingCopyHeader(templateFile) + doc.toString(), { mode: 0o600 });
+    await rename(temp, workingFile);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
+  return { changes, reused, dropped };
 }
 
 function clearKeys(doc) {
@@ -211,8 +273,8 @@ async function clearRegistration(file) {
 
 module.exports = {
   readDemoConfig,
+  writeWorkingCopy,
   localEndpoints,
-  applyEndpoints,
   clearRegistration,
   urlPort,
 };

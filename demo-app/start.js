@@ -4,14 +4,13 @@
  * the demo site over HTTPS, and prints where to go and whom to log in as. Ctrl+C stops it.
  */
 const path = require('node:path');
-const { existsSync } = require('node:fs');
 const { parseArgs } = require('node:util');
 
-// `npm install` builds the package (the `prepare` script); a checkout cleaned since needs it again.
-if (!existsSync(path.join(__dirname, '..', 'dist', 'index.js'))) {
-  console.error(
-    'express-oxd is not built yet: run `npm run build` (or `npm install`), then `npm run demo`.',
-  );
+// A fresh clone, or a checkout whose src/ changed since the last build, is built first.
+try {
+  require('../scripts/ensure-built').ensureBuilt({ log: (line) => console.log(line) });
+} catch (error) {
+  console.error(`The demo could not start: ${error.message}`);
   process.exit(1);
 }
 const { startDemo } = require('./demo');

@@ -69,9 +69,11 @@ function setupSummary(site) {
     <h2 id="setup-title">How this site is wired</h2>
     <dl class="facts">
       <dt>oxd server</dt>
-      <dd><code>${site.oxdServer}</code> over ${site.transport}</dd>
+      <dd>
+        <code class="address" id="oxd-address">${site.oxdServer}</code> over ${site.transport}
+      </dd>
       <dt>OpenID Provider</dt>
-      <dd><code>${site.opHost || 'not set'}</code></dd>
+      <dd><code class="address">${site.opHost || 'not set'}</code></dd>
       <dt>Registered</dt>
       <dd>
         ${site.oxdId ? html`yes, oxd id <code>${site.oxdId}</code>` : 'not yet: the first login registers this site'}

@@ -196,3 +196,17 @@ export class OxdAuthError extends OxdError {
     this.opErrorDescription = options.opErrorDescription;
   }
 }
+
+/**
+ * The error a failed session load or save becomes: `OXD_SESSION_STORE_UNAVAILABLE`, status
+ * 503, message not shown. An `OxdError` is passed on as it is.
+ */
+export function sessionStoreUnavailable(cause: unknown): OxdError {
+  if (cause instanceof OxdError) return cause;
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new OxdError(
+    ERROR_CODES.SESSION_STORE_UNAVAILABLE,
+    `the session store failed (${reason}); requests succeed again once it is reachable`,
+    { status: 503, cause },
+  );
+}

@@ -11,10 +11,8 @@
 import type { IncomingMessage } from 'node:http';
 // Type-only: brings express-session's declarations in so they can be augmented below.
 import type {} from 'express-session';
-import { ERROR_CODES, OxdAuthError } from './errors';
-import type { Claims } from './middleware/claims';
-import type { OxdContext } from './middleware/context';
-import { sessionStoreUnavailable } from './middleware/session-store';
+import { ERROR_CODES, OxdAuthError, sessionStoreUnavailable } from './errors';
+import { claimString, normaliseClaims, type Claims } from './middleware/claims';
 
 /** Tokens of the logged-in user, wire names as oxd returns them. */
 export interface OxdSessionTokens {
@@ -25,19 +23,243 @@ export interface OxdSessionTokens {
   expires_at?: number | undefined;
 }
 
-/** Stored under `req.session.oxd` once the user has logged in. */
+/**
+ * A completed login as the application's `afterCallback` hook sees it: every field filled
+ * in. Also what older versions stored under `req.session.oxd` (read as is).
+ */
 export interface OxdSessionData {
   tokens: OxdSessionTokens;
   /** UserInfo claims, normalised (one-element lists unwrapped). */
   claims: Claims;
   /** UserInfo claims exactly as oxd returned them. */
-  rawClaims: Record<string, unknown>;
-  /** ID-token claims, normalised, when oxd returned them. */
+  rawClaims?: Record<string, unknown> | undefined;
+  /** ID-token claims, normalised, when oxd returned an ID token. */
   idTokenClaims?: Claims | undefined;
   /** The OP's session id (`sid` of the ID token), matched by front-channel logout. */
   sid?: string | undefined;
   /** The issuer of the ID token (`iss`), matched by front-channel logout. */
   iss?: string | undefined;
+}
+
+/**
+ * What the session keeps about a login: each thing once. The UserInfo claims are stored as
+ * `claims` (normalised) when the raw answer can be rebuilt from them, else as `rawClaims`
+ * (and normalised on access); neither is stored when they are exactly the user claims of
+ * the stored ID token, which is then their only copy. The ID-token claims, `sid` and `iss`
+ * are read from the stored `id_token` on access. `idTokenClaims`, `sid` and `iss` are stored
+ * only by older versions or when an `afterCallback` hook set values that cannot be derived.
+ */
+export interface StoredLogin {
+  tokens: OxdSessionTokens;
+  claims?: Claims | undefined;
+  rawClaims?: Record<string, unknown> | undefined;
+  idTokenClaims?: Claims | undefined;
+  sid?: string | undefined;
+  iss?: string | undefined;
+}
+
+/**
+ * Claims an ID token carries about the authentication rather than the user (OpenID Connect
+ * Core §2, RFC 7519 §4.1, front-channel logout `sid`); the rest are user claims.
+ */
+const ID_TOKEN_ONLY_CLAIMS: ReadonlySet<string> = new Set([
+  'iss',
+  'aud',
+  'exp',
+  'iat',
+  'nbf',
+  'jti',
+  'nonce',
+  'auth_time',
+  'acr',
+  'amr',
+  'azp',
+  'at_hash',
+  'c_hash',
+  's_hash',
+  'sid',
+  'cnf',
+]);
+
+/** Values derived on access, per stored login object (one per request's session). */
+const derivedClaims = new WeakMap<StoredLogin, Claims>();
+const derivedIdTokenClaims = new WeakMap<StoredLogin, Claims | null>();
+
+/**
+ * The claims of a JWT's payload, normalised, without checking its signature: oxd validated
+ * the ID token when the login completed, and the session is trusted storage. `undefined`
+ * when the token is not a readable JWT.
+ */
+export function jwtPayloadClaims(jwt: string | undefined): Claims | undefined {
+  if (typeof jwt !== 'string') return undefined;
+  const start = jwt.indexOf('.');
+  const end = jwt.indexOf('.', start + 1);
+  if (start < 0 || end < 0) return undefined;
+  try {
+    const payload: unknown = JSON.parse(
+      Buffer.from(jwt.slice(start + 1, end), 'base64url').toString('utf8'),
+    );
+    if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+      return undefined;
+    }
+    return normaliseClaims(payload);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The user claims of an ID token's (normalised) claims. */
+function userClaimsOf(idTokenClaims: Claims): Claims {
+  const claims: Claims = {};
+  for (const name of Object.keys(idTokenClaims)) {
+    if (!ID_TOKEN_ONLY_CLAIMS.has(name)) claims[name] = idTokenClaims[name];
+  }
+  return claims;
+}
+
+/** The login's ID-token claims, normalised; `undefined` without an ID token. */
+export function loginIdTokenClaims(data: StoredLogin): Claims | undefined {
+  if (data.idTokenClaims !== undefined) return data.idTokenClaims;
+  let claims = derivedIdTokenClaims.get(data);
+  if (claims === undefined) {
+    claims = jwtPayloadClaims(data.tokens?.id_token) ?? null;
+    derivedIdTokenClaims.set(data, claims);
+  }
+  return claims ?? undefined;
+}
+
+/** The login's UserInfo claims, normalised. */
+export function loginClaims(data: StoredLogin): Claims {
+  if (data.claims !== undefined) return data.claims;
+  let claims = derivedClaims.get(data);
+  if (claims === undefined) {
+    if (data.rawClaims !== undefined) {
+      claims = normaliseClaims(data.rawClaims);
+    } else {
+      const idTokenClaims = loginIdTokenClaims(data);
+      claims = idTokenClaims === undefined ? {} : userClaimsOf(idTokenClaims);
+    }
+    derivedClaims.set(data, claims);
+  }
+  return claims;
+}
+
+/**
+ * The UserInfo answer as oxd 3.x sends it (every value a list of strings) from normalised
+ * claims; oxd 4.x sends the claims as they are.
+ */
+function rawFromClaims(claims: Claims, lists: boolean): Record<string, unknown> {
+  if (!lists) return claims;
+  const raw: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(claims)) {
+    raw[name] = Array.isArray(value) ? value : [String(value)];
+  }
+  return raw;
+}
+
+/**
+ * The login's UserInfo claims as oxd returned them. `lists`: the oxd in use sends every
+ * claim value as a list of strings (oxd 3.x).
+ */
+export function loginRawClaims(data: StoredLogin, lists: boolean): Record<string, unknown> {
+  return data.rawClaims ?? rawFromClaims(loginClaims(data), lists);
+}
+
+/** The OP's session id of the login (`sid` of the ID token), when known. */
+export function loginSid(data: StoredLogin): string | undefined {
+  if (data.sid !== undefined) return data.sid;
+  return claimString(loginIdTokenClaims(data), 'sid');
+}
+
+/** The issuer of the login's ID token (`iss`), when known. */
+export function loginIssuer(data: StoredLogin): string | undefined {
+  if (data.iss !== undefined) return data.iss;
+  return claimString(loginIdTokenClaims(data), 'iss');
+}
+
+/** Deep equality of JSON values (key order ignored). */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const aKeys = Object.keys(a);
+  const bKeys = Object.keys(b);
+  if (aKeys.length !== bKeys.length) return false;
+  const bRecord = b as Record<string, unknown>;
+  const aRecord = a as Record<string, unknown>;
+  return aKeys.every((key) => Object.hasOwn(bRecord, key) && sameJson(aRecord[key], bRecord[key]));
+}
+
+/**
+ * What to store for a completed login: the tokens and the UserInfo answer `rawClaims`, in
+ * the smallest form the getters read back exactly (see {@link StoredLogin}).
+ */
+export function storedLogin(
+  tokens: OxdSessionTokens,
+  rawClaims: Record<string, unknown>,
+  lists: boolean,
+): StoredLogin {
+  const claims = normaliseClaims(rawClaims);
+  if (!sameJson(rawFromClaims(claims, lists), rawClaims)) return { tokens, rawClaims };
+  const idTokenClaims = jwtPayloadClaims(tokens.id_token);
+  if (idTokenClaims !== undefined && sameJson(userClaimsOf(idTokenClaims), claims)) {
+    return { tokens };
+  }
+  return { tokens, claims };
+}
+
+/**
+ * Before the tokens of a login are replaced (refresh): a login whose claims are read from
+ * its ID token keeps them, whatever ID token comes next.
+ */
+export function keepClaimsAcrossTokens(data: StoredLogin, next: OxdSessionTokens): void {
+  if (data.claims !== undefined || data.rawClaims !== undefined) return;
+  if (next.id_token === data.tokens.id_token) return;
+  data.claims = loginClaims(data);
+}
+
+/** The complete view of a stored login, as given to `afterCallback`. */
+export function loginView(data: StoredLogin, lists: boolean): OxdSessionData {
+  const view: OxdSessionData = {
+    tokens: data.tokens,
+    claims: loginClaims(data),
+    rawClaims: loginRawClaims(data, lists),
+  };
+  const idTokenClaims = loginIdTokenClaims(data);
+  if (idTokenClaims !== undefined) view.idTokenClaims = idTokenClaims;
+  const sid = loginSid(data);
+  if (sid !== undefined) view.sid = sid;
+  const iss = loginIssuer(data);
+  if (iss !== undefined) view.iss = iss;
+  return view;
+}
+
+/**
+ * What to store for `data`, a login view reshaped by `afterCallback`: `stored` (what was
+ * derived from oxd's answers) where the hook left the view's fields as they were (the same
+ * objects, the same ID token), else the hook's values.
+ */
+export function compactLogin(
+  data: OxdSessionData,
+  view: OxdSessionData,
+  stored: StoredLogin,
+): StoredLogin {
+  const sameIdToken = data.tokens.id_token === stored.tokens.id_token;
+  const sameClaims =
+    sameIdToken && data.claims === view.claims && data.rawClaims === view.rawClaims;
+  const result: StoredLogin = sameClaims
+    ? { ...stored, tokens: data.tokens }
+    : { tokens: data.tokens, claims: data.claims };
+  if (!sameClaims && data.rawClaims !== undefined) result.rawClaims = data.rawClaims;
+  if (
+    data.idTokenClaims !== undefined &&
+    (!sameIdToken || data.idTokenClaims !== view.idTokenClaims)
+  ) {
+    result.idTokenClaims = data.idTokenClaims;
+  }
+  if (data.sid !== undefined && (!sameIdToken || data.sid !== view.sid)) result.sid = data.sid;
+  if (data.iss !== undefined && (!sameIdToken || data.iss !== view.iss)) result.iss = data.iss;
+  return result;
 }
 
 /** One login that was started (redirected to the OP) and has not come back yet. */
@@ -72,7 +294,7 @@ export interface OxdUmaSessionData {
 
 /** The part of a session object express-oxd relies on. */
 export interface OxdSession {
-  oxd?: OxdSessionData | undefined;
+  oxd?: StoredLogin | undefined;
   oxdLogins?: PendingLogin[] | undefined;
   oxdUma?: OxdUmaSessionData | undefined;
   save(callback: (err?: unknown) => void): unknown;
@@ -80,33 +302,25 @@ export interface OxdSession {
   destroy(callback: (err?: unknown) => void): unknown;
 }
 
-/** A node:http request as the middleware sees it under Express or Connect. */
+/**
+ * A node:http request as the middleware sees it under Express or Connect. Its `oxd` field
+ * (`req.oxd`) is declared next to the class it holds, in `middleware/context.ts`.
+ */
 export interface OxdIncomingMessage extends IncomingMessage {
   session?: OxdSession | undefined;
   sessionID?: string | undefined;
   /** Set by Express and Connect when the middleware is mounted under a path. */
   originalUrl?: string | undefined;
-  oxd?: OxdContext | undefined;
 }
 
 declare module 'express-session' {
   interface SessionData {
     /** The logged-in user (express-oxd). */
-    oxd: OxdSessionData;
+    oxd: StoredLogin;
     /** Logins in progress (express-oxd). */
     oxdLogins: PendingLogin[];
     /** UMA RPT and claims gatherings in progress (express-oxd). */
     oxdUma: OxdUmaSessionData;
-  }
-}
-
-declare global {
-  // eslint-disable-next-line @typescript-eslint/no-namespace
-  namespace Express {
-    interface Request {
-      /** Login state and actions of this request, set by `oxdAuth()`. */
-      oxd: OxdContext;
-    }
   }
 }
 

@@ -7,14 +7,18 @@ import type { ServerResponse } from 'node:http';
 import { debuglog } from 'node:util';
 import { ERROR_CODES, OxdAuthError, OxdConfigError } from '../errors';
 import {
+  compactLogin,
+  jwtPayloadClaims,
+  loginView,
   regenerateSession,
   requireSession,
   saveSession,
+  storedLogin,
   type OxdIncomingMessage,
-  type OxdSessionData,
   type PendingLogin,
+  type StoredLogin,
 } from '../session';
-import { claimString, normaliseClaims } from './claims';
+import { normaliseClaims } from './claims';
 import { livePendingLogins } from './login';
 import { queryOf, singleParam } from './request';
 import { redirect } from './response';
@@ -60,11 +64,10 @@ async function loginData(
   runtime: OxdRuntime,
   code: string,
   login: PendingLogin,
-): Promise<OxdSessionData> {
+): Promise<StoredLogin> {
   const reply = await runtime.client.getTokensByCode({ code, state: login.state });
   const tokens = tokensFromReply(reply, runtime.clock());
-  const idTokenClaims = normaliseClaims(reply.id_token_claims);
-  const nonce = idTokenClaims.nonce;
+  const nonce = normaliseClaims(reply.id_token_claims).nonce;
   if (login.nonce !== undefined && nonce !== undefined && nonce !== login.nonce) {
     throw stateMismatch(
       'The ID token was issued for another login (nonce mismatch). Log in again.',
@@ -74,24 +77,25 @@ async function loginData(
     access_token: tokens.access_token,
     ...(runtime.clientChoosesState && tokens.id_token ? { id_token: tokens.id_token } : {}),
   });
-  const rawClaims = userInfo.claims;
-  const data: OxdSessionData = { tokens, claims: normaliseClaims(rawClaims), rawClaims };
-  if (Object.keys(idTokenClaims).length > 0) data.idTokenClaims = idTokenClaims;
-  const sid = claimString(idTokenClaims, 'sid');
-  if (sid) data.sid = sid;
-  const iss = claimString(idTokenClaims, 'iss');
-  if (iss) data.iss = iss;
-  return data;
+  // Each thing once: claims, ID-token claims, sid and iss are derived on access.
+  const stored = storedLogin(tokens, userInfo.claims, runtime.claimsAsLists);
+  if (tokens.id_token === undefined || jwtPayloadClaims(tokens.id_token) === undefined) {
+    // No readable ID token to derive from: keep what oxd said about it.
+    const idTokenClaims = normaliseClaims(reply.id_token_claims);
+    if (Object.keys(idTokenClaims).length > 0) stored.idTokenClaims = idTokenClaims;
+  }
+  return stored;
 }
 
 async function reshape(
   runtime: OxdRuntime,
   req: OxdIncomingMessage,
   res: ServerResponse,
-  data: OxdSessionData,
-): Promise<OxdSessionData> {
-  if (!runtime.afterCallback) return data;
-  const shaped = await runtime.afterCallback(req, res, data);
+  stored: StoredLogin,
+): Promise<StoredLogin> {
+  if (!runtime.afterCallback) return stored;
+  const view = loginView(stored, runtime.claimsAsLists);
+  const shaped = await runtime.afterCallback(req, res, { ...view });
   if (typeof shaped !== 'object' || shaped === null || typeof shaped.tokens !== 'object') {
     // A fixed text about the application's own hook (no path or URL): shown on the page,
     // so that the developer trying the login sees what to fix.
@@ -101,7 +105,7 @@ async function reshape(
       { expose: true },
     );
   }
-  return shaped;
+  return compactLogin(shaped, view, stored);
 }
 
 /**

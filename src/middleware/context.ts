@@ -6,13 +6,36 @@
 import type { ServerResponse } from 'node:http';
 import { ERROR_CODES, OxdAuthError, OxdConfigError } from '../errors';
 import type { OxdClient } from '../oxd/client';
-import type { OxdIncomingMessage, OxdSessionTokens } from '../session';
+import {
+  loginClaims,
+  loginIdTokenClaims,
+  loginRawClaims,
+  type OxdIncomingMessage,
+  type OxdSessionTokens,
+} from '../session';
 import { normaliseClaims, type Claims } from './claims';
 import { startLogin, type LoginOptions } from './login';
 import { startLogout, type LogoutOptions } from './logout';
 import { mountPrefix } from './request';
 import type { OxdRuntime } from './runtime';
 import { ensureFreshTokens, refreshTokens } from './tokens';
+
+declare module '../session' {
+  interface OxdIncomingMessage {
+    /** Set by `oxdAuth()` on every request it sees. */
+    oxd?: OxdContext | undefined;
+  }
+}
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Request {
+      /** Login state and actions of this request, set by `oxdAuth()`. */
+      oxd: OxdContext;
+    }
+  }
+}
 
 /** The logged-in user's tokens, camelCase. */
 export class OxdTokens {
@@ -67,17 +90,20 @@ export class OxdContext {
 
   /** The UserInfo claims, normalised (one-element lists unwrapped); `undefined` if logged out. */
   get user(): Claims | undefined {
-    return this.#req.session?.oxd?.claims;
+    const data = this.#req.session?.oxd;
+    return data === undefined ? undefined : loginClaims(data);
   }
 
   /** The UserInfo claims exactly as oxd returned them; `undefined` if logged out. */
   get rawClaims(): Record<string, unknown> | undefined {
-    return this.#req.session?.oxd?.rawClaims;
+    const data = this.#req.session?.oxd;
+    return data === undefined ? undefined : loginRawClaims(data, this.#runtime.claimsAsLists);
   }
 
-  /** The ID token's claims, normalised, when oxd returned them. */
+  /** The ID token's claims, normalised, when there is an ID token (read from it). */
   get idTokenClaims(): Claims | undefined {
-    return this.#req.session?.oxd?.idTokenClaims;
+    const data = this.#req.session?.oxd;
+    return data === undefined ? undefined : loginIdTokenClaims(data);
   }
 
   /** The tokens of the login; `undefined` if logged out. */

@@ -18,23 +18,26 @@ import { debuglog } from 'node:util';
 import {
   destroySession,
   requireSession,
+  loginIssuer,
+  loginSid,
   type OxdIncomingMessage,
-  type OxdSessionData,
+  type StoredLogin,
 } from '../session';
 import { queryOf, singleParam } from './request';
 import { htmlPage, sendHtml } from './response';
 
 /** True when the front-channel logout request (`iss`, `sid`) targets this login. */
 export function matchesLogout(
-  data: OxdSessionData,
+  data: StoredLogin,
   iss: string | undefined,
   sid: string | undefined,
 ): boolean {
+  const loginIss = loginIssuer(data);
   if (sid !== undefined) {
-    if (data.sid !== sid) return false;
-    return iss === undefined || data.iss === undefined || data.iss === iss;
+    if (loginSid(data) !== sid) return false;
+    return iss === undefined || loginIss === undefined || loginIss === iss;
   }
-  if (iss !== undefined) return data.iss === iss;
+  if (iss !== undefined) return loginIss === iss;
   return true;
 }
 

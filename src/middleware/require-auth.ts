@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ERROR_CODES, OxdAuthError, OxdConfigError } from '../errors';
-import { requireSession, type OxdIncomingMessage, type OxdSessionData } from '../session';
+import { loginClaims, requireSession, type OxdIncomingMessage, type StoredLogin } from '../session';
 import { claimHoldsAll, hasClaimValue, type Claims } from './claims';
 import { contextRuntime, loginRouteUrl, type OxdContext } from './context';
 import { renderOxdError } from './error-page';
@@ -133,12 +133,12 @@ function notLoggedIn(
 function authorise(
   runtime: OxdRuntime,
   check: ClaimPredicate | undefined,
-  data: OxdSessionData,
+  data: StoredLogin,
   req: OxdIncomingMessage,
   res: ServerResponse,
   next: (err?: unknown) => void,
 ): void {
-  if (check === undefined || check(data.claims, req)) {
+  if (check === undefined || check(loginClaims(data), req)) {
     next();
     return;
   }

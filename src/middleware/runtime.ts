@@ -14,12 +14,16 @@ export interface OxdRuntime extends ResolvedOptions {
   readonly refreshes: Map<string, Promise<OxdSessionTokens>>;
   /** oxd 4.x takes the state and nonce from the client; 3.x makes its own. */
   readonly clientChoosesState: boolean;
+  /** oxd 3.x sends every claim value as a list of strings; 4.x sends the OP's JSON. */
+  readonly claimsAsLists: boolean;
 }
 
 export function createRuntime(options: ResolvedOptions): OxdRuntime {
+  const version = options.client.serverVersion ?? options.config.oxd.serverVersion;
   return Object.freeze({
     ...options,
     refreshes: new Map<string, Promise<OxdSessionTokens>>(),
-    clientChoosesState: (options.client.serverVersion ?? options.config.oxd.serverVersion) === 4,
+    clientChoosesState: version === 4,
+    claimsAsLists: version !== 4,
   });
 }

@@ -5,18 +5,7 @@
  * an anonymous 500, and the middleware's own saves report the same error.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ERROR_CODES, OxdError } from '../errors';
-
-/** The error a failed session load or save becomes (503, message not shown). */
-export function sessionStoreUnavailable(cause: unknown): OxdError {
-  if (cause instanceof OxdError) return cause;
-  const reason = cause instanceof Error ? cause.message : String(cause);
-  return new OxdError(
-    ERROR_CODES.SESSION_STORE_UNAVAILABLE,
-    `the session store failed (${reason}); requests succeed again once it is reachable`,
-    { status: 503, cause },
-  );
-}
+import { sessionStoreUnavailable } from '../errors';
 
 type Middleware = (
   req: IncomingMessage,

@@ -12,17 +12,17 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { debuglog } from 'node:util';
-import { ERROR_CODES, OxdCommandError, OxdError } from '../errors';
+import { ERROR_CODES, OxdCommandError, OxdError, sessionStoreUnavailable } from '../errors';
 import type { ResultOf } from '../oxd/commands';
 import {
+  keepClaimsAcrossTokens,
   saveSession,
   type OxdIncomingMessage,
   type OxdSession,
-  type OxdSessionData,
   type OxdSessionTokens,
+  type StoredLogin,
 } from '../session';
 import type { OxdRuntime } from './runtime';
-import { sessionStoreUnavailable } from './session-store';
 
 const debug = debuglog('express-oxd');
 
@@ -133,7 +133,7 @@ async function obtainTokens(
   runtime: OxdRuntime,
   req: OxdIncomingMessage,
   session: OxdSession,
-  data: OxdSessionData,
+  data: StoredLogin,
   force: boolean,
 ): Promise<OxdSessionTokens> {
   const used = data.tokens;
@@ -157,6 +157,7 @@ async function obtainTokens(
         if (meanwhile) return meanwhile;
         const fresh = await requestRefresh(runtime, used);
         if (session.oxd === data) {
+          keepClaimsAcrossTokens(data, fresh);
           data.tokens = fresh;
           await saveSession(session);
         }
@@ -238,7 +239,7 @@ export async function refreshTokens(
   runtime: OxdRuntime,
   req: OxdIncomingMessage,
   session: OxdSession,
-  data: OxdSessionData,
+  data: StoredLogin,
   force = false,
 ): Promise<boolean> {
   if (!data.tokens.refresh_token) return true;
@@ -256,7 +257,9 @@ export async function refreshTokens(
   }
   const used = data.tokens;
   try {
-    data.tokens = await pending;
+    const fresh = await pending;
+    keepClaimsAcrossTokens(data, fresh);
+    data.tokens = fresh;
     debug('refresh: access token refreshed');
     return true;
   } catch (err) {
@@ -269,6 +272,7 @@ export async function refreshTokens(
     // tokens it got: those are good, the login goes on.
     const saved = await newerStored(runtime, req, used, true);
     if (saved) {
+      keepClaimsAcrossTokens(data, saved);
       data.tokens = saved;
       debug('refresh: refused, but another instance had refreshed; its tokens are used');
       return true;
@@ -288,7 +292,7 @@ export async function ensureFreshTokens(
   runtime: OxdRuntime,
   req: OxdIncomingMessage,
   session: OxdSession,
-  data: OxdSessionData,
+  data: StoredLogin,
 ): Promise<boolean> {
   if (!isDue(data.tokens, runtime.clock(), runtime.refreshLeewayMs)) return true;
   try {

@@ -161,12 +161,17 @@ export interface GetAuthorizationUrlParams extends WithOxdId {
   acr_values?: string[];
   prompt?: string;
   hd?: string;
+  /**
+   * Sent to the OP as one `custom_response_headers=<JSON>` parameter (every oxd release),
+   * not as separate query parameters; use `params` (4.x) for those.
+   */
   custom_parameters?: Record<string, string>;
-  /** 4.x: client-chosen state / nonce. */
+  /** 4.x only (oxd 3.x ignores these): client-chosen state / nonce (nonce from 4.2). */
   state?: string;
   nonce?: string;
   redirect_uri?: string;
   response_types?: string[];
+  /** 4.x only: added to the OP's URL one query parameter each. */
   params?: Record<string, string>;
 }
 export interface GetAuthorizationUrlResult {

@@ -17,7 +17,7 @@ import {
 } from '../errors';
 import type { ServerVersion } from './commands';
 import { errorReply, isRecord, readEnvelope, type ErrorReply } from './envelope';
-import type { OxdReply, OxdRequest, Transport } from './transport';
+import { transportClosedError, type OxdReply, type OxdRequest, type Transport } from './transport';
 
 const debug = debuglog('express-oxd');
 
@@ -309,10 +309,6 @@ export class HttpsTransport implements Transport {
   }
 
   private closedError(cause?: unknown): OxdError {
-    return new OxdError(
-      ERROR_CODES.CLIENT_CLOSED,
-      'the oxd HTTPS transport is closed; create a new client to send more commands',
-      cause === undefined ? {} : { cause },
-    );
+    return transportClosedError('HTTPS', cause);
   }
 }

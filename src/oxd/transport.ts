@@ -4,6 +4,7 @@
  * oxd-level error (those come back as `ok: false`), only for transport, timeout and
  * protocol failures (as `OxdTransportError`, `OxdTimeoutError`, `OxdProtocolError`).
  */
+import { ERROR_CODES, OxdError } from '../errors';
 
 /** One oxd command as both transports need it. */
 export interface OxdRequest {
@@ -39,4 +40,13 @@ export interface Transport {
   send(request: OxdRequest): Promise<OxdReply>;
   /** Closes pooled connections. Pending requests fail with `OXD_CLIENT_CLOSED`. */
   close(): Promise<void>;
+}
+
+/** What a transport answers once it is closed: `OXD_CLIENT_CLOSED`. */
+export function transportClosedError(name: 'socket' | 'HTTPS', cause?: unknown): OxdError {
+  return new OxdError(
+    ERROR_CODES.CLIENT_CLOSED,
+    `the oxd ${name} transport is closed; create a new client to send more commands`,
+    cause === undefined ? {} : { cause },
+  );
 }

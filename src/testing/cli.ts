@@ -3,28 +3,81 @@
  * `express-oxd-local`: runs the local OpenID Provider and the local oxd server.
  *
  *   express-oxd-local [--json] [--op-port N] [--port N] [--https-port N] [--data-dir DIR]
+ *                     [--app-url URL] [--write-config FILE] [--write-dev-cert DIR]
  *                     [--protect | --no-protect] [--access-token-ttl S] [--state-ttl S]
  *                     [--rotate-refresh-token]
  *                     [--uma-claims-policy FILE] [--until-stdin-closes]
  *   express-oxd-local op  [--json] [--op-port N] [--access-token-ttl S] ...
  *   express-oxd-local oxd --op-issuer URL --op-ca-file FILE [--json] [--port N] ...
  *
- * Without a subcommand both start and the output says what to put into the express-oxd
- * configuration. `--json` prints one line instead:
+ * Without a subcommand both start and the output is a complete express-oxd configuration for
+ * an app at `--app-url` (`--write-config FILE` also writes it to a file). The optional peers
+ * oidc-provider and selfsigned are checked first; all missing ones are named in one message.
+ * `--json` prints one line instead:
  * `{"op":{"issuer","ca","users"},"oxd":{"host","port","httpsUrl","ca"}}` (only the part
  * that was started). SIGINT / SIGTERM (and, with `--until-stdin-closes`, the end of stdin)
  * stop the servers cleanly.
  */
 import { X509Certificate } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+// These modules load the optional peers only when a server starts, after the check below.
 import { type Certificate, createSelfSignedCertificate } from './op/certificate';
 import { type LocalOp, startLocalOp } from './op/local-op';
 import { type LocalOxd, type LocalOxdOptions, startLocalOxd } from './oxd/local-oxd';
 import { OXD_VERSIONS, isOxdVersion, type OxdVersion } from './oxd/profiles';
 import type { ClaimsPolicy } from './uma';
+
+/**
+ * Default ports, away from the ones `npm run demo` uses (site 8443, OP 8444, oxd socket 8099,
+ * oxd HTTPS 8445), so both can run at once.
+ */
+const DEFAULT_OXD_PORT = 8199;
+const DEFAULT_OXD_HTTPS_PORT = 8543;
+const DEFAULT_APP_URL = 'https://127.0.0.1:3000';
+const CLIENT_NAME = 'express-oxd local app';
+
+/** Optional peer dependencies the local servers load, with the range package.json asks for. */
+const PEERS = [
+  { name: 'oidc-provider', range: '9' },
+  { name: 'selfsigned', range: '5' },
+  { name: 'jose', range: '6' },
+] as const;
+
+/** Whether `name` can be resolved from this file, as the local servers will load it. */
+function isInstalled(name: string): boolean {
+  for (const request of [`${name}/package.json`, name]) {
+    try {
+      require.resolve(request);
+      return true;
+    } catch (err) {
+      // Installed but closed by its exports map: present all the same.
+      if ((err as NodeJS.ErrnoException).code === 'ERR_PACKAGE_PATH_NOT_EXPORTED') return true;
+    }
+  }
+  return false;
+}
+
+/** `a`, `a and b`, `a, b and c`. */
+function listed(names: readonly string[]): string {
+  return names.length < 2 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
+}
+
+/** One message naming every missing optional peer, or undefined when all are there. */
+function missingPeersMessage(installed: (name: string) => boolean = isInstalled) {
+  const missing = PEERS.filter((peer) => !installed(peer.name));
+  if (missing.length === 0) return undefined;
+  const names = missing.map((peer) => peer.name);
+  const specs = missing.map((peer) => `${peer.name}@${peer.range}`);
+  return (
+    `the local OpenID Provider and oxd server need ${names.length === 1 ? 'the optional package' : 'the optional packages'} ` +
+    `${listed(names)}, which ${names.length === 1 ? 'is' : 'are'} not installed. Install ` +
+    `${names.length === 1 ? 'it' : 'them'} next to express-oxd:\n  npm install --save-dev ${specs.join(' ')}`
+  );
+}
 
 const USAGE = `Usage:
   express-oxd-local [options]            start the local OP and the local oxd server
@@ -37,10 +90,15 @@ Options:
   --access-token-ttl S    OP access token lifetime in seconds (default 3600)
   --rotate-refresh-token  OP issues a new refresh token on every refresh; the used one
                           stops working and replaying it revokes the grant
-  --port N                oxd socket port (default 8099, 0 = a free port)
-  --https-port N          oxd HTTPS port (default 8443, 0 = a free port)
+  --port N                oxd socket port (default ${DEFAULT_OXD_PORT}, 0 = a free port)
+  --https-port N          oxd HTTPS port (default ${DEFAULT_OXD_HTTPS_PORT}, 0 = a free port)
   --data-dir DIR          where registrations and CA files are kept
                           (default ${path.join(tmpdir(), 'express-oxd-local')})
+  --app-url URL           your app's https origin, for the redirect URIs of the printed
+                          configuration (default ${DEFAULT_APP_URL})
+  --write-config FILE     also write that configuration (oxd socket) to FILE, replacing it
+  --write-dev-cert DIR    write a self-signed certificate for the app's host to
+                          DIR/dev-cert.pem and DIR/dev-key.pem (kept while valid)
   --protect, --no-protect require protection tokens on socket and HTTPS
                           (default: socket no, HTTPS yes)
   --state-ttl S           lifetime of authorization states (default 300)
@@ -66,6 +124,9 @@ interface Cli {
   opIssuer: string | undefined;
   opCaFile: string | undefined;
   untilStdinCloses: boolean;
+  appUrl: URL;
+  writeConfig: string | undefined;
+  writeDevCert: string | undefined;
 }
 
 class UsageError extends Error {}
@@ -91,6 +152,9 @@ function parseCli(argv: string[]): Cli | undefined {
       'op-issuer': { type: 'string' },
       'op-ca-file': { type: 'string' },
       'until-stdin-closes': { type: 'boolean' },
+      'app-url': { type: 'string' },
+      'write-config': { type: 'string' },
+      'write-dev-cert': { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -121,6 +185,10 @@ function parseCli(argv: string[]): Cli | undefined {
   if (mode === 'oxd' && (!values['op-issuer'] || !values['op-ca-file'])) {
     throw new UsageError('the oxd command needs --op-issuer URL and --op-ca-file FILE');
   }
+  if (mode === 'op' && values['write-config'] !== undefined) {
+    throw new UsageError('--write-config needs the oxd server: leave out the op command');
+  }
+  const appUrl = parseAppUrl(values['app-url'] ?? DEFAULT_APP_URL);
   return {
     mode,
     json: values.json ?? false,
@@ -137,7 +205,29 @@ function parseCli(argv: string[]): Cli | undefined {
     opIssuer: values['op-issuer'],
     opCaFile: values['op-ca-file'],
     untilStdinCloses: values['until-stdin-closes'] ?? false,
+    appUrl,
+    writeConfig:
+      values['write-config'] === undefined ? undefined : path.resolve(values['write-config']),
+    writeDevCert:
+      values['write-dev-cert'] === undefined ? undefined : path.resolve(values['write-dev-cert']),
   };
+}
+
+function parseAppUrl(text: string): URL {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UsageError(
+      `--app-url must be an absolute URL such as ${DEFAULT_APP_URL}, got ${JSON.stringify(text)}`,
+    );
+  }
+  if (url.protocol !== 'https:' || url.username || url.password || url.search || url.hash) {
+    throw new UsageError(
+      `--app-url must be an https URL without credentials, query or fragment, such as ${DEFAULT_APP_URL}, got ${JSON.stringify(text)}`,
+    );
+  }
+  return url;
 }
 
 const OXD_KEY_FILE = 'oxd-key.pem';
@@ -166,6 +256,76 @@ async function oxdCertificate(dataDir: string): Promise<Certificate> {
   return created;
 }
 
+/**
+ * The app's development certificate in `dir` (dev-cert.pem, dev-key.pem), for the app URL's
+ * host plus localhost and 127.0.0.1; kept while it is valid for that host.
+ */
+async function devCertificate(
+  dir: string,
+  appUrl: URL,
+): Promise<{ certFile: string; keyFile: string }> {
+  const certFile = path.join(dir, 'dev-cert.pem');
+  const keyFile = path.join(dir, 'dev-key.pem');
+  const host = appUrl.hostname.replace(/^\[|\]$/g, '');
+  try {
+    const [cert] = await Promise.all([readFile(certFile, 'utf8'), readFile(keyFile, 'utf8')]);
+    const x509 = new X509Certificate(cert);
+    if (
+      Date.parse(x509.validTo) - Date.now() > RENEW_BEFORE_MS &&
+      (x509.checkHost(host) !== undefined || x509.checkIP(host) !== undefined)
+    ) {
+      return { certFile, keyFile };
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  const created = await createSelfSignedCertificate({
+    commonName: host,
+    altIps: [...new Set(['127.0.0.1', ...(isIP(host) ? [host] : [])])],
+    altNames: [...new Set(['localhost', ...(isIP(host) ? [] : [host])])],
+    validDays: 90,
+  });
+  await mkdir(dir, { recursive: true });
+  await writeFile(keyFile, created.key, { mode: 0o600 });
+  await writeFile(certFile, created.cert);
+  return { certFile, keyFile };
+}
+
+/** A complete express-oxd configuration (oxd socket) for an app at `appUrl`. */
+function configFor(appUrl: URL, oxd: LocalOxd, opIssuer: string): string[] {
+  const base = appUrl.href.replace(/\/+$/, '');
+  return [
+    '[oxd]',
+    `host = ${oxd.host}`,
+    `port = ${oxd.port}`,
+    '[client]',
+    `op_host = ${opIssuer}`,
+    `authorization_redirect_uri = ${base}/callback`,
+    `post_logout_redirect_uri = ${base}/`,
+    `client_name = ${CLIENT_NAME}`,
+    'scope = openid,profile,email',
+  ];
+}
+
+/** Writes the configuration file through a temp file and a rename: never half written. */
+async function writeConfigFile(file: string, lines: string[], cli: Cli): Promise<void> {
+  const text = [
+    '# express-oxd configuration for the local OpenID Provider and oxd server started by',
+    `# express-oxd-local (data in ${cli.dataDir}). Written at each start; the app writes its`,
+    '# registration ([oxd] id) back here on the first login.',
+    ...lines,
+    '',
+  ].join('\n');
+  const temp = `${file}.${process.pid}.tmp`;
+  try {
+    await writeFile(temp, text, { mode: 0o600 });
+    await rename(temp, file);
+  } catch (err) {
+    await rm(temp, { force: true });
+    throw new Error(`cannot write the configuration to ${file}: ${(err as Error).message}`);
+  }
+}
+
 async function startOxd(cli: Cli, opIssuer: string, opCa: string): Promise<LocalOxd> {
   const options: LocalOxdOptions = {
     opIssuer,
@@ -173,8 +333,8 @@ async function startOxd(cli: Cli, opIssuer: string, opCa: string): Promise<Local
     dataDir: cli.dataDir,
     certificate: await oxdCertificate(cli.dataDir),
   };
-  if (cli.port !== undefined) options.port = cli.port;
-  if (cli.httpsPort !== undefined) options.httpsPort = cli.httpsPort;
+  options.port = cli.port ?? DEFAULT_OXD_PORT;
+  options.httpsPort = cli.httpsPort ?? DEFAULT_OXD_HTTPS_PORT;
   if (cli.protect !== undefined) options.protectCommands = cli.protect;
   if (cli.stateTtl !== undefined) options.stateTtlSeconds = cli.stateTtl;
   if (cli.oxdVersion !== undefined) options.oxdVersion = cli.oxdVersion;
@@ -186,7 +346,12 @@ async function startOxd(cli: Cli, opIssuer: string, opCa: string): Promise<Local
   return startLocalOxd(options);
 }
 
-function describe(cli: Cli, op: LocalOp | undefined, oxd: LocalOxd | undefined): string {
+function describe(
+  cli: Cli,
+  op: LocalOp | undefined,
+  oxd: LocalOxd | undefined,
+  devCert: { certFile: string; keyFile: string } | undefined,
+): string {
   const lines: string[] = [];
   const opCaFile = path.join(cli.dataDir, 'op-ca.pem');
   const oxdCaFile = path.join(cli.dataDir, OXD_CA_FILE);
@@ -199,18 +364,22 @@ function describe(cli: Cli, op: LocalOp | undefined, oxd: LocalOxd | undefined):
       `  its CA certificate: ${oxdCaFile}`,
       `  registrations: ${path.join(oxd.dataDir, 'registrations.json')}`,
       '',
-      'express-oxd configuration, oxd 3.x socket:',
-      '  [oxd]',
-      `  host = ${oxd.host}`,
-      `  port = ${oxd.port}`,
-      '  [client]',
-      `  op_host = ${op?.issuer ?? cli.opIssuer ?? ''}`,
+      `express-oxd configuration for an app at ${cli.appUrl.origin}, oxd 3.x socket` +
+        (cli.writeConfig ? ` (written to ${cli.writeConfig}):` : ':'),
+      ...configFor(cli.appUrl, oxd, op?.issuer ?? cli.opIssuer ?? '').map((line) => `  ${line}`),
       '',
       'or over HTTPS, in [oxd] instead of host/port:',
       '  https_extension = true',
       `  host = ${oxd.httpsUrl}/v3      (oxd-https-extension 3.x envelope)`,
       `  host = ${oxd.httpsUrl}         (with server_version = 4: oxd 4.x REST)`,
       `  ca_file = ${oxdCaFile}`,
+    );
+  }
+  if (devCert) {
+    lines.push(
+      '',
+      `Development certificate for ${cli.appUrl.hostname}: ${devCert.certFile}`,
+      `  its key: ${devCert.keyFile}`,
     );
   }
   if (op) {
@@ -222,6 +391,17 @@ function describe(cli: Cli, op: LocalOp | undefined, oxd: LocalOxd | undefined):
   }
   lines.push('', 'Press Ctrl+C to stop.');
   return lines.join('\n');
+}
+
+/** What went wrong at start-up: the message alone for operating-system errors, else the stack. */
+function startFailure(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE') {
+    return `${err.message}: another program uses that port; choose others with --port, --https-port and --op-port (0 = a free port)`;
+  }
+  if (typeof code === 'string' || err.message.startsWith('cannot ')) return err.message;
+  return err.stack ?? err.message;
 }
 
 async function main(): Promise<void> {
@@ -237,9 +417,16 @@ async function main(): Promise<void> {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
+  const missing = missingPeersMessage();
+  if (missing) {
+    process.stderr.write(`express-oxd-local: ${missing}\n`);
+    process.exitCode = 1;
+    return;
+  }
 
   let op: LocalOp | undefined;
   let oxd: LocalOxd | undefined;
+  let devCert: { certFile: string; keyFile: string } | undefined;
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
@@ -276,12 +463,15 @@ async function main(): Promise<void> {
       const opIssuer = op?.issuer ?? (cli.opIssuer as string);
       const opCa = op?.ca ?? (await readFile(cli.opCaFile as string, 'utf8'));
       oxd = await startOxd(cli, opIssuer, opCa);
+      if (cli.writeConfig) {
+        await writeConfigFile(cli.writeConfig, configFor(cli.appUrl, oxd, opIssuer), cli);
+      }
     }
+    if (cli.writeDevCert) devCert = await devCertificate(cli.writeDevCert, cli.appUrl);
   } catch (err) {
     process.exitCode = 1;
-    process.stderr.write(
-      `express-oxd-local: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-    );
+    // Operating-system errors (a port in use, a directory that is missing) need no stack.
+    process.stderr.write(`express-oxd-local: ${startFailure(err)}\n`);
     await stop();
     return;
   }
@@ -298,8 +488,8 @@ async function main(): Promise<void> {
     if (oxd) out.oxd = { host: oxd.host, port: oxd.port, httpsUrl: oxd.httpsUrl, ca: oxd.ca };
     process.stdout.write(`${JSON.stringify(out)}\n`);
   } else {
-    process.stdout.write(`${describe(cli, op, oxd)}\n`);
+    process.stdout.write(`${describe(cli, op, oxd, devCert)}\n`);
   }
 }
 
-void main();
+if (require.main === module) void main();

@@ -68,6 +68,20 @@ describe.each(dialects)('demo site over oxd $name', ({ name, args }) => {
     await expect(page.locator('h1').textContent()).resolves.toContain('Log in');
     await snap(page, 'home');
 
+    // Cancel at the OP: a normal outcome, back home with a notice, not an error page.
+    await page.click('#login');
+    await page.waitForSelector('#cancel');
+    await page.click('#cancel');
+    await page.waitForURL((url) => url.origin === site.origin && url.pathname === '/');
+    await expect(page.locator('.notice').textContent()).resolves.toContain('Login cancelled');
+    await expect(page.locator('.error-box').count()).resolves.toBe(0);
+    await expect(page.locator('main').textContent()).resolves.not.toMatch(/\berror\b/i);
+    await expect(page.locator('#login').isVisible()).resolves.toBe(true);
+    await snap(page, 'login-cancelled');
+    // The notice is shown once.
+    await page.reload();
+    await expect(page.locator('.notice').count()).resolves.toBe(0);
+
     // Login at the OP.
     await page.click('#login');
     await page.waitForSelector('#username');
@@ -105,6 +119,17 @@ describe.each(dialects)('demo site over oxd $name', ({ name, args }) => {
     await expect(page.locator('#update-result').count()).resolves.toBe(0);
     await snap(page, 'update-invalid');
 
+    // A redirect URI carrying credentials is refused, whatever the browser lets through.
+    await page.fill('#contacts', 'admin@example.com');
+    await page.fill('#postLogoutRedirectUri', `https://user:secret@${site.host}/`);
+    await page.click('button[type=submit]');
+    await page.waitForSelector('#postLogoutRedirectUri-error');
+    await expect(page.locator('#postLogoutRedirectUri-error').textContent()).resolves.toContain(
+      'user name and password',
+    );
+    await expect(page.locator('#update-result').count()).resolves.toBe(0);
+    await snap(page, 'update-credentials-refused');
+
     // A form whose CSRF token is not the session's is refused before oxd is asked.
     await page.goto(new URL('/update-site', site).href);
     await page.$eval('input[name=_csrf]', (input) => input.setAttribute('value', 'forged'));
@@ -123,6 +148,7 @@ describe.each(dialects)('demo site over oxd $name', ({ name, args }) => {
     await page.click('#logout');
     await page.waitForURL((url) => url.origin === site.origin && url.pathname === '/');
     await expect(page.locator('#login').isVisible()).resolves.toBe(true);
+    await expect(page.locator('.notice').textContent()).resolves.toContain('You have signed out');
     await snap(page, 'signed-out');
 
     // A protected page now sends the browser to the OP's login form.
@@ -133,5 +159,24 @@ describe.each(dialects)('demo site over oxd $name', ({ name, args }) => {
 
     // Including the OP's front-channel logout iframe, which loads the demo's logout route.
     expect(violations).toEqual([]);
+  });
+
+  test('on a 375 px wide screen the oxd address stays on one line and nothing scrolls sideways', async () => {
+    const { page } = browser!;
+    await page.setViewportSize({ width: 375, height: 740 });
+    try {
+      await page.goto(demo!.url);
+      const address = page.locator('#oxd-address');
+      await expect(address.textContent()).resolves.toMatch(/127\.0\.0\.1:\d+/);
+      // An inline element broken over two lines has two client rectangles.
+      await expect(address.evaluate((el) => el.getClientRects().length)).resolves.toBe(1);
+      const sideways = await page.evaluate<number>(
+        'document.documentElement.scrollWidth - document.documentElement.clientWidth',
+      );
+      expect(sideways).toBeLessThanOrEqual(0);
+      await snap(page, 'home-375px');
+    } finally {
+      await page.setViewportSize({ width: 1100, height: 800 });
+    }
   });
 });

@@ -3,10 +3,11 @@
  * the demo site, prints the address, serves the home page over HTTPS, and stops cleanly on
  * Ctrl+C. A second start reuses the registration the first one wrote into the config file.
  */
+import { execFile } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
-import { ensureBuilt } from '../helpers/build';
+import { ensureBuilt, ROOT } from '../helpers/build';
 import { prepareWorkDir, startDemoProcess, type DemoProcess } from '../helpers/demo-process';
 
 jest.setTimeout(180_000);
@@ -60,6 +61,36 @@ beforeAll(async () => {
   await ensureBuilt();
 });
 
+/** `git status --porcelain` of the checkout (untracked files included, ignored ones not). */
+function gitStatus(): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      'git',
+      ['status', '--porcelain', '--untracked-files=all'],
+      { cwd: ROOT },
+      (error, stdout) => (error ? reject(error) : resolve(stdout)),
+    );
+  });
+}
+
+test('npm run demo - registers and writes back into a git-ignored copy; the checkout stays as it was', async () => {
+  const before = await gitStatus();
+  const tracked = await readFile(join(ROOT, 'demosite.cfg'), 'utf8');
+  // The repository's demosite.cfg, on free ports: every endpoint line differs from the file.
+  const demo = await start({ command: 'npm', repositoryConfig: true });
+  const login = await loginRedirect(demo, agentFor(await demo.demoCertificate()));
+  expect(login.searchParams.get('client_id')).toBeTruthy();
+  const copy = await readFile(demo.configFile, 'utf8');
+  expect(oxdId(copy)).not.toBe('');
+  expect(copy).toContain(`authorization_redirect_uri = ${new URL('/callback', demo.url).href}`);
+  expect(demo.output()).toContain(`registration results go to ${demo.configFile}`);
+  const exit = await demo.stop('SIGINT');
+  expect(['SIGINT', 130, 0]).toContain(exit.signal ?? exit.code);
+
+  expect(await readFile(join(ROOT, 'demosite.cfg'), 'utf8')).toBe(tracked);
+  expect(await gitStatus()).toBe(before);
+});
+
 test('npm run demo - serves the home page over HTTPS and stops cleanly on Ctrl+C', async () => {
   const demo = await start({ command: 'npm' });
   expect(demo.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/$/);
@@ -93,6 +124,8 @@ test('start - a second start reuses the registration written back by the first',
     expect(registered).not.toBe('');
     const ports = printedPorts(first.output());
     await expect(first.stop('SIGTERM')).resolves.toEqual({ code: 0, signal: null });
+    // The configuration given with --config is only read.
+    expect(oxdId(await readFile(first.templateFile, 'utf8'))).toBe('');
 
     const second = await start({ workDir, args: ports });
     expect(second.output()).not.toContain('registers again');

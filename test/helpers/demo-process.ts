@@ -21,6 +21,8 @@ export interface DemoProcessOptions {
   workDir?: string;
   /** Extra environment variables. */
   env?: Record<string, string>;
+  /** Run with the repository's own demosite.cfg (no `--config`), as `npm run demo` does. */
+  repositoryConfig?: boolean;
 }
 
 export interface DemoProcess {
@@ -31,7 +33,10 @@ export interface DemoProcess {
   readonly password: string | undefined;
   /** The temporary directory holding `demosite.cfg`, `data/` and `certs/`. */
   readonly workDir: string;
+  /** The configuration the demo runs with: its working copy `data/demosite.cfg`. */
   readonly configFile: string;
+  /** The configuration given with `--config` (`demosite.cfg`), which the demo only reads. */
+  readonly templateFile: string;
   /** Everything the process printed so far (stdout and stderr). */
   output(): string;
   /** The demo site's certificate (PEM). */
@@ -57,10 +62,12 @@ export async function prepareWorkDir(): Promise<string> {
 export async function startDemoProcess(options: DemoProcessOptions = {}): Promise<DemoProcess> {
   const ownDir = options.workDir === undefined;
   const workDir = options.workDir ?? (await prepareWorkDir());
-  const configFile = join(workDir, 'demosite.cfg');
+  const templateFile = options.repositoryConfig
+    ? join(ROOT, 'demosite.cfg')
+    : join(workDir, 'demosite.cfg');
+  const configFile = join(workDir, 'data', 'demosite.cfg');
   const flags = [
-    '--config',
-    configFile,
+    ...(options.repositoryConfig ? [] : ['--config', templateFile]),
     '--data-dir',
     join(workDir, 'data'),
     '--cert-dir',
@@ -151,6 +158,7 @@ export async function startDemoProcess(options: DemoProcessOptions = {}): Promis
     password: started.password,
     workDir,
     configFile,
+    templateFile,
     output: () => output,
     demoCertificate: () => readFile(join(workDir, 'certs', 'demo-cert.pem'), 'utf8'),
     opCertificate: () => readFile(join(workDir, 'data', 'op-cert.pem'), 'utf8'),

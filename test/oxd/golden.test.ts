@@ -23,6 +23,11 @@ interface GoldenRow {
   socket: string | null;
   /** Params for the HTTPS call when they differ (4.x spelling). */
   httpsParams?: object;
+  /**
+   * Body of the 3.x https-extension request (`POST /v3/<path>`), when it differs from
+   * `https.body`: the socket's params without `protection_access_token` (§1b).
+   */
+  v3Body?: string;
   https: {
     version: 3 | 4;
     path: string;
@@ -101,6 +106,8 @@ const ROWS: GoldenRow[] = [
       op_host: 'https://op.example.test',
       redirect_uris: ['https://rp.example.test/cb'],
     },
+    v3Body:
+      '{"op_host":"https://op.example.test","authorization_redirect_uri":"https://rp.example.test/cb"}',
     https: {
       version: 4,
       path: '/register-site',
@@ -579,4 +586,88 @@ describe('golden HTTPS requests', () => {
       expect(request?.body).toBe(row.https.body);
     },
   );
+});
+
+/**
+ * The 3.x https-extension (protocol notes §1b): `POST <base>/<path>` with the socket's params
+ * as the body, the token only in `Authorization: Bearer` (never for setup_client and
+ * get_client_token), and oxd's `{status, data}` envelope in the answer. Every command the
+ * socket has goes out this way too.
+ */
+describe('golden 3.x https-extension requests (/v3/)', () => {
+  let cert: TestCertificate;
+  let server: HttpsServer;
+  let client: OxdClient;
+  const requests: {
+    method?: string | undefined;
+    url?: string | undefined;
+    headers: Record<string, unknown>;
+    body: string;
+  }[] = [];
+  let replyBody = '';
+
+  beforeAll(async () => {
+    cert = await selfSignedCert();
+    server = createHttpsServer({ cert: cert.cert, key: cert.key }, (req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        requests.push({
+          method: req.method,
+          url: req.url,
+          headers: req.headers,
+          body: Buffer.concat(chunks).toString('utf8'),
+        });
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(replyBody);
+      });
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    const config = testConfig(
+      {
+        https: true,
+        host: `https://127.0.0.1:${port}/v3`,
+        serverVersion: 3,
+        ca: cert.cert,
+        ...SITE,
+      },
+      CREDENTIALS,
+    );
+    client = new OxdClient(config, { writeBack: false });
+  });
+
+  afterAll(async () => {
+    await client.close();
+    server.closeAllConnections();
+    server.close();
+    await once(server, 'close');
+  });
+
+  beforeEach(() => {
+    requests.length = 0;
+  });
+
+  const v3Rows = [...ROWS, NON_ASCII].filter((row) => row.socket !== null);
+  test.each(v3Rows.map((row) => [row.https.path, row] as const))(
+    'v3 - POST /v3%s with the exact headers and body',
+    async (_path, row) => {
+      replyBody = JSON.stringify({ status: 'ok', data: row.reply });
+      await expect(invoke(client, row.name, row.params)).resolves.toEqual(row.result ?? row.reply);
+      expect(requests).toHaveLength(1);
+      const [request] = requests;
+      expect(request?.method).toBe('POST');
+      expect(request?.url).toBe(`/v3${row.https.path}`);
+      expect(request?.headers['content-type']).toBe('application/json');
+      expect(request?.headers.authorization).toBe(row.https.bearer ? 'Bearer tok-1' : undefined);
+      expect(request?.body).toBe(row.v3Body ?? row.https.body);
+    },
+  );
+
+  test('v3 - an error in the envelope with HTTP 200 is an oxd error, not a success', async () => {
+    replyBody =
+      '{"status":"error","data":{"error":"invalid_oxd_id","error_description":"Invalid oxd_id.","details":null}}';
+    await expect(client.getRp({})).rejects.toMatchObject({ error: 'invalid_oxd_id' });
+  });
 });

@@ -12,9 +12,9 @@
  * - `4.1` (oxd 4.0 to 4.1.x): HTTPS REST only (4.x has no socket). `GetAuthorizationUrlOperation`
  *   honours the caller's `state`, `redirect_uri` and `response_types` (a nonce is always
  *   generated); `GetLogoutUrlOperation` ignores `id_token_hint`.
- * - `4.2` (oxd 4.2.2 to 4.5): HTTPS REST only. `GetAuthorizationUrlOperation` also honours the
+ * - `4.2` (oxd 4.2.3 to 4.5): HTTPS REST only. `GetAuthorizationUrlOperation` also honours the
  *   caller's `nonce` (from 4.2.0); `GetLogoutUrlOperation` appends `id_token_hint` last when
- *   passed (from 4.2.2).
+ *   passed (from 4.2.3; 4.2.0 – 4.2.2 still ignore it, as `4.1` does).
  *
  * Common to all (no profile differs): `GetAuthorizationUrlOperation` never sends PKCE and packs
  * `custom_parameters` into one `custom_response_headers=<URL-encoded JSON>` parameter (only the

@@ -250,6 +250,17 @@ async function createSite(
   return site;
 }
 
+/** The OP client's secret and registration management fields, as oxd answers them. */
+function clientCredentialsOf(site: Site) {
+  return {
+    client_secret: site.client_secret,
+    client_registration_access_token: site.client_registration_access_token,
+    client_registration_client_uri: site.client_registration_client_uri,
+    client_id_issued_at: site.client_id_issued_at,
+    client_secret_expires_at: site.client_secret_expires_at,
+  };
+}
+
 export const setupClient: Handler = async (call, services) => {
   const request = siteRequestOf(call);
   const setupName = call.params.string('setup_client_name');
@@ -274,11 +285,7 @@ export const setupClient: Handler = async (call, services) => {
     op_host: site.op_host,
     setup_client_oxd_id: setup.oxd_id,
     client_id: setup.client_id,
-    client_secret: setup.client_secret,
-    client_registration_access_token: setup.client_registration_access_token,
-    client_registration_client_uri: setup.client_registration_client_uri,
-    client_id_issued_at: setup.client_id_issued_at,
-    client_secret_expires_at: setup.client_secret_expires_at,
+    ...clientCredentialsOf(setup),
   };
 };
 
@@ -299,11 +306,7 @@ export const registerSite: Handler = async (call, services) => {
     op_host: site.op_host,
     client_id: site.client_id,
     client_name: site.client_name,
-    client_secret: site.client_secret,
-    client_registration_access_token: site.client_registration_access_token,
-    client_registration_client_uri: site.client_registration_client_uri,
-    client_id_issued_at: site.client_id_issued_at,
-    client_secret_expires_at: site.client_secret_expires_at,
+    ...clientCredentialsOf(site),
   };
 };
 
