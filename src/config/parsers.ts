@@ -2,7 +2,6 @@
  * The value parsers of the settings table: each takes a value as given (INI text, or what an
  * object holds) and returns it parsed, or calls `fail` with what is wrong with it.
  */
-import type { ServerVersion } from './types';
 
 /** Throws the error about the setting being parsed; `problem` completes "`<where>` ...". */
 export type Fail = (problem: string) => never;
@@ -54,6 +53,12 @@ export function integer(min: number, max: number): Parser<number> {
     return value;
   };
 }
+
+/**
+ * The oxd server generation: 3 (oxd-server 3.x socket / oxd-https-extension 3.x) or 4
+ * (oxd-server 4.x REST, HTTPS only).
+ */
+export type ServerVersion = 3 | 4;
 
 export const serverVersion: Parser<ServerVersion> = (raw, fail) => {
   const value = integer(3, 4)(raw, () => fail(`must be 3 or 4, got ${show(raw)}`));

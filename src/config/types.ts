@@ -8,11 +8,7 @@
 import type { Parser } from './parsers';
 import type { CLIENT_SETTINGS, OXD_SETTINGS } from './settings';
 
-/**
- * The oxd server generation: 3 (oxd-server 3.x socket / oxd-https-extension 3.x) or 4
- * (oxd-server 4.x REST, HTTPS only).
- */
-export type ServerVersion = 3 | 4;
+export type { ServerVersion } from './parsers';
 
 /** The resolved `[oxd]` settings: how to reach the oxd server. */
 export type OxdSettings = SettingsOf<typeof OXD_SETTINGS>;

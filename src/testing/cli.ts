@@ -18,14 +18,18 @@
  * that was started). SIGINT / SIGTERM (and, with `--until-stdin-closes`, the end of stdin)
  * stop the servers cleanly.
  */
-import { X509Certificate } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { isIP } from 'node:net';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 // These modules load the optional peers only when a server starts, after the check below.
-import { type Certificate, createSelfSignedCertificate } from './op/certificate';
+import {
+  configFor,
+  devCertificate,
+  OXD_CA_FILE,
+  oxdCertificate,
+  writeConfigFile,
+} from './cli-files';
 import { type LocalOp, startLocalOp } from './op/local-op';
 import { type LocalOxd, type LocalOxdOptions, startLocalOxd } from './oxd/local-oxd';
 import { OXD_VERSIONS, isOxdVersion, type OxdVersion } from './oxd/profiles';
@@ -230,102 +234,6 @@ function parseAppUrl(text: string): URL {
   return url;
 }
 
-const OXD_KEY_FILE = 'oxd-key.pem';
-const OXD_CA_FILE = 'oxd-ca.pem';
-/** A kept certificate is replaced when it expires within this time. */
-const RENEW_BEFORE_MS = 24 * 60 * 60 * 1000;
-
-/**
- * The oxd HTTPS certificate kept in the data directory, so that a configured `ca_file`
- * stays valid across restarts; a new one is made when there is none or it expires soon.
- */
-async function oxdCertificate(dataDir: string): Promise<Certificate> {
-  const keyFile = path.join(dataDir, OXD_KEY_FILE);
-  const certFile = path.join(dataDir, OXD_CA_FILE);
-  try {
-    const [key, cert] = await Promise.all([readFile(keyFile, 'utf8'), readFile(certFile, 'utf8')]);
-    if (Date.parse(new X509Certificate(cert).validTo) - Date.now() > RENEW_BEFORE_MS) {
-      return { key, cert };
-    }
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  const created = await createSelfSignedCertificate();
-  await writeFile(keyFile, created.key, { mode: 0o600 });
-  await writeFile(certFile, created.cert);
-  return created;
-}
-
-/**
- * The app's development certificate in `dir` (dev-cert.pem, dev-key.pem), for the app URL's
- * host plus localhost and 127.0.0.1; kept while it is valid for that host.
- */
-async function devCertificate(
-  dir: string,
-  appUrl: URL,
-): Promise<{ certFile: string; keyFile: string }> {
-  const certFile = path.join(dir, 'dev-cert.pem');
-  const keyFile = path.join(dir, 'dev-key.pem');
-  const host = appUrl.hostname.replace(/^\[|\]$/g, '');
-  try {
-    const [cert] = await Promise.all([readFile(certFile, 'utf8'), readFile(keyFile, 'utf8')]);
-    const x509 = new X509Certificate(cert);
-    if (
-      Date.parse(x509.validTo) - Date.now() > RENEW_BEFORE_MS &&
-      (x509.checkHost(host) !== undefined || x509.checkIP(host) !== undefined)
-    ) {
-      return { certFile, keyFile };
-    }
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  const created = await createSelfSignedCertificate({
-    commonName: host,
-    altIps: [...new Set(['127.0.0.1', ...(isIP(host) ? [host] : [])])],
-    altNames: [...new Set(['localhost', ...(isIP(host) ? [] : [host])])],
-    validDays: 90,
-  });
-  await mkdir(dir, { recursive: true });
-  await writeFile(keyFile, created.key, { mode: 0o600 });
-  await writeFile(certFile, created.cert);
-  return { certFile, keyFile };
-}
-
-/** A complete express-oxd configuration (oxd socket) for an app at `appUrl`. */
-function configFor(appUrl: URL, oxd: LocalOxd, opIssuer: string): string[] {
-  const base = appUrl.href.replace(/\/+$/, '');
-  return [
-    '[oxd]',
-    `host = ${oxd.host}`,
-    `port = ${oxd.port}`,
-    '[client]',
-    `op_host = ${opIssuer}`,
-    `authorization_redirect_uri = ${base}/callback`,
-    `post_logout_redirect_uri = ${base}/`,
-    `client_name = ${CLIENT_NAME}`,
-    'scope = openid,profile,email',
-  ];
-}
-
-/** Writes the configuration file through a temp file and a rename: never half written. */
-async function writeConfigFile(file: string, lines: string[], cli: Cli): Promise<void> {
-  const text = [
-    '# express-oxd configuration for the local OpenID Provider and oxd server started by',
-    `# express-oxd-local (data in ${cli.dataDir}). Written at each start; the app writes its`,
-    '# registration ([oxd] id) back here on the first login.',
-    ...lines,
-    '',
-  ].join('\n');
-  const temp = `${file}.${process.pid}.tmp`;
-  try {
-    await writeFile(temp, text, { mode: 0o600 });
-    await rename(temp, file);
-  } catch (err) {
-    await rm(temp, { force: true });
-    throw new Error(`cannot write the configuration to ${file}: ${(err as Error).message}`);
-  }
-}
-
 async function startOxd(cli: Cli, opIssuer: string, opCa: string): Promise<LocalOxd> {
   const options: LocalOxdOptions = {
     opIssuer,
@@ -366,7 +274,9 @@ function describe(
       '',
       `express-oxd configuration for an app at ${cli.appUrl.origin}, oxd 3.x socket` +
         (cli.writeConfig ? ` (written to ${cli.writeConfig}):` : ':'),
-      ...configFor(cli.appUrl, oxd, op?.issuer ?? cli.opIssuer ?? '').map((line) => `  ${line}`),
+      ...configFor(cli.appUrl, oxd, op?.issuer ?? cli.opIssuer ?? '', CLIENT_NAME).map(
+        (line) => `  ${line}`,
+      ),
       '',
       'or over HTTPS, in [oxd] instead of host/port:',
       '  https_extension = true',
@@ -464,7 +374,11 @@ async function main(): Promise<void> {
       const opCa = op?.ca ?? (await readFile(cli.opCaFile as string, 'utf8'));
       oxd = await startOxd(cli, opIssuer, opCa);
       if (cli.writeConfig) {
-        await writeConfigFile(cli.writeConfig, configFor(cli.appUrl, oxd, opIssuer), cli);
+        await writeConfigFile(
+          cli.writeConfig,
+          configFor(cli.appUrl, oxd, opIssuer, CLIENT_NAME),
+          cli.dataDir,
+        );
       }
     }
     if (cli.writeDevCert) devCert = await devCertificate(cli.writeDevCert, cli.appUrl);

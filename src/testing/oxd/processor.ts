@@ -12,7 +12,7 @@ import { getAuthorizationUrl, getLogoutUri } from './login-commands';
 import { getDiscovery, getJwks, issuerDiscovery } from './op-commands';
 import type { Dialect } from './params';
 import { Params, isV3, malformedParams } from './params';
-import { getRequestUri } from './request-objects';
+import { getRequestUri } from './request-object-commands';
 import { checkV3Protection, checkV4Protection, needsProtection } from './protection';
 import type { Site } from './registration-store';
 import { getRp, registerSite, removeSite, setupClient, updateSite } from './site-commands';
