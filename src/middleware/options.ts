@@ -11,6 +11,7 @@ import { oxdClientFor } from '../client-from-config';
 import type { OxdClient, OxdClientOptions } from '../oxd/client';
 import type { OxdSessionData } from '../session';
 import { isSafeReturnTo } from './return-to';
+import type { RefreshLock } from './tokens';
 
 /**
  * Paths the middleware answers (GET only). `false` turns a route off. Paths given here are
@@ -90,6 +91,20 @@ export interface OxdAuthOptions {
    * page for browsers, JSON for API clients (the same as `oxdErrorHandler()`).
    */
   renderError?: ErrorRenderer;
+  /**
+   * Seconds before the access token's expiry at which it is refreshed (by `requireAuth()`
+   * and `req.oxd.fetchUserInfo()`), so that an API called with it does not see it expire
+   * on the way. A refresh ahead of expiry that fails because oxd or the OP is down keeps the
+   * still valid token. Default 0: refreshed once expired.
+   */
+  refreshLeeway?: number;
+  /**
+   * A lock shared by all instances of the application (e.g. `redisRefreshLock(client)` on
+   * the Redis that holds the sessions), so that one instance refreshes a session's tokens
+   * while the others wait for the tokens it saves. Needed when several instances share
+   * sessions and the OP rotates refresh tokens. Default: none (one process).
+   */
+  refreshLock?: RefreshLock;
   /** Current time in milliseconds. Default `Date.now`; tests inject a clock. */
   clock?: () => number;
 }
@@ -115,6 +130,9 @@ export interface ResolvedOptions {
   readonly loginQueryParams: ReadonlySet<LoginQueryParam>;
   readonly errorOnRequired: boolean;
   readonly renderError: ErrorRenderer | undefined;
+  /** `refreshLeeway` in milliseconds. */
+  readonly refreshLeewayMs: number;
+  readonly refreshLock: RefreshLock | undefined;
   readonly clock: () => number;
 }
 
@@ -128,6 +146,8 @@ const OPTION_KEYS: ReadonlySet<string> = new Set([
   'loginQueryParams',
   'errorOnRequired',
   'renderError',
+  'refreshLeeway',
+  'refreshLock',
   'clock',
 ]);
 const ROUTE_KEYS: ReadonlySet<string> = new Set([
@@ -318,6 +338,20 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     fail('errorOnRequired', 'must be true or false');
   }
   const clock = optionalFunction<() => number>(options.clock, 'clock') ?? Date.now;
+  const leeway = options.refreshLeeway ?? 0;
+  if (typeof leeway !== 'number' || !Number.isFinite(leeway) || leeway < 0) {
+    fail('refreshLeeway', 'must be a number of seconds, 0 or more');
+  }
+  const lock = options.refreshLock as Partial<RefreshLock> | undefined;
+  if (
+    lock !== undefined &&
+    (typeof lock !== 'object' ||
+      lock === null ||
+      typeof lock.acquire !== 'function' ||
+      typeof lock.release !== 'function')
+  ) {
+    fail('refreshLock', 'must be an object with acquire(key, ttlMs) and release(key, owner)');
+  }
 
   return Object.freeze({
     config,
@@ -328,6 +362,8 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     loginQueryParams: resolveLoginQueryParams(options.loginQueryParams),
     errorOnRequired: options.errorOnRequired === true,
     renderError: optionalFunction<ErrorRenderer>(options.renderError, 'renderError'),
+    refreshLeewayMs: leeway * 1000,
+    refreshLock: lock as RefreshLock | undefined,
     clock,
   });
 }

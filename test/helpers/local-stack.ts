@@ -53,6 +53,8 @@ export interface LocalStack {
 
 export interface LocalStackOptions {
   accessTokenTtl?: number;
+  /** The OP issues a new refresh token on each refresh and refuses (revokes) a used one. */
+  rotateRefreshToken?: boolean;
   protectCommands?: boolean;
   umaClaimsPolicy?: ClaimsPolicy;
   /** `--oxd-version`: the oxd release line the local oxd reproduces (default: both lines). */
@@ -148,6 +150,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     if (options.accessTokenTtl !== undefined) {
       opArgs.push('--access-token-ttl', String(options.accessTokenTtl));
     }
+    if (options.rotateRefreshToken) opArgs.push('--rotate-refresh-token');
     const started = await startChild(opArgs);
     opChild = started.child;
     const op = started.ready.op as LocalStack['op'];
