@@ -34,6 +34,11 @@ export const ERROR_CODES = {
   STATE_MISMATCH: 'OXD_STATE_MISMATCH',
   /** No session object on the request: `express-session` (or compatible) is missing. */
   SESSION_MISSING: 'OXD_SESSION_MISSING',
+  /**
+   * The session store (Redis, a database) failed to load or save the session: it is down or
+   * unreachable (503). Requests succeed again once it is back; nothing has to restart.
+   */
+  SESSION_STORE_UNAVAILABLE: 'OXD_SESSION_STORE_UNAVAILABLE',
   /** The OpenID Provider answered the authorization request with an error. */
   OP_ERROR: 'OXD_OP_ERROR',
   /** The user cancelled the login at the OpenID Provider (`access_denied`): nobody logged in. */
@@ -193,4 +198,18 @@ export class OxdAuthError extends OxdError {
     this.opError = options.opError;
     this.opErrorDescription = options.opErrorDescription;
   }
+}
+
+/**
+ * The error a failed session load or save becomes: `OXD_SESSION_STORE_UNAVAILABLE`, status
+ * 503, message not shown. An `OxdError` is passed on as it is.
+ */
+export function sessionStoreUnavailable(cause: unknown): OxdError {
+  if (cause instanceof OxdError) return cause;
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new OxdError(
+    ERROR_CODES.SESSION_STORE_UNAVAILABLE,
+    `the session store failed (${reason}); requests succeed again once it is reachable`,
+    { status: 503, cause },
+  );
 }

@@ -12,6 +12,7 @@ import type { OxdClient, OxdClientOptions } from '../oxd/client';
 import type { OxdSessionData } from '../session';
 import { extraParams, isExtraParamName } from './login';
 import { isSafeReturnTo } from './return-to';
+import type { RefreshLock } from './tokens';
 
 /**
  * Paths the middleware answers (GET only). `false` turns a route off. Paths given here are
@@ -123,6 +124,20 @@ export interface OxdAuthOptions {
    * browser is closed). Default `false`.
    */
   silentLogin?: boolean;
+  /**
+   * Seconds before the access token's expiry at which it is refreshed (by `requireAuth()`
+   * and `req.oxd.fetchUserInfo()`), so that an API called with it does not see it expire
+   * on the way. A refresh ahead of expiry that fails because oxd or the OP is down keeps the
+   * still valid token. Default 0: refreshed once expired.
+   */
+  refreshLeeway?: number;
+  /**
+   * A lock shared by all instances of the application (e.g. `redisRefreshLock(client)` on
+   * the Redis that holds the sessions), so that one instance refreshes a session's tokens
+   * while the others wait for the tokens it saves. Needed when several instances share
+   * sessions and the OP rotates refresh tokens. Default: none (one process).
+   */
+  refreshLock?: RefreshLock;
   /** Current time in milliseconds. Default `Date.now`; tests inject a clock. */
   clock?: () => number;
 }
@@ -151,6 +166,9 @@ export interface ResolvedOptions {
   readonly renderError: ErrorRenderer | undefined;
   readonly idpLogout: boolean;
   readonly silentLogin: boolean;
+  /** `refreshLeeway` in milliseconds. */
+  readonly refreshLeewayMs: number;
+  readonly refreshLock: RefreshLock | undefined;
   readonly clock: () => number;
 }
 
@@ -166,6 +184,8 @@ const OPTION_KEYS: ReadonlySet<string> = new Set([
   'renderError',
   'idpLogout',
   'silentLogin',
+  'refreshLeeway',
+  'refreshLock',
   'clock',
 ]);
 const ROUTE_KEYS: ReadonlySet<string> = new Set([
@@ -403,6 +423,20 @@ export function resolveOptions(input: unknown): ResolvedOptions {
       fail(key, 'must be true or false');
     }
   }
+  const leeway = options.refreshLeeway ?? 0;
+  if (typeof leeway !== 'number' || !Number.isFinite(leeway) || leeway < 0) {
+    fail('refreshLeeway', 'must be a number of seconds, 0 or more');
+  }
+  const lock = options.refreshLock as Partial<RefreshLock> | undefined;
+  if (
+    lock !== undefined &&
+    (typeof lock !== 'object' ||
+      lock === null ||
+      typeof lock.acquire !== 'function' ||
+      typeof lock.release !== 'function')
+  ) {
+    fail('refreshLock', 'must be an object with acquire(key, ttlMs) and release(key, owner)');
+  }
 
   return Object.freeze({
     config,
@@ -415,6 +449,8 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     renderError: optionalFunction<ErrorRenderer>(options.renderError, 'renderError'),
     idpLogout: options.idpLogout !== false,
     silentLogin: options.silentLogin === true,
+    refreshLeewayMs: leeway * 1000,
+    refreshLock: lock as RefreshLock | undefined,
     clock,
   });
 }

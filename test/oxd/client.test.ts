@@ -373,6 +373,17 @@ describe('OxdClient protection token', () => {
     expect(transport.count('get_client_token')).toBe(2);
   });
 
+  test('token - a bare HTTP 401 (http_status_401) also renews the token', async () => {
+    const { client, transport } = setup(httpsV4(), 'https', {
+      get_logout_uri: (request) =>
+        request.token === 'tok-1'
+          ? fail('http_status_401', { error_description: 'HTTP 401 Unauthorized', httpStatus: 401 })
+          : ok({ uri: 'https://op.example.test/end' }),
+    });
+    await expect(client.getLogoutUri()).resolves.toEqual({ uri: 'https://op.example.test/end' });
+    expect(transport.count('get_client_token')).toBe(2);
+  });
+
   test('token - concurrent rejections of the same token share one renewal', async () => {
     const { client, transport } = setup(httpsV4(), 'https', {
       get_logout_uri: (request) =>
