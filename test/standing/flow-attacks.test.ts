@@ -235,8 +235,16 @@ describe("the OP's error parameters", () => {
   });
 
   test('HTML in error reaches a JSON answer only as \\u003c escapes, marked nosniff', async () => {
-    const answer = await newAgent()
-      .get(`/callback?error=${encodeURIComponent('<script>alert(1)</script>&')}`)
+    // With the state of a login this session started, so the OP's error is reported as such
+    // (without a matching state the answer names no OP error at all).
+    const agent = newAgent();
+    const login = await agent.get('/login').set('Accept', HTML);
+    const state = new URL(login.headers.location as string).searchParams.get('state') as string;
+    const answer = await agent
+      .get(
+        `/callback?state=${encodeURIComponent(state)}` +
+          `&error=${encodeURIComponent('<script>alert(1)</script>&')}`,
+      )
       .set('Accept', JSON_ACCEPT);
     expect(answer.status).toBe(400);
     expect(answer.headers['content-type']).toBe('application/json; charset=utf-8');
