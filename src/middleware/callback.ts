@@ -5,7 +5,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { debuglog } from 'node:util';
-import { ERROR_CODES, OxdAuthError, OxdConfigError } from '../errors';
+import { ERROR_CODES, OxdAuthError, OxdCommandError, OxdConfigError } from '../errors';
 import {
   compactLogin,
   jwtPayloadClaims,
@@ -24,7 +24,7 @@ import { livePendingLogins } from './login';
 import { queryOf, singleParam } from './request';
 import { redirect } from './response';
 import type { OxdRuntime } from './runtime';
-import { tokensFromReply } from './tokens';
+import { isRefusal, tokensFromReply } from './tokens';
 
 const debug = debuglog('express-oxd');
 
@@ -84,13 +84,31 @@ function expectedIssuer(runtime: OxdRuntime): string | undefined {
   return undefined;
 }
 
+/**
+ * The OP refused the authorization code (unknown, expired, used, or issued to another login):
+ * the callback request was at fault, so a 400 asking to log in again, not a server error.
+ */
+function refusedCode(err: unknown): OxdAuthError | undefined {
+  if (!(err instanceof OxdCommandError) || !isRefusal(err)) return undefined;
+  return new OxdAuthError(
+    ERROR_CODES.OP_ERROR,
+    'The OpenID Provider did not accept the login (its code is unknown, expired or already ' +
+      'used). Start the login again.',
+    { status: 400, cause: err },
+  );
+}
+
 /** Builds what the session keeps about the login, from oxd's two answers. */
 async function loginData(
   runtime: OxdRuntime,
   code: string,
   login: PendingLogin,
 ): Promise<StoredLogin> {
-  const reply = await runtime.client.getTokensByCode({ code, state: login.state });
+  const reply = await runtime.client
+    .getTokensByCode({ code, state: login.state })
+    .catch((err: unknown) => {
+      throw refusedCode(err) ?? err;
+    });
   const tokens = tokensFromReply(reply, runtime.clock());
   const nonce = normaliseClaims(reply.id_token_claims).nonce;
   if (login.nonce !== undefined && nonce !== undefined && nonce !== login.nonce) {

@@ -196,12 +196,12 @@ const REFUSALS: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * True when oxd's error says the refresh token was refused: an OAuth error, or the OP's
- * token endpoint answering 4xx (oxd passes it on as `http_status_4xx`), except 408 and 429,
+ * True when oxd's error says the OP refused the grant (a refresh token, or a login's code):
+ * an OAuth error, or the OP's token endpoint answering 4xx (oxd passes it on as `http_status_4xx`), except 408 and 429,
  * which say "not now". Everything else (`internal_error` when oxd cannot reach the OP,
- * `http_status_5xx`, unknown errors) is an outage: the refresh token may still be good.
+ * `http_status_5xx`, unknown errors) is an outage: the grant may still be good.
  */
-export function isRefusedRefresh(err: OxdCommandError): boolean {
+export function isRefusal(err: OxdCommandError): boolean {
   if (REFUSALS.has(err.error)) return true;
   const status = /^http_status_(\d{3})$/.exec(err.error)?.[1];
   if (status === undefined) return false;
@@ -228,7 +228,7 @@ function outage(err: OxdCommandError): OxdCommandError {
  * concurrent requests of the session in this process and (see the top of this file) with
  * other instances through the session store. Resolves `true` when the session's tokens are
  * usable (refreshed, adopted from another instance, or there is no refresh token to use),
- * `false` when the OP refused the refresh token (see {@link isRefusedRefresh}) and no other
+ * `false` when the OP refused the refresh token (see {@link isRefusal}) and no other
  * instance saved newer tokens: the login is then removed from the session. Rejects, keeping
  * the login, when oxd cannot be reached or the OP is failing (an outage, not a logout); an
  * OP failure passed on by oxd rejects with status 503.
@@ -264,7 +264,7 @@ export async function refreshTokens(
     return true;
   } catch (err) {
     if (!(err instanceof OxdCommandError)) throw err;
-    if (!isRefusedRefresh(err)) {
+    if (!isRefusal(err)) {
       debug('refresh: failed (%s), the login is kept', err.error);
       throw outage(err);
     }

@@ -127,3 +127,30 @@ describe.each(FRAMEWORKS)('%s', (framework) => {
     expect((await agent.get('/').set('Accept', HTML)).text).toBe(`home, logged in as ${USER_SUB}`);
   });
 });
+
+describe('a code the OP refuses', () => {
+  test('https4 - oxd 4.x says bad_request: 400 asking to log in again, not a server error', async () => {
+    const { client } = clientFor(stack, 'https4');
+    closers.push(() => client.close());
+    const agent = request.agent(
+      buildApp('express5', oxdAuth({ config: configFor(stack, 'https4'), client })),
+    );
+    const callback = await startAndSignIn(agent, stack);
+    callback.searchParams.set('code', 'made-up-authorization-code');
+    const refused = await agent.get(appPath(callback)).set('Accept', 'application/json');
+    expect(refused.status).toBe(400);
+    expect(refused.body.code).toBe(ERROR_CODES.OP_ERROR);
+    expect(refused.body.error_description).toMatch(/Start the login again/);
+    expect((await agent.get('/').set('Accept', HTML)).text).toBe('home');
+  });
+
+  test('socket - oxd 3.x answers internal_error for a refused code as for an outage: 502', async () => {
+    // oxd 3.1 cannot tell the two apart (GetTokensByCodeOperation), so neither can the app.
+    const agent = agentFor('express5');
+    const callback = await startAndSignIn(agent, stack);
+    callback.searchParams.set('code', 'made-up-authorization-code');
+    const failed = await agent.get(appPath(callback)).set('Accept', 'application/json');
+    expect(failed.status).toBe(502);
+    expect((await agent.get('/').set('Accept', HTML)).text).toBe('home');
+  });
+});
