@@ -172,6 +172,10 @@ function sendPage(res, status, html) {
  * - `sessionStore`: an express-session store (default: memory);
  * - `hsts`: send Strict-Transport-Security (default true; off for self-signed certificates);
  * - `trustProxy`: Express's `trust proxy` setting when TLS ends at a proxy (default off).
+ * - `silentLogin`: try a `prompt=none` login once per browser session (default
+ *   DEMO_SILENT_LOGIN=1, else off).
+ * - `cookieSameSite`: `'lax'` (default) or `'none'` (DEMO_COOKIE_SAMESITE=none): with `none`
+ *   the OP's front-channel logout iframe carries the session cookie and ends the session.
  * - `origin` (the site's own https origin) and `ca` (its certificate when self-signed): turn
  *   on the UMA pages, whose server side calls the site's own protected API there.
  * The oxd client is `app.locals.oxdClient`; close it when the server stops.
@@ -180,10 +184,14 @@ function createDemoApp(options = {}) {
   const source = options.configFile ?? options.config;
   if (source === undefined) throw new TypeError('createDemoApp needs configFile or config');
   const config = resolveConfig(source);
+  const silentLogin = options.silentLogin ?? process.env.DEMO_SILENT_LOGIN === '1';
+  const sameSite =
+    (options.cookieSameSite ?? process.env.DEMO_COOKIE_SAMESITE) === 'none' ? 'none' : 'lax';
   const auth = oxdAuth({
     config: source,
     ...(options.oxdClientOptions ? { clientOptions: options.oxdClientOptions } : {}),
     routes: { postLogoutRedirect: '/' },
+    silentLogin,
   });
   const client = auth.client;
   const frontchannelPath = pathOf(config.client.clientFrontchannelLogoutUris[0]);
@@ -217,7 +225,7 @@ function createDemoApp(options = {}) {
       resave: false,
       saveUninitialized: false,
       ...(options.sessionStore ? { store: options.sessionStore } : {}),
-      cookie: { secure: true, httpOnly: true, sameSite: 'lax', path: '/' },
+      cookie: { secure: true, httpOnly: true, sameSite, path: '/' },
     }),
   );
   // Logging out ends the session; the home page the OP sends the browser back to says so.
@@ -246,6 +254,14 @@ function createDemoApp(options = {}) {
       );
     });
   }
+
+  // Logout options: this site only (the OP session stays), or everywhere and back to a page.
+  app.get('/logout/here', (req, res, next) => {
+    req.oxd.logout({ idpLogout: false, returnTo: '/' }).catch(next);
+  });
+  app.get('/logout/everywhere', (req, res, next) => {
+    req.oxd.logout({ idpLogout: true, returnTo: '/' }).catch(next);
+  });
 
   app.get('/claims', requireAuth(), (req, res) => {
     sendPage(res, 200, views.claimsPage({ user: viewer(req), claims: req.oxd.user ?? {} }));
@@ -349,7 +365,7 @@ function createDemoApp(options = {}) {
   };
   // Cancelling at the OP is a normal outcome, not a failure: back home, with a notice.
   app.use((err, req, res, next) => {
-    if (err?.code !== 'OXD_OP_ERROR' || err.opError !== 'access_denied' || res.headersSent) {
+    if (err?.code !== 'OXD_LOGIN_CANCELLED' || res.headersSent) {
       next(err);
       return;
     }

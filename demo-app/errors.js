@@ -98,6 +98,11 @@ const BY_CODE = {
     advice: 'Start the login again from the home page.',
   }),
   OXD_OP_ERROR: opExplanation,
+  OXD_LOGIN_CANCELLED: () => ({
+    title: 'Login cancelled',
+    explanation: 'The login was cancelled at the OpenID Provider, so you are not logged in.',
+    advice: 'You can start the login again whenever you like.',
+  }),
   OXD_SESSION_MISSING: () => ({
     title: 'The site has no session support',
     explanation: 'Logins need a session, and none was available for this request.',

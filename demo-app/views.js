@@ -91,6 +91,7 @@ function homePage({ user, site, notice }) {
           <a class="button" href="/claims">See your claims</a>
           <a class="button button-quiet" href="/update-site">Update the site registration</a>
           <a class="button button-quiet" href="${user.logoutHref}">Log out</a>
+          <a class="button button-quiet" href="/logout/here">Log out of this site only</a>
         </p>
       </section>`
     : html`<section class="hero">

@@ -2,22 +2,66 @@
  * Creating an oxd client from a configuration file or object: the one place that joins the
  * configuration (which knows about files) to the oxd client (which does not). Registration
  * results are written back into the configuration file through the client's `writeBack`
- * callback.
+ * callback; processes sharing the file register once (`registerOnce`, under the file's
+ * lock) and adopt a registration another process saved later (`readSaved`).
  */
+import { debuglog } from 'node:util';
 import { resolveConfig, type ConfigInput } from './config/resolve';
-import type { OxdConfig } from './config/types';
-import { writeBack } from './config/write-back';
+import { needsWriteBack } from './config/rules';
+import type { OxdConfig, WriteBackValues } from './config/types';
+import { readSavedRegistration, withConfigLock, writeBack } from './config/write-back';
 import { OxdClient, type OxdClientOptions } from './oxd/client';
+import type { RegisterOnce } from './oxd/registration';
+
+const debug = debuglog('express-oxd');
+
+/** Registration under the file's lock: re-read, register only if still needed, write. */
+function registerOnceIn(file: string): RegisterOnce {
+  return (register) =>
+    withConfigLock(file, async (locked) => {
+      const saved = await locked.read();
+      const fresh = await register(saved);
+      if (fresh === undefined) return saved;
+      await locked.write(fresh);
+      return {
+        oxd: { ...saved.oxd, ...fresh.oxd },
+        client: { ...saved.client, ...fresh.client },
+      };
+    });
+}
+
+function onlyProtectionToken(values: WriteBackValues): boolean {
+  const keys = [
+    ...Object.keys(values.oxd ?? {}),
+    ...Object.keys(values.client ?? {}).map((key) => `client.${key}`),
+  ];
+  return keys.length === 1 && keys[0] === 'client.protection_access_token';
+}
 
 /**
  * A client for an already resolved configuration. Unless `options.writeBack` says otherwise
  * (a callback of its own, or `false` for memory only), registration results are written
- * into `config.file` when the configuration came from a file.
+ * into `config.file` when the configuration came from a file. A file that already holds
+ * the registration may be read-only: the protection token (which can always be fetched
+ * again) is then kept in memory when it cannot be written.
  */
 export function oxdClientFor(config: OxdConfig, options: OxdClientOptions = {}): OxdClient {
   const { file } = config;
   if (options.writeBack !== undefined || file === undefined) return new OxdClient(config, options);
-  return new OxdClient(config, { ...options, writeBack: (values) => writeBack(file, values) });
+  const registered = !needsWriteBack(config);
+  return new OxdClient(config, {
+    registerOnce: registerOnceIn(file),
+    readSaved: () => readSavedRegistration(file),
+    ...options,
+    writeBack: async (values) => {
+      try {
+        await writeBack(file, values);
+      } catch (error) {
+        if (!registered || !onlyProtectionToken(values)) throw error;
+        debug('write-back: keeping the protection token in memory (%s)', String(error));
+      }
+    },
+  });
 }
 
 /**

@@ -34,8 +34,15 @@ export const ERROR_CODES = {
   STATE_MISMATCH: 'OXD_STATE_MISMATCH',
   /** No session object on the request: `express-session` (or compatible) is missing. */
   SESSION_MISSING: 'OXD_SESSION_MISSING',
+  /**
+   * The session store (Redis, a database) failed to load or save the session: it is down or
+   * unreachable (503). Requests succeed again once it is back; nothing has to restart.
+   */
+  SESSION_STORE_UNAVAILABLE: 'OXD_SESSION_STORE_UNAVAILABLE',
   /** The OpenID Provider answered the authorization request with an error. */
   OP_ERROR: 'OXD_OP_ERROR',
+  /** The user cancelled the login at the OpenID Provider (`access_denied`): nobody logged in. */
+  LOGIN_CANCELLED: 'OXD_LOGIN_CANCELLED',
   /** The user is not logged in (or the session expired and could not be refreshed). */
   UNAUTHENTICATED: 'OXD_UNAUTHENTICATED',
   /** The user is logged in but a claim check failed. */
@@ -181,6 +188,7 @@ export class OxdAuthError extends OxdError {
       | typeof ERROR_CODES.STATE_MISMATCH
       | typeof ERROR_CODES.SESSION_MISSING
       | typeof ERROR_CODES.OP_ERROR
+      | typeof ERROR_CODES.LOGIN_CANCELLED
       | typeof ERROR_CODES.UNAUTHENTICATED
       | typeof ERROR_CODES.FORBIDDEN,
     message: string,
@@ -190,4 +198,18 @@ export class OxdAuthError extends OxdError {
     this.opError = options.opError;
     this.opErrorDescription = options.opErrorDescription;
   }
+}
+
+/**
+ * The error a failed session load or save becomes: `OXD_SESSION_STORE_UNAVAILABLE`, status
+ * 503, message not shown. An `OxdError` is passed on as it is.
+ */
+export function sessionStoreUnavailable(cause: unknown): OxdError {
+  if (cause instanceof OxdError) return cause;
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new OxdError(
+    ERROR_CODES.SESSION_STORE_UNAVAILABLE,
+    `the session store failed (${reason}); requests succeed again once it is reachable`,
+    { status: 503, cause },
+  );
 }

@@ -68,6 +68,13 @@ export {
   renderOxdError,
   type OxdErrorHandlerOptions,
 } from './middleware/error-page';
+export { guardSession } from './middleware/session-store';
+export {
+  redisRefreshLock,
+  type RedisLockClient,
+  type RedisRefreshLockOptions,
+} from './middleware/refresh-lock';
+export type { RefreshLock } from './middleware/tokens';
 export type { OxdContext, OxdTokens } from './middleware/context';
 export type { LoginOptions } from './middleware/login';
 export type { LogoutOptions } from './middleware/logout';

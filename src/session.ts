@@ -11,7 +11,7 @@
 import type { IncomingMessage } from 'node:http';
 // Type-only: brings express-session's declarations in so they can be augmented below.
 import type {} from 'express-session';
-import { ERROR_CODES, OxdAuthError } from './errors';
+import { ERROR_CODES, OxdAuthError, sessionStoreUnavailable } from './errors';
 import { claimString, normaliseClaims, type Claims } from './middleware/claims';
 
 /** Tokens of the logged-in user, wire names as oxd returns them. */
@@ -270,6 +270,8 @@ export interface PendingLogin {
   returnTo: string;
   /** Milliseconds since the epoch. */
   createdAt: number;
+  /** A `prompt=none` login: "no OP session" answers continue anonymously. */
+  silent?: boolean | undefined;
 }
 
 /** A UMA claims gathering that was started (user sent to the AS) and has not come back yet. */
@@ -357,9 +359,10 @@ export function otherLogins(session: OxdSession, own: readonly string[]): [strin
   return kept;
 }
 
+/** Runs a session method; a store failure rejects with `OXD_SESSION_STORE_UNAVAILABLE` (503). */
 function callbackToPromise(run: (callback: (err?: unknown) => void) => unknown): Promise<void> {
   return new Promise((resolve, reject) => {
-    run((err) => (err ? reject(err) : resolve()));
+    run((err) => (err ? reject(sessionStoreUnavailable(err)) : resolve()));
   });
 }
 

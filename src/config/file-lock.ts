@@ -25,16 +25,17 @@ interface LockOwner {
 
 /**
  * Creates `lockPath` exclusively, complete with its content: the content is written to a
- * temporary file first and hard-linked into place (`link` fails if the lock exists).
+ * temporary file first and hard-linked into place (`link` fails if the lock exists). Waits
+ * up to `waitMs` for another holder to let go.
  */
-export async function acquireLock(lockPath: string): Promise<string> {
+export async function acquireLock(lockPath: string, waitMs = LOCK_WAIT_MS): Promise<string> {
   const owner: LockOwner = {
     pid: process.pid,
     host: hostname(),
     nonce: randomBytes(8).toString('hex'),
   };
   const content = JSON.stringify(owner);
-  const deadline = Date.now() + LOCK_WAIT_MS;
+  const deadline = Date.now() + waitMs;
   const draft = tempPath(lockPath.slice(0, -'.lock'.length));
   const handle = await open(draft, 'wx', 0o600);
   try {

@@ -198,6 +198,7 @@ export const CLIENT_SETTINGS = {
     parse: url('app'),
     doc: 'where the OP sends the browser after logout',
     hint: 'set it to the absolute https URL users land on after logout, e.g. https://app.example.com/',
+    writtenBack: 'after `update_site` changes it',
   }),
   clientFrontchannelLogoutUris: setting({
     ini: 'client_frontchannel_logout_uris',

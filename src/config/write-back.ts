@@ -30,6 +30,12 @@ import { acquireLock, releaseLock } from './file-lock';
 import { parseIni } from './ini';
 import type { WriteBackValues } from './types';
 
+/**
+ * How long {@link withConfigLock} waits: another process may hold the lock for a whole
+ * registration with oxd (and the OP), not only a file write.
+ */
+const REGISTRATION_WAIT_MS = 60_000;
+
 /** INI spellings of written keys that have aliases; every spelling present is updated. */
 const ALIASES: Readonly<Record<string, readonly string[]>> = { 'oxd.id': ['id', 'oxd_id'] };
 
@@ -43,8 +49,13 @@ const queues = new Map<string, Promise<void>>();
  */
 export function writeBack(file: string, values: WriteBackValues): Promise<void> {
   const path = resolve(file);
+  return queued(path, () => writeLocked(path, values));
+}
+
+/** Runs `task` after the earlier tasks of this process on `path` (one queue per file). */
+function queued<T>(path: string, task: () => Promise<T>): Promise<T> {
   const previous = queues.get(path) ?? Promise.resolve();
-  const result = previous.then(() => writeLocked(path, values));
+  const result = previous.then(task);
   // The queue only orders writers; each caller gets its own outcome through `result`.
   const tail = result.then(
     () => undefined,
@@ -55,6 +66,96 @@ export function writeBack(file: string, values: WriteBackValues): Promise<void> 
     if (queues.get(path) === tail) queues.delete(path);
   });
   return result;
+}
+
+/** What a task run by {@link withConfigLock} can do with the locked file. */
+export interface LockedConfig {
+  /** The registration results the file holds now (`[oxd] id`, `[client] client_id`, …). */
+  read(): Promise<WriteBackValues>;
+  /** Sets the given keys, as {@link writeBack} does, without giving up the lock. */
+  write(values: WriteBackValues): Promise<void>;
+}
+
+/**
+ * Runs `task` while holding the lock `writeBack` uses (`<file>.lock`, shared by processes,
+ * and this process's queue for the file), so that a task that reads the file, registers and
+ * writes the result runs in one process at a time. Waits up to a minute for the lock (a
+ * registration may take that long), then rejects with `OXD_CONFIG_WRITE_FAILED`.
+ */
+export function withConfigLock<T>(
+  file: string,
+  task: (config: LockedConfig) => Promise<T>,
+): Promise<T> {
+  const path = resolve(file);
+  return queued(path, async () => {
+    let target: string;
+    let lock: string;
+    try {
+      target = await realTarget(path);
+      lock = await acquireLock(`${target}.lock`, REGISTRATION_WAIT_MS);
+    } catch (error) {
+      throw new OxdConfigError(
+        `cannot lock ${path} for the registration: ${describe(error)}`,
+        { code: ERROR_CODES.CONFIG_WRITE_FAILED, file: path },
+        { cause: error },
+      );
+    }
+    try {
+      return await task({
+        read: () => readSaved(target),
+        write: async (values) => {
+          try {
+            await removeStaleTemps(target);
+            await update(target, values);
+          } catch (error) {
+            throw writeFailed(path, error);
+          }
+        },
+      });
+    } finally {
+      await releaseLock(`${target}.lock`, lock);
+    }
+  });
+}
+
+/** The written-back keys `file` holds now; nothing for a missing file. */
+export async function readSavedRegistration(file: string): Promise<WriteBackValues> {
+  return readSaved(await realTarget(resolve(file)));
+}
+
+/** The keys {@link writeBack} writes, read from the file's current text. */
+async function readSaved(target: string): Promise<WriteBackValues> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(target);
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return {};
+    throw error;
+  }
+  const document = parseIni(bytes, { file: target });
+  const value = (section: string, names: readonly string[]): string | undefined => {
+    for (const name of names) {
+      const found = document.get(section, name);
+      if (found !== undefined && found.trim() !== '') return found.trim();
+    }
+    return undefined;
+  };
+  const saved: WriteBackValues = {};
+  const id = value('oxd', ALIASES['oxd.id'] ?? ['id']);
+  if (id !== undefined) saved.oxd = { id };
+  const client: Record<string, string> = {};
+  for (const key of [
+    'client_id',
+    'client_secret',
+    'client_registration_access_token',
+    'client_registration_client_uri',
+    'protection_access_token',
+  ]) {
+    const found = value('client', [key]);
+    if (found !== undefined) client[key] = found;
+  }
+  if (Object.keys(client).length > 0) saved.client = client;
+  return saved;
 }
 
 /**
@@ -106,15 +207,20 @@ async function writeLocked(path: string, values: WriteBackValues): Promise<void>
       await releaseLock(`${target}.lock`, lock);
     }
   } catch (error) {
-    if (error instanceof OxdConfigError && error.code === ERROR_CODES.CONFIG_WRITE_FAILED)
-      throw error;
-    throw new OxdConfigError(
-      `cannot write registration results to ${path}: ${describe(error)}. The file was left ` +
-        'as it was; make it and its directory writable by this process.',
-      { code: ERROR_CODES.CONFIG_WRITE_FAILED, file: path },
-      { cause: error },
-    );
+    throw writeFailed(path, error);
   }
+}
+
+function writeFailed(path: string, error: unknown): OxdConfigError {
+  if (error instanceof OxdConfigError && error.code === ERROR_CODES.CONFIG_WRITE_FAILED) {
+    return error;
+  }
+  return new OxdConfigError(
+    `cannot write registration results to ${path}: ${describe(error)}. The file was left ` +
+      'as it was; make it and its directory writable by this process.',
+    { code: ERROR_CODES.CONFIG_WRITE_FAILED, file: path },
+    { cause: error },
+  );
 }
 
 async function update(target: string, values: WriteBackValues): Promise<void> {

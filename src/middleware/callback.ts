@@ -5,12 +5,13 @@
  */
 import type { ServerResponse } from 'node:http';
 import { debuglog } from 'node:util';
-import { ERROR_CODES, OxdAuthError, OxdConfigError } from '../errors';
+import { ERROR_CODES, OxdAuthError, OxdCommandError, OxdConfigError } from '../errors';
 import {
   compactLogin,
   jwtPayloadClaims,
   loginView,
   otherLogins,
+  sessionLogin,
   regenerateSession,
   requireSession,
   saveSession,
@@ -19,18 +20,28 @@ import {
   type PendingLogin,
   type StoredLogin,
 } from '../session';
+import { rememberLogin } from './backchannel-logout';
 import { normaliseClaims } from './claims';
 import { livePendingLogins } from './login';
 import { queryOf, singleParam } from './request';
 import { redirect } from './response';
 import type { OxdRuntime } from './runtime';
-import { tokensFromReply } from './tokens';
+import { isRefusal, tokensFromReply } from './tokens';
 
 const debug = debuglog('express-oxd');
 
-function opError(query: URLSearchParams): OxdAuthError | undefined {
-  const error = singleParam(query, 'error');
-  if (error === undefined) return undefined;
+/**
+ * The OP's error answer to a login this session started (the state matched, so the text
+ * comes from the OP the user was sent to, not from a link on another site).
+ */
+function opError(error: string, query: URLSearchParams): OxdAuthError {
+  if (error === 'access_denied') {
+    return new OxdAuthError(
+      ERROR_CODES.LOGIN_CANCELLED,
+      'The login was cancelled at the OpenID Provider; nobody is logged in.',
+      { status: 401, opError: error },
+    );
+  }
   const description = singleParam(query, 'error_description');
   return new OxdAuthError(
     ERROR_CODES.OP_ERROR,
@@ -40,24 +51,53 @@ function opError(query: URLSearchParams): OxdAuthError | undefined {
   );
 }
 
+/**
+ * Errors of a `prompt=none` login (OpenID Connect Core 3.1.2.6): the OP could not log the
+ * user in without showing a page. A silent login then goes on anonymously.
+ */
+const SILENT_LOGIN_ERRORS: ReadonlySet<string> = new Set([
+  'login_required',
+  'interaction_required',
+  'consent_required',
+  'account_selection_required',
+]);
+
 function stateMismatch(message: string): OxdAuthError {
   return new OxdAuthError(ERROR_CODES.STATE_MISMATCH, message, { status: 400 });
 }
 
-/** Removes the pending login with `state` from the session; it can be used only once. */
-function takePendingLogin(
-  entries: PendingLogin[],
-  state: string,
-): { login: PendingLogin; rest: PendingLogin[] } {
-  const index = entries.findIndex((entry) => entry.state === state);
-  const login = entries[index];
-  if (!login) {
-    throw stateMismatch(
-      'The login callback carried a state this session did not start, or one that expired or ' +
-        'was already used. Start the login again.',
-    );
+/** `https://op/` and `https://op` name the same issuer. */
+function sameIssuer(a: string, b: string): boolean {
+  const trim = (value: string) => (value.endsWith('/') ? value.slice(0, -1) : value);
+  return trim(a) === trim(b);
+}
+
+/**
+ * The issuer a callback's `iss` (RFC 9207) must name: the configured OP, by `op_host` or
+ * by the location of its discovery document.
+ */
+function expectedIssuer(runtime: OxdRuntime): string | undefined {
+  const { opHost, opConfigurationEndpoint } = runtime.config.client;
+  if (opHost) return opHost;
+  const suffix = '/.well-known/openid-configuration';
+  if (opConfigurationEndpoint?.endsWith(suffix)) {
+    return opConfigurationEndpoint.slice(0, -suffix.length);
   }
-  return { login, rest: entries.filter((_, i) => i !== index) };
+  return undefined;
+}
+
+/**
+ * The OP refused the authorization code (unknown, expired, used, or issued to another login):
+ * the callback request was at fault, so a 400 asking to log in again, not a server error.
+ */
+function refusedCode(err: unknown): OxdAuthError | undefined {
+  if (!(err instanceof OxdCommandError) || !isRefusal(err)) return undefined;
+  return new OxdAuthError(
+    ERROR_CODES.OP_ERROR,
+    'The OpenID Provider did not accept the login (its code is unknown, expired or already ' +
+      'used). Start the login again.',
+    { status: 400, cause: err },
+  );
 }
 
 /** Builds what the session keeps about the login, from oxd's two answers. */
@@ -66,7 +106,11 @@ async function loginData(
   code: string,
   login: PendingLogin,
 ): Promise<StoredLogin> {
-  const reply = await runtime.client.getTokensByCode({ code, state: login.state });
+  const reply = await runtime.client
+    .getTokensByCode({ code, state: login.state })
+    .catch((err: unknown) => {
+      throw refusedCode(err) ?? err;
+    });
   const tokens = tokensFromReply(reply, runtime.clock());
   const nonce = normaliseClaims(reply.id_token_claims).nonce;
   if (login.nonce !== undefined && nonce !== undefined && nonce !== login.nonce) {
@@ -110,9 +154,12 @@ async function reshape(
 }
 
 /**
- * Handles `GET <callback>?code&state` (or `?error`). The pending login is consumed and the
- * session saved before the code is exchanged, so a replayed callback fails even while the
- * first one is still running.
+ * Handles `GET <callback>?code&state` (or `?error&state`). The state is checked first: a
+ * callback that belongs to no login of this session shows a generic page and nothing the
+ * request carried, or, when the session is already logged in (Back button, reload of the
+ * callback URL), sends the user on to `/`. The pending login is consumed and the session
+ * saved before the code is exchanged, so a replayed callback fails even while the first one
+ * is still running.
  */
 export async function handleCallback(
   runtime: OxdRuntime,
@@ -121,20 +168,48 @@ export async function handleCallback(
 ): Promise<void> {
   const session = requireSession(req);
   const query = queryOf(req.url);
-  const refused = opError(query);
-  if (refused) throw refused;
   const state = singleParam(query, 'state');
-  if (!state) {
-    throw stateMismatch('The login callback carried no state. Start the login again.');
+  const pending = livePendingLogins(session[runtime.loginsKey], runtime.clock());
+  const index = state === undefined ? -1 : pending.findIndex((entry) => entry.state === state);
+  const login = pending[index];
+  if (!login) {
+    if (sessionLogin(session, runtime.sessionKey)) {
+      debug('callback: no login of this session has that state; already logged in, going on');
+      redirect(res, '/');
+      return;
+    }
+    throw stateMismatch(
+      state
+        ? 'The login callback carried a state this session did not start, or one that expired ' +
+            'or was already used. Start the login again.'
+        : 'The login callback carried no state. Start the login again.',
+    );
   }
-  const { login, rest } = takePendingLogin(
-    livePendingLogins(session[runtime.loginsKey], runtime.clock()),
-    state,
-  );
+  const rest = pending.filter((_, i) => i !== index);
   if (rest.length > 0) session[runtime.loginsKey] = rest;
   else delete session[runtime.loginsKey];
   await saveSession(session);
 
+  if (query.has('iss')) {
+    const iss = singleParam(query, 'iss');
+    const expected = expectedIssuer(runtime);
+    if (iss === undefined || (expected !== undefined && !sameIssuer(iss, expected))) {
+      throw stateMismatch(
+        'The login response names another issuer than the configured OpenID Provider ' +
+          '(RFC 9207 iss). Start the login again.',
+      );
+    }
+  }
+
+  const error = singleParam(query, 'error') ?? (query.has('error') ? 'invalid_request' : undefined);
+  if (error !== undefined) {
+    if (login.silent === true && SILENT_LOGIN_ERRORS.has(error)) {
+      debug('callback: silent login found no OP session (%s), going on anonymously', error);
+      redirect(res, login.returnTo);
+      return;
+    }
+    throw opError(error, query);
+  }
   const code = singleParam(query, 'code');
   if (!code) {
     throw new OxdAuthError(
@@ -153,6 +228,7 @@ export async function handleCallback(
   fresh[runtime.sessionKey] = data;
   if (rest.length > 0) fresh[runtime.loginsKey] = rest;
   await saveSession(fresh);
+  if (runtime.routes.backchannelLogout) await rememberLogin(req, data);
   debug('callback: login completed, session regenerated');
   redirect(res, login.returnTo);
 }

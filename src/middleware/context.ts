@@ -4,7 +4,7 @@
  * look at it allocate nothing; everything else is computed on access by getters.
  */
 import { IncomingMessage, type ServerResponse } from 'node:http';
-import { ERROR_CODES, OxdAuthError } from '../errors';
+import { ERROR_CODES, OxdAuthError, OxdConfigError } from '../errors';
 import type { OxdClient } from '../oxd/client';
 import {
   loginClaims,
@@ -19,7 +19,7 @@ import { startLogin, type LoginOptions } from './login';
 import { startLogout, type LogoutOptions } from './logout';
 import { mountPrefix } from './request';
 import type { OxdRuntime } from './runtime';
-import { isExpired, refreshTokens } from './tokens';
+import { ensureFreshTokens, refreshTokens } from './tokens';
 
 declare module '../session' {
   interface OxdIncomingMessage {
@@ -133,20 +133,54 @@ export class OxdContext {
         { status: 401 },
       );
     }
-    if (isExpired(data.tokens, this.#runtime.clock())) {
-      const usable = await refreshTokens(this.#runtime, this.#req, session, data);
-      if (!usable) {
-        throw new OxdAuthError(
-          ERROR_CODES.UNAUTHENTICATED,
-          'The access token expired and could not be refreshed; log in again',
-          { status: 401 },
-        );
-      }
+    const usable = await ensureFreshTokens(this.#runtime, this.#req, session, data);
+    if (!usable) {
+      throw new OxdAuthError(
+        ERROR_CODES.UNAUTHENTICATED,
+        'The access token expired and could not be refreshed; log in again',
+        { status: 401 },
+      );
     }
     const reply = await this.#runtime.client.getUserInfo({
       access_token: data.tokens.access_token,
     });
     return normaliseClaims(reply.claims);
+  }
+
+  /**
+   * Refreshes the access token now, whether or not it is due, and resolves with the new
+   * tokens (the session keeps them). When another instance sharing the session refreshed it
+   * meanwhile, its tokens are used. Rejects with `OxdAuthError` 401 when nobody is logged in
+   * or the OP refused the refresh token (the login then ends), `OxdConfigError` when the
+   * login has no refresh token (request the `offline_access` scope), and a 503 error when
+   * oxd or the OP cannot be reached (the login is kept).
+   */
+  async refresh(): Promise<OxdTokens> {
+    const session = this.#req.session;
+    const data = sessionLogin(session, this.#runtime.sessionKey);
+    if (!session || !data) {
+      throw new OxdAuthError(
+        ERROR_CODES.UNAUTHENTICATED,
+        'refresh() needs a logged-in user; check req.oxd.isAuthenticated() first',
+        { status: 401 },
+      );
+    }
+    if (!data.tokens.refresh_token) {
+      throw new OxdConfigError(
+        'the login has no refresh token to refresh with: add offline_access to [client] scope ' +
+          '(and allow the refresh_token grant at the OP)',
+        { key: 'scope' },
+      );
+    }
+    const usable = await refreshTokens(this.#runtime, this.#req, session, data, true);
+    if (!usable) {
+      throw new OxdAuthError(
+        ERROR_CODES.UNAUTHENTICATED,
+        'The OP refused the refresh token; log in again',
+        { status: 401 },
+      );
+    }
+    return new OxdTokens(data.tokens, this.#runtime.clock);
   }
 
   /**

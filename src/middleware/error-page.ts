@@ -45,6 +45,13 @@ const EXPLANATIONS: Readonly<Record<OxdErrorCode, Explanation>> = {
   [ERROR_CODES.CONFIG_READ_FAILED]: MISCONFIGURED,
   [ERROR_CODES.CONFIG_WRITE_FAILED]: MISCONFIGURED,
   [ERROR_CODES.SESSION_MISSING]: MISCONFIGURED,
+  [ERROR_CODES.SESSION_STORE_UNAVAILABLE]: {
+    error: 'session_store_unavailable',
+    title: 'The site is temporarily unavailable',
+    advice:
+      'The site cannot load or save your session right now. Please try again in a moment; ' +
+      'you do not need to log in again.',
+  },
   [ERROR_CODES.TRANSPORT_FAILED]: UNAVAILABLE,
   [ERROR_CODES.CLIENT_CLOSED]: UNAVAILABLE,
   [ERROR_CODES.BUSY]: {
@@ -69,6 +76,11 @@ const EXPLANATIONS: Readonly<Record<OxdErrorCode, Explanation>> = {
     error: 'op_error',
     title: 'Login was not completed',
     advice: 'The identity provider did not complete the login. Please try again.',
+  },
+  [ERROR_CODES.LOGIN_CANCELLED]: {
+    error: 'access_denied',
+    title: 'Login cancelled',
+    advice: 'The login was cancelled, so you are not logged in. You can log in again at any time.',
   },
   [ERROR_CODES.UNAUTHENTICATED]: {
     error: 'unauthenticated',

@@ -4,10 +4,11 @@
  * session cookie, so the session to end is the request's own; no session-id table is kept
  * in memory (sessions may live in a store shared by several app instances).
  *
- * Rules: with `sid`, the session ends when its login has that `sid` (and, when both are
- * known, the same `iss`); with only `iss`, when the login's issuer matches; with neither
- * (an OP that sends no session information), the session ends. Always answers 200 with a
- * tiny uncached page.
+ * Rules: the session ends only when the request carries both `iss` and `sid` and they equal
+ * the login's (its ID token's `iss` and `sid`); requests without them are refused, as are
+ * logins whose ID token had no `sid` (the OP was not asked for it: oxd 4.x registers
+ * `front_channel_logout_session_required`; with 3.x set it at the OP). Always answers 200
+ * with a tiny uncached page.
  *
  * Browsers send cookies to a cross-site iframe only when the session cookie is
  * `SameSite=None; Secure`; with `SameSite=Lax` the iframe arrives without the cookie and
@@ -28,19 +29,21 @@ import { queryOf, singleParam } from './request';
 import { htmlPage, sendHtml } from './response';
 import type { OxdRuntime } from './runtime';
 
-/** True when the front-channel logout request (`iss`, `sid`) targets this login. */
+/**
+ * True when the front-channel logout request (`iss`, `sid`) targets this login: both are
+ * given and equal the login's. A request without them, or a login without a `sid`, never
+ * matches: otherwise any page on the web could log the user out with an iframe.
+ */
 export function matchesLogout(
   data: StoredLogin,
   iss: string | undefined,
   sid: string | undefined,
 ): boolean {
+  if (iss === undefined || sid === undefined) return false;
   const loginIss = loginIssuer(data);
-  if (sid !== undefined) {
-    if (loginSid(data) !== sid) return false;
-    return iss === undefined || loginIss === undefined || loginIss === iss;
-  }
-  if (iss !== undefined) return loginIss === iss;
-  return true;
+  const loginSessionId = loginSid(data);
+  if (loginSessionId === undefined || loginIss === undefined) return false;
+  return loginSessionId === sid && loginIss.replace(/\/$/, '') === iss.replace(/\/$/, '');
 }
 
 const debug = debuglog('express-oxd');

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { debuglog } from 'node:util';
-import { OxdProtocolError } from '../errors';
+import { OxdConfigError, OxdProtocolError } from '../errors';
 import type { GetAuthorizationUrlParams } from '../oxd/commands';
 import {
   requireSession,
@@ -35,6 +35,107 @@ export interface LoginOptions {
   acrValues?: string | readonly string[];
   /** Scopes requested in addition to the configured ones (a list, or space-separated). */
   scope?: string | readonly string[];
+  /** OIDC `login_hint`: the account the OP should offer (an e-mail address, a user name). */
+  loginHint?: string;
+  /** OIDC `max_age` in seconds: the OP asks for the password when the login is older. */
+  maxAge?: number;
+  /** OIDC `ui_locales`: preferred languages of the OP's pages (a list, or space-separated). */
+  uiLocales?: string | readonly string[];
+  /**
+   * Other authorization request parameters, by name (e.g. `{ audience: 'shop' }`). Names oxd
+   * or the protocol set themselves (`state`, `redirect_uri`, `scope`, …) are refused.
+   */
+  params?: Readonly<Record<string, string>>;
+}
+
+/**
+ * Authorization request parameters that oxd or the login flow sets itself, or that have
+ * their own option: never taken from `params` or the query string.
+ */
+export const RESERVED_PARAMS: ReadonlySet<string> = new Set([
+  'response_type',
+  'client_id',
+  'redirect_uri',
+  'state',
+  'nonce',
+  'scope',
+  'prompt',
+  'acr_values',
+  'request',
+  'request_uri',
+  'response_mode',
+  'code_challenge',
+  'code_challenge_method',
+  'custom_response_headers',
+]);
+
+/** A parameter name as the OP sees it: short, plain characters. */
+const PARAM_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
+
+/** True when `name` may be sent as an extra authorization request parameter. */
+export function isExtraParamName(name: string): boolean {
+  return PARAM_NAME.test(name) && !RESERVED_PARAMS.has(name);
+}
+
+/** Longest value of an extra parameter. */
+const MAX_PARAM_VALUE = 1024;
+
+function isParamValue(value: unknown): value is string {
+  if (typeof value !== 'string' || value === '' || value.length > MAX_PARAM_VALUE) return false;
+  for (let i = 0; i < value.length; i += 1) {
+    const code = value.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return false;
+  }
+  return true;
+}
+
+/**
+ * The extra parameters of a login (`login_hint`, `max_age`, `ui_locales`, `params`): the
+ * login's own over the defaults. A bad name or value given by the application throws.
+ */
+export function extraParams(
+  defaults: LoginOptions,
+  options: LoginOptions,
+  where = 'login',
+): Record<string, string> {
+  const extra: Record<string, string> = {};
+  for (const source of [defaults, options]) {
+    for (const [name, value] of Object.entries(source.params ?? {})) {
+      if (!isExtraParamName(name)) {
+        throw new OxdConfigError(
+          `${where} params: ${JSON.stringify(name)} cannot be sent as an extra parameter ` +
+            `(reserved, or not a plain name); use the option made for it`,
+          { key: 'params' },
+        );
+      }
+      if (!isParamValue(value)) {
+        throw new OxdConfigError(
+          `${where} params.${name}: must be a non-empty string of at most ${MAX_PARAM_VALUE} characters without control characters`,
+          { key: 'params' },
+        );
+      }
+      extra[name] = value;
+    }
+    if (source.loginHint !== undefined) {
+      if (!isParamValue(source.loginHint)) {
+        throw new OxdConfigError(`${where} loginHint: must be a non-empty string`, {
+          key: 'loginHint',
+        });
+      }
+      extra.login_hint = source.loginHint;
+    }
+    if (source.maxAge !== undefined) {
+      if (!Number.isSafeInteger(source.maxAge) || source.maxAge < 0) {
+        throw new OxdConfigError(`${where} maxAge: must be a whole number of seconds, 0 or more`, {
+          key: 'maxAge',
+        });
+      }
+      extra.max_age = String(source.maxAge);
+    }
+    const locales = tokens(source.uiLocales);
+    if (locales) extra.ui_locales = locales.join(' ');
+  }
+  return extra;
 }
 
 /** RFC 6749 scope-token characters; also fine for prompt and ACR values. */
@@ -73,6 +174,7 @@ export function livePendingLogins(list: unknown, now: number): PendingLogin[] {
 function authorizationParams(
   runtime: OxdRuntime,
   options: LoginOptions,
+  extra: Record<string, string>,
 ): GetAuthorizationUrlParams {
   const defaults = runtime.loginParams;
   const params: GetAuthorizationUrlParams = {};
@@ -84,7 +186,17 @@ function authorizationParams(
   if (acrValues) params.acr_values = [...acrValues];
   const prompt = tokens(options.prompt)?.join(' ') ?? defaults.prompt;
   if (prompt) params.prompt = prompt;
+  // oxd 4.x adds `params` to the URL one by one; 3.x would pack `custom_parameters` into one
+  // `custom_response_headers` JSON parameter no OP reads, so startLogin adds them itself.
+  if (runtime.clientChoosesState && Object.keys(extra).length > 0) params.params = extra;
   return params;
+}
+
+/** Adds the extra parameters oxd 3.x cannot send to the authorization URL it built. */
+function withExtraParams(url: string, extra: Record<string, string>): string {
+  const parsed = new URL(url);
+  for (const [name, value] of Object.entries(extra)) parsed.searchParams.set(name, value);
+  return parsed.href;
 }
 
 /** Reads `state` and `nonce` back from the authorization URL oxd built. */
@@ -115,19 +227,27 @@ export async function startLogin(
   req: OxdIncomingMessage,
   res: ServerResponse,
   options: LoginOptions,
+  silent = false,
 ): Promise<void> {
   const session = requireSession(req);
   const returnTo = safeReturnTo(options.returnTo);
-  const params = authorizationParams(runtime, options);
+  const extra = extraParams(runtime.loginParams, options);
+  const params = authorizationParams(runtime, options, extra);
   if (runtime.clientChoosesState) {
     params.state = randomValue();
     params.nonce = randomValue();
   }
   const reply = await runtime.client.getAuthorizationUrl(params);
-  const { url, state, nonce } = parseAuthorizationUrl(reply.authorization_url);
+  const parsed = parseAuthorizationUrl(reply.authorization_url);
+  const { state, nonce } = parsed;
+  const url =
+    runtime.clientChoosesState || Object.keys(extra).length === 0
+      ? parsed.url
+      : withExtraParams(parsed.url, extra);
   const now = runtime.clock();
   const pending: PendingLogin = { state, returnTo, createdAt: now };
   if (nonce) pending.nonce = nonce;
+  if (silent) pending.silent = true;
   const logins = livePendingLogins(session[runtime.loginsKey], now);
   logins.push(pending);
   session[runtime.loginsKey] = logins.slice(-MAX_PENDING_LOGINS);

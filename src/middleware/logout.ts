@@ -6,20 +6,59 @@ import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { debuglog } from 'node:util';
 import type { GetLogoutUriParams } from '../oxd/commands';
-import { OxdProtocolError } from '../errors';
+import { OxdCommandError, OxdProtocolError } from '../errors';
 import { destroySession, requireSession, sessionLogin, type OxdIncomingMessage } from '../session';
 import { redirect } from './response';
-import { safeReturnTo } from './return-to';
+import { queryOf, singleParam } from './request';
+import { isSafeReturnTo, safeReturnTo } from './return-to';
 import type { OxdRuntime } from './runtime';
+import { hasSilentCookie, markSilentLoginTried } from './silent-login';
 
 const debug = debuglog('express-oxd');
 
 export interface LogoutOptions {
   /**
-   * Same-origin path to go to when nobody is logged in. Default: the `postLogoutRedirect`
-   * route option. (After an OP logout the OP decides, using `post_logout_redirect_uri`.)
+   * Same-origin path to land on after the logout (validated like the login's `returnTo`;
+   * anything else falls back). Default: the `postLogoutRedirect` route option after a local
+   * logout, the registered `post_logout_redirect_uri` after an OP logout.
    */
   returnTo?: string;
+  /**
+   * `false`: end only this site's session, without the round trip to the OP (the OP session
+   * stays, so the next login may go through without a password). Default: the `idpLogout`
+   * option (`true`).
+   */
+  idpLogout?: boolean;
+}
+
+/** oxd's error when the OP publishes no `end_session_endpoint`. */
+const NO_END_SESSION = 'no_end_session_endpoint_at_op';
+
+/** Separates the random part of a logout `state` from the `returnTo` it carries. */
+const STATE_SEPARATOR = '.';
+
+/**
+ * The `state` of an OP logout: random, followed by the validated `returnTo` (base64url) when
+ * there is one. The OP sends it back to the post-logout URI, where {@link returnToOfState}
+ * reads the path again; it is a same-origin path like any `?returnTo=`, so carrying it
+ * openly gives nothing away and needs no session (the session has ended by then).
+ */
+function logoutState(returnTo: string | undefined): string {
+  const random = randomBytes(16).toString('base64url');
+  return returnTo === undefined
+    ? random
+    : random + STATE_SEPARATOR + Buffer.from(returnTo, 'utf8').toString('base64url');
+}
+
+/** The `returnTo` a logout `state` carries, when it carries a safe one. */
+export function returnToOfState(state: string | undefined): string | undefined {
+  if (state === undefined) return undefined;
+  const at = state.indexOf(STATE_SEPARATOR);
+  if (at < 16 || at === state.length - 1) return undefined;
+  const encoded = state.slice(at + 1);
+  if (!/^[\w-]+$/.test(encoded)) return undefined;
+  const path = Buffer.from(encoded, 'base64url').toString('utf8');
+  return isSafeReturnTo(path) ? safeReturnTo(path) : undefined;
 }
 
 /**
@@ -42,19 +81,37 @@ export function withIdTokenHint(uri: string, idToken: string | undefined): strin
   return url.href;
 }
 
-async function endSessionUri(runtime: OxdRuntime, idToken: string | undefined): Promise<string> {
-  const params: GetLogoutUriParams = { state: randomBytes(16).toString('base64url') };
+/**
+ * The post-logout redirect URI the OP has registered: the client's record (it follows
+ * `update_site`), else the configuration's (a client of the application's own).
+ */
+export function registeredPostLogoutUri(runtime: OxdRuntime): string | undefined {
+  const client = runtime.client as { postLogoutRedirectUri?: unknown };
+  const tracked = client.postLogoutRedirectUri;
+  return typeof tracked === 'string' && tracked !== ''
+    ? tracked
+    : runtime.config.client.postLogoutRedirectUri;
+}
+
+async function endSessionUri(
+  runtime: OxdRuntime,
+  idToken: string | undefined,
+  returnTo: string | undefined,
+): Promise<string> {
+  const params: GetLogoutUriParams = { state: logoutState(returnTo) };
   if (idToken) params.id_token_hint = idToken;
-  const postLogout = runtime.config.client.postLogoutRedirectUri;
+  const postLogout = registeredPostLogoutUri(runtime);
   if (postLogout) params.post_logout_redirect_uri = postLogout;
   const reply = await runtime.client.getLogoutUri(params);
   return withIdTokenHint(reply.uri, idToken);
 }
 
 /**
- * Logged in: asks oxd for the end-session URI, destroys the session (also when oxd fails,
- * so the local logout always happens), then redirects to the OP. Logged out: redirects to
- * the local post-logout path without calling oxd or touching the session.
+ * Logged in: ends the local session and, unless `idpLogout` is false, sends the browser to
+ * the OP's end-session URI (asked of oxd first; the local session ends also when oxd fails,
+ * and when the OP has no end-session endpoint the browser goes to the post-logout URI).
+ * Logged out: redirects to `returnTo` or the local post-logout path without calling oxd or
+ * touching the session.
  */
 export async function startLogout(
   runtime: OxdRuntime,
@@ -64,19 +121,51 @@ export async function startLogout(
 ): Promise<void> {
   const session = requireSession(req);
   const data = sessionLogin(session, runtime.sessionKey);
+  // A silent login must not log the user straight back in.
+  if (runtime.silentLogin && !hasSilentCookie(req)) markSilentLoginTried(req, res);
+  const returnTo = isSafeReturnTo(options.returnTo) ? safeReturnTo(options.returnTo) : undefined;
+  const local = returnTo ?? runtime.routes.postLogoutRedirect;
   if (!data) {
-    redirect(res, safeReturnTo(options.returnTo, runtime.routes.postLogoutRedirect));
+    redirect(res, local);
+    return;
+  }
+  if (!(options.idpLogout ?? runtime.idpLogout)) {
+    await destroySession(session);
+    debug('logout: local session destroyed, the OP session is kept (idpLogout false)');
+    redirect(res, local);
     return;
   }
   let uri: string | undefined;
   let failure: unknown;
   try {
-    uri = await endSessionUri(runtime, data.tokens.id_token);
+    uri = await endSessionUri(runtime, data.tokens.id_token, returnTo);
   } catch (err) {
     failure = err;
   }
   await destroySession(session);
-  debug('logout: local session destroyed%s', uri === undefined ? ', oxd unreachable' : '');
-  if (uri === undefined) throw failure;
-  redirect(res, uri);
+  if (uri !== undefined) {
+    debug('logout: local session destroyed, going to the OP');
+    redirect(res, uri);
+    return;
+  }
+  if (failure instanceof OxdCommandError && failure.error === NO_END_SESSION) {
+    debug('logout: the OP has no end_session_endpoint; logged out locally only');
+    redirect(res, returnTo ?? registeredPostLogoutUri(runtime) ?? local);
+    return;
+  }
+  debug('logout: local session destroyed, oxd failed');
+  throw failure;
+}
+
+/**
+ * The OP sends the browser back to the post-logout URI with the logout's `state`; when that
+ * state carries a `returnTo`, this answers with the redirect there (true), else leaves the
+ * request to the application (false).
+ */
+export function finishLogout(req: OxdIncomingMessage, res: ServerResponse): boolean {
+  const returnTo = returnToOfState(singleParam(queryOf(req.url), 'state'));
+  if (returnTo === undefined) return false;
+  debug('logout: back from the OP, going on to returnTo');
+  redirect(res, returnTo);
+  return true;
 }

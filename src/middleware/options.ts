@@ -10,7 +10,9 @@ import { OxdConfigError, type OxdError } from '../errors';
 import { oxdClientFor } from '../client-from-config';
 import type { OxdClient, OxdClientOptions } from '../oxd/client';
 import type { OxdSessionData } from '../session';
+import { extraParams, isExtraParamName } from './login';
 import { isSafeReturnTo } from './return-to';
+import type { RefreshLock } from './tokens';
 
 /**
  * Paths the middleware answers (GET only). `false` turns a route off. Paths given here are
@@ -30,6 +32,12 @@ export interface OxdAuthRoutes {
    */
   frontchannelLogout?: string | false;
   /**
+   * POST route for OpenID Connect Back-Channel Logout (the OP's `logout_token`). Off by
+   * default: oxd cannot register a `backchannel_logout_uri`, so it is set at the OP (see the
+   * README); needs oxd 4.x (`get_jwks`) and a session store shared by the app's instances.
+   */
+  backchannelLogout?: string | false;
+  /**
    * Same-origin path to send the user to after `/logout` when nobody is logged in (the OP
    * sends logged-in users to `post_logout_redirect_uri`). Default `/`.
    */
@@ -44,10 +52,23 @@ export interface LoginParams {
   prompt?: string;
   /** ACR values. Default: none, the configured `acr_values` (if any) apply. */
   acrValues?: readonly string[];
+  /** OIDC `login_hint`. Default: none. */
+  loginHint?: string;
+  /** OIDC `max_age` in seconds. Default: none. */
+  maxAge?: number;
+  /** OIDC `ui_locales`, e.g. `['fr', 'en']`. Default: none. */
+  uiLocales?: readonly string[];
+  /** Other authorization request parameters by name. Default: none. */
+  params?: Readonly<Record<string, string>>;
 }
 
-/** Query parameters of the login route that are passed on to the OP when listed. */
-export type LoginQueryParam = 'prompt' | 'acr_values' | 'scope';
+/**
+ * Query parameters of the login route that are passed on to the OP when listed: `prompt`,
+ * `acr_values`, `scope`, `login_hint`, `max_age`, `ui_locales`, or the name of any other
+ * (non-reserved) authorization request parameter.
+ */
+export type LoginQueryParam =
+  'prompt' | 'acr_values' | 'scope' | 'login_hint' | 'max_age' | 'ui_locales' | (string & {});
 
 /** Writes an error response for a failed request. */
 export type ErrorRenderer = (err: OxdError, req: IncomingMessage, res: ServerResponse) => void;
@@ -90,6 +111,33 @@ export interface OxdAuthOptions {
    * page for browsers, JSON for API clients (the same as `oxdErrorHandler()`).
    */
   renderError?: ErrorRenderer;
+  /**
+   * Whether logout also ends the session at the OP (RP-initiated logout through oxd's
+   * `get_logout_uri`). `false`: `/logout` and `req.oxd.logout()` end only this site's
+   * session. Default `true`; `req.oxd.logout({ idpLogout })` decides per call.
+   */
+  idpLogout?: boolean;
+  /**
+   * Try a silent login (`prompt=none`) once per browser session for anonymous visitors of
+   * HTML pages: someone already logged in at the OP comes back logged in without seeing a
+   * page; anyone else continues anonymously (no error page, no second try until the
+   * browser is closed). Default `false`.
+   */
+  silentLogin?: boolean;
+  /**
+   * Seconds before the access token's expiry at which it is refreshed (by `requireAuth()`
+   * and `req.oxd.fetchUserInfo()`), so that an API called with it does not see it expire
+   * on the way. A refresh ahead of expiry that fails because oxd or the OP is down keeps the
+   * still valid token. Default 0: refreshed once expired.
+   */
+  refreshLeeway?: number;
+  /**
+   * A lock shared by all instances of the application (e.g. `redisRefreshLock(client)` on
+   * the Redis that holds the sessions), so that one instance refreshes a session's tokens
+   * while the others wait for the tokens it saves. Needed when several instances share
+   * sessions and the OP rotates refresh tokens. Default: none (one process).
+   */
+  refreshLock?: RefreshLock;
   /** Current time in milliseconds. Default `Date.now`; tests inject a clock. */
   clock?: () => number;
   /**
@@ -114,6 +162,7 @@ export interface ResolvedOptions {
     readonly logout: Route | undefined;
     readonly callback: Route | undefined;
     readonly frontchannelLogout: Route | undefined;
+    readonly backchannelLogout: Route | undefined;
     readonly postLogoutRedirect: string;
   };
   readonly afterCallback: AfterCallback | undefined;
@@ -121,6 +170,11 @@ export interface ResolvedOptions {
   readonly loginQueryParams: ReadonlySet<LoginQueryParam>;
   readonly errorOnRequired: boolean;
   readonly renderError: ErrorRenderer | undefined;
+  readonly idpLogout: boolean;
+  readonly silentLogin: boolean;
+  /** `refreshLeeway` in milliseconds. */
+  readonly refreshLeewayMs: number;
+  readonly refreshLock: RefreshLock | undefined;
   readonly clock: () => number;
   /** Where the login is kept in the session. */
   readonly sessionKey: string;
@@ -138,6 +192,10 @@ const OPTION_KEYS: ReadonlySet<string> = new Set([
   'loginQueryParams',
   'errorOnRequired',
   'renderError',
+  'idpLogout',
+  'silentLogin',
+  'refreshLeeway',
+  'refreshLock',
   'clock',
   'sessionKey',
 ]);
@@ -146,9 +204,18 @@ const ROUTE_KEYS: ReadonlySet<string> = new Set([
   'logout',
   'callback',
   'frontchannelLogout',
+  'backchannelLogout',
   'postLogoutRedirect',
 ]);
-const LOGIN_PARAM_KEYS: ReadonlySet<string> = new Set(['scope', 'prompt', 'acrValues']);
+const LOGIN_PARAM_KEYS: ReadonlySet<string> = new Set([
+  'scope',
+  'prompt',
+  'acrValues',
+  'loginHint',
+  'maxAge',
+  'uiLocales',
+  'params',
+]);
 const LOGIN_QUERY_PARAMS: ReadonlySet<string> = new Set(['prompt', 'acr_values', 'scope']);
 
 function fail(key: string, message: string): never {
@@ -226,6 +293,7 @@ function resolveRoutes(value: unknown, config: OxdConfig): ResolvedOptions['rout
         ? undefined
         : pathOfUri(frontchannelUri, 'client_frontchannel_logout_uris'),
     ),
+    backchannelLogout: routeOption(routes.backchannelLogout, 'routes.backchannelLogout', undefined),
     postLogoutRedirect: '/',
   };
   if (routes.postLogoutRedirect !== undefined) {
@@ -235,7 +303,13 @@ function resolveRoutes(value: unknown, config: OxdConfig): ResolvedOptions['rout
     resolved.postLogoutRedirect = routes.postLogoutRedirect;
   }
   const seen = new Map<string, string>();
-  for (const name of ['login', 'logout', 'callback', 'frontchannelLogout'] as const) {
+  for (const name of [
+    'login',
+    'logout',
+    'callback',
+    'frontchannelLogout',
+    'backchannelLogout',
+  ] as const) {
     const route = resolved[name];
     if (!route) continue;
     const other = seen.get(route.path);
@@ -260,13 +334,39 @@ function resolveLoginParams(value: unknown): Readonly<LoginParams> {
     }
     params.prompt = value.prompt;
   }
+  if (value.params !== undefined && !isPlainObject(value.params)) {
+    fail('loginParams.params', 'must be an object of parameter names and string values');
+  }
+  const uiLocales = stringList(value.uiLocales, 'loginParams.uiLocales');
+  const checked = {
+    loginHint: value.loginHint as string | undefined,
+    maxAge: value.maxAge as number | undefined,
+    uiLocales,
+    params: value.params as Record<string, string> | undefined,
+  };
+  // Throws an OxdConfigError naming the parameter when a name or value is not acceptable.
+  extraParams({}, checked, 'oxdAuth option loginParams');
+  if (checked.loginHint !== undefined) params.loginHint = checked.loginHint;
+  if (checked.maxAge !== undefined) params.maxAge = checked.maxAge;
+  if (uiLocales) params.uiLocales = uiLocales;
+  if (checked.params !== undefined) params.params = Object.freeze({ ...checked.params });
   return Object.freeze(params);
 }
 
 function resolveLoginQueryParams(value: unknown): ReadonlySet<LoginQueryParam> {
   if (value === undefined) return new Set();
-  if (!Array.isArray(value) || !value.every((item) => LOGIN_QUERY_PARAMS.has(item))) {
-    fail('loginQueryParams', `must be a list of ${[...LOGIN_QUERY_PARAMS].join(', ')}`);
+  if (
+    !Array.isArray(value) ||
+    !value.every(
+      (item) =>
+        typeof item === 'string' && (LOGIN_QUERY_PARAMS.has(item) || isExtraParamName(item)),
+    )
+  ) {
+    fail(
+      'loginQueryParams',
+      `must be a list of ${[...LOGIN_QUERY_PARAMS].join(', ')}, login_hint, max_age, ui_locales ` +
+        'or names of other authorization request parameters (not state, nonce, redirect_uri, …)',
+    );
   }
   return new Set(value as LoginQueryParam[]);
 }
@@ -354,6 +454,25 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     fail('errorOnRequired', 'must be true or false');
   }
   const clock = optionalFunction<() => number>(options.clock, 'clock') ?? Date.now;
+  for (const key of ['idpLogout', 'silentLogin'] as const) {
+    if (options[key] !== undefined && typeof options[key] !== 'boolean') {
+      fail(key, 'must be true or false');
+    }
+  }
+  const leeway = options.refreshLeeway ?? 0;
+  if (typeof leeway !== 'number' || !Number.isFinite(leeway) || leeway < 0) {
+    fail('refreshLeeway', 'must be a number of seconds, 0 or more');
+  }
+  const lock = options.refreshLock as Partial<RefreshLock> | undefined;
+  if (
+    lock !== undefined &&
+    (typeof lock !== 'object' ||
+      lock === null ||
+      typeof lock.acquire !== 'function' ||
+      typeof lock.release !== 'function')
+  ) {
+    fail('refreshLock', 'must be an object with acquire(key, ttlMs) and release(key, owner)');
+  }
   const sessionKey = resolveSessionKey(options.sessionKey);
 
   return Object.freeze({
@@ -365,6 +484,10 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     loginQueryParams: resolveLoginQueryParams(options.loginQueryParams),
     errorOnRequired: options.errorOnRequired === true,
     renderError: optionalFunction<ErrorRenderer>(options.renderError, 'renderError'),
+    idpLogout: options.idpLogout !== false,
+    silentLogin: options.silentLogin === true,
+    refreshLeewayMs: leeway * 1000,
+    refreshLock: lock as RefreshLock | undefined,
     clock,
     sessionKey,
     loginsKey: `${sessionKey}Logins`,

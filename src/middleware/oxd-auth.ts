@@ -5,16 +5,29 @@
  * front-channel logout. Every other request goes straight to `next()`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { debuglog } from 'node:util';
 import type { OxdClient } from '../oxd/client';
-import type { OxdIncomingMessage } from '../session';
+import { sessionLogin, type OxdIncomingMessage } from '../session';
+import { handleBackchannelLogout, OpKeys } from './backchannel-logout';
 import { handleCallback } from './callback';
 import { attachContext, contextOf } from './context';
 import { handleFrontchannelLogout } from './frontchannel-logout';
 import { startLogin, type LoginOptions } from './login';
-import { startLogout } from './logout';
+import { hasSilentCookie, markSilentLoginTried } from './silent-login';
+import { finishLogout, registeredPostLogoutUri, startLogout } from './logout';
 import { resolveOptions, trimSlash, type OxdAuthOptions, type Route } from './options';
-import { pathOf, queryOf, singleParam } from './request';
+import { pathOf, queryOf, singleParam, wantsHtml } from './request';
 import { createRuntime, type OxdRuntime } from './runtime';
+
+const debug = debuglog('express-oxd');
+
+function hasControlChar(value: string): boolean {
+  for (let i = 0; i < value.length; i += 1) {
+    const code = value.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
+}
 
 /** The middleware `oxdAuth()` returns, with the client it uses. */
 export interface OxdAuthHandler {
@@ -37,6 +50,26 @@ function loginOptionsFromQuery(runtime: OxdRuntime, url: string | undefined): Lo
   if (acrValues !== undefined) options.acrValues = acrValues;
   const scope = allowed.has('scope') ? singleParam(query, 'scope') : undefined;
   if (scope !== undefined) options.scope = scope;
+  // Other listed parameters; a value that is not acceptable is left out (debug line).
+  const params: Record<string, string> = {};
+  for (const name of allowed) {
+    if (name === 'prompt' || name === 'acr_values' || name === 'scope') continue;
+    const value = singleParam(query, name);
+    if (value === undefined) continue;
+    if (name === 'max_age') {
+      if (/^\d{1,9}$/.test(value)) options.maxAge = Number(value);
+      else debug('login: ignoring a max_age that is not a whole number of seconds');
+    } else if (value !== '' && value.length <= 1024 && !hasControlChar(value)) {
+      if (name === 'login_hint') options.loginHint = value;
+      else if (name === 'ui_locales') options.uiLocales = value;
+      else params[name] = value;
+    } else {
+      debug(
+        'login: ignoring a query parameter value that is empty, too long or has control characters',
+      );
+    }
+  }
+  if (Object.keys(params).length > 0) options.params = params;
   return options;
 }
 
@@ -51,8 +84,10 @@ function run(
       return startLogin(runtime, req, res, loginOptionsFromQuery(runtime, req.url));
     case 'callback':
       return handleCallback(runtime, req, res);
-    case 'logout':
-      return startLogout(runtime, req, res, {});
+    case 'logout': {
+      const returnTo = singleParam(queryOf(req.url), 'returnTo');
+      return startLogout(runtime, req, res, returnTo === undefined ? {} : { returnTo });
+    }
     case 'frontchannelLogout':
       return handleFrontchannelLogout(runtime, req, res);
   }
@@ -81,6 +116,63 @@ function routeMatcher(runtime: OxdRuntime): (req: OxdIncomingMessage) => RouteNa
 }
 
 /**
+ * The OP's return to the post-logout URI (its path, matched against the full path) with a
+ * `state`: the URI follows `update_site`, so its path is looked up again when it changed.
+ */
+function postLogoutLanding(runtime: OxdRuntime): (req: OxdIncomingMessage) => boolean {
+  let uri: string | undefined;
+  let path: string | undefined;
+  return (req) => {
+    if (!req.url?.includes('state=')) return false;
+    const current = registeredPostLogoutUri(runtime);
+    if (current !== uri) {
+      uri = current;
+      path = URL.canParse(current ?? '')
+        ? trimSlash(new URL(current as string).pathname)
+        : undefined;
+    }
+    return path !== undefined && path === trimSlash(pathOf(req.originalUrl ?? req.url));
+  };
+}
+
+/**
+ * `silentLogin`: an anonymous GET of an HTML page, with a session middleware and no earlier
+ * try in this browser session, starts a `prompt=none` login returning to the same URL. The
+ * cookie is set first, so whatever the OP answers, the next page is not redirected again.
+ * Resolves false (the request goes on) when no silent login is started.
+ */
+async function trySilentLogin(
+  runtime: OxdRuntime,
+  req: OxdIncomingMessage,
+  res: ServerResponse,
+): Promise<boolean> {
+  const session = req.session;
+  if (
+    !session ||
+    typeof session.save !== 'function' ||
+    sessionLogin(session, runtime.sessionKey) !== undefined
+  ) {
+    return false;
+  }
+  if (!wantsHtml(req) || hasSilentCookie(req)) return false;
+  markSilentLoginTried(req, res);
+  try {
+    await startLogin(
+      runtime,
+      req,
+      res,
+      { returnTo: req.originalUrl ?? req.url ?? '/', prompt: 'none' },
+      true,
+    );
+    debug('silent login: trying prompt=none');
+    return true;
+  } catch (err) {
+    debug('silent login: could not start (%s), going on anonymously', (err as Error).message);
+    return false;
+  }
+}
+
+/**
  * Creates the middleware from the configuration file's path, or from options whose
  * `config` is the path or a config object. Throws an `OxdConfigError` naming the option at
  * once when something is wrong; never does network I/O itself.
@@ -88,6 +180,14 @@ function routeMatcher(runtime: OxdRuntime): (req: OxdIncomingMessage) => RouteNa
 export function oxdAuth(options: string | OxdAuthOptions): OxdAuthHandler {
   const runtime = createRuntime(resolveOptions(options), contextOf);
   const match = routeMatcher(runtime);
+  const backchannel = runtime.routes.backchannelLogout;
+  const opKeys = backchannel ? new OpKeys(runtime) : undefined;
+  const matchBackchannel = (req: OxdIncomingMessage): boolean => {
+    if (!backchannel) return false;
+    const path = backchannel.absolute ? (req.originalUrl ?? req.url) : req.url;
+    return trimSlash(pathOf(path)) === backchannel.path;
+  };
+  const isPostLogoutLanding = postLogoutLanding(runtime);
 
   const handler = function oxdAuth(
     req: IncomingMessage,
@@ -96,8 +196,21 @@ export function oxdAuth(options: string | OxdAuthOptions): OxdAuthHandler {
   ): void {
     const request = req as OxdIncomingMessage;
     attachContext(runtime, request, res);
+    if (req.method === 'POST' && opKeys && matchBackchannel(request)) {
+      handleBackchannelLogout(runtime, opKeys, request, res).catch(next);
+      return;
+    }
     const name = req.method === 'GET' ? match(request) : undefined;
     if (name === undefined) {
+      if (req.method === 'GET' && isPostLogoutLanding(request) && finishLogout(request, res)) {
+        return;
+      }
+      if (runtime.silentLogin && req.method === 'GET') {
+        trySilentLogin(runtime, request, res).then((started) => {
+          if (!started) next();
+        }, next);
+        return;
+      }
       next();
       return;
     }

@@ -19,7 +19,7 @@ import { wantsHtml } from './request';
 import { redirect } from './response';
 import { safeReturnTo } from './return-to';
 import type { OxdRuntime } from './runtime';
-import { refreshTokens } from './tokens';
+import { ensureFreshTokens, isDue } from './tokens';
 
 /** A JSON primitive a claim can be compared with. */
 export type ClaimValue = string | number | boolean | null;
@@ -208,8 +208,7 @@ export function requireAuth(options: RequireAuthOptions = {}): OxdMiddleware {
       notLoggedIn(runtime, request, res, next, redirectOption);
       return;
     }
-    const expiresAt = data.tokens.expires_at;
-    if (expiresAt === undefined || expiresAt > runtime.clock()) {
+    if (!isDue(data.tokens, runtime.clock(), runtime.refreshLeewayMs)) {
       try {
         authorise(runtime, check, data, request, res, next);
       } catch (err) {
@@ -217,7 +216,7 @@ export function requireAuth(options: RequireAuthOptions = {}): OxdMiddleware {
       }
       return;
     }
-    refreshTokens(runtime, request, session, data)
+    ensureFreshTokens(runtime, request, session, data)
       .then((usable) => {
         if (usable) authorise(runtime, check, data, request, res, next);
         else notLoggedIn(runtime, request, res, next, redirectOption);

@@ -13,20 +13,33 @@ export function redirect(res: ServerResponse, location: string): void {
   res.end();
 }
 
-/** A JSON body with `status`, not cached. */
+/** JSON escapes for characters that mean something to an HTML parser (the value is the same). */
+const JSON_HTML_ESCAPES: Record<string, string> = {
+  '<': '\\u003c',
+  '>': '\\u003e',
+  '&': '\\u0026',
+};
+
+/**
+ * A JSON body with `status`, not cached. `<`, `>` and `&` are written as `\u003c`, `\u003e`
+ * and `\u0026`, and the type is marked `nosniff`: text taken from the request (the OP's
+ * `error`, say) never appears as markup, even to a client that guesses the type.
+ */
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
+  const text = JSON.stringify(body).replace(/[<>&]/g, (char) => JSON_HTML_ESCAPES[char] ?? char);
   res.statusCode = status;
   res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('X-Content-Type-Options', 'nosniff');
   res.setHeader('Cache-Control', 'no-store');
   res.setHeader('Content-Length', Buffer.byteLength(text));
   res.end(text);
 }
 
-/** An HTML body with `status`, not cached. */
+/** An HTML body with `status`, not cached, its type marked `nosniff`. */
 export function sendHtml(res: ServerResponse, status: number, html: string): void {
   res.statusCode = status;
   res.setHeader('Content-Type', 'text/html; charset=utf-8');
+  res.setHeader('X-Content-Type-Options', 'nosniff');
   res.setHeader('Cache-Control', 'no-store');
   res.setHeader('Content-Length', Buffer.byteLength(html));
   res.end(html);

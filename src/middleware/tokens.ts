@@ -1,12 +1,22 @@
 /**
  * Access tokens in the session: building the stored form from oxd's answers, expiry, and
- * the transparent refresh `requireAuth()` and `fetchUserInfo()` rely on.
+ * the refresh `requireAuth()`, `fetchUserInfo()` and `req.oxd.refresh()` rely on.
+ *
+ * Several instances of an application may serve one session (a shared session store behind
+ * a load balancer), and an OP that rotates refresh tokens accepts each one once (replaying
+ * it may revoke the whole grant). So a refresh is coordinated through the session store,
+ * never in one process's memory alone: before asking the OP, the stored session is read
+ * again and newer tokens another instance saved are adopted; with a `refreshLock` only one
+ * instance at a time refreshes a session, saving the new tokens before it lets go, while
+ * the others wait for them to appear in the store.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { debuglog } from 'node:util';
-import { OxdCommandError } from '../errors';
+import { ERROR_CODES, OxdCommandError, OxdError, sessionStoreUnavailable } from '../errors';
 import type { ResultOf } from '../oxd/commands';
 import {
   keepClaimsAcrossTokens,
+  saveSession,
   type OxdIncomingMessage,
   type OxdSession,
   type OxdSessionTokens,
@@ -45,13 +55,133 @@ export function isExpired(tokens: OxdSessionTokens, now: number): boolean {
   return tokens.expires_at !== undefined && tokens.expires_at <= now;
 }
 
+/** True when the access token expires within `leewayMs` (or has expired). */
+export function isDue(tokens: OxdSessionTokens, now: number, leewayMs: number): boolean {
+  return tokens.expires_at !== undefined && tokens.expires_at - leewayMs <= now;
+}
+
+/**
+ * A lock shared by every instance of the application (e.g. in Redis, see
+ * `redisRefreshLock()`), taken while one instance refreshes a session's tokens.
+ */
+export interface RefreshLock {
+  /**
+   * Takes `key` for at most `ttlMs` unless another holder has it. Resolves with a value to
+   * release it with, or `undefined` when it is held elsewhere.
+   */
+  acquire(key: string, ttlMs: number): Promise<string | undefined>;
+  /** Lets go of `key` if `owner` (what `acquire` returned) still holds it. */
+  release(key: string, owner: string): Promise<void>;
+}
+
+/** How long one instance may hold a session's refresh lock (and others wait for it). */
+const LOCK_TTL_MS = 20_000;
+/** How often a waiting instance looks for the tokens the lock holder saves. */
+const POLL_MS = 40;
+
+interface StoreLike {
+  get(sid: string, callback: (err: unknown, session?: unknown) => void): unknown;
+}
+
+/** The tokens the session store holds for this request's session now, if it can say. */
+async function storedTokens(
+  req: OxdIncomingMessage,
+  key: string,
+): Promise<OxdSessionTokens | undefined> {
+  const store = (req as { sessionStore?: StoreLike }).sessionStore;
+  const sid = req.sessionID;
+  if (!store || typeof store.get !== 'function' || sid === undefined) return undefined;
+  const stored = await new Promise<unknown>((resolve, reject) => {
+    store.get(sid, (err, session) =>
+      err ? reject(sessionStoreUnavailable(err)) : resolve(session),
+    );
+  });
+  const login = (stored as Record<string, { tokens?: OxdSessionTokens } | undefined> | null)?.[key];
+  const tokens = login?.tokens;
+  return typeof tokens?.access_token === 'string' ? tokens : undefined;
+}
+
+/**
+ * Tokens another instance saved after `used` was loaded: a different access token that is
+ * not due for refresh (or, for a forced refresh, any different access token).
+ */
+async function newerStored(
+  runtime: OxdRuntime,
+  req: OxdIncomingMessage,
+  used: OxdSessionTokens,
+  force: boolean,
+): Promise<OxdSessionTokens | undefined> {
+  const stored = await storedTokens(req, runtime.sessionKey);
+  if (!stored || stored.access_token === used.access_token) return undefined;
+  if (!force && isDue(stored, runtime.clock(), runtime.refreshLeewayMs)) return undefined;
+  return stored;
+}
+
 async function requestRefresh(
   runtime: OxdRuntime,
   previous: OxdSessionTokens,
-  refreshToken: string,
 ): Promise<OxdSessionTokens> {
+  const refreshToken = previous.refresh_token;
+  if (!refreshToken) return previous;
   const reply = await runtime.client.getAccessTokenByRefreshToken({ refresh_token: refreshToken });
   return tokensFromReply(reply, runtime.clock(), previous);
+}
+
+/**
+ * New tokens for the session: adopted from the store when another instance refreshed
+ * already, else obtained from the OP (under the shared lock when there is one) and saved to
+ * the store at once, so that other instances find them instead of refreshing again.
+ */
+async function obtainTokens(
+  runtime: OxdRuntime,
+  req: OxdIncomingMessage,
+  session: OxdSession,
+  data: StoredLogin,
+  force: boolean,
+): Promise<OxdSessionTokens> {
+  const used = data.tokens;
+  const adopted = await newerStored(runtime, req, used, force);
+  if (adopted) return adopted;
+  const lock = runtime.refreshLock;
+  const sid = req.sessionID;
+  if (!lock || sid === undefined) return requestRefresh(runtime, used);
+  const key = `oxd-refresh:${sid}`;
+  const deadline = Date.now() + LOCK_TTL_MS;
+  for (;;) {
+    let owner: string | undefined;
+    try {
+      owner = await lock.acquire(key, LOCK_TTL_MS);
+    } catch (err) {
+      throw sessionStoreUnavailable(err);
+    }
+    if (owner !== undefined) {
+      try {
+        const meanwhile = await newerStored(runtime, req, used, force);
+        if (meanwhile) return meanwhile;
+        const fresh = await requestRefresh(runtime, used);
+        if (session[runtime.sessionKey] === data) {
+          keepClaimsAcrossTokens(data, fresh);
+          data.tokens = fresh;
+          await saveSession(session);
+        }
+        return fresh;
+      } finally {
+        await lock.release(key, owner).catch((err: unknown) => {
+          debug('refresh: could not release the lock (%s); it expires by itself', String(err));
+        });
+      }
+    }
+    await sleep(POLL_MS);
+    const saved = await newerStored(runtime, req, used, force);
+    if (saved) return saved;
+    if (Date.now() >= deadline) {
+      throw new OxdError(
+        ERROR_CODES.RESPONSE_TIMEOUT,
+        'another instance has been refreshing this session for too long; try again',
+        { status: 503 },
+      );
+    }
+  }
 }
 
 /** OAuth 2.0 token endpoint errors (RFC 6749 §5.2, RFC 6750 §3.1) and oxd's own refusal. */
@@ -69,12 +199,12 @@ const REFUSALS: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * True when oxd's error says the refresh token was refused: an OAuth error, or the OP's
- * token endpoint answering 4xx (oxd passes it on as `http_status_4xx`), except 408 and 429,
+ * True when oxd's error says the OP refused the grant (a refresh token, or a login's code):
+ * an OAuth error, or the OP's token endpoint answering 4xx (oxd passes it on as `http_status_4xx`), except 408 and 429,
  * which say "not now". Everything else (`internal_error` when oxd cannot reach the OP,
- * `http_status_5xx`, unknown errors) is an outage: the refresh token may still be good.
+ * `http_status_5xx`, unknown errors) is an outage: the grant may still be good.
  */
-export function isRefusedRefresh(err: OxdCommandError): boolean {
+export function isRefusal(err: OxdCommandError): boolean {
   if (REFUSALS.has(err.error)) return true;
   const status = /^http_status_(\d{3})$/.exec(err.error)?.[1];
   if (status === undefined) return false;
@@ -82,26 +212,44 @@ export function isRefusedRefresh(err: OxdCommandError): boolean {
   return code >= 400 && code < 500 && code !== 408 && code !== 429;
 }
 
+/** The error a refresh that failed for want of oxd or the OP becomes: 503, login kept. */
+function outage(err: OxdCommandError): OxdCommandError {
+  return new OxdCommandError(
+    err.command,
+    {
+      error: err.error,
+      ...(err.error_description === undefined ? {} : { error_description: err.error_description }),
+      details: err.details,
+      ...(err.httpStatus === undefined ? {} : { httpStatus: err.httpStatus }),
+    },
+    { status: 503, cause: err },
+  );
+}
+
 /**
- * Refreshes an expired access token with the refresh token, sharing one oxd call between
- * concurrent requests of the same session. Resolves `true` when the session's tokens are
- * usable (refreshed, or there is no refresh token to use), `false` when the OP refused the
- * refresh token (see {@link isRefusedRefresh}): the login is then removed from the session.
- * Rejects, keeping the login, when oxd cannot be reached or the OP is failing (an outage,
- * not a logout); an OP failure passed on by oxd rejects with status 503.
+ * Refreshes the session's access token with the refresh token, sharing one refresh between
+ * concurrent requests of the session in this process and (see the top of this file) with
+ * other instances through the session store. Resolves `true` when the session's tokens are
+ * usable (refreshed, adopted from another instance, or there is no refresh token to use),
+ * `false` when the OP refused the refresh token (see {@link isRefusal}) and no other
+ * instance saved newer tokens: the login is then removed from the session. Rejects, keeping
+ * the login, when oxd cannot be reached or the OP is failing (an outage, not a logout); an
+ * OP failure passed on by oxd rejects with status 503.
+ *
+ * @param force refresh even though the access token is not due (`req.oxd.refresh()`).
  */
 export async function refreshTokens(
   runtime: OxdRuntime,
   req: OxdIncomingMessage,
   session: OxdSession,
   data: StoredLogin,
+  force = false,
 ): Promise<boolean> {
-  const refreshToken = data.tokens.refresh_token;
-  if (!refreshToken) return true;
+  if (!data.tokens.refresh_token) return true;
   const key = req.sessionID;
   let pending = key === undefined ? undefined : runtime.refreshes.get(key);
   if (!pending) {
-    pending = requestRefresh(runtime, data.tokens, refreshToken);
+    pending = obtainTokens(runtime, req, session, data, force);
     if (key !== undefined) {
       runtime.refreshes.set(key, pending);
       const forget = (): void => {
@@ -110,6 +258,7 @@ export async function refreshTokens(
       pending.then(forget, forget);
     }
   }
+  const used = data.tokens;
   try {
     const fresh = await pending;
     keepClaimsAcrossTokens(data, fresh);
@@ -118,23 +267,42 @@ export async function refreshTokens(
     return true;
   } catch (err) {
     if (!(err instanceof OxdCommandError)) throw err;
-    if (!isRefusedRefresh(err)) {
+    if (!isRefusal(err)) {
       debug('refresh: failed (%s), the login is kept', err.error);
-      throw new OxdCommandError(
-        err.command,
-        {
-          error: err.error,
-          ...(err.error_description === undefined
-            ? {}
-            : { error_description: err.error_description }),
-          details: err.details,
-          ...(err.httpStatus === undefined ? {} : { httpStatus: err.httpStatus }),
-        },
-        { status: 503, cause: err },
-      );
+      throw outage(err);
+    }
+    // Another instance may have used the refresh token first (rotation) and saved the
+    // tokens it got: those are good, the login goes on.
+    const saved = await newerStored(runtime, req, used, true);
+    if (saved) {
+      keepClaimsAcrossTokens(data, saved);
+      data.tokens = saved;
+      debug('refresh: refused, but another instance had refreshed; its tokens are used');
+      return true;
     }
     debug('refresh: refused by the OP (%s), the login ends', err.error);
     if (session[runtime.sessionKey] === data) delete session[runtime.sessionKey];
     return false;
+  }
+}
+
+/**
+ * Makes the session's access token usable for this request: refreshes it when it expires
+ * within the `refreshLeeway`. A refresh ahead of expiry that fails for an outage keeps the
+ * still valid token. Resolves `false` when the login ended (refresh token refused).
+ */
+export async function ensureFreshTokens(
+  runtime: OxdRuntime,
+  req: OxdIncomingMessage,
+  session: OxdSession,
+  data: StoredLogin,
+): Promise<boolean> {
+  if (!isDue(data.tokens, runtime.clock(), runtime.refreshLeewayMs)) return true;
+  try {
+    return await refreshTokens(runtime, req, session, data);
+  } catch (err) {
+    if (isExpired(data.tokens, runtime.clock())) throw err;
+    debug('refresh: ahead of expiry failed (%s); the current token is still valid', String(err));
+    return true;
   }
 }

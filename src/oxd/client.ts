@@ -19,7 +19,7 @@ import {
 } from './commands';
 import { HttpsTransport } from './https-transport';
 import { isRejectedToken } from './protection-token';
-import { SiteRegistration } from './registration';
+import { SiteRegistration, type ReadSavedRegistration, type RegisterOnce } from './registration';
 import { readResult } from './results';
 import { SocketTransport } from './socket-transport';
 import type { OxdReply, Transport } from './transport';
@@ -36,8 +36,33 @@ export interface OxdClientOptions {
    * into the configuration file when the configuration came from one, unless it is `false`.
    */
   writeBack?: false | ((values: WriteBackValues) => Promise<void>) | undefined;
+  /**
+   * Makes one registration out of those of several processes sharing saved results (see
+   * `RegisterOnce`). `createOxdClient()` sets it, for a configuration from a file, to a
+   * registration under the file's lock that first re-reads the file.
+   */
+  registerOnce?: RegisterOnce | undefined;
+  /**
+   * Reads the saved registration, so that a client whose site oxd no longer knows (or that
+   * receives a login another process started under a newer site) adopts the newer one.
+   * `createOxdClient()` sets it to read the configuration file.
+   */
+  readSaved?: ReadSavedRegistration | undefined;
   /** Clock in milliseconds since the epoch, for token expiry. Default `Date.now`. */
   now?: (() => number) | undefined;
+}
+
+/**
+ * oxd errors saying the site (or a login state) is unknown to it: the site may have been
+ * registered again by another process, whose newer `oxd_id` is then adopted.
+ */
+function isUnknownSite(name: CommandName, reply: Extract<OxdReply, { ok: false }>): boolean {
+  if (reply.error === 'invalid_oxd_id') return true;
+  if (name !== 'getTokensByCode') return false;
+  return (
+    reply.error === 'invalid_state' ||
+    (reply.error === 'bad_request' && /state/i.test(reply.error_description ?? ''))
+  );
 }
 
 type Data = Record<string, unknown>;
@@ -107,6 +132,8 @@ export class OxdClient {
       usesToken: this.usesToken,
       bootstrap: (name, params) => this.bootstrap(name, params),
       save: options.writeBack || undefined,
+      registerOnce: options.registerOnce,
+      readSaved: options.readSaved,
       now: options.now ?? Date.now,
     });
   }
@@ -114,6 +141,11 @@ export class OxdClient {
   /** The site's `oxd_id`, once registered (or given in the configuration). */
   get oxdId(): string | undefined {
     return this.registration.oxdId;
+  }
+
+  /** The site's OP `client_id`, once known (4.x registration, or the configuration). */
+  get clientId(): string | undefined {
+    return this.registration.clientId;
   }
 
   /** `socket` (oxd-server 3.x) or `https`. */
@@ -164,9 +196,27 @@ export class OxdClient {
     return this.call('registerSite', params);
   }
 
-  /** Updates the registered site's client metadata. */
-  updateSite(params: ParamsOf<'updateSite'>): Promise<ResultOf<'updateSite'>> {
-    return this.call('updateSite', params);
+  /**
+   * Updates the registered site's client metadata. A changed post-logout redirect URI is
+   * remembered (see {@link postLogoutRedirectUri}) and saved with `writeBack`, so logout
+   * keeps sending the URI the OP has registered.
+   */
+  async updateSite(params: ParamsOf<'updateSite'>): Promise<ResultOf<'updateSite'>> {
+    const result = await this.call('updateSite', params);
+    const postLogout =
+      this.serverVersion === 4
+        ? (params.post_logout_redirect_uris?.[0] ?? params.post_logout_redirect_uri)
+        : (params.post_logout_redirect_uri ?? params.post_logout_redirect_uris?.[0]);
+    await this.registration.updated({ postLogoutRedirectUri: postLogout || undefined });
+    return result;
+  }
+
+  /**
+   * The post-logout redirect URI the OP has registered for the site: the one the last
+   * successful {@link updateSite} set, else `[client] post_logout_redirect_uri`.
+   */
+  get postLogoutRedirectUri(): string | undefined {
+    return this.registration.postLogoutRedirectUri;
   }
 
   /** Removes the site from oxd. */
@@ -297,15 +347,36 @@ export class OxdClient {
         { key: 'server_version' },
       );
     }
-    const wire: Data = { ...params };
-    if (spec.needsOxdId && wire.oxd_id === undefined) wire.oxd_id = await this.register();
-    const token =
-      this.usesToken && !spec.bootstrap ? await this.registration.currentToken() : undefined;
-    let reply = await this.exchange(name, wire, token);
-    if (!reply.ok && token !== undefined && isRejectedToken(reply)) {
-      reply = await this.exchange(name, wire, await this.registration.renewToken(token));
+    const given: Data = { ...params };
+    const ownId = spec.needsOxdId && given.oxd_id === undefined;
+    let reply = await this.send(name, spec, given, ownId);
+    if (
+      !reply.ok &&
+      ownId &&
+      isUnknownSite(name, reply) &&
+      (await this.registration.adoptSaved())
+    ) {
+      reply = await this.send(name, spec, given, ownId);
     }
     return this.result(name, reply);
+  }
+
+  /** One attempt: the site's id and token filled in, a rejected token renewed once. */
+  private async send(
+    name: CommandName,
+    spec: CommandSpec,
+    params: Data,
+    ownId: boolean,
+  ): Promise<OxdReply> {
+    const wire: Data = { ...params };
+    if (ownId) wire.oxd_id = await this.register();
+    const token =
+      this.usesToken && !spec.bootstrap ? await this.registration.currentToken() : undefined;
+    const reply = await this.exchange(name, wire, token);
+    if (!reply.ok && token !== undefined && isRejectedToken(reply)) {
+      return this.exchange(name, wire, await this.registration.renewToken(token));
+    }
+    return reply;
   }
 
   private exchange(name: CommandName, params: Data, token: string | undefined): Promise<OxdReply> {

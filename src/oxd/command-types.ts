@@ -63,6 +63,8 @@ export interface SiteMetadataParams {
   claims_locales?: string[];
   contacts?: string[];
   trusted_client?: boolean;
+  /** 4.x: the OP sends `iss` and `sid` to the front-channel logout URIs. */
+  front_channel_logout_session_required?: boolean;
   application_type?: string;
   oxd_rp_programming_language?: string;
   /** Any other registration extra oxd 4.x accepts (`logo_uri`, `access_token_as_jwt`, …). */

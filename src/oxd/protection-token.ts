@@ -31,11 +31,15 @@ export interface Token {
   expiresAt: number;
 }
 
-/** True when oxd refused a command because of its protection token. */
+/**
+ * True when oxd refused a command because of its protection token: one of oxd's token
+ * errors, or a bare HTTP 401/403 (a Dropwizard or proxy answer without oxd's own error).
+ */
 export function isRejectedToken(reply: Extract<OxdReply, { ok: false }>): boolean {
   return (
     REJECTED_TOKEN_ERRORS.has(reply.error) ||
-    (reply.httpStatus === 403 && reply.error === 'http_status_403')
+    ((reply.httpStatus === 401 || reply.httpStatus === 403) &&
+      reply.error === `http_status_${reply.httpStatus}`)
   );
 }
 

@@ -22,6 +22,20 @@ export interface Site {
 /** Saves registration results (oxd id, client credentials, protection token). */
 export type SaveRegistration = (values: WriteBackValues) => Promise<void>;
 
+/**
+ * Makes one registration out of the registrations of several processes that share saved
+ * results (a configuration file): runs `register` in one process at a time, handing it what
+ * is saved at that moment; `register` answers `undefined` when the saved results are
+ * usable, else the new results, which the hook saves before letting the next process in.
+ * Resolves with the results now saved (merged).
+ */
+export type RegisterOnce = (
+  register: (saved: WriteBackValues) => Promise<WriteBackValues | undefined>,
+) => Promise<WriteBackValues>;
+
+/** Reads the registration results saved now (by this process or another one). */
+export type ReadSavedRegistration = () => Promise<WriteBackValues>;
+
 /** Extra scopes of the 3.x setup client. */
 const SETUP_CLIENT_SCOPE = ['oxd', 'uma_protection'];
 
@@ -46,6 +60,19 @@ function nonEmpty(value: string | undefined): string | undefined {
 function siteFromConfig(config: OxdConfig, usesToken: boolean): Site | undefined {
   const { oxdId } = config.oxd;
   const { clientId, clientSecret } = config.client;
+  if (!oxdId || (usesToken && !(clientId && clientSecret))) return undefined;
+  return { oxdId, clientId, clientSecret };
+}
+
+/** The site saved results describe, if they are complete for the dialect. */
+function siteFromSaved(
+  saved: WriteBackValues,
+  config: OxdConfig,
+  usesToken: boolean,
+): Site | undefined {
+  const oxdId = saved.oxd?.id;
+  const clientId = saved.client?.client_id ?? config.client.clientId;
+  const clientSecret = saved.client?.client_secret ?? config.client.clientSecret;
   if (!oxdId || (usesToken && !(clientId && clientSecret))) return undefined;
   return { oxdId, clientId, clientSecret };
 }
@@ -104,6 +131,10 @@ function registrationRequest(
         post_logout_redirect_uris: client.postLogoutRedirectUri
           ? [client.postLogoutRedirectUri]
           : [],
+        // The OP then sends `iss` and `sid` to the front-channel logout URI, which are
+        // required to end a session there (oxd 3.x has no such parameter).
+        front_channel_logout_session_required:
+          client.clientFrontchannelLogoutUris.length > 0 ? true : undefined,
       }),
     };
   }
@@ -224,6 +255,10 @@ export interface SiteRegistrationOptions {
   readonly usesToken: boolean;
   readonly bootstrap: Bootstrap;
   readonly save: SaveRegistration | undefined;
+  /** Coordinates the registration with other processes (see {@link RegisterOnce}). */
+  readonly registerOnce?: RegisterOnce | undefined;
+  /** Reads what other processes saved, to adopt a newer registration. */
+  readonly readSaved?: ReadSavedRegistration | undefined;
   readonly now: () => number;
 }
 
@@ -235,8 +270,12 @@ export class SiteRegistration {
   private readonly now: () => number;
   private readonly writes: PendingWrites;
   private readonly token: ProtectionToken;
+  private readonly registerOnce: RegisterOnce | undefined;
+  private readonly readSaved: ReadSavedRegistration | undefined;
   private site: Site | undefined;
   private registering: Promise<string> | undefined;
+  private postLogout: string | undefined;
+  private reloading: Promise<boolean> | undefined;
 
   constructor(options: SiteRegistrationOptions) {
     const { config, usesToken } = options;
@@ -244,6 +283,8 @@ export class SiteRegistration {
     this.usesToken = usesToken;
     this.bootstrap = options.bootstrap;
     this.now = options.now;
+    this.registerOnce = options.registerOnce;
+    this.readSaved = options.readSaved;
     this.writes = new PendingWrites(options.save, config.file);
     this.token = new ProtectionToken(
       () => this.requestToken(),
@@ -261,6 +302,11 @@ export class SiteRegistration {
   /** The site's `oxd_id`, once registered (or given in the configuration). */
   get oxdId(): string | undefined {
     return this.site?.oxdId;
+  }
+
+  /** The site's OP `client_id`, when registration returned it or the configuration has it. */
+  get clientId(): string | undefined {
+    return this.site?.clientId ?? this.config.client.clientId;
   }
 
   /** Registers (and fetches the token, saves the results) unless all is done; the `oxd_id`. */
@@ -286,14 +332,56 @@ export class SiteRegistration {
     return this.token.renew(stale);
   }
 
+  /**
+   * Adopts the registration other processes saved when it names another site than the one
+   * in use (the site was registered again elsewhere, e.g. by `express-oxd register`).
+   * Resolves `true` when it changed the site. Concurrent callers share one read.
+   */
+  adoptSaved(): Promise<boolean> {
+    const read = this.readSaved;
+    if (!read) return Promise.resolve(false);
+    this.reloading ??= (async () => {
+      const saved = await read();
+      const site = siteFromSaved(saved, this.config, this.usesToken);
+      if (!site || site.oxdId === this.site?.oxdId) return false;
+      this.adopt(site, saved);
+      return true;
+    })().finally(() => {
+      this.reloading = undefined;
+    });
+    return this.reloading;
+  }
+
+  private adopt(site: Site, saved: WriteBackValues): void {
+    this.site = site;
+    this.token.clear();
+    const token = saved.client?.protection_access_token;
+    if (this.usesToken && token) this.token.adopt(token);
+  }
+
+  /** Registers with oxd; the site and the values to save. */
+  private async registerNow(): Promise<{ site: Site; values: WriteBackValues }> {
+    const { client } = this.config;
+    const version = this.config.oxd.serverVersion;
+    const request = registrationRequest(client, version, this.usesToken);
+    const result = await this.bootstrap(request.name, request.params);
+    return registrationOutcome(request, result, client, this.usesToken);
+  }
+
   private async complete(): Promise<string> {
     let site = this.site;
-    if (!site) {
-      const { client } = this.config;
-      const version = this.config.oxd.serverVersion;
-      const request = registrationRequest(client, version, this.usesToken);
-      const result = await this.bootstrap(request.name, request.params);
-      const registered = registrationOutcome(request, result, client, this.usesToken);
+    if (!site && this.registerOnce) {
+      const saved = await this.registerOnce(async (current) => {
+        if (siteFromSaved(current, this.config, this.usesToken)) return undefined;
+        return (await this.registerNow()).values;
+      });
+      site = siteFromSaved(saved, this.config, this.usesToken);
+      if (!site) {
+        throw new OxdProtocolError('the registration left no oxd id in the saved results');
+      }
+      this.adopt(site, saved);
+    } else if (!site) {
+      const registered = await this.registerNow();
       site = registered.site;
       this.site = site;
       this.token.clear();
@@ -302,6 +390,23 @@ export class SiteRegistration {
     if (this.usesToken && !this.token.known) await this.token.renew(undefined);
     await this.writes.flush();
     return site.oxdId;
+  }
+
+  /**
+   * Records what a successful `update_site` changed that the application sends later (the
+   * post-logout redirect URI, which the OP checks against the registration), and saves it.
+   */
+  async updated(values: { postLogoutRedirectUri?: string | undefined }): Promise<void> {
+    const uri = values.postLogoutRedirectUri;
+    if (uri === undefined) return;
+    this.postLogout = uri;
+    this.writes.add({ client: { post_logout_redirect_uri: uri } });
+    await this.writes.flush();
+  }
+
+  /** The post-logout redirect URI as registered: the last `update_site`'s, else the config's. */
+  get postLogoutRedirectUri(): string | undefined {
+    return this.postLogout ?? this.config.client.postLogoutRedirectUri;
   }
 
   /** `get_client_token` for the site's client. Only reached after ensure() set the site. */

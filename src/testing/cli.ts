@@ -5,6 +5,7 @@
  *   express-oxd-local [--json] [--op-port N] [--port N] [--https-port N] [--data-dir DIR]
  *                     [--app-url URL] [--write-config FILE] [--write-dev-cert DIR]
  *                     [--protect | --no-protect] [--access-token-ttl S] [--state-ttl S]
+ *                     [--rotate-refresh-token]
  *                     [--uma-claims-policy FILE] [--until-stdin-closes]
  *   express-oxd-local op  [--json] [--op-port N] [--access-token-ttl S] ...
  *   express-oxd-local oxd --op-issuer URL --op-ca-file FILE [--json] [--port N] ...
@@ -91,6 +92,9 @@ Options:
   --json                  print one JSON line with what was started
   --op-port N             OP HTTPS port (default: a free port)
   --access-token-ttl S    OP access token lifetime in seconds (default 3600)
+  --no-end-session        the OP publishes no end_session_endpoint (no RP-initiated logout)
+  --rotate-refresh-token  OP issues a new refresh token on every refresh; the used one
+                          stops working and replaying it revokes the grant
   --port N                oxd socket port (default ${DEFAULT_OXD_PORT}, 0 = a free port)
   --https-port N          oxd HTTPS port (default ${DEFAULT_OXD_HTTPS_PORT}, 0 = a free port)
   --data-dir DIR          where registrations and CA files are kept
@@ -114,6 +118,8 @@ interface Cli {
   json: boolean;
   opPort: number | undefined;
   accessTokenTtl: number | undefined;
+  endSession: boolean;
+  rotateRefreshToken: boolean;
   port: number | undefined;
   httpsPort: number | undefined;
   dataDir: string;
@@ -140,6 +146,8 @@ function parseCli(argv: string[]): Cli | undefined {
       json: { type: 'boolean' },
       'op-port': { type: 'string' },
       'access-token-ttl': { type: 'string' },
+      'no-end-session': { type: 'boolean' },
+      'rotate-refresh-token': { type: 'boolean' },
       port: { type: 'string' },
       'https-port': { type: 'string' },
       'data-dir': { type: 'string' },
@@ -193,6 +201,8 @@ function parseCli(argv: string[]): Cli | undefined {
     json: values.json ?? false,
     opPort: integer('op-port'),
     accessTokenTtl: integer('access-token-ttl'),
+    endSession: values['no-end-session'] !== true,
+    rotateRefreshToken: values['rotate-refresh-token'] ?? false,
     port: integer('port'),
     httpsPort: integer('https-port'),
     dataDir: path.resolve(values['data-dir'] ?? path.join(tmpdir(), 'express-oxd-local')),
@@ -359,6 +369,8 @@ async function main(): Promise<void> {
       op = await startLocalOp({
         ...(cli.opPort !== undefined ? { port: cli.opPort } : {}),
         ...(cli.accessTokenTtl !== undefined ? { accessTokenTtl: cli.accessTokenTtl } : {}),
+        endSession: cli.endSession,
+        ...(cli.rotateRefreshToken ? { rotateRefreshToken: true } : {}),
       });
       await writeFile(path.join(cli.dataDir, 'op-ca.pem'), op.ca);
     }

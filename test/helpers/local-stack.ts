@@ -8,6 +8,7 @@
  *   // stack.oxd.host + stack.oxd.port                 -> socket transport
  *   // stack.oxd.httpsUrl + '/v3' / stack.oxd.httpsUrl -> https 3.x / 4.x, trust stack.oxd.ca
  *   await stack.stopOxd(); await stack.startOxd();     // oxd restart, same ports and data
+ *   await stack.killOxd(); await stack.startOxd();     // oxd crash (SIGKILL) and restart
  *   await stack.stopOp();                              // OP outage (for good: no restart)
  *   await stack.close();                               // in afterAll
  *
@@ -37,6 +38,8 @@ export interface LocalStack {
   dataDir: string;
   /** Stops the oxd child only; the OP stays up. */
   stopOxd(): Promise<void>;
+  /** Kills the oxd child with SIGKILL (no shutdown of any kind) and waits for it to exit. */
+  killOxd(): Promise<void>;
   /** Starts the oxd child again on the same ports with the same data directory. */
   startOxd(): Promise<void>;
   /**
@@ -50,8 +53,12 @@ export interface LocalStack {
 
 export interface LocalStackOptions {
   accessTokenTtl?: number;
+  /** The OP issues a new refresh token on each refresh and refuses (revokes) a used one. */
+  rotateRefreshToken?: boolean;
   protectCommands?: boolean;
   umaClaimsPolicy?: ClaimsPolicy;
+  /** `false`: the OP publishes no end_session_endpoint (`--no-end-session`). */
+  endSession?: boolean;
   /** `--oxd-version`: the oxd release line the local oxd reproduces (default: both lines). */
   oxdVersion?: '3.1.3' | '3.1.4' | '4.1' | '4.2';
 }
@@ -145,6 +152,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     if (options.accessTokenTtl !== undefined) {
       opArgs.push('--access-token-ttl', String(options.accessTokenTtl));
     }
+    if (options.endSession === false) opArgs.push('--no-end-session');
+    if (options.rotateRefreshToken) opArgs.push('--rotate-refresh-token');
     const started = await startChild(opArgs);
     opChild = started.child;
     const op = started.ready.op as LocalStack['op'];
@@ -189,6 +198,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       async stopOxd() {
         await stopChild(oxdChild);
         oxdChild = undefined;
+      },
+      async killOxd() {
+        const child = oxdChild;
+        oxdChild = undefined;
+        if (!child || child.exitCode !== null || child.signalCode !== null) return;
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGKILL');
+        await exited;
       },
       async stopOp() {
         await stopChild(opChild);

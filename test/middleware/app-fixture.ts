@@ -67,6 +67,21 @@ const pages: Record<string, Handler> = {
     const claims = await (req as OxdIncomingMessage).oxd?.fetchUserInfo();
     send(res, 200, claims);
   },
+  '/app-logout': async (req) => {
+    const query = new URL(req.url ?? '/', 'http://x').searchParams;
+    await (req as OxdIncomingMessage).oxd?.logout({
+      ...(query.has('returnTo') ? { returnTo: query.get('returnTo') as string } : {}),
+      ...(query.has('idpLogout') ? { idpLogout: query.get('idpLogout') === 'true' } : {}),
+    });
+  },
+  '/start-params': async (req) => {
+    await (req as OxdIncomingMessage).oxd?.login({
+      loginHint: 'john',
+      maxAge: 0,
+      uiLocales: ['de'],
+      params: { campaign: 'spring' },
+    });
+  },
   '/start': async (req, res) => {
     await (req as OxdIncomingMessage).oxd?.login({ returnTo: '/profile', prompt: 'login' });
     void res;

@@ -128,13 +128,14 @@ describe.each(['socket', 'https4'] as const)('over %s', (transport) => {
     await expectLoggedIn(victim, true);
   });
 
-  test('callback - rejects a replayed code and state', async () => {
+  test('callback - a replayed code and state logs nobody in again', async () => {
     const agent = newAgent();
     const callback = await startAndSignIn(agent, stack);
     expect((await agent.get(appPath(callback))).status).toBe(302);
+    // Already logged in (Back button, reload): sent on to `/`, the code is not used again.
     const replay = await agent.get(appPath(callback)).set('Accept', JSON_ACCEPT);
-    expect(replay.status).toBe(400);
-    expect(replay.body.code).toBe(ERROR_CODES.STATE_MISMATCH);
+    expect(replay.status).toBe(302);
+    expect(replay.headers.location).toBe('/');
     const elsewhere = await newAgent().get(appPath(callback)).set('Accept', JSON_ACCEPT);
     expect(elsewhere.status).toBe(400);
     await expectLoggedIn(agent, true);
@@ -161,15 +162,15 @@ describe.each(['socket', 'https4'] as const)('over %s', (transport) => {
     expect(refused.body.code).toBe(ERROR_CODES.STATE_MISMATCH);
   });
 
-  test('callback - reports an OP error response (user cancelled) as 400', async () => {
+  test('callback - reports a login cancelled at the OP as OXD_LOGIN_CANCELLED', async () => {
     const agent = newAgent();
     const login = await agent.get('/login').set('Accept', HTML);
     const callback = await cancelOpLogin(login.headers.location as string, stack.op.ca);
     expect(callback.searchParams.get('error')).toBe('access_denied');
     const page = await agent.get(appPath(callback)).set('Accept', HTML);
-    expect(page.status).toBe(400);
-    expect(page.text).toContain('Login was not completed');
-    expect(page.text).toContain('access_denied');
+    expect(page.status).toBe(401);
+    expect(page.text).toContain('Login cancelled');
+    expect(page.text).toContain(ERROR_CODES.LOGIN_CANCELLED);
     await expectLoggedIn(agent, false);
   });
 
@@ -285,7 +286,9 @@ describe.each(['socket', 'https4'] as const)('over %s', (transport) => {
     const iframe = await agent.get(appPath(ours as URL));
     expect(iframe.status).toBe(200);
     expect(iframe.headers['cache-control']).toBe('no-store');
-    await expectLoggedIn(agent, false);
+    // oxd 3.x cannot register front_channel_logout_session_required: the OP sends neither
+    // iss nor sid, and such a request (which any site could send) ends nothing.
+    await expectLoggedIn(agent, sid === undefined);
   });
 
   test('requireAuth - treats a refused refresh as logged out', async () => {

@@ -131,13 +131,16 @@ describe.each(FRAMEWORKS)('%s', (framework) => {
     expect(sentinel.connections()).toBe(before);
   });
 
-  test('callback - reports the OP error response as 400 with the OP error', async () => {
+  test('callback - an OP error whose state this session did not start is a state mismatch', async () => {
     const response = await request(buildApp(framework, auth()))
       .get('/callback?error=access_denied&error_description=User%20cancelled&state=x')
       .set('Accept', 'application/json');
     expect(response.status).toBe(400);
-    expect(response.body).toMatchObject({ error: 'access_denied', code: ERROR_CODES.OP_ERROR });
-    expect(response.body.error_description).toContain('User cancelled');
+    expect(response.body).toMatchObject({
+      error: 'invalid_state',
+      code: ERROR_CODES.STATE_MISMATCH,
+    });
+    expect(JSON.stringify(response.body)).not.toContain('User cancelled');
   });
 
   test('logout - redirects a logged-out user to the post-logout path without calling oxd', async () => {

@@ -183,6 +183,7 @@ describe('OxdClient registration', () => {
       redirect_uris: ['https://rp.example.test/callback', 'https://rp.example.test/alt'],
       post_logout_redirect_uris: ['https://rp.example.test/bye'],
       client_frontchannel_logout_uris: ['https://rp.example.test/logout'],
+      front_channel_logout_session_required: true,
       scope: ['openid', 'profile'],
       response_types: ['code'],
       grant_types: ['authorization_code', 'client_credentials'],
@@ -366,6 +367,17 @@ describe('OxdClient protection token', () => {
       get_logout_uri: (request) =>
         request.token === 'tok-1'
           ? fail('http_status_403', { error_description: 'HTTP 403 Forbidden', httpStatus: 403 })
+          : ok({ uri: 'https://op.example.test/end' }),
+    });
+    await expect(client.getLogoutUri()).resolves.toEqual({ uri: 'https://op.example.test/end' });
+    expect(transport.count('get_client_token')).toBe(2);
+  });
+
+  test('token - a bare HTTP 401 (http_status_401) also renews the token', async () => {
+    const { client, transport } = setup(httpsV4(), 'https', {
+      get_logout_uri: (request) =>
+        request.token === 'tok-1'
+          ? fail('http_status_401', { error_description: 'HTTP 401 Unauthorized', httpStatus: 401 })
           : ok({ uri: 'https://op.example.test/end' }),
     });
     await expect(client.getLogoutUri()).resolves.toEqual({ uri: 'https://op.example.test/end' });

@@ -57,6 +57,8 @@ export interface ProviderSettings {
   refreshTokenTtl: number;
   /** Issue a new refresh token on every refresh (the used one becomes invalid). */
   rotateRefreshToken: boolean;
+  /** Publish an end_session_endpoint (RP-initiated logout). */
+  endSession: boolean;
   /** Private JWKs that sign ID tokens. */
   signingKeys: JsonWebKey[];
   /** Keys that sign the OP's cookies. */
@@ -140,8 +142,10 @@ export function buildProviderConfiguration(settings: ProviderSettings): object {
       introspection: { enabled: true, allowedPolicy: introspectionAllowed },
       revocation: { enabled: true, allowedPolicy: revocationAllowed },
       resourceIndicators: { enabled: false },
+      // Clients may register a backchannel_logout_uri (RFC 7591 / 7592); oxd cannot.
+      backchannelLogout: { enabled: true },
       rpInitiatedLogout: {
-        enabled: true,
+        enabled: settings.endSession,
         logoutSource: async (ctx: ProviderContext, form: string) => {
           sendHtml(ctx, renderLogoutPage(form, ctx.host));
         },
@@ -150,6 +154,12 @@ export function buildProviderConfiguration(settings: ProviderSettings): object {
           sendHtml(ctx, renderLogoutSuccessPage(client?.clientName ?? client?.clientId));
         },
       },
+    },
+    // oidc-provider refuses outgoing requests to special-use addresses (SSRF guard); the
+    // local OP and the applications it POSTs back-channel logouts to all live on 127.0.0.1.
+    fetch: (url: string, options: RequestInit & { dispatcher?: unknown }) => {
+      const { dispatcher: _guarded, ...rest } = options;
+      return fetch(url, rest);
     },
     clientBasedCORS: corsAllowed,
     renderError: async (ctx: ProviderContext, out: Record<string, unknown>) => {

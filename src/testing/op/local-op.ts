@@ -38,6 +38,11 @@ export interface LocalOpOptions {
    * revokes the whole grant). Default `false`: the same refresh token stays valid.
    */
   rotateRefreshToken?: boolean;
+  /**
+   * Publish an `end_session_endpoint` (RP-initiated logout, with front-channel logout).
+   * Default `true`; `false` stands for an OP without logout (as some public OPs are).
+   */
+  endSession?: boolean;
   /** TLS key and certificate. Default: a fresh self-signed one for 127.0.0.1 and localhost. */
   certificate?: Certificate;
   /**
@@ -68,6 +73,7 @@ const DEFAULTS = {
   idTokenTtl: 3600,
   refreshTokenTtl: 24 * 60 * 60,
   rotateRefreshToken: false,
+  endSession: true,
 } as const;
 
 const generateKeyPairAsync = promisify(generateKeyPair);
@@ -128,6 +134,7 @@ export async function startLocalOp(options: LocalOpOptions = {}): Promise<LocalO
         idTokenTtl: settings.idTokenTtl,
         refreshTokenTtl: settings.refreshTokenTtl,
         rotateRefreshToken: settings.rotateRefreshToken,
+        endSession: settings.endSession,
         signingKeys: structuredClone(keys),
         persistence,
         cookieKeys: [randomBytes(32).toString('base64url')],

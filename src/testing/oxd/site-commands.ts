@@ -112,6 +112,11 @@ function siteRequestOf(call: Call): SiteRequest {
   }
   const contacts = params.list('contacts');
   if (contacts) extra.contacts = contacts;
+  // 4.x only (3.x has no such field and ignores the key).
+  const sessionRequired = params.raw.front_channel_logout_session_required;
+  if (!call.v3 && typeof sessionRequired === 'boolean') {
+    extra.frontchannel_logout_session_required = sessionRequired;
+  }
   const requestUris = params.list('client_request_uris');
   if (requestUris) extra.request_uris = requestUris;
   const jwksUri = params.string('client_jwks_uri');

@@ -1,0 +1,113 @@
+#!/usr/bin/env node
+/**
+ * `express-oxd`: commands for deploying a site.
+ *
+ *   express-oxd register <config> [--json]
+ *
+ * `register` makes the configuration file hold a registration oxd knows: without `[oxd] id`
+ * it registers the site (`register_site`, or `setup_client` on 3.x with protected commands)
+ * and writes the results back into the file, under the same lock the running middleware
+ * uses; with an id it asks oxd whether it knows the site (`get_rp`, else a command that
+ * needs the site) and changes nothing. A container can then ship the file read-only.
+ * Exit codes: 0 done, 1 failed (the message says why), 2 bad usage.
+ */
+import { parseArgs } from 'node:util';
+import { oxdClientFor } from './client-from-config';
+import { resolveConfig } from './config/resolve';
+import { OxdCommandError, OxdError } from './errors';
+import type { OxdClient } from './oxd/client';
+
+const USAGE = `Usage:
+  express-oxd register <config> [--json]
+      register the site of the INI configuration file with oxd and write the oxd id and
+      client credentials into the file; when the file already has [oxd] id, check that
+      oxd knows that site (nothing is written)
+Options:
+  --json   print one JSON line: {"action":"registered"|"verified","oxdId":"…","file":"…"}
+  --help   show this text`;
+
+class UsageError extends Error {}
+
+interface Command {
+  file: string;
+  json: boolean;
+}
+
+function parseCli(argv: string[]): Command | undefined {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: { json: { type: 'boolean' }, help: { type: 'boolean' } },
+  });
+  if (values.help) return undefined;
+  const [command, file, ...extra] = positionals;
+  if (command !== 'register') {
+    throw new UsageError(
+      command === undefined ? 'no command given' : `unknown command ${JSON.stringify(command)}`,
+    );
+  }
+  if (file === undefined) throw new UsageError('register needs the configuration file');
+  if (extra.length > 0) throw new UsageError(`unexpected ${JSON.stringify(extra.join(' '))}`);
+  return { file, json: values.json ?? false };
+}
+
+/** Checks that oxd knows the site; throws `OxdCommandError` (`invalid_oxd_id`) if not. */
+async function verify(client: OxdClient): Promise<void> {
+  try {
+    await client.getRp({});
+  } catch (error) {
+    // 3.1.4's https-extension has no get_rp: a command that needs the site does as well.
+    if (!(error instanceof OxdCommandError) || error.error === 'invalid_oxd_id') throw error;
+    await client.getAuthorizationUrl({});
+  }
+}
+
+async function register(command: Command): Promise<string> {
+  const config = resolveConfig(command.file);
+  const client = oxdClientFor(config);
+  try {
+    const action = config.oxd.oxdId === undefined ? 'registered' : 'verified';
+    if (action === 'verified') await verify(client);
+    const oxdId = await client.register();
+    return command.json
+      ? JSON.stringify({ action, oxdId, file: config.file })
+      : `${action} ${config.file}: oxd id ${oxdId}`;
+  } finally {
+    await client.close();
+  }
+}
+
+function explain(error: unknown, file: string): string {
+  if (error instanceof OxdCommandError && error.error === 'invalid_oxd_id') {
+    return (
+      `oxd does not know the site of ${file} (its [oxd] id): remove [oxd] id from the file ` +
+      'and run express-oxd register again to register the site anew'
+    );
+  }
+  if (error instanceof OxdError) return `${error.code}: ${error.message}`;
+  return error instanceof Error ? error.message : String(error);
+}
+
+async function main(): Promise<void> {
+  let command: Command | undefined;
+  try {
+    command = parseCli(process.argv.slice(2));
+  } catch (error) {
+    process.stderr.write(`express-oxd: ${(error as Error).message}\n${USAGE}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  if (!command) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  try {
+    process.stdout.write(`${await register(command)}\n`);
+  } catch (error) {
+    process.stderr.write(`express-oxd register: ${explain(error, command.file)}\n`);
+    process.exitCode = 1;
+  }
+}
+
+void main();

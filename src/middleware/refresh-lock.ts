@@ -1,0 +1,56 @@
+/**
+ * `redisRefreshLock()`: the `refreshLock` of `oxdAuth()` on a Redis server, typically the
+ * one that holds the sessions. A lock is a key set with `NX` and an expiry, holding a random
+ * owner value; releasing deletes it only if the owner still matches (one Lua script), so a
+ * lock that expired and was taken by another instance is not removed.
+ */
+import { randomBytes } from 'node:crypto';
+import type { RefreshLock } from './tokens';
+
+/** The commands `redisRefreshLock()` uses, as the `redis` package (v4, v5) names them. */
+export interface RedisLockClient {
+  set(key: string, value: string, options: { NX: true; PX: number }): Promise<unknown>;
+  eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+}
+
+export interface RedisRefreshLockOptions {
+  /** Prefix of the lock keys. Default `express-oxd:`. */
+  prefix?: string;
+}
+
+const RELEASE =
+  "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0";
+
+/**
+ * A {@link RefreshLock} on a connected `redis` client (`createClient()` of the `redis`
+ * package). Commands that fail (Redis down) reject; the middleware answers 503.
+ *
+ * @example
+ * const client = createClient({ url: process.env.REDIS_URL });
+ * await client.connect();
+ * app.use(oxdAuth({ config: '/etc/site/oxd.cfg', refreshLock: redisRefreshLock(client) }));
+ */
+export function redisRefreshLock(
+  client: RedisLockClient,
+  options: RedisRefreshLockOptions = {},
+): RefreshLock {
+  if (
+    typeof client !== 'object' ||
+    client === null ||
+    typeof client.set !== 'function' ||
+    typeof client.eval !== 'function'
+  ) {
+    throw new TypeError('redisRefreshLock() takes a client of the redis package (createClient())');
+  }
+  const prefix = options.prefix ?? 'express-oxd:';
+  return {
+    async acquire(key, ttlMs) {
+      const owner = randomBytes(12).toString('hex');
+      const reply = await client.set(prefix + key, owner, { NX: true, PX: Math.ceil(ttlMs) });
+      return reply === 'OK' ? owner : undefined;
+    },
+    async release(key, owner) {
+      await client.eval(RELEASE, { keys: [prefix + key], arguments: [owner] });
+    },
+  };
+}

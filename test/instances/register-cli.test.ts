@@ -1,0 +1,120 @@
+/**
+ * `express-oxd register <config>` as a deploy step, run as a child process against the
+ * local stack: it registers and writes the results back, verifies an existing id without
+ * writing, explains an id oxd does not know; afterwards an app can start on the file made
+ * read-only (by a user who cannot write it) and log users in.
+ */
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseIni } from '../../src/config/ini';
+import { ensureBuilt, ROOT } from '../helpers/build';
+import {
+  closeSharedAgent,
+  SiteBrowser,
+  startInstance,
+  type Instance,
+} from '../helpers/app-instances';
+import { registeredSites, runNode, writeStackConfig } from '../helpers/instances';
+import { startLocalStack, type LocalStack } from '../helpers/local-stack';
+
+const CLI = join(ROOT, 'dist', 'cli.js');
+const ORIGIN = 'https://app.example';
+const NOBODY = 65534;
+let stack: LocalStack;
+let root: string;
+let counter = 0;
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), 'express-oxd-register-cli-'));
+  chmodSync(root, 0o755);
+  await ensureBuilt();
+  stack = await startLocalStack();
+}, 180_000);
+afterAll(async () => {
+  await closeSharedAgent();
+  await stack?.close();
+  rmSync(root, { recursive: true, force: true });
+});
+
+async function configFile(extra: { oxdId?: string; https?: boolean } = {}): Promise<string> {
+  const dir = join(root, `case-${++counter}`);
+  mkdirSync(dir, { mode: 0o755 });
+  const file = join(dir, 'site.cfg');
+  await writeStackConfig(file, stack, ORIGIN, extra);
+  return file;
+}
+
+function register(file: string, ...flags: string[]) {
+  return runNode([CLI, 'register', file, ...flags]).done;
+}
+
+describe.each([
+  ['the oxd socket', false],
+  ['the oxd 4.x HTTPS API', true],
+])('express-oxd register over %s', (_name, https) => {
+  it('registers a site, writes it back, then verifies it without a second registration', async () => {
+    const file = await configFile({ https });
+    const before = (await registeredSites(stack)).length;
+    const first = await register(file, '--json');
+    expect(first).toMatchObject({ code: 0, stderr: '' });
+    const registered = JSON.parse(first.stdout) as { action: string; oxdId: string };
+    expect(registered.action).toBe('registered');
+    const ini = parseIni(readFileSync(file, 'utf8'));
+    expect(ini.get('oxd', 'id')).toBe(registered.oxdId);
+    if (https) expect(ini.get('client', 'client_secret')).toEqual(expect.any(String));
+
+    const written = readFileSync(file, 'utf8');
+    const second = await register(file);
+    expect(second).toMatchObject({ code: 0, stderr: '' });
+    expect(second.stdout).toBe(`verified ${file}: oxd id ${registered.oxdId}\n`);
+    expect(readFileSync(file, 'utf8')).toBe(written);
+    const sites = await registeredSites(stack);
+    expect(sites.length - before).toBe(1);
+    expect(sites).toContain(registered.oxdId);
+  }, 60_000);
+
+  it('an app starts on the registered file made read-only and logs a user in', async () => {
+    const file = await configFile({ https });
+    expect(await register(file)).toMatchObject({ code: 0 });
+    const dir = join(file, '..');
+    chmodSync(file, 0o444);
+    chmodSync(dir, 0o555);
+    const before = readFileSync(file, 'utf8');
+    let app: Instance | undefined;
+    try {
+      // A user who cannot write the file or its directory (root could).
+      app = await startInstance(file, { uid: NOBODY, gid: NOBODY });
+      const browser = new SiteBrowser();
+      const user = stack.op.users[0]!;
+      const back = await browser.login(app, app, user, stack.op.ca);
+      expect(back.status).toBe(302);
+      const me = await browser.get(app, '/me', 'application/json');
+      expect(me.status).toBe(200);
+      expect(me.json()).toMatchObject({ sub: user.claims.sub });
+      expect(app.stderr()).toBe('');
+      expect(readFileSync(file, 'utf8')).toBe(before);
+      expect(statSync(file).mode & 0o777).toBe(0o444);
+    } finally {
+      await app?.stop();
+      chmodSync(dir, 0o755);
+    }
+  }, 60_000);
+});
+
+it('explains an id oxd does not know, and leaves the file as it was', async () => {
+  const file = await configFile({ oxdId: '6f1c2f5e-0000-4000-8000-000000000000' });
+  const text = readFileSync(file, 'utf8');
+  const outcome = await register(file);
+  expect(outcome.code).toBe(1);
+  expect(outcome.stderr).toContain('oxd does not know the site of');
+  expect(outcome.stderr).toContain('remove [oxd] id');
+  expect(readFileSync(file, 'utf8')).toBe(text);
+});
+
+it('answers bad usage with exit code 2 and the usage text', async () => {
+  const outcome = await runNode([CLI, 'regster', 'x.cfg']).done;
+  expect(outcome.code).toBe(2);
+  expect(outcome.stderr).toContain('unknown command "regster"');
+  expect(outcome.stderr).toContain('express-oxd register <config>');
+});

@@ -1,0 +1,192 @@
+/**
+ * Back-channel logout against the local OP (which POSTs the logout_token to the app over a
+ * real socket) and the local oxd 4.x: the sessions of the OP session end in the app's
+ * session store; forged, replayed and malformed tokens are refused. Express 5, Express 4
+ * and Connect.
+ */
+import { generateKeyPairSync, sign } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import request from 'supertest';
+import session from 'express-session';
+import { Agent as UndiciAgent, request as undiciRequest } from 'undici';
+import { oxdAuth } from '../../src';
+import type { WriteBackValues } from '../../src/config/types';
+import { resolveConfig } from '../../src/config/resolve';
+import { OxdClient } from '../../src/oxd/client';
+import { ensureBuilt } from '../helpers/build';
+import { startLocalStack } from '../helpers/local-stack';
+import { followOpLogout, OpCookieJar } from '../helpers/op-login';
+import { buildApp, FRAMEWORKS, type Framework } from './app-fixture';
+import { configFor, countingTransport, HTML, logIn, type LocalStack } from './stack-fixture';
+
+let stack: LocalStack;
+const closers: (() => Promise<void>)[] = [];
+
+beforeAll(async () => {
+  await ensureBuilt();
+  stack = await startLocalStack();
+}, 180_000);
+
+afterAll(async () => {
+  await Promise.all(closers.map((close) => close()));
+  await stack?.close();
+});
+
+/** Adds the back-channel URI to the client's registration at the OP (RFC 7592). */
+async function registerBackchannelUri(saved: WriteBackValues[], uri: string): Promise<void> {
+  const values = Object.assign({}, ...saved.map((v) => v.client ?? {})) as Record<string, string>;
+  const registration = values.client_registration_client_uri as string;
+  const token = values.client_registration_access_token as string;
+  const dispatcher = new UndiciAgent({ connect: { ca: stack.op.ca } });
+  try {
+    const current = await undiciRequest(registration, {
+      headers: { authorization: `Bearer ${token}` },
+      dispatcher,
+    });
+    const metadata = (await current.body.json()) as Record<string, unknown>;
+    for (const key of [
+      'registration_access_token',
+      'registration_client_uri',
+      'client_id_issued_at',
+      'client_secret_expires_at',
+    ]) {
+      delete metadata[key];
+    }
+    const updated = await undiciRequest(registration, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        ...metadata,
+        backchannel_logout_uri: uri,
+        backchannel_logout_session_required: true,
+      }),
+      dispatcher,
+    });
+    const text = await updated.body.text();
+    if (updated.statusCode !== 200) throw new Error(`OP refused the update: ${text}`);
+  } finally {
+    await dispatcher.close();
+  }
+}
+
+async function endSessionEndpoint(): Promise<string> {
+  const dispatcher = new UndiciAgent({ connect: { ca: stack.op.ca } });
+  try {
+    const reply = await undiciRequest(`${stack.op.issuer}/.well-known/openid-configuration`, {
+      dispatcher,
+    });
+    return ((await reply.body.json()) as { end_session_endpoint: string }).end_session_endpoint;
+  } finally {
+    await dispatcher.close();
+  }
+}
+
+/** The app on a real 127.0.0.1 socket; POST bodies to the back-channel route are recorded. */
+async function startApp(framework: Framework) {
+  const saved: WriteBackValues[] = [];
+  const client = new OxdClient(resolveConfig(configFor(stack, 'https4')), {
+    transport: countingTransport(stack, 'https4'),
+    writeBack: async (values) => {
+      saved.push(values);
+    },
+  });
+  const store = new session.MemoryStore();
+  const handler = oxdAuth({
+    config: configFor(stack, 'https4'),
+    client,
+    routes: { backchannelLogout: '/backchannel-logout' },
+  });
+  const app = buildApp(framework, handler, { store });
+  const bodies: string[] = [];
+  const server: Server = createServer((req, res) => {
+    if (req.method === 'POST' && req.url === '/backchannel-logout') {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => bodies.push(Buffer.concat(chunks).toString('utf8')));
+    }
+    app(req, res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  closers.push(async () => {
+    await client.close();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  await client.register();
+  await registerBackchannelUri(saved, `${base}/backchannel-logout`);
+  return { server, base, bodies, store, client };
+}
+
+function sessionCount(store: session.MemoryStore): Promise<number> {
+  return new Promise((resolve, reject) =>
+    store.all((err, all) =>
+      err
+        ? reject(err)
+        : resolve(
+            Object.values(all ?? {}).filter((s) => (s as { oxd?: unknown }).oxd !== undefined)
+              .length,
+          ),
+    ),
+  );
+}
+
+describe.each(FRAMEWORKS)('%s', (framework) => {
+  test('the OP ends the sessions of its session; forged and replayed tokens are refused', async () => {
+    const app = await startApp(framework);
+    const jar = new OpCookieJar();
+    const browser = request.agent(app.server);
+    const secondTab = request.agent(app.server);
+    expect((await logIn(browser, stack, '/login', jar)).status).toBe(302);
+    // A second browser profile with its own OP session stays logged in.
+    expect((await logIn(secondTab, stack, '/login', new OpCookieJar())).status).toBe(302);
+    expect(await sessionCount(app.store)).toBe(2);
+
+    // The user logs out at the OP (elsewhere): the OP POSTs the logout_token.
+    await followOpLogout(await endSessionEndpoint(), stack.op.ca, jar);
+    for (let i = 0; i < 50 && app.bodies.length === 0; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(app.bodies).toHaveLength(1);
+    expect((await browser.get('/').set('Accept', HTML)).text).toBe('home');
+    expect((await secondTab.get('/').set('Accept', HTML)).text).toMatch(/logged in/);
+    expect(await sessionCount(app.store)).toBe(1);
+
+    // The same token again: refused.
+    const replay = await request(app.server)
+      .post('/backchannel-logout')
+      .type('form')
+      .send(app.bodies[0] as string);
+    expect(replay.status).toBe(400);
+    expect(replay.body.error_description).toMatch(/already used/);
+
+    // A token signed by anyone else: refused, nothing ended.
+    const token = JSON.parse(
+      Buffer.from(
+        (new URLSearchParams(app.bodies[0]).get('logout_token') as string).split('.')[1] as string,
+        'base64url',
+      ).toString(),
+    ) as Record<string, unknown>;
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const forge = (claims: Record<string, unknown>, alg = 'RS256') => {
+      const head = Buffer.from(JSON.stringify({ alg, kid: 'x' })).toString('base64url');
+      const body = Buffer.from(JSON.stringify(claims)).toString('base64url');
+      const sig =
+        alg === 'none'
+          ? ''
+          : sign('sha256', Buffer.from(`${head}.${body}`), privateKey).toString('base64url');
+      return `${head}.${body}.${sig}`;
+    };
+    const fresh = { ...token, jti: 'new-jti', iat: Math.floor(Date.now() / 1000) };
+    for (const forged of [forge(fresh), forge(fresh, 'none'), 'not-a-jwt']) {
+      const refused = await request(app.server)
+        .post('/backchannel-logout')
+        .type('form')
+        .send({ logout_token: forged });
+      expect(refused.status).toBe(400);
+    }
+    const empty = await request(app.server).post('/backchannel-logout').type('form').send({});
+    expect(empty.status).toBe(400);
+    expect((await secondTab.get('/').set('Accept', HTML)).text).toMatch(/logged in/);
+  });
+});

@@ -1,0 +1,104 @@
+/**
+ * `silentLogin`: one `prompt=none` try per browser session for anonymous visitors of HTML
+ * pages, against the local OP and oxd, in Express 5, Express 4 and Connect.
+ */
+import request from 'supertest';
+import { oxdAuth } from '../../src';
+import { ensureBuilt } from '../helpers/build';
+import { startLocalStack } from '../helpers/local-stack';
+import { OpCookieJar, resumeOpSession } from '../helpers/op-login';
+import { buildApp, FRAMEWORKS, type Framework } from './app-fixture';
+import {
+  appPath,
+  clientFor,
+  configFor,
+  HTML,
+  logIn,
+  type Agent,
+  type LocalStack,
+} from './stack-fixture';
+
+const USER_SUB = '248289761001';
+
+let stack: LocalStack;
+const closers: (() => Promise<void>)[] = [];
+
+beforeAll(async () => {
+  await ensureBuilt();
+  stack = await startLocalStack();
+}, 180_000);
+
+afterAll(async () => {
+  await Promise.all(closers.map((close) => close()));
+  await stack?.close();
+});
+
+function agentFor(framework: Framework, silentLogin = true, site = newSite()): Agent {
+  const client = site;
+  const handler = oxdAuth({ config: configFor(stack, 'socket'), client, silentLogin });
+  return request.agent(buildApp(framework, handler));
+}
+
+/** A client of its own site (a client at the OP that no user has consented to yet). */
+function newSite() {
+  const { client } = clientFor(stack, 'socket');
+  closers.push(() => client.close());
+  return client;
+}
+
+describe.each(FRAMEWORKS)('%s', (framework) => {
+  test('without an OP session the visitor goes on anonymously, once, without an error page', async () => {
+    const agent = agentFor(framework);
+    // API clients are never redirected.
+    const api = await agent.get('/').set('Accept', 'application/json');
+    expect(api.status).toBe(200);
+
+    const first = await agent.get('/?page=1').set('Accept', HTML);
+    expect(first.status).toBe(302);
+    const authorize = new URL(first.headers.location as string);
+    expect(authorize.origin).toBe(stack.op.issuer);
+    expect(authorize.searchParams.get('prompt')).toBe('none');
+
+    const back = await resumeOpSession(authorize.href, stack.op.ca, new OpCookieJar());
+    expect(back.searchParams.get('error')).toBe('login_required');
+    const callback = await agent.get(appPath(back)).set('Accept', HTML);
+    expect(callback.status).toBe(302);
+    expect(callback.headers.location).toBe('/?page=1');
+
+    // No second try in this browser session: no loop.
+    for (let i = 0; i < 3; i += 1) {
+      const page = await agent.get('/?page=1').set('Accept', HTML);
+      expect(page.status).toBe(200);
+      expect(page.text).toBe('home');
+    }
+  });
+
+  test('with an OP session the visitor comes back logged in without seeing a page', async () => {
+    // The user logged in to this site before (the OP has the consent) and is still logged
+    // in at the OP; this browser session at the site is new.
+    const site = newSite();
+    const jar = new OpCookieJar();
+    expect((await logIn(agentFor(framework, false, site), stack, '/login', jar)).status).toBe(302);
+
+    const agent = agentFor(framework, true, site);
+    const first = await agent.get('/').set('Accept', HTML);
+    expect(first.status).toBe(302);
+    const back = await resumeOpSession(first.headers.location as string, stack.op.ca, jar);
+    expect(back.searchParams.get('code')).toBeTruthy();
+    const callback = await agent.get(appPath(back)).set('Accept', HTML);
+    expect(callback.headers.location).toBe('/');
+    expect((await agent.get('/').set('Accept', HTML)).text).toBe(`home, logged in as ${USER_SUB}`);
+
+    // A local logout is not undone by a silent login on the next page.
+    const logout = await agent.get('/app-logout?idpLogout=false').set('Accept', HTML);
+    expect(logout.status).toBe(302);
+    const after = await agent.get('/').set('Accept', HTML);
+    expect(after.status).toBe(200);
+    expect(after.text).toBe('home');
+  });
+
+  test('off by default', async () => {
+    const page = await agentFor(framework, false).get('/').set('Accept', HTML);
+    expect(page.status).toBe(200);
+  });
+});
