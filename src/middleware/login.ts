@@ -13,7 +13,7 @@ import {
   type OxdIncomingMessage,
   type PendingLogin,
 } from '../session';
-import { redirect } from './response';
+import { oxdUrl, redirect } from './response';
 import { safeReturnTo } from './return-to';
 import type { OxdRuntime } from './runtime';
 
@@ -201,15 +201,7 @@ function withExtraParams(url: string, extra: Record<string, string>): string {
 
 /** Reads `state` and `nonce` back from the authorization URL oxd built. */
 function parseAuthorizationUrl(value: string): { url: string; state: string; nonce?: string } {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new OxdProtocolError('oxd get_authorization_url answered without a valid URL');
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new OxdProtocolError('oxd get_authorization_url answered with a non-HTTP URL');
-  }
+  const url = oxdUrl(value, 'get_authorization_url');
   const state = url.searchParams.get('state');
   if (!state) {
     throw new OxdProtocolError('oxd get_authorization_url answered with a URL that has no state');

@@ -6,9 +6,9 @@ import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { debuglog } from 'node:util';
 import type { GetLogoutUriParams } from '../oxd/commands';
-import { OxdCommandError, OxdProtocolError } from '../errors';
+import { OxdCommandError } from '../errors';
 import { destroySession, requireSession, sessionLogin, type OxdIncomingMessage } from '../session';
-import { redirect } from './response';
+import { oxdUrl, redirect } from './response';
 import { queryOf, singleParam } from './request';
 import { isSafeReturnTo, safeReturnTo } from './return-to';
 import type { OxdRuntime } from './runtime';
@@ -66,15 +66,7 @@ export function returnToOfState(state: string | undefined): string | undefined {
  * log out without asking the user; add it when the URI lacks it.
  */
 export function withIdTokenHint(uri: string, idToken: string | undefined): string {
-  let url: URL;
-  try {
-    url = new URL(uri);
-  } catch {
-    throw new OxdProtocolError('oxd get_logout_uri answered without a valid URL');
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new OxdProtocolError('oxd get_logout_uri answered with a non-HTTP URL');
-  }
+  const url = oxdUrl(uri, 'get_logout_uri');
   if (idToken && !url.searchParams.has('id_token_hint')) {
     url.searchParams.append('id_token_hint', idToken);
   }

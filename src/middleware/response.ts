@@ -3,8 +3,26 @@
  * which Connect does not have).
  */
 import type { ServerResponse } from 'node:http';
+import { OxdProtocolError } from '../errors';
 
 /** 302 to `location`, not cached. */
+/**
+ * A URL oxd answered (`command` names the command) that the browser is to be sent to: an
+ * absolute http(s) URL, else an `OxdProtocolError`.
+ */
+export function oxdUrl(value: string, command: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new OxdProtocolError(`oxd ${command} answered without a valid URL`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new OxdProtocolError(`oxd ${command} answered with a non-HTTP URL`);
+  }
+  return url;
+}
+
 export function redirect(res: ServerResponse, location: string): void {
   res.statusCode = 302;
   res.setHeader('Location', location);
