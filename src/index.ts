@@ -74,9 +74,9 @@ export {
   type RedisLockClient,
   type RedisRefreshLockOptions,
 } from './middleware/refresh-lock';
-export type { RefreshLock } from './middleware/tokens';
+export type { RefreshLock } from './middleware/refresh-lock';
 export type { OxdContext, OxdTokens } from './middleware/context';
-export type { LoginOptions } from './middleware/login';
+export type { LoginOptions } from './middleware/login-params';
 export type { LogoutOptions } from './middleware/logout';
 export type { Claims } from './middleware/claims';
 export type { OxdIncomingMessage, OxdSessionData, OxdSessionTokens, PendingLogin } from './session';

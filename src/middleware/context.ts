@@ -15,7 +15,8 @@ import {
   type OxdSessionTokens,
 } from '../session';
 import { normaliseClaims, type Claims } from './claims';
-import { startLogin, type LoginOptions } from './login';
+import { startLogin } from './login';
+import type { LoginOptions } from './login-params';
 import { startLogout, type LogoutOptions } from './logout';
 import { mountPrefix } from './request';
 import type { OxdRuntime } from './runtime';

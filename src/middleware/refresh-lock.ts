@@ -5,7 +5,20 @@
  * lock that expired and was taken by another instance is not removed.
  */
 import { randomBytes } from 'node:crypto';
-import type { RefreshLock } from './tokens';
+
+/**
+ * A lock shared by every instance of the application (e.g. in Redis, see
+ * `redisRefreshLock()`), taken while one instance refreshes a session's tokens.
+ */
+export interface RefreshLock {
+  /**
+   * Takes `key` for at most `ttlMs` unless another holder has it. Resolves with a value to
+   * release it with, or `undefined` when it is held elsewhere.
+   */
+  acquire(key: string, ttlMs: number): Promise<string | undefined>;
+  /** Lets go of `key` if `owner` (what `acquire` returned) still holds it. */
+  release(key: string, owner: string): Promise<void>;
+}
 
 /** The commands `redisRefreshLock()` uses, as the `redis` package (v4, v5) names them. */
 export interface RedisLockClient {

@@ -60,20 +60,6 @@ export function isDue(tokens: OxdSessionTokens, now: number, leewayMs: number): 
   return tokens.expires_at !== undefined && tokens.expires_at - leewayMs <= now;
 }
 
-/**
- * A lock shared by every instance of the application (e.g. in Redis, see
- * `redisRefreshLock()`), taken while one instance refreshes a session's tokens.
- */
-export interface RefreshLock {
-  /**
-   * Takes `key` for at most `ttlMs` unless another holder has it. Resolves with a value to
-   * release it with, or `undefined` when it is held elsewhere.
-   */
-  acquire(key: string, ttlMs: number): Promise<string | undefined>;
-  /** Lets go of `key` if `owner` (what `acquire` returned) still holds it. */
-  release(key: string, owner: string): Promise<void>;
-}
-
 /** How long one instance may hold a session's refresh lock (and others wait for it). */
 const LOCK_TTL_MS = 20_000;
 /** How often a waiting instance looks for the tokens the lock holder saves. */
