@@ -119,18 +119,30 @@ export interface Instance {
   stop(): Promise<void>;
 }
 
+const DROP_FILE_OVERRIDE = [
+  '--bounding-set',
+  '-dac_override,-dac_read_search',
+  '--inh-caps',
+  '-dac_override,-dac_read_search',
+];
+
 /** Starts one app instance process (see test/fixtures/instances/instance.js). */
 export async function startInstance(
   configFile: string,
-  options: { redisPort?: number; leeway?: number; uid?: number; gid?: number } = {},
+  options: { redisPort?: number; leeway?: number; withoutFileOverride?: boolean } = {},
 ): Promise<Instance> {
   const args = [join(FIXTURES, 'instance.js'), DIST_ENTRY, configFile];
   if (options.redisPort !== undefined) args.push('--redis-port', String(options.redisPort));
   if (options.leeway !== undefined) args.push('--leeway', String(options.leeway));
-  const child = spawn(process.execPath, args, {
+  // Root writes any file whatever its mode; without CAP_DAC_OVERRIDE (dropped by util-linux's
+  // setpriv before exec) it is held to the mode bits like any owner, and still reads its files.
+  const [command, argv] =
+    options.withoutFileOverride && process.getuid?.() === 0
+      ? ['setpriv', [...DROP_FILE_OVERRIDE, process.execPath, ...args]]
+      : [process.execPath, args];
+  const child = spawn(command, argv, {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
-    ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.gid ?? options.uid }),
   });
   running.add(child);
   child.once('exit', () => running.delete(child));

@@ -2,7 +2,7 @@
  * `express-oxd register <config>` as a deploy step, run as a child process against the
  * local stack: it registers and writes the results back, verifies an existing id without
  * writing, explains an id oxd does not know; afterwards an app can start on the file made
- * read-only (by a user who cannot write it) and log users in.
+ * read-only (by a process that cannot write it) and log users in.
  */
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,7 +20,6 @@ import { startLocalStack, type LocalStack } from '../helpers/local-stack';
 
 const CLI = join(ROOT, 'dist', 'cli.js');
 const ORIGIN = 'https://app.example';
-const NOBODY = 65534;
 let stack: LocalStack;
 let root: string;
 let counter = 0;
@@ -83,8 +82,9 @@ describe.each([
     const before = readFileSync(file, 'utf8');
     let app: Instance | undefined;
     try {
-      // A user who cannot write the file or its directory (root could).
-      app = await startInstance(file, { uid: NOBODY, gid: NOBODY });
+      // A process that cannot write the file or its directory (root only without its
+      // override of file modes).
+      app = await startInstance(file, { withoutFileOverride: true });
       const browser = new SiteBrowser();
       const user = stack.op.users[0]!;
       const back = await browser.login(app, app, user, stack.op.ca);
