@@ -3,6 +3,7 @@
  * byte the server sends and when it closed the connection.
  */
 import { type Socket, connect } from 'node:net';
+import { encodeFrame } from '../../src/oxd/framing';
 
 export class RawOxdSocket {
   private received = Buffer.alloc(0);
@@ -71,6 +72,12 @@ export class RawOxdSocket {
   /** The next complete frame's JSON (consumed). */
   async frame(): Promise<Record<string, unknown>> {
     return JSON.parse((await this.frameText()).slice(4)) as Record<string, unknown>;
+  }
+
+  /** Sends one command as a frame and reads the answer's JSON. */
+  async command(command: string, params: unknown): Promise<Record<string, unknown>> {
+    this.write(encodeFrame({ command, params }));
+    return this.frame();
   }
 
   /** Resolves with the bytes not yet consumed once the server has closed the connection. */

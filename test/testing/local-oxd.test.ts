@@ -3,10 +3,10 @@
  * with the server's CA. Every error the server implements is provoked and its exact shape
  * checked per dialect (socket 3.x, HTTPS /v3/ 3.x envelope, HTTPS 4.x REST).
  */
-import { type Socket, connect } from 'node:net';
 import { Agent, request } from 'undici';
 import { encodeFrame } from '../../src/oxd/framing';
 import { type LocalStack, startLocalStack } from '../helpers/local-stack';
+import { RawOxdSocket } from '../helpers/raw-socket';
 import { type HttpAnswer, rawHttps } from '../helpers/raw-https';
 import { submitOpLogin } from '../helpers/op-login';
 
@@ -29,94 +29,12 @@ const FORBIDDEN_V3 = {
     '{"status":"error","data":{"error":"403","error_description":"Forbidden Access","details":null}}',
 };
 
-/** A raw client connection that records every byte and when the server closed it. */
-class RawSocket {
-  private received = Buffer.alloc(0);
-  private ended = false;
-  private waiters: (() => void)[] = [];
-
-  private constructor(private readonly socket: Socket) {
-    socket.on('data', (chunk: Buffer) => {
-      this.received = Buffer.concat([this.received, chunk]);
-      this.wake();
-    });
-    socket.on('close', () => {
-      this.ended = true;
-      this.wake();
-    });
-    socket.on('error', () => undefined);
-  }
-
-  static open(port: number): Promise<RawSocket> {
-    return new Promise((resolve, reject) => {
-      const socket = connect(port, '127.0.0.1', () => resolve(new RawSocket(socket)));
-      socket.once('error', reject);
-    });
-  }
-
-  private wake(): void {
-    for (const waiter of this.waiters.splice(0)) waiter();
-  }
-
-  private until(done: () => boolean, what: string): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), 20_000);
-      const check = () => {
-        if (done()) {
-          clearTimeout(timer);
-          resolve();
-        } else {
-          this.waiters.push(check);
-        }
-      };
-      check();
-    });
-  }
-
-  write(data: string): void {
-    this.socket.write(data);
-  }
-
-  /** The next complete frame's JSON (consumed). */
-  async frame(): Promise<Record<string, unknown>> {
-    const complete = () => {
-      const length = Number(this.received.subarray(0, 4).toString('ascii'));
-      return this.received.length >= 4 && this.received.length >= 4 + length;
-    };
-    await this.until(() => complete() || this.ended, 'a frame');
-    if (!complete()) throw new Error('connection closed before a frame arrived');
-    const length = Number(this.received.subarray(0, 4).toString('ascii'));
-    const json = this.received.subarray(4, 4 + length).toString('utf8');
-    this.received = this.received.subarray(4 + length);
-    return JSON.parse(json) as Record<string, unknown>;
-  }
-
-  async command(command: string, params: unknown): Promise<Record<string, unknown>> {
-    this.write(encodeFrame({ command, params }));
-    return this.frame();
-  }
-
-  /** Resolves with the bytes not yet consumed once the server has closed the connection. */
-  async closedWith(): Promise<string> {
-    await this.until(() => this.ended, 'the server to close the connection');
-    return this.received.toString('utf8');
-  }
-
-  get isOpen(): boolean {
-    return !this.ended;
-  }
-
-  destroy(): void {
-    this.socket.destroy();
-  }
-}
-
 let stack: LocalStack;
 let agent: Agent;
-const sockets: RawSocket[] = [];
+const sockets: RawOxdSocket[] = [];
 
-async function openSocket(port = stack.oxd.port): Promise<RawSocket> {
-  const socket = await RawSocket.open(port);
+async function openSocket(port = stack.oxd.port): Promise<RawOxdSocket> {
+  const socket = await RawOxdSocket.open(port);
   sockets.push(socket);
   return socket;
 }
