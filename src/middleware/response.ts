@@ -5,7 +5,6 @@
 import type { ServerResponse } from 'node:http';
 import { OxdProtocolError } from '../errors';
 
-/** 302 to `location`, not cached. */
 /**
  * A URL oxd answered (`command` names the command) that the browser is to be sent to: an
  * absolute http(s) URL, else an `OxdProtocolError`.
@@ -23,6 +22,7 @@ export function oxdUrl(value: string, command: string): URL {
   return url;
 }
 
+/** 302 to `location`, not cached. */
 export function redirect(res: ServerResponse, location: string): void {
   res.statusCode = 302;
   res.setHeader('Location', location);
@@ -45,22 +45,21 @@ const JSON_HTML_ESCAPES: Record<string, string> = {
  */
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body).replace(/[<>&]/g, (char) => JSON_HTML_ESCAPES[char] ?? char);
-  res.statusCode = status;
-  res.setHeader('Content-Type', 'application/json; charset=utf-8');
-  res.setHeader('X-Content-Type-Options', 'nosniff');
-  res.setHeader('Cache-Control', 'no-store');
-  res.setHeader('Content-Length', Buffer.byteLength(text));
-  res.end(text);
+  sendBody(res, status, 'application/json; charset=utf-8', text);
 }
 
 /** An HTML body with `status`, not cached, its type marked `nosniff`. */
 export function sendHtml(res: ServerResponse, status: number, html: string): void {
+  sendBody(res, status, 'text/html; charset=utf-8', html);
+}
+
+function sendBody(res: ServerResponse, status: number, type: string, body: string): void {
   res.statusCode = status;
-  res.setHeader('Content-Type', 'text/html; charset=utf-8');
+  res.setHeader('Content-Type', type);
   res.setHeader('X-Content-Type-Options', 'nosniff');
   res.setHeader('Cache-Control', 'no-store');
-  res.setHeader('Content-Length', Buffer.byteLength(html));
-  res.end(html);
+  res.setHeader('Content-Length', Buffer.byteLength(body));
+  res.end(body);
 }
 
 const HTML_ESCAPES: Record<string, string> = {
