@@ -19,7 +19,6 @@ export {
   writeBack,
   assertWritable,
   type Defaults,
-  type IniDuplicate,
   type IniParseOptions,
   type WriteBackValues,
   type ConfigInput,

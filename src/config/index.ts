@@ -1,5 +1,5 @@
 export { DEFAULTS, type Defaults } from './defaults';
-export { IniDocument, parseIni, type IniDuplicate, type IniParseOptions } from './ini';
+export { IniDocument, parseIni, type IniParseOptions } from './ini';
 export {
   needsWriteBack,
   resolveConfig,

@@ -66,14 +66,6 @@ export interface Continuation {
 
 export type Line = BlankOrComment | SectionHeader | Entry | Continuation;
 
-/** A key that appears more than once in a section (no longer accepted by {@link parseIni}). */
-export interface IniDuplicate {
-  readonly section: string;
-  readonly key: string;
-  /** 1-based line numbers of all occurrences, in file order. */
-  readonly lines: readonly number[];
-}
-
 export interface IniParseOptions {
   /** Set as a syntax error's `file`. */
   readonly file?: string;

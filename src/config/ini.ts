@@ -11,12 +11,11 @@ import {
   readIniLines,
   type BlankOrComment,
   type Entry,
-  type IniDuplicate,
   type IniParseOptions,
   type Line,
 } from './ini-syntax';
 
-export { DEFAULT_SECTION, type IniDuplicate, type IniParseOptions };
+export { DEFAULT_SECTION, type IniParseOptions };
 
 function valueOf(entry: Entry): string {
   return entry.parts.join('\n').trimEnd();
@@ -87,14 +86,6 @@ export class IniDocument {
       if (line.kind === 'entry' && line.section === section) result.set(line.key, valueOf(line));
     }
     return result;
-  }
-
-  /**
-   * Keys that appear more than once in a section. Always empty: {@link parseIni} refuses
-   * such files, as `configparser` does.
-   */
-  duplicates(): IniDuplicate[] {
-    return [];
   }
 
   /**

@@ -202,11 +202,6 @@ export class OxdContext {
   }
 }
 
-/** The runtime behind a context, for the other middleware of this package. */
-export function contextRuntime(context: OxdContext): OxdRuntime {
-  return runtimeOf(context);
-}
-
 /** The login route's URL as the browser sees it (mount path included), or `undefined`. */
 export function loginRouteUrl(context: OxdContext): string | undefined {
   const route = runtimeOf(context).routes.login;
