@@ -78,7 +78,7 @@ export type { RefreshLock } from './middleware/refresh-lock';
 export type { OxdContext, OxdTokens } from './middleware/context';
 export type { LoginOptions } from './middleware/login-params';
 export type { LogoutOptions } from './middleware/logout';
-export type { Claims } from './middleware/claims';
+export type { Claims } from './claims';
 export type { OxdIncomingMessage, OxdSessionData, OxdSessionTokens, PendingLogin } from './session';
 export {
   umaProtect,

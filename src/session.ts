@@ -12,7 +12,7 @@ import type { IncomingMessage } from 'node:http';
 // Type-only: brings express-session's declarations in so they can be augmented below.
 import type {} from 'express-session';
 import { ERROR_CODES, OxdAuthError, sessionStoreUnavailable } from './errors';
-import { claimString, normaliseClaims, type Claims } from './middleware/claims';
+import { claimString, normaliseClaims, type Claims } from './claims';
 
 /** Tokens of the logged-in user, wire names as oxd returns them. */
 export interface OxdSessionTokens {

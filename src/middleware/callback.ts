@@ -21,7 +21,7 @@ import {
   type StoredLogin,
 } from '../session';
 import { rememberLogin } from './backchannel-logout';
-import { normaliseClaims } from './claims';
+import { normaliseClaims } from '../claims';
 import { livePendingLogins } from './login';
 import { queryOf, singleParam } from './request';
 import { redirect } from './response';

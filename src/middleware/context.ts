@@ -14,7 +14,7 @@ import {
   type OxdIncomingMessage,
   type OxdSessionTokens,
 } from '../session';
-import { normaliseClaims, type Claims } from './claims';
+import { normaliseClaims, type Claims } from '../claims';
 import { startLogin } from './login';
 import type { LoginOptions } from './login-params';
 import { startLogout, type LogoutOptions } from './logout';

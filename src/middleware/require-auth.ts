@@ -12,7 +12,7 @@ import {
   type OxdIncomingMessage,
   type StoredLogin,
 } from '../session';
-import { claimHoldsAll, hasClaimValue, type Claims } from './claims';
+import { claimHoldsAll, hasClaimValue, type Claims } from '../claims';
 import { attachedRuntime, loginRouteUrl } from './context';
 import { renderOxdError } from './error-page';
 import { wantsHtml } from './request';

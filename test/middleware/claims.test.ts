@@ -1,9 +1,4 @@
-import {
-  claimHoldsAll,
-  claimString,
-  hasClaimValue,
-  normaliseClaims,
-} from '../../src/middleware/claims';
+import { claimHoldsAll, claimString, hasClaimValue, normaliseClaims } from '../../src/claims';
 
 describe('claim normalisation', () => {
   test('unwraps the one-element lists oxd 3.x sends', () => {
