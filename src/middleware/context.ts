@@ -210,20 +210,41 @@ export function loginRouteUrl(context: OxdContext): string | undefined {
 }
 
 /**
- * Per-request state `oxdAuth()` leaves on the request for the `req.oxd` getter. Registered
- * symbols: the getter on node's request prototype is shared by every copy of this package
- * loaded in the process, and asks the runtime that attached the request to build the
- * context. The cache is per copy.
+ * Per-request state for the `req.oxd` getter, laid out for the hot path. Express gives every
+ * request its own prototype, and so its own hidden class: on Node 20 and 22 each property
+ * added to a request builds a new one (microseconds per request, and garbage), and a WeakMap
+ * value that refers to the request keeps it alive through young-generation collections. So
+ * the one thing recorded for every request is the runtime of the `oxdAuth()` that saw it, in
+ * a WeakMap whose values outlive requests. The rest goes on the request only when needed: the
+ * response under Connect (Express links it as `req.res`), the URL when mounted under a path,
+ * and the context once built. The map and the first two are shared under registered symbols:
+ * the getter on node's request prototype serves every copy of this package in the process
+ * (see {@link sharedRuntimes}).
  */
-const RUNTIME = Symbol.for('express-oxd.runtime');
+const RUNTIMES = Symbol.for('express-oxd.runtimes');
+const runtimes = sharedRuntimes();
+
+/**
+ * The WeakMap of runtimes, kept on node's `IncomingMessage` class beside the getter on its
+ * prototype: every copy of this package that sees node's requests, in any realm (a `vm`
+ * context has a `globalThis` of its own, not a `node:http` of its own), uses the same map.
+ */
+function sharedRuntimes(): WeakMap<object, OxdRuntime> {
+  const holder = IncomingMessage as unknown as Record<symbol, WeakMap<object, OxdRuntime>>;
+  if (!Object.hasOwn(holder, RUNTIMES)) {
+    Object.defineProperty(holder, RUNTIMES, { value: new WeakMap<object, OxdRuntime>() });
+  }
+  return holder[RUNTIMES]!;
+}
+
 const RESPONSE = Symbol.for('express-oxd.response');
-const URL_AT_MIDDLEWARE = Symbol.for('express-oxd.url');
+const URL_AT_MIDDLEWARE = Symbol.for('express-oxd.mounted-url');
 const CONTEXT = Symbol('express-oxd context');
 
 interface ContextSlots {
-  [RUNTIME]?: OxdRuntime;
   [RESPONSE]?: ServerResponse;
-  [URL_AT_MIDDLEWARE]?: string;
+  /** The URL as the runtime's `oxdAuth()` saw it, when that differed from `originalUrl`. */
+  [URL_AT_MIDDLEWARE]?: { runtime: OxdRuntime; url: string };
   [CONTEXT]?: OxdContext;
   /** Set by Express on its requests. */
   res?: ServerResponse;
@@ -233,14 +254,18 @@ type SlottedRequest = OxdIncomingMessage & ContextSlots;
 
 /** `req.oxd` of a request `oxdAuth()` attached (see {@link attachContext}), built once. */
 export function contextOf(req: OxdIncomingMessage): OxdContext | undefined {
-  const request = req as SlottedRequest;
-  const runtime = request[RUNTIME];
+  const runtime = runtimes.get(req);
   if (runtime === undefined) return undefined;
+  const request = req as SlottedRequest;
   const cached = request[CONTEXT];
   if (cached !== undefined && runtimeOf(cached) === runtime) return cached;
   const res = request[RESPONSE] ?? request.res;
   if (res === undefined) return undefined;
-  const url = request[URL_AT_MIDDLEWARE] ?? request.originalUrl ?? request.url ?? '/';
+  const mounted = request[URL_AT_MIDDLEWARE];
+  const url =
+    mounted !== undefined && mounted.runtime === runtime
+      ? mounted.url
+      : (request.originalUrl ?? request.url ?? '/');
   const context = new OxdContext(runtime, request, res, url);
   request[CONTEXT] = context;
   return context;
@@ -251,7 +276,7 @@ export function contextOf(req: OxdIncomingMessage): OxdContext | undefined {
  * (what `requireAuth()` needs on every request); `undefined` when none did.
  */
 export function attachedRuntime(req: OxdIncomingMessage): OxdRuntime | undefined {
-  const runtime = (req as SlottedRequest)[RUNTIME];
+  const runtime = runtimes.get(req);
   if (runtime !== undefined) return runtime;
   // A request given its context at once (not node's IncomingMessage, or an own `oxd`).
   const own = Object.hasOwn(req, 'oxd') ? req.oxd : undefined;
@@ -267,11 +292,10 @@ function installGetter(): void {
   Object.defineProperty(IncomingMessage.prototype, 'oxd', {
     configurable: true,
     enumerable: false,
-    get(this: SlottedRequest) {
-      const runtime = this[RUNTIME];
-      return runtime === undefined ? undefined : runtime.contextOf(this);
+    get(this: OxdIncomingMessage) {
+      return runtimes.get(this)?.contextOf(this);
     },
-    set(this: SlottedRequest, value: unknown) {
+    set(this: OxdIncomingMessage, value: unknown) {
       Object.defineProperty(this, 'oxd', {
         value,
         writable: true,
@@ -283,26 +307,25 @@ function installGetter(): void {
 }
 
 /**
- * Makes `req.oxd` the context of `runtime` for this request, without creating it: a few
- * property writes (the runtime; the response under Connect, where the request does not
- * link to it; the URL when mounted under a path). Requests that are not node's
- * `IncomingMessage`, or that already have their own `oxd`, get the context at once.
+ * Makes `req.oxd` the context of `runtime` for this request, without creating it (see
+ * {@link runtimes} for where what goes). `url` and `originalUrl` are the request's, read once
+ * by the caller. Requests that are not node's `IncomingMessage`, or that already have their
+ * own `oxd`, get the context at once.
  */
 export function attachContext(
   runtime: OxdRuntime,
   req: OxdIncomingMessage,
   res: ServerResponse,
+  url: string,
+  originalUrl: string | undefined,
 ): void {
   if (!getterInstalled) installGetter();
-  const request = req as SlottedRequest;
-  if (!(request instanceof IncomingMessage) || Object.hasOwn(request, 'oxd')) {
-    request.oxd = new OxdContext(runtime, request, res, request.url ?? '/');
+  if (!(req instanceof IncomingMessage) || Object.hasOwn(req, 'oxd')) {
+    req.oxd = new OxdContext(runtime, req, res, url);
     return;
   }
-  request[RUNTIME] = runtime;
+  runtimes.set(req, runtime);
+  const request = req as SlottedRequest;
   if (request.res !== res) request[RESPONSE] = res;
-  const url = request.url ?? '/';
-  if (url !== request.originalUrl || request[URL_AT_MIDDLEWARE] !== undefined) {
-    request[URL_AT_MIDDLEWARE] = url;
-  }
+  if (url !== originalUrl) request[URL_AT_MIDDLEWARE] = { runtime, url };
 }

@@ -95,18 +95,20 @@ function run(
 }
 
 /** Builds the route matcher once: a few string compares per request. */
-function routeMatcher(runtime: OxdRuntime): (req: OxdIncomingMessage) => RouteName | undefined {
+function routeMatcher(
+  runtime: OxdRuntime,
+): (url: string, originalUrl: string | undefined) => RouteName | undefined {
   const routes: [Route, RouteName][] = [];
   for (const name of ['login', 'callback', 'logout', 'frontchannelLogout'] as const) {
     const route = runtime.routes[name];
     if (route) routes.push([route, name]);
   }
-  return (req) => {
-    const local = trimSlash(pathOf(req.url));
+  return (url, originalUrl) => {
+    const local = trimSlash(pathOf(url));
     let full: string | undefined;
     for (const [route, name] of routes) {
       if (route.absolute) {
-        full ??= trimSlash(pathOf(req.originalUrl ?? req.url));
+        full ??= trimSlash(pathOf(originalUrl ?? url));
         if (route.path === full) return name;
       } else if (route.path === local) {
         return name;
@@ -120,11 +122,13 @@ function routeMatcher(runtime: OxdRuntime): (req: OxdIncomingMessage) => RouteNa
  * The OP's return to the post-logout URI (its path, matched against the full path) with a
  * `state`: the URI follows `update_site`, so its path is looked up again when it changed.
  */
-function postLogoutLanding(runtime: OxdRuntime): (req: OxdIncomingMessage) => boolean {
+function postLogoutLanding(
+  runtime: OxdRuntime,
+): (url: string, originalUrl: string | undefined) => boolean {
   let uri: string | undefined;
   let path: string | undefined;
-  return (req) => {
-    if (!req.url?.includes('state=')) return false;
+  return (url, originalUrl) => {
+    if (!url.includes('state=')) return false;
     const current = registeredPostLogoutUri(runtime);
     if (current !== uri) {
       uri = current;
@@ -132,7 +136,7 @@ function postLogoutLanding(runtime: OxdRuntime): (req: OxdIncomingMessage) => bo
         ? trimSlash(new URL(current as string).pathname)
         : undefined;
     }
-    return path !== undefined && path === trimSlash(pathOf(req.originalUrl ?? req.url));
+    return path !== undefined && path === trimSlash(pathOf(originalUrl ?? url));
   };
 }
 
@@ -183,10 +187,11 @@ export function oxdAuth(options: string | OxdAuthOptions): OxdAuthHandler {
   const match = routeMatcher(runtime);
   const backchannel = runtime.routes.backchannelLogout;
   const opKeys = backchannel ? new OpKeys(runtime) : undefined;
-  const matchBackchannel = (req: OxdIncomingMessage): boolean => {
+  const matchBackchannel = (url: string, originalUrl: string | undefined): boolean => {
     if (!backchannel) return false;
-    const path = backchannel.absolute ? (req.originalUrl ?? req.url) : req.url;
-    return trimSlash(pathOf(path)) === backchannel.path;
+    return (
+      trimSlash(pathOf(backchannel.absolute ? (originalUrl ?? url) : url)) === backchannel.path
+    );
   };
   const isPostLogoutLanding = postLogoutLanding(runtime);
 
@@ -195,27 +200,31 @@ export function oxdAuth(options: string | OxdAuthOptions): OxdAuthHandler {
     res: ServerResponse,
     next: (err?: unknown) => void,
   ): void {
+    // Each property of the request is read once: Express gives every request its own
+    // prototype, and so its own hidden class, which makes every property read a slow lookup.
     const request = req as OxdIncomingMessage;
-    attachContext(runtime, request, res);
-    if (req.method === 'POST' && opKeys && matchBackchannel(request)) {
-      handleBackchannelLogout(runtime, opKeys, request, res).catch(next);
-      return;
-    }
-    const name = req.method === 'GET' ? match(request) : undefined;
-    if (name === undefined) {
-      if (req.method === 'GET' && isPostLogoutLanding(request) && finishLogout(request, res)) {
+    const url = req.url ?? '/';
+    const originalUrl = request.originalUrl;
+    const method = req.method;
+    attachContext(runtime, request, res, url, originalUrl);
+    if (method === 'GET') {
+      const name = match(url, originalUrl);
+      if (name !== undefined) {
+        run(name, runtime, request, res).catch(next);
         return;
       }
-      if (runtime.silentLogin && req.method === 'GET') {
+      if (isPostLogoutLanding(url, originalUrl) && finishLogout(request, res)) return;
+      if (runtime.silentLogin) {
         trySilentLogin(runtime, request, res).then((started) => {
           if (!started) next();
         }, next);
         return;
       }
-      next();
+    } else if (method === 'POST' && opKeys && matchBackchannel(url, originalUrl)) {
+      handleBackchannelLogout(runtime, opKeys, request, res).catch(next);
       return;
     }
-    run(name, runtime, request, res).catch(next);
+    next();
   };
   Object.defineProperty(handler, 'client', { value: runtime.client, enumerable: true });
   return handler as OxdAuthHandler;

@@ -6,11 +6,12 @@
  */
 import request from 'supertest';
 import session from 'express-session';
-import { oxdAuth, type OxdAuthHandler, type OxdAuthOptions } from '../../src';
+import express5 from 'express';
+import { oxdAuth, requireAuth, type OxdAuthHandler, type OxdAuthOptions } from '../../src';
 import { ensureBuilt } from '../helpers/build';
 import { startLocalStack } from '../helpers/local-stack';
 import { followOpLogout, OpCookieJar, submitOpLogin } from '../helpers/op-login';
-import { buildApp, FRAMEWORKS, type Framework } from './app-fixture';
+import { buildApp, express4, FRAMEWORKS, type Framework } from './app-fixture';
 import {
   appPath,
   clientFor,
@@ -249,6 +250,36 @@ describe('session handling', () => {
     }
     expect(store.writes).toBe(writes);
   });
+
+  test.each(['express5', 'express4'] as const)(
+    'requireAuth - a logged-in request in %s gains no property of ours on its way to the page',
+    async (framework) => {
+      // Express gives every request its own prototype: a property added to one builds a
+      // hidden class for that request alone, which the hot path must not pay for.
+      const { client } = clientFor(stack, 'socket');
+      const handler = oxdAuth({ config: configFor(stack, 'socket'), client });
+      handlers.push(handler);
+      const app = (framework === 'express5' ? express5 : express4)();
+      app.use(session({ secret: 'test secret', resave: false, saveUninitialized: false }));
+      app.use(handler);
+      app.get('/', (_req, res) => {
+        res.end('home');
+      });
+      app.get('/keys', requireAuth(), (req, res) => {
+        res.json(Reflect.ownKeys(req).map(String));
+      });
+      const agent = request.agent(app);
+      await logIn(agent, stack);
+      const keys: string[] = (await agent.get('/keys').set('Accept', 'application/json')).body;
+      const ours = keys.filter((key) => /oxd/i.test(key));
+      expect(ours).toEqual([]);
+      // The page still gets the login through req.oxd.
+      app.get('/who', requireAuth(), (req, res) => {
+        res.json({ sub: req.oxd.user?.sub });
+      });
+      expect((await agent.get('/who').set('Accept', 'application/json')).body.sub).toBe(USER_SUB);
+    },
+  );
 
   test('afterCallback - reshapes what the session keeps about the login', async () => {
     const { agent } = app({
