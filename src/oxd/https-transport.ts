@@ -6,7 +6,7 @@
  * those servers produce.
  */
 import { debuglog } from 'node:util';
-import { Agent, type Dispatcher } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
 import {
   ERROR_CODES,
   OxdConfigError,
@@ -16,6 +16,7 @@ import {
   OxdTransportError,
 } from '../errors';
 import type { ServerVersion } from './commands';
+import { undici } from '../lazy-undici';
 import { errorReply, isRecord, readEnvelope, type ErrorReply } from './envelope';
 import { transportClosedError, type OxdReply, type OxdRequest, type Transport } from './transport';
 
@@ -164,6 +165,7 @@ export class HttpsTransport implements Transport {
     if (options.dispatcher) {
       this.dispatcher = options.dispatcher;
     } else {
+      const { Agent } = undici();
       this.ownedAgent = new Agent({
         keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
         connect: {

@@ -3,7 +3,8 @@
  * (UMA 2.0 Grant §3.2), the ticket is exchanged for an RPT through oxd and the request is sent
  * once more with that RPT. Everything else is returned as the API answered it.
  */
-import { fetch, Headers, type Dispatcher, type RequestInit, type Response } from 'undici';
+import type { Dispatcher, RequestInit, Response } from 'undici';
+import { undici } from '../lazy-undici';
 import type { OxdClient } from '../oxd/client';
 import { umaGetRpt, type UmaRpt } from './rpt';
 import { readUmaChallenge } from './www-authenticate';
@@ -57,6 +58,7 @@ export async function umaFetch(
   if (typeof client?.umaRpGetRpt !== 'function') {
     throw new TypeError('umaFetch needs options.client, the oxd client of the requesting party');
   }
+  const { fetch, Headers } = undici();
   const send = (rpt: string | undefined): Promise<Response> => {
     const headers = new Headers(init.headers);
     if (rpt) headers.set('authorization', `Bearer ${rpt}`);

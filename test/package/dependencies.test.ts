@@ -22,7 +22,7 @@ function packageOf(specifier: string): string {
  * the `specifier = 'x'` the local OP loads through a variable.
  */
 const LOADS =
-  /require\("([^".][^"]*)"\)|import\(['"]([^'".][^'"]*)['"]\)|specifier = '([^'.][^']*)'/g;
+  /require\(['"]([^'".][^'"]*)['"]\)|import\(['"]([^'".][^'"]*)['"]\)|specifier = '([^'.][^']*)'/g;
 
 test('every package the build loads at run time is declared in package.json', async () => {
   await ensureBuilt();

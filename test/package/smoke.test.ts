@@ -112,6 +112,25 @@ console.log(JSON.stringify({ names, oxdAuth: typeof main.oxdAuth,
     expect(result.fromConfig).toBe(true);
   });
 
+  test('an app on the oxd socket starts without loading undici; the HTTPS transport loads it', async () => {
+    const file = join(dir, 'lazy.cjs');
+    await writeFile(
+      file,
+      `const loaded = () => Object.keys(require.cache).filter((f) => /node_modules[\\/]undici[\\/]/.test(f)).length;
+const { oxdAuth, createOxdClient } = require('express-oxd');
+const config = { oxd: { host: '127.0.0.1', port: 1 },
+  client: { opHost: 'https://op.example', authorizationRedirectUri: 'https://app.example/cb' } };
+const socketApp = oxdAuth({ config });
+const atStart = loaded();
+const https = createOxdClient({ ...config, oxd: { host: 'https://127.0.0.1:1', https: true } });
+console.log(JSON.stringify({ atStart, afterHttps: loaded() }));
+Promise.all([socketApp.client.close(), https.close()]);`,
+    );
+    const result = JSON.parse(await runNode(file));
+    expect(result.atStart).toBe(0);
+    expect(result.afterHttps).toBeGreaterThan(0);
+  });
+
   test('import from a .mjs file loads each entry with exactly its export list', async () => {
     const file = join(dir, 'load.mjs');
     await writeFile(
