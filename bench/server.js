@@ -1,14 +1,15 @@
 'use strict';
 /**
- * One bench application in its own process (forked by bench/run.js, which sends the setup
- * over IPC): Express 5 with the same `GET /protected` answer behind different guards.
+ * Bench applications in a process of their own (forked by bench/run.js, which sends the
+ * setup over IPC: one app, or several on ports of their own): Express 5 with the same
+ * `GET /protected` answer behind different guards.
  *
  *   hello  no session, no guard (the ceiling)
  *   bare   express-session + a guard reading `req.session.user` (tokens + claims)
  *   eoc    express-openid-connect's requiresAuth() (its own cookie session)
  *   oxd    express-session + oxdAuth() + requireAuth()
  *
- * Bench-only routes: `GET /__bench/mint` stores the user data given in the setup (bare),
+ * Bench-only routes: `POST /__bench/mint` stores the user data posted as `user` (bare),
  * `GET /__bench/login-data` answers the logged-in user's tokens and claims (oxd),
  * `GET /__bench/fill?count=N` copies the request's session N times into the store,
  * `GET /__bench/footprint` answers the request's stored session (JSON) and its size.
@@ -164,8 +165,8 @@ async function build(setup) {
       },
       protectedPage,
     );
-    app.get('/__bench/mint', (req, res, next) => {
-      req.session.user = setup.user;
+    app.post('/__bench/mint', express.urlencoded({ extended: false }), (req, res, next) => {
+      req.session.user = JSON.parse(req.body.user);
       req.session.save((err) => (err ? next(err) : res.end('minted')));
     });
     storeRoutes(app, store);
@@ -249,22 +250,32 @@ async function build(setup) {
   return { app, closers };
 }
 
-process.once('message', async (setup) => {
+process.once('message', async (message) => {
   try {
-    const { app, closers } = await build(setup);
-    // Errors (express-openid-connect's 401 for a logged-out request) answered quietly.
-    app.use((err, _req, res, _next) => {
-      res.statusCode = err.status ?? err.statusCode ?? 500;
-      res.end();
-    });
-    const server = app.listen(0, '127.0.0.1', () => {
-      process.send({ port: server.address().port });
-    });
-    server.keepAliveTimeout = 30_000;
-    process.on('message', async (message) => {
-      if (message !== 'stop') return;
-      server.closeAllConnections();
-      server.close();
+    // One app, or several on ports of their own in this process (`{ apps: [setup, ...] }`).
+    const setups = message.apps ?? [message];
+    const servers = [];
+    const closers = [];
+    for (const setup of setups) {
+      const built = await build(setup);
+      closers.push(...built.closers);
+      // Errors (express-openid-connect's 401 for a logged-out request) answered quietly.
+      built.app.use((err, _req, res, _next) => {
+        res.statusCode = err.status ?? err.statusCode ?? 500;
+        res.end();
+      });
+      const server = built.app.listen(0, '127.0.0.1');
+      await new Promise((resolve) => server.once('listening', resolve));
+      server.keepAliveTimeout = 30_000;
+      servers.push(server);
+    }
+    process.send({ ports: servers.map((server) => server.address().port) });
+    process.on('message', async (command) => {
+      if (command !== 'stop') return;
+      for (const server of servers) {
+        server.closeAllConnections();
+        server.close();
+      }
       await Promise.all(closers.map((close) => close().catch(() => {})));
       process.exit(0);
     });
