@@ -331,23 +331,28 @@ async function sessionScale(stack, opAgent) {
   const scenarios = [];
   const heap = {};
   try {
+    // One process per store, serving one app per session count (a Redis database each), so
+    // that the counts compared share the process's luck (see INSTANCES).
     for (const store of stores) {
       const name = store === 'memory' ? 'MemoryStore' : 'Redis';
-      for (const count of PLAN.sessions) {
-        const setup =
-          store === 'memory'
-            ? { kind: 'oxd', op: stack.op, oxd: stack.oxd, store: 'memory' }
-            : {
-                kind: 'oxd',
-                op: stack.op,
-                oxd: stack.oxd,
-                store: 'redis',
-                redisPort: store.redisPort,
-              };
-        const server = await startServer(setup);
-        servers.push(server);
-        const jar = await logIn(server.base, stack, opAgent);
-        const filled = await lib.fetchOnce(`${server.base}/__bench/fill?count=${count - 1}`, {
+      const apps = PLAN.sessions.map((_, i) =>
+        store === 'memory'
+          ? { kind: 'oxd', op: stack.op, oxd: stack.oxd, store: 'memory' }
+          : {
+              kind: 'oxd',
+              op: stack.op,
+              oxd: stack.oxd,
+              store: 'redis',
+              redisPort: store.redisPort,
+              redisDb: i,
+            },
+      );
+      const server = await startServer({ apps });
+      servers.push(server);
+      for (const [i, count] of PLAN.sessions.entries()) {
+        const base = server.bases[i];
+        const jar = await logIn(base, stack, opAgent);
+        const filled = await lib.fetchOnce(`${base}/__bench/fill?count=${count - 1}`, {
           jar,
           accept: 'application/json',
         });
@@ -355,13 +360,13 @@ async function sessionScale(stack, opAgent) {
         if (store === 'memory') heap[count] = JSON.parse(filled.body).heapPerSession;
         scenarios.push({
           name: `${name}, ${count.toLocaleString('en-US')} sessions`,
-          instances: [{ url: `${server.base}/protected`, cookie: jar.header(), pid: server.pid }],
+          instances: [{ url: `${base}/protected`, cookie: jar.header(), pid: server.pid }],
           store: name,
           count,
         });
       }
     }
-    const measured = await rounds(scenarios, PLAN.seconds, Math.max(1, Math.min(PLAN.rounds, 6)));
+    const measured = await rounds(scenarios, PLAN.seconds, Math.max(1, Math.min(PLAN.rounds, 8)));
     return { scenarios, measured, heap };
   } finally {
     await Promise.all(servers.map((server) => server.stop()));
@@ -785,14 +790,15 @@ function buildReport({ started, load0, http, scenarios, login, footprint, scale,
     `${started.toISOString()}, Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ` +
     `load average ${fmt(load0, 2)} at start; ${PLAN.rounds} rounds of ${PLAN.seconds} s per HTTP scenario ` +
     `after a ${PLAN.warmup} s warm-up, ${CONNECTIONS} connections, ` +
-    `${INSTANCES} processes per protected-route scenario taking turns; ` +
+    `${INSTANCES} processes taking turns, each serving all four protected-route apps; ` +
     (PINNING
       ? `during the HTTP rounds the app servers run on CPU ${PINNING.servers} and the load generator on CPU ${PINNING.generator}`
       : 'app servers and load generator not pinned to CPUs') +
     `${SMOKE ? ' (smoke run: figures are not meaningful)' : ''}.`;
   const markdown =
     `# Benchmark results\n\nWritten by \`npm run bench\` (bench/run.js). ${machine}\n` +
-    'The machine may be shared: compare the ratios measured side by side in one run, not the absolute figures.\n\n' +
+    'The machine may be shared: compare the ratios measured side by side in one run, not the absolute figures. ' +
+    'Absolute figures also differ from table to table: their processes serve different sets of apps.\n\n' +
     '![requests per second and oxd commands per second](results.svg)\n\n' +
     sections.map(([title, body]) => `## ${title}\n\n${body}\n`).join('\n');
   const svg = svgChart([

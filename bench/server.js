@@ -28,7 +28,10 @@ async function storeFor(setup) {
   if (setup.store !== 'redis') return { store: new session.MemoryStore(), close: async () => {} };
   const { createClient } = require('redis');
   const { RedisStore } = require('connect-redis');
-  const client = createClient({ socket: { host: '127.0.0.1', port: setup.redisPort } });
+  const client = createClient({
+    socket: { host: '127.0.0.1', port: setup.redisPort },
+    database: setup.redisDb ?? 0,
+  });
   await client.connect();
   return { store: new RedisStore({ client, prefix: 'bench:' }), close: () => client.quit() };
 }
