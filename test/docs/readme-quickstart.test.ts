@@ -249,26 +249,35 @@ test('README - app.js refuses to start without SESSION_SECRET and says how to se
 test('README - the quick start runs as written: login at the OP, profile, logout back to the app', async () => {
   const project = join(dir, 'app');
   await writeFile(join(project, 'app.js'), block('file app.js').code);
-  const port = await freePort();
-  const origin = `https://127.0.0.1:${port}`;
-
   const stackLine = block('stack').code.trim();
   expect(stackLine).toMatch(/^npx express-oxd-local /);
   const stackData = join(dir, 'stack-data');
-  const stack = background(
-    `${stackLine} --port 0 --https-port 0 --data-dir ${stackData} --app-url ${origin}`,
-    project,
-    userEnv(),
-  );
-  running.push(stack);
-  await stack.waitFor('Press Ctrl+C to stop.');
+  // The app's address is given to the stack before the app starts; when another process
+  // takes that port in between (tests run in parallel), both start again on another one.
+  let origin = '';
+  let stack: Background | undefined;
+  for (let attempt = 1; stack === undefined; attempt += 1) {
+    origin = `https://127.0.0.1:${await freePort()}`;
+    const started = background(
+      `${stackLine} --port 0 --https-port 0 --data-dir ${stackData} --app-url ${origin}`,
+      project,
+      userEnv(),
+    );
+    running.push(started);
+    await started.waitFor('Press Ctrl+C to stop.');
+    const app = background(block('run').code, project, userEnv({ PORT: new URL(origin).port }));
+    running.push(app);
+    try {
+      await app.waitFor(`Listening on ${origin}/`);
+      stack = started;
+    } catch (error) {
+      if (attempt === 3 || !app.output().includes('EADDRINUSE')) throw error;
+      await Promise.all([app.stop(), started.stop()]);
+    }
+  }
   const opCa = await readFile(join(stackData, 'op-ca.pem'), 'utf8');
   const user = /^ {2}(\S+) \/ (\S+)/m.exec(stack.output().split('Test users')[1] ?? '');
   expect(user?.[1]).toBe('jane');
-
-  const app = background(block('run').code, project, userEnv({ PORT: String(port) }));
-  running.push(app);
-  await app.waitFor(`Listening on ${origin}/`);
 
   const agent = new Agent({
     connect: { ca: await readFile(join(project, 'dev-cert.pem'), 'utf8') },
