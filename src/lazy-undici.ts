@@ -1,5 +1,5 @@
 /**
- * undici, loaded on first use. It is about 120 modules: an application talking to oxd over
+ * undici, loaded on first use. It is about 110 modules: an application talking to oxd over
  * the socket, without UMA calls, never loads it, and starts that much sooner.
  */
 type Undici = typeof import('undici');

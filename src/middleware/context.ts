@@ -243,8 +243,8 @@ const CONTEXT = Symbol('express-oxd context');
 
 interface ContextSlots {
   [RESPONSE]?: ServerResponse;
-  /** The URL as the runtime's `oxdAuth()` saw it, when that differed from `originalUrl`. */
-  [URL_AT_MIDDLEWARE]?: { runtime: OxdRuntime; url: string };
+  /** The URL as the last `oxdAuth()` saw it, when that differed from `originalUrl`. */
+  [URL_AT_MIDDLEWARE]?: string | undefined;
   [CONTEXT]?: OxdContext;
   /** Set by Express on its requests. */
   res?: ServerResponse;
@@ -261,11 +261,7 @@ export function contextOf(req: OxdIncomingMessage): OxdContext | undefined {
   if (cached !== undefined && runtimeOf(cached) === runtime) return cached;
   const res = request[RESPONSE] ?? request.res;
   if (res === undefined) return undefined;
-  const mounted = request[URL_AT_MIDDLEWARE];
-  const url =
-    mounted !== undefined && mounted.runtime === runtime
-      ? mounted.url
-      : (request.originalUrl ?? request.url ?? '/');
+  const url = request[URL_AT_MIDDLEWARE] ?? request.originalUrl ?? request.url ?? '/';
   const context = new OxdContext(runtime, request, res, url);
   request[CONTEXT] = context;
   return context;
@@ -284,6 +280,8 @@ export function attachedRuntime(req: OxdIncomingMessage): OxdRuntime | undefined
 }
 
 let getterInstalled = false;
+/** Whether any request was attached under a mount path (only then can a URL be stale). */
+let attachedUnderMount = false;
 
 /** Puts the `oxd` getter (and a setter that makes an own property) on node's request. */
 function installGetter(): void {
@@ -308,7 +306,7 @@ function installGetter(): void {
 
 /**
  * Makes `req.oxd` the context of `runtime` for this request, without creating it (see
- * {@link runtimes} for where what goes). `url` and `originalUrl` are the request's, read once
+ * {@link RUNTIMES} for where what goes). `url` and `originalUrl` are the request's, read once
  * by the caller. Requests that are not node's `IncomingMessage`, or that already have their
  * own `oxd`, get the context at once.
  */
@@ -327,5 +325,11 @@ export function attachContext(
   runtimes.set(req, runtime);
   const request = req as SlottedRequest;
   if (request.res !== res) request[RESPONSE] = res;
-  if (url !== originalUrl) request[URL_AT_MIDDLEWARE] = { runtime, url };
+  if (url !== originalUrl) {
+    request[URL_AT_MIDDLEWARE] = url;
+    attachedUnderMount = true;
+  } else if (attachedUnderMount && request[URL_AT_MIDDLEWARE] !== undefined) {
+    // Seen under a mount path first, now at the root: the context belongs to the root.
+    request[URL_AT_MIDDLEWARE] = undefined;
+  }
 }

@@ -6,6 +6,7 @@
 import request from 'supertest';
 import connect from 'connect';
 import express5 from 'express';
+import session from 'express-session';
 import { ERROR_CODES, oxdAuth, oxdErrorHandler, requireAuth } from '../../src';
 import { buildApp, express4, FRAMEWORKS, startSentinel } from './app-fixture';
 
@@ -214,5 +215,35 @@ describe.each(FRAMEWORKS)('%s', (framework) => {
     expect(failed.status).toBe(500);
     expect(failed.body.code).toBe(ERROR_CODES.CONFIG_INVALID);
     expect(failed.body.error_description).toContain('app.use(oxdAuth(');
+  });
+});
+
+describe.each([
+  ['express5', express5],
+  ['express4', express4],
+] as const)('%s', (_name, create) => {
+  test('oxdAuth - one instance in a mounted sub-app and at the root: each page logs in where it is served', async () => {
+    const handler = auth();
+    const page = (_req: unknown, res: { end(body: string): void }) => res.end('page');
+    const admin = create();
+    admin.use(handler);
+    admin.get('/inside', requireAuth(), page);
+    const app = create();
+    app.use(session({ secret: 'test secret', resave: false, saveUninitialized: false }));
+    app.use('/admin', admin);
+    app.use(handler);
+    // Passed through the sub-app's oxdAuth first, then served at the root.
+    app.get('/admin/outside', requireAuth(), page);
+
+    const inside = await request(app).get('/admin/inside').set('Accept', HTML);
+    expect(inside.status).toBe(302);
+    expect(inside.headers.location).toBe(
+      `/admin/login?returnTo=${encodeURIComponent('/admin/inside')}`,
+    );
+    const outside = await request(app).get('/admin/outside').set('Accept', HTML);
+    expect(outside.status).toBe(302);
+    expect(outside.headers.location).toBe(
+      `/login?returnTo=${encodeURIComponent('/admin/outside')}`,
+    );
   });
 });
