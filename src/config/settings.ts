@@ -139,9 +139,9 @@ export const OXD_SETTINGS = {
   maxQueued: setting({
     ini: 'max_queued',
     parse: integer(0, 100000),
-    default: 100,
-    doc: 'socket only: commands that may wait for a free connection; one more is refused at once with `OXD_BUSY` (503)',
-    hint: 'set how many commands may wait for a socket connection, e.g. 100',
+    default: 10000,
+    doc: "socket only: commands that may wait for a free connection, a memory cap (about 1.6 kB each: the default is about 16 MB); the real limit is each command's `response_timeout`, so a queue that cannot drain in time fails its tail with `OXD_RESPONSE_TIMEOUT`; one more than this is refused at once with `OXD_BUSY` (503)",
+    hint: 'set how many commands may wait for a socket connection, e.g. 10000',
   }),
   maxResponseBytes: setting({
     ini: 'max_response_bytes',

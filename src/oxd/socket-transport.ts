@@ -4,8 +4,11 @@
  * oxd serves one request at a time per connection and silently drops any bytes that follow
  * the first command in a read, so a connection here carries strictly one request at a time
  * and concurrency comes from a small pool of connections; requests beyond the pool wait in a
- * bounded FIFO queue (a full queue refuses at once with `OXD_BUSY`). Every request has one
- * deadline, the response timeout counted from when it was asked, queue wait included. Any
+ * FIFO queue. The queue is bounded by time: every request has one deadline, the response
+ * timeout counted from when it was asked, queue wait included, so a stalled oxd fails each
+ * waiting request at its own deadline. Its count bound (`maxQueued`) only caps memory: it is
+ * set far above any burst a pool can drain in time (a full queue refuses at once with
+ * `OXD_BUSY`). Any
  * connection that misbehaves, times out or breaks is destroyed (so a late answer can never
  * reach the next request) and a fresh one is opened on demand.
  */
@@ -39,9 +42,11 @@ export interface SocketTransportOptions {
    */
   readonly responseTimeoutMs?: number | undefined;
   /**
-   * Commands that may wait for a free connection when all `poolSize` connections are busy.
+   * Commands that may wait for a free connection when all `poolSize` connections are busy:
+   * a memory cap, not the working limit (each waiting command holds about 1.6 kB, so the
+   * default 10000 is about 16 MB; the deadline of each command is what bounds the wait).
    * One more is refused at once with `OXD_BUSY` (503). `0` refuses whenever every
-   * connection is busy. Default 100.
+   * connection is busy. Default 10000.
    */
   readonly maxQueued?: number | undefined;
   /**
@@ -56,7 +61,8 @@ export const SOCKET_TRANSPORT_DEFAULTS = {
   poolSize: 4,
   connectTimeoutMs: 5000,
   responseTimeoutMs: 30000,
-  maxQueued: 100,
+  /** About 16 MB of waiting commands (1.6 kB each at typical size). */
+  maxQueued: 10000,
 } as const;
 
 function closedError(): OxdError {

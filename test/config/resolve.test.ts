@@ -126,7 +126,7 @@ describe('resolveConfig - INI file', () => {
       connectTimeoutMs: 5000,
       responseTimeoutMs: 30000,
       poolSize: 4,
-      maxQueued: 100,
+      maxQueued: 10000,
       maxResponseBytes: 1048576,
       ca: undefined,
       caFile: undefined,
