@@ -74,7 +74,7 @@ describe('resolveConfig - INI file', () => {
         connectTimeoutMs: 1500,
         responseTimeoutMs: 45000,
         poolSize: 8,
-        maxQueued: 100,
+        maxQueued: 10000,
         maxResponseBytes: 1048576,
         ca: undefined,
         caFile: undefined,
