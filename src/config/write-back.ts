@@ -26,7 +26,7 @@ import {
   statOrUndefinedSync,
   tempPath,
 } from './atomic-file';
-import { acquireLock, releaseLock } from './file-lock';
+import { acquireLock, releaseLock, type HeldLock } from './file-lock';
 import { parseIni } from './ini';
 import type { WriteBackValues } from './types';
 
@@ -76,23 +76,34 @@ export interface LockedConfig {
   write(values: WriteBackValues): Promise<void>;
 }
 
+export interface ConfigLockOptions {
+  /** The lease of the lock, renewed while the task runs. Default 30 s (`LOCK_LEASE_MS`). */
+  readonly leaseMs?: number | undefined;
+}
+
 /**
  * Runs `task` while holding the lock `writeBack` uses (`<file>.lock`, shared by processes,
  * and this process's queue for the file), so that a task that reads the file, registers and
- * writes the result runs in one process at a time. Waits up to a minute for the lock (a
- * registration may take that long), then rejects with `OXD_CONFIG_WRITE_FAILED`.
+ * writes the result runs in one process at a time. The lock is a lease renewed while the
+ * task runs, however long it takes; `write` refuses once the lease was lost (the process
+ * stalled for a whole lease and another one took over). Waits up to a minute for the lock,
+ * then rejects with `OXD_CONFIG_WRITE_FAILED`.
  */
 export function withConfigLock<T>(
   file: string,
   task: (config: LockedConfig) => Promise<T>,
+  options: ConfigLockOptions = {},
 ): Promise<T> {
   const path = resolve(file);
   return queued(path, async () => {
     let target: string;
-    let lock: string;
+    let lock: HeldLock;
     try {
       target = await realTarget(path);
-      lock = await acquireLock(`${target}.lock`, REGISTRATION_WAIT_MS);
+      lock = await acquireLock(`${target}.lock`, {
+        waitMs: REGISTRATION_WAIT_MS,
+        leaseMs: options.leaseMs,
+      });
     } catch (error) {
       throw new OxdConfigError(
         `cannot lock ${path} for the registration: ${describe(error)}`,
@@ -105,6 +116,12 @@ export function withConfigLock<T>(
         read: () => readSaved(target),
         write: async (values) => {
           try {
+            if (lock.lease.lost) {
+              throw new Error(
+                `the lock ${target}.lock was lost (${describe(lock.lease.signal.reason)}); ` +
+                  'another process may have written the file meanwhile',
+              );
+            }
             await removeStaleTemps(target);
             await update(target, values);
           } catch (error) {
@@ -113,7 +130,7 @@ export function withConfigLock<T>(
         },
       });
     } finally {
-      await releaseLock(`${target}.lock`, lock);
+      await releaseLock(lock);
     }
   });
 }
@@ -204,7 +221,7 @@ async function writeLocked(path: string, values: WriteBackValues): Promise<void>
       await removeStaleTemps(target);
       await update(target, values);
     } finally {
-      await releaseLock(`${target}.lock`, lock);
+      await releaseLock(lock);
     }
   } catch (error) {
     throw writeFailed(path, error);
