@@ -63,13 +63,14 @@ export function oxdClientFor(
   const { file } = config;
   if (options.writeBack !== undefined || file === undefined) return new OxdClient(config, options);
   const registered = !needsWriteBack(config);
+  const { logger } = options;
   return new OxdClient(config, {
-    registerOnce: registerOnceIn(file, lock),
+    registerOnce: registerOnceIn(file, { logger, ...lock }),
     readSaved: () => readSavedRegistration(file),
     ...options,
     writeBack: async (values) => {
       try {
-        await writeBack(file, values);
+        await writeBack(file, values, { logger });
       } catch (error) {
         if (!registered || !onlyProtectionToken(values)) throw error;
         debug('write-back: keeping the protection token in memory (%s)', String(error));
@@ -91,7 +92,7 @@ export function createOxdClient(
   input: string | ConfigInput,
   options: OxdClientOptions = {},
 ): OxdClient {
-  return oxdClientFor(resolveConfig(input), options);
+  return oxdClientFor(resolveConfig(input, { logger: options.logger }), options);
 }
 
 OxdClient.fromConfig = createOxdClient;

@@ -10,6 +10,7 @@ import type { Dispatcher } from 'undici';
 import type { ConfigInput } from '../config/resolve';
 import type { OxdConfig, ServerVersion, WriteBackValues } from '../config/types';
 import { ERROR_CODES, OxdCommandError, OxdConfigError, OxdError } from '../errors';
+import { loggerOf, type Logger } from '../logger';
 import {
   COMMANDS,
   type CommandName,
@@ -50,6 +51,12 @@ export interface OxdClientOptions {
   readSaved?: ReadSavedRegistration | undefined;
   /** Clock in milliseconds since the epoch, for token expiry. Default `Date.now`. */
   now?: (() => number) | undefined;
+  /**
+   * Told what an operator should see: oxd reached over the network in clear, a secret in a
+   * configuration file other users can read. `warn(message, fields)` and
+   * `error(message, fields)`, as `console` (the default) and winston have them.
+   */
+  logger?: Logger | undefined;
 }
 
 /**
@@ -67,7 +74,11 @@ function isUnknownSite(name: CommandName, reply: Extract<OxdReply, { ok: false }
 
 type Data = Record<string, unknown>;
 
-function defaultTransport(config: OxdConfig, dispatcher: Dispatcher | undefined): Transport {
+function defaultTransport(
+  config: OxdConfig,
+  dispatcher: Dispatcher | undefined,
+  logger: Logger,
+): Transport {
   const { oxd } = config;
   if (oxd.https) {
     return new HttpsTransport({
@@ -87,6 +98,7 @@ function defaultTransport(config: OxdConfig, dispatcher: Dispatcher | undefined)
     maxQueued: oxd.maxQueued,
     connectTimeoutMs: oxd.connectTimeoutMs,
     responseTimeoutMs: oxd.responseTimeoutMs,
+    logger,
   });
 }
 
@@ -125,7 +137,8 @@ export class OxdClient {
 
   constructor(config: OxdConfig, options: OxdClientOptions = {}) {
     this.serverVersion = config.oxd.serverVersion;
-    this.transport = options.transport ?? defaultTransport(config, options.dispatcher);
+    const logger = loggerOf(options.logger, 'OxdClient option');
+    this.transport = options.transport ?? defaultTransport(config, options.dispatcher, logger);
     this.usesToken = this.transport.kind === 'https' || config.oxd.protectCommands;
     this.registration = new SiteRegistration({
       config,

@@ -12,7 +12,7 @@
  * connection that misbehaves, times out or breaks is destroyed (so a late answer can never
  * reach the next request) and a fresh one is opened on demand.
  */
-import { connect as netConnect, type Socket } from 'node:net';
+import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import {
   ERROR_CODES,
@@ -23,6 +23,7 @@ import {
   OxdTimeoutError,
   OxdTransportError,
 } from '../errors';
+import { consoleLogger, type Logger } from '../logger';
 import { encodeFrame } from './framing';
 import { Connection, type Job, type PoolSide } from './socket-connection';
 import { transportClosedError, type OxdReply, type OxdRequest, type Transport } from './transport';
@@ -54,6 +55,18 @@ export interface SocketTransportOptions {
    * must emit `connect` once it is usable. For custom networking and fault tests.
    */
   readonly connect?: ((host: string, port: number) => Socket) | undefined;
+  /**
+   * Warned once when a connection reaches oxd on an address that is not loopback: the
+   * socket protocol is plain TCP, so tokens and secrets travel in clear. Default `console`.
+   */
+  readonly logger?: Logger | undefined;
+}
+
+/** Whether `address` (as `socket.remoteAddress` gives it) is a loopback address. */
+export function isLoopback(address: string): boolean {
+  const bare = address.replace(/^::ffff:/i, '');
+  if (isIP(bare) === 4) return bare.startsWith('127.');
+  return /^0*:(0*:)*0*1$/.test(bare);
 }
 
 /** Defaults of {@link SocketTransportOptions}. */
@@ -100,6 +113,8 @@ export class SocketTransport implements Transport {
   private readonly idle: Connection[] = [];
   /** Requests waiting for a connection, oldest first. */
   private readonly queue: Job[] = [];
+  private readonly logger: Logger;
+  private warnedClear = false;
   private closed = false;
 
   constructor(options: SocketTransportOptions) {
@@ -132,7 +147,13 @@ export class SocketTransport implements Transport {
       );
     }
     this.maxQueued = maxQueued;
-    this.open = options.connect ?? ((host, port) => netConnect({ host, port }));
+    this.logger = options.logger ?? consoleLogger;
+    const open = options.connect ?? ((host, port) => netConnect({ host, port }));
+    this.open = (host, port) => {
+      const socket = open(host, port);
+      if (!this.warnedClear) socket.once('connect', () => this.checkLoopback(socket));
+      return socket;
+    };
     this.side = {
       where: `${options.host}:${options.port}`,
       connectTimeoutMs: positive(
@@ -194,6 +215,19 @@ export class SocketTransport implements Transport {
       this.queue.push(job);
       this.dispatch();
     });
+  }
+
+  /** Warns once when oxd is reached on an address that is not loopback. */
+  private checkLoopback(socket: Socket): void {
+    const address = socket.remoteAddress;
+    if (this.warnedClear || address === undefined || isLoopback(address)) return;
+    this.warnedClear = true;
+    this.logger.warn(
+      `express-oxd: the oxd socket at ${this.side.where} is reached on ${address}, not on ` +
+        'loopback: its protocol is plain TCP, so client secrets and tokens travel in clear. ' +
+        'Run oxd-server on the same host (127.0.0.1), tunnel the port, or use oxd over HTTPS',
+      { host: this.host, port: this.port, address },
+    );
   }
 
   /** The job's deadline passed: fail it wherever it is. */

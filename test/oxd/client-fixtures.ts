@@ -54,6 +54,7 @@ export function testConfig(
       clientRegistrationAccessToken: undefined,
       clientRegistrationClientUri: undefined,
       protectionAccessToken: undefined,
+      secretsFile: undefined,
       ...client,
     },
     file,
