@@ -199,10 +199,12 @@ export class SocketTransport implements Transport {
         clearTimeout(timer);
         return true;
       };
+      const timeoutMs = Math.min(request.timeoutMs ?? Infinity, this.responseTimeoutMs);
       const job: Job = {
         command: request.command,
         frame,
         askedAt: performance.now(),
+        timeoutMs,
         resolve: (reply) => {
           if (settle()) resolve(reply);
         },
@@ -211,7 +213,7 @@ export class SocketTransport implements Transport {
         },
       };
       // Declared after the job, used only once the job is queued: nothing settles it earlier.
-      const timer = setTimeout(() => this.expire(job), this.responseTimeoutMs);
+      const timer = setTimeout(() => this.expire(job), timeoutMs);
       this.queue.push(job);
       this.dispatch();
     });
@@ -244,7 +246,7 @@ export class SocketTransport implements Transport {
   }
 
   private timeoutError(job: Job): OxdTimeoutError {
-    const ms = this.responseTimeoutMs;
+    const ms = job.timeoutMs;
     const where = job.connection
       ? ''
       : ` (it waited all that time for a free connection: all ${this.poolSize} were busy)`;
@@ -265,6 +267,14 @@ export class SocketTransport implements Transport {
     );
   }
 
+  /**
+   * Sends `get_rp` without a site: oxd answers it at once from its own storage, with an
+   * error (no such site), which is enough to know it is up and answering.
+   */
+  async ping(timeoutMs: number): Promise<void> {
+    await this.send({ command: 'get_rp', path: 'get-rp', params: {}, timeoutMs });
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     for (const job of this.queue.splice(0)) job.reject(closedError());
@@ -278,7 +288,7 @@ export class SocketTransport implements Transport {
     while (this.queue.length > 0) {
       if (this.idle.length === 0 && this.connections.size >= this.poolSize) return;
       const job = this.queue.shift() as Job;
-      if (performance.now() - job.askedAt >= this.responseTimeoutMs) {
+      if (performance.now() - job.askedAt >= job.timeoutMs) {
         job.reject(this.timeoutError(job));
         continue;
       }
@@ -307,7 +317,7 @@ export class SocketTransport implements Transport {
 
   private release(connection: Connection): void {
     for (let job = this.queue.shift(); job; job = this.queue.shift()) {
-      if (performance.now() - job.askedAt >= this.responseTimeoutMs) {
+      if (performance.now() - job.askedAt >= job.timeoutMs) {
         job.reject(this.timeoutError(job));
         continue;
       }
