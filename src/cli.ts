@@ -20,8 +20,9 @@ import type { OxdClient } from './oxd/client';
 const USAGE = `Usage:
   express-oxd register <config> [--json]
       register the site of the INI configuration file with oxd and write the oxd id and
-      client credentials into the file; when the file already has [oxd] id, check that
-      oxd knows that site (nothing is written)
+      client credentials into the file (into its [client] secrets_file when it names one,
+      owner-only); when it already has [oxd] id, check that oxd knows that site (nothing
+      is written)
 Options:
   --json   print one JSON line: {"action":"registered"|"verified","oxdId":"…","file":"…"}
   --help   show this text`;
