@@ -12,6 +12,7 @@ import type { OxdConfig, WriteBackValues } from './config/types';
 import { readSavedRegistration, withConfigLock, writeBack } from './config/write-back';
 import { OxdClient, type OxdClientOptions } from './oxd/client';
 import type { RegisterOnce } from './oxd/registration';
+import { hasMethods, isPlainObject, type Fail } from './option-check';
 
 const debug = debuglog('express-oxd');
 
@@ -81,3 +82,26 @@ export function createOxdClient(
 }
 
 OxdClient.fromConfig = createOxdClient;
+
+/**
+ * The oxd client of a middleware's options: `client` when given (checked for `methods`),
+ * else a new `OxdClient` for the configuration `config()` resolves, with `clientOptions`.
+ * Shared by `oxdAuth()` and the UMA middleware; `fail(key, message)` throws their error.
+ */
+export function resolveClient(
+  options: Record<string, unknown>,
+  config: () => OxdConfig,
+  methods: readonly string[],
+  fail: Fail,
+): OxdClient {
+  if (options.client !== undefined && !hasMethods(options.client, methods)) {
+    fail('client', `must be an OxdClient (with ${methods.join(', ')})`);
+  }
+  if (options.clientOptions !== undefined && !isPlainObject(options.clientOptions)) {
+    fail('clientOptions', 'must be an object');
+  }
+  return (
+    (options.client as OxdClient | undefined) ??
+    oxdClientFor(config(), options.clientOptions as OxdClientOptions | undefined)
+  );
+}

@@ -18,7 +18,7 @@ import {
   type OxdIncomingMessage,
   type StoredLogin,
 } from '../session';
-import { sendJson } from './response';
+import { sendJson } from '../http/response';
 import type { OxdRuntime } from './runtime';
 
 const debug = debuglog('express-oxd');

@@ -5,7 +5,13 @@
  */
 import type { ServerResponse } from 'node:http';
 import { debuglog } from 'node:util';
-import { ERROR_CODES, OxdAuthError, OxdCommandError, OxdConfigError } from '../errors';
+import {
+  ERROR_CODES,
+  OxdAuthError,
+  OxdCommandError,
+  OxdConfigError,
+  stateMismatch,
+} from '../errors';
 import {
   compactLogin,
   jwtPayloadClaims,
@@ -23,8 +29,8 @@ import {
 import { rememberLogin } from './backchannel-logout';
 import { normaliseClaims } from '../claims';
 import { livePendingLogins } from './login';
-import { queryOf, singleParam } from './request';
-import { redirect } from './response';
+import { queryOf, singleParam } from '../http/request';
+import { redirect } from '../http/response';
 import type { OxdRuntime } from './runtime';
 import { isRefusal, tokensFromReply } from './tokens';
 
@@ -61,10 +67,6 @@ const SILENT_LOGIN_ERRORS: ReadonlySet<string> = new Set([
   'consent_required',
   'account_selection_required',
 ]);
-
-function stateMismatch(message: string): OxdAuthError {
-  return new OxdAuthError(ERROR_CODES.STATE_MISMATCH, message, { status: 400 });
-}
 
 /** `https://op/` and `https://op` name the same issuer. */
 function sameIssuer(a: string, b: string): boolean {

@@ -18,7 +18,7 @@ import { normaliseClaims, type Claims } from '../claims';
 import { startLogin } from './login';
 import type { LoginOptions } from './login-params';
 import { startLogout, type LogoutOptions } from './logout';
-import { mountPrefix } from './request';
+import { mountPrefix } from '../http/request';
 import type { OxdRuntime } from './runtime';
 import { ensureFreshTokens, refreshTokens } from './tokens';
 

@@ -25,8 +25,8 @@ import {
   type OxdIncomingMessage,
   type StoredLogin,
 } from '../session';
-import { queryOf, singleParam } from './request';
-import { htmlPage, sendHtml } from './response';
+import { queryOf, singleParam } from '../http/request';
+import { htmlPage, sendHtml } from '../http/response';
 import type { OxdRuntime } from './runtime';
 
 /**

@@ -16,8 +16,9 @@ import { startLogin } from './login';
 import type { LoginOptions } from './login-params';
 import { hasSilentCookie, markSilentLoginTried } from './silent-login';
 import { finishLogout, registeredPostLogoutUri, startLogout } from './logout';
-import { resolveOptions, trimSlash, type OxdAuthOptions, type Route } from './options';
-import { pathOf, queryOf, singleParam, wantsHtml } from './request';
+import { trimSlash } from '../option-check';
+import { resolveOptions, type OxdAuthOptions, type Route } from './options';
+import { pathOf, queryOf, singleParam, wantsHtml } from '../http/request';
 import { createRuntime, type OxdRuntime } from './runtime';
 
 const debug = debuglog('express-oxd');
