@@ -3,7 +3,7 @@
  * purpose (the package test checks the list); configuration tools live in
  * `express-oxd/config`, the local OP and oxd server in `express-oxd/testing`.
  */
-export { createOxdClient } from './client-from-config';
+export { createOxdClient, OxdClient } from './client-from-config';
 export {
   ERROR_CODES,
   OxdError,
@@ -18,7 +18,6 @@ export {
   type OxdErrorOptions,
 } from './errors';
 export {
-  OxdClient,
   HttpsTransport,
   SocketTransport,
   type OxdClientOptions,
