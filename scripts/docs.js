@@ -1,14 +1,16 @@
 'use strict';
 /**
- * Regenerates the README's generated tables, from the build (`npm run build` compiles to
- * dist/): the configuration tables from the settings table (src/config/settings.ts), between
- * `<!-- settings:start -->` and `<!-- settings:end -->`, and the `oxdAuth()` options table
- * from the options table (src/middleware/options.ts), between `<!-- options:start -->` and
+ * Regenerates the generated tables of the documentation from the build (`npm run build`
+ * compiles to dist/): the configuration tables of docs/configuration.md from the settings
+ * table (src/config/settings.ts), between `<!-- settings:start -->` and
+ * `<!-- settings:end -->`, and the `oxdAuth()` options table of docs/middleware.md from the
+ * options table (src/middleware/options.ts), between `<!-- options:start -->` and
  * `<!-- options:end -->`.
  *
- *   node scripts/docs.js [--check] [README path]
+ *   node scripts/docs.js [--check] [Markdown file]
  *
- * `--check` changes nothing and exits 1 when the README is out of date.
+ * A file given is updated for the markers it has. `--check` changes nothing and exits 1 when
+ * a page is out of date.
  */
 const { readFileSync, writeFileSync } = require('node:fs');
 const { join } = require('node:path');
@@ -82,50 +84,83 @@ function replaceBetween(text, start, end, generated) {
   const from = text.indexOf(start);
   const to = text.indexOf(end);
   if (from === -1 || to === -1 || to < from) {
-    throw new Error(`the README has no "${start}" ... "${end}" markers`);
+    throw new Error(`the page has no "${start}" ... "${end}" markers`);
   }
   return `${text.slice(0, from + start.length)}\n\n${generated}\n\n${text.slice(to)}`;
 }
 
-/** `readme` with the text between the settings markers replaced by the generated tables. */
+/** `readme` (a Markdown page) with the text between the markers replaced by the generated tables. */
 function updateReadme(readme, settings) {
   return replaceBetween(readme, START, END, renderSettings(settings));
 }
 
-/** `readme` with the text between the options markers replaced by the options table. */
-function updateOptions(readme, options) {
-  return replaceBetween(readme, OPTIONS_START, OPTIONS_END, renderOptions(options));
+/** `page` with the text between the options markers replaced by the options table. */
+function updateOptions(page, options) {
+  return replaceBetween(page, OPTIONS_START, OPTIONS_END, renderOptions(options));
+}
+
+const PAGES = [
+  {
+    file: join('docs', 'configuration.md'),
+    start: START,
+    update: (text, t) => updateReadme(text, t.settings),
+  },
+  {
+    file: join('docs', 'middleware.md'),
+    start: OPTIONS_START,
+    update: (text, t) => updateOptions(text, t.options),
+  },
+];
+
+/** `text` of `path` updated for the markers it has; a page with none is refused. */
+function updatePage(text, tables, pages) {
+  const found = pages.filter((page) => text.includes(page.start));
+  if (found.length === 0) {
+    throw new Error(
+      `the page has no "${START}" ... "${END}" markers (nor "${OPTIONS_START}" ... "${OPTIONS_END}")`,
+    );
+  }
+  return found.reduce((updated, page) => page.update(updated, tables), text);
 }
 
 function main(args) {
   const check = args.includes('--check');
-  const path = args.find((arg) => arg !== '--check') ?? join(__dirname, '..', 'README.md');
-  let settings;
-  let options;
+  const given = args.find((arg) => arg !== '--check');
+  const paths =
+    given === undefined ? PAGES.map((page) => join(__dirname, '..', page.file)) : [given];
+  const tables = {};
   try {
-    settings = require('../dist/config/settings.js').SETTINGS;
-    options = require('../dist/middleware/options.js').OXD_AUTH_OPTIONS;
+    tables.settings = require('../dist/config/settings.js').SETTINGS;
+    tables.options = require('../dist/middleware/options.js').OXD_AUTH_OPTIONS;
   } catch (error) {
     console.error(`cannot load the tables from dist/ (${error.message}); run npm run build`);
     return 2;
   }
-  let readme;
-  let updated;
-  try {
-    readme = readFileSync(path, 'utf8');
-    updated = updateOptions(updateReadme(readme, settings), options);
-  } catch (error) {
-    console.error(`${path}: ${error.message}`);
-    return 2;
+  let code = 0;
+  for (const path of paths) {
+    let text;
+    let updated;
+    try {
+      text = readFileSync(path, 'utf8');
+      updated = updatePage(
+        text,
+        tables,
+        given === undefined ? PAGES.filter((page) => path.endsWith(page.file)) : PAGES,
+      );
+    } catch (error) {
+      console.error(`${path}: ${error.message}`);
+      return 2;
+    }
+    if (updated === text) continue;
+    if (check) {
+      console.error(`${path}: the generated tables are out of date; run npm run docs`);
+      code = 1;
+      continue;
+    }
+    writeFileSync(path, updated);
+    console.log(`${path}: generated tables regenerated`);
   }
-  if (updated === readme) return 0;
-  if (check) {
-    console.error(`${path}: the generated tables are out of date; run npm run docs`);
-    return 1;
-  }
-  writeFileSync(path, updated);
-  console.log(`${path}: generated tables regenerated`);
-  return 0;
+  return code;
 }
 
 module.exports = {

@@ -16,16 +16,18 @@ import {
   compactLogin,
   jwtPayloadClaims,
   loginView,
+  storedLogin,
+  type StoredLogin,
+} from '../session/login';
+import {
   otherLogins,
   sessionLogin,
   regenerateSession,
   requireSession,
   saveSession,
-  storedLogin,
   type OxdIncomingMessage,
   type PendingLogin,
-  type StoredLogin,
-} from '../session';
+} from '../session/store';
 import { rememberLogin } from './backchannel-logout';
 import { normaliseClaims } from '../claims';
 import { livePendingLogins } from './login';

@@ -10,10 +10,9 @@ import {
   loginClaims,
   loginIdTokenClaims,
   loginRawClaims,
-  sessionLogin,
-  type OxdIncomingMessage,
   type OxdSessionTokens,
-} from '../session';
+} from '../session/login';
+import { sessionLogin, type OxdIncomingMessage } from '../session/store';
 import { normaliseClaims, type Claims } from '../claims';
 import { startLogin } from './login';
 import type { LoginOptions } from './login-params';
@@ -22,7 +21,7 @@ import { mountPrefix } from '../http/request';
 import type { OxdRuntime } from './runtime';
 import { ensureFreshTokens, refreshTokens } from './tokens';
 
-declare module '../session' {
+declare module '../session/store' {
   interface OxdIncomingMessage {
     /** Set by `oxdAuth()` on every request it sees. */
     oxd?: OxdContext | undefined;

@@ -13,7 +13,7 @@ import {
   type OxdIncomingMessage,
   livePending,
   type PendingLogin,
-} from '../session';
+} from '../session/store';
 import { oxdUrl, redirect } from '../http/response';
 import { safeReturnTo } from '../http/return-to';
 import type { OxdRuntime } from './runtime';

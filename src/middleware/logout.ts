@@ -7,7 +7,12 @@ import type { ServerResponse } from 'node:http';
 import { debuglog } from 'node:util';
 import type { GetLogoutUriParams } from '../oxd/commands';
 import { OxdCommandError } from '../errors';
-import { destroySession, requireSession, sessionLogin, type OxdIncomingMessage } from '../session';
+import {
+  destroySession,
+  requireSession,
+  sessionLogin,
+  type OxdIncomingMessage,
+} from '../session/store';
 import { oxdUrl, redirect } from '../http/response';
 import { queryOf, singleParam } from '../http/request';
 import { isSafeReturnTo, safeReturnTo } from '../http/return-to';

@@ -5,13 +5,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ERROR_CODES, OxdAuthError, OxdConfigError } from '../errors';
-import {
-  loginClaims,
-  requireSession,
-  sessionLogin,
-  type OxdIncomingMessage,
-  type StoredLogin,
-} from '../session';
+import { loginClaims, type StoredLogin } from '../session/login';
+import { requireSession, sessionLogin, type OxdIncomingMessage } from '../session/store';
 import { claimHoldsAll, hasClaimValue, type Claims } from '../claims';
 import { checkKeys, type Fail, failFor, optionalBoolean, optionalFunction } from '../option-check';
 import { attachedRuntime, loginRouteUrl } from './context';

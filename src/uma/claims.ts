@@ -40,7 +40,7 @@ import {
   livePending,
   type OxdSession,
   type PendingUmaClaims,
-} from '../session';
+} from '../session/store';
 import { umaFetch } from './fetch';
 import { UmaNeedInfoError, umaGetRpt, type UmaRpt } from './rpt';
 

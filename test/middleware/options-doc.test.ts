@@ -7,7 +7,8 @@ import { OxdConfigError } from '../../src/errors';
 import { OXD_AUTH_OPTIONS, resolveOptions } from '../../src/middleware/options';
 import { ensureBuilt, ROOT } from '../helpers/build';
 
-const README = join(ROOT, 'README.md');
+/** Where the options table lives (the README links to it). */
+const README = join(ROOT, 'docs', 'middleware.md');
 
 function runDocs(...args: string[]): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
@@ -21,7 +22,7 @@ function runDocs(...args: string[]): Promise<{ code: number | null; output: stri
   });
 }
 
-describe('README oxdAuth() options table', () => {
+describe('docs/middleware.md oxdAuth() options table', () => {
   it('is the one generated from the options table (run npm run docs when this fails)', () => {
     const readme = readFileSync(README, 'utf8');
     expect(readme).toBe(updateOptions(readme, OXD_AUTH_OPTIONS));
@@ -52,11 +53,11 @@ describe('README oxdAuth() options table', () => {
     }, 240_000);
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-    it('fails --check on a README whose options table is stale and rewrites it', async () => {
+    it('fails --check on a page whose options table is stale and rewrites it', async () => {
       const readme = readFileSync(README, 'utf8');
       const row = readme.split('\n').find((line) => line.startsWith('| `errorOnRequired` |'));
       expect(row).toBeDefined();
-      const stale = join(dir, 'README.md');
+      const stale = join(dir, 'middleware.md');
       writeFileSync(stale, readme.replace(`${row as string}\n`, ''));
 
       const check = await runDocs('--check', stale);
