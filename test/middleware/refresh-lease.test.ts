@@ -79,8 +79,10 @@ async function instance(
   return { server, counter, client };
 }
 
-async function twoInstances(refreshLock: RefreshLock) {
-  const store = new session.MemoryStore();
+async function twoInstances(
+  refreshLock: RefreshLock,
+  store: session.Store = new session.MemoryStore(),
+) {
   const offset = { ms: 0 };
   const clock = () => Date.now() + offset.ms;
   const a = await instance(store, refreshLock, clock);
@@ -131,4 +133,47 @@ test('a RefreshLock without extend() keeps working', async () => {
   expect(pageA.status).toBe(200);
   expect(pageB.status).toBe(200);
   expect(a.counter.count(REFRESH) + b.counter.count(REFRESH)).toBe(1);
+}, 60_000);
+
+/** A session store whose reads can be made to wait (a slow store), through `slow`. */
+class SlowStore extends session.MemoryStore {
+  slow: (() => Promise<void>) | undefined;
+
+  override get(
+    sid: string,
+    callback: (err: unknown, session?: session.SessionData | null) => void,
+  ) {
+    const slow = this.slow;
+    if (!slow) return super.get(sid, callback);
+    slow().then(
+      () => super.get(sid, callback),
+      (err: unknown) => callback(err),
+    );
+  }
+}
+
+test('a refresh whose lease is lost before it asks the OP is abandoned: 503, the refresh token unused', async () => {
+  const store = new SlowStore();
+  const { a, profile } = await twoInstances(
+    redisRefreshLock(redisClient, { prefix: 'lost:' }),
+    store,
+  );
+  const locks = () => redisClient.keys('lost:oxd-refresh:*');
+  // While the lock is held, the store answers slowly and another owner takes the lock over,
+  // as an instance would once the lease had lapsed: the holder's next renewal finds it gone.
+  store.slow = async () => {
+    const held = await locks();
+    if (held.length === 0) return;
+    for (const key of held) await redisClient.set(key, 'another-instance');
+    await sleep(3000); // past the first renewal, a third of the 6 s lease
+  };
+  const page = await profile(a);
+  expect(page.status).toBe(503);
+  expect(a.counter.count(REFRESH)).toBe(0);
+
+  store.slow = undefined;
+  await redisClient.del(await locks());
+  const later = await profile(a);
+  expect(later.status).toBe(200);
+  expect(a.counter.count(REFRESH)).toBe(1);
 }, 60_000);
