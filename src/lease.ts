@@ -39,6 +39,9 @@ export function keepLease(options: LeaseOptions): Lease {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
 
+  let renewing = false;
+  let lastError: unknown;
+
   const lose = (reason: string): void => {
     if (controller.signal.aborted) return;
     stopped = true;
@@ -51,23 +54,30 @@ export function keepLease(options: LeaseOptions): Lease {
     timer.unref();
   };
   const turn = (): void => {
-    const startedAt = Date.now();
-    renew().then(
-      (held) => {
-        if (stopped) return;
-        if (!held) return lose('another owner holds the lock now');
-        renewedAt = startedAt;
-        schedule();
-      },
-      (error: unknown) => {
-        if (stopped) return;
-        if (Date.now() - renewedAt >= ttlMs) {
-          const detail = error instanceof Error ? error.message : String(error);
-          return lose(`the lease lapsed: it could not be renewed for ${ttlMs} ms (${detail})`);
-        }
-        schedule();
-      },
-    );
+    if (stopped) return;
+    // Judged on every turn, so a renewal that hangs cannot keep a lapsed lease alive.
+    if (Date.now() - renewedAt >= ttlMs) {
+      const detail = lastError === undefined ? '' : ` (${describe(lastError)})`;
+      return lose(`the lease lapsed: it was not renewed for ${ttlMs} ms${detail}`);
+    }
+    if (!renewing) {
+      renewing = true;
+      const startedAt = Date.now();
+      renew().then(
+        (held) => {
+          renewing = false;
+          if (stopped) return;
+          if (!held) return lose('another owner holds the lock now');
+          renewedAt = startedAt;
+          lastError = undefined;
+        },
+        (error: unknown) => {
+          renewing = false;
+          lastError = error;
+        },
+      );
+    }
+    schedule();
   };
   schedule();
 
@@ -81,4 +91,8 @@ export function keepLease(options: LeaseOptions): Lease {
       if (timer !== undefined) clearTimeout(timer);
     },
   };
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
