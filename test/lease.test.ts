@@ -6,7 +6,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { keepLease } from '../src/lease';
 
-const TTL = 90;
+const TTL = 400;
 
 test('renewed every third of the lease while held', async () => {
   let renewals = 0;

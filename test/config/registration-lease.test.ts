@@ -22,8 +22,8 @@ import {
 } from '../fixtures/scripted-oxd-server';
 import { ensureBuilt, ROOT } from '../helpers/build';
 
-const LEASE_MS = 300;
-const REGISTER_DELAY_MS = 2500;
+const LEASE_MS = 1000;
+const REGISTER_DELAY_MS = 4000;
 
 /** A process registering the site of `file` with a short lock lease; prints the oxd id. */
 const CHILD = `
