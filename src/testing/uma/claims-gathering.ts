@@ -1,12 +1,13 @@
 /**
  * The claims-gathering page of the local UMA authorization server: the URL of
- * `uma_rp_get_claims_gathering_url`, a form (escaped, no script, no style) asking for the
+ * `uma_rp_get_claims_gathering_url`, a form (escaped, no script, one inline style) asking for the
  * claims the policy still needs, and the redirect back to the client with a new ticket.
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { debuglog } from 'node:util';
 import { BodyError, escapeHtml, readForm, sendPage } from '../http';
+import { PAGE_ICON, PAGE_STYLE, PAGE_STYLE_HASH } from '../page-style';
 import {
   type ClaimValues,
   type ClaimsPolicy,
@@ -38,9 +39,12 @@ function page(title: string, body: string): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)}</title>
+<link rel="icon" href="${PAGE_ICON}">
+<style>${PAGE_STYLE}</style>
 </head>
 <body>
 <main>
+<p class="brand">◆ UMA authorization server</p>
 <h1>${escapeHtml(title)}</h1>
 ${body}
 </main>
@@ -62,7 +66,7 @@ export function renderClaimsForm(options: {
     fields.length === 0
       ? '<p>No further information is needed. Continue to return to the application.</p>'
       : '<p>The application needs the following information before it can grant access.</p>';
-  const alert = error ? `<p role="alert" id="error">${escapeHtml(error)}</p>\n` : '';
+  const alert = error ? `<p role="alert" id="error" class="error">${escapeHtml(error)}</p>\n` : '';
   const inputs = fields
     .map((field) => {
       const id = escapeHtml(field.name);
@@ -85,11 +89,11 @@ ${inputs}
 
 /** A page with a single message (invalid link, server failure). */
 export function renderMessagePage(title: string, message: string): string {
-  return page(title, `<p role="alert" id="error">${escapeHtml(message)}</p>`);
+  return page(title, `<p role="alert" id="error" class="error">${escapeHtml(message)}</p>`);
 }
 
-/** The page's CSP: nothing loads, nothing frames it. */
-const PAGE_CSP = "default-src 'none'; frame-ancestors 'none'";
+/** The page's CSP: nothing loads but its own style and icon, nothing frames it. */
+const PAGE_CSP = `default-src 'none'; style-src ${PAGE_STYLE_HASH}; img-src data:; frame-ancestors 'none'`;
 
 function sendHtml(res: ServerResponse, status: number, html: string): void {
   sendPage(res, status, html, PAGE_CSP);
