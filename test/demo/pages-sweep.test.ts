@@ -136,6 +136,17 @@ describe.each([
     await page.waitForSelector('#submit');
     expect(new URL(page.url()).origin).not.toBe(site.origin);
     await check(page, 'UMA claims gathering');
+    // Somebody else's address is refused: only the signed-in user's own one is accepted.
+    await page.fill('input[type=email]', 'john.roe@example.com');
+    const gathering = new URL(page.url());
+    // The refusal is the form again, with status 400.
+    expectedErrors.add(`${gathering.origin}${gathering.pathname}`);
+    await page.click('#submit');
+    await page.waitForSelector('#error');
+    await expect(page.locator('#error').textContent()).resolves.toContain(
+      'not the one of the account you are signed in with',
+    );
+    await check(page, 'UMA claims gathering, refused');
     await page.fill('input[type=email]', 'jane.doe@example.com');
     await page.click('#submit');
     await page.waitForSelector('#uma-photos');
