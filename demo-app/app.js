@@ -26,7 +26,8 @@ const NOTICE_COOKIE_OPTIONS = { secure: true, httpOnly: true, sameSite: 'lax', p
 const NOTICES = {
   'signed-out': {
     kind: 'success',
-    text: 'You have signed out, here and at the OpenID Provider.',
+    // The OP's sign-out page lets the user stay signed in there, which this site cannot see.
+    text: 'You have signed out of this site. Unless you chose to stay signed in at the OpenID Provider, you have signed out there too.',
   },
   'signed-out-here': {
     kind: 'success',
