@@ -119,6 +119,11 @@ describe.each([
     const op = new URL(page.url()).origin;
     await check(page, 'OP login');
     await page.fill('#username', demo!.username!);
+    await page.fill('#password', 'not-the-password');
+    await page.click('#login');
+    await page.waitForSelector('#login-error');
+    await check(page, 'OP login, wrong password');
+    await page.fill('#username', demo!.username!);
     await page.fill('#password', demo!.password!);
     await page.click('#login');
     await page.waitForURL((url) => url.origin === site.origin && url.pathname === '/claims');
@@ -151,6 +156,14 @@ describe.each([
     await page.click('#submit');
     await page.waitForSelector('#uma-photos');
     await check(page, 'UMA private album');
+    await page.goto(new URL('/uma?album=public', site).href);
+    await page.waitForSelector('#uma-photos');
+    await check(page, 'UMA public album');
+    // A claims-gathering link without its ticket: a styled message, not a bare error.
+    const stale = `${gathering.origin}${gathering.pathname}`;
+    await page.goto(stale);
+    await expect(page.locator('#error').textContent()).resolves.toContain('invalid');
+    await check(page, 'UMA claims gathering, invalid link');
 
     // Log out, and at the OP choose to stay signed in there: back on the site, no state.
     await page.goto(site.href);
