@@ -4,6 +4,7 @@
  */
 import { registerSessionKeys, type OxdIncomingMessage, type OxdSessionTokens } from '../session';
 import type { ResolvedOptions } from './options';
+import type { FailureLogger } from '../report';
 
 export interface OxdRuntime extends ResolvedOptions {
   /**
@@ -21,6 +22,8 @@ export interface OxdRuntime extends ResolvedOptions {
    * `req.oxd` getter shared by every copy of the package calls.
    */
   readonly contextOf: (req: OxdIncomingMessage) => object | undefined;
+  /** Where `reportFailure()` logs the failures of this instance; none: not logged. */
+  readonly logger?: FailureLogger | undefined;
 }
 
 export function createRuntime(

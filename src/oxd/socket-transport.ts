@@ -23,6 +23,7 @@ import {
 import { encodeFrame } from './framing';
 import { Connection, type Job, type PoolSide } from './socket-connection';
 import { transportClosedError, type OxdReply, type OxdRequest, type Transport } from './transport';
+import { watchPool, type PoolGauge } from '../telemetry';
 
 export interface SocketTransportOptions {
   /** oxd-server host name or IP address (oxd 3.x binds 127.0.0.1 unless told otherwise). */
@@ -95,6 +96,9 @@ export class SocketTransport implements Transport {
   /** Requests waiting for a connection, oldest first. */
   private readonly queue: Job[] = [];
   private closed = false;
+  /** What the pool metrics read (kept alive by the transport), and how to stop reporting it. */
+  private readonly gauge: PoolGauge;
+  private readonly unwatch: () => void;
 
   constructor(options: SocketTransportOptions) {
     if (typeof options.host !== 'string' || options.host === '') {
@@ -127,6 +131,13 @@ export class SocketTransport implements Transport {
     }
     this.maxQueued = maxQueued;
     this.open = options.connect ?? ((host, port) => netConnect({ host, port }));
+    this.gauge = {
+      address: this.host,
+      port: this.port,
+      inUse: () => this.connections.size - this.idle.length,
+      waiting: () => this.queue.length,
+    };
+    this.unwatch = watchPool(this.gauge);
     this.side = {
       where: `${options.host}:${options.port}`,
       connectTimeoutMs: positive(
@@ -227,6 +238,7 @@ export class SocketTransport implements Transport {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.unwatch();
     for (const job of this.queue.splice(0)) job.reject(closedError());
     const connections = [...this.connections];
     for (const connection of connections) connection.fail(closedError());
