@@ -80,16 +80,12 @@ export interface PoolGauge {
   waiting(): number;
 }
 
-/** Pools of live socket transports (a transport forgotten without close() drops out). */
+/** Pools of live socket transports: a transport dropped by the application drops out. */
 const pools = new Set<WeakRef<PoolGauge>>();
 
-/** Reports `pool` in the pool metrics until the returned function is called. */
-export function watchPool(pool: PoolGauge): () => void {
-  const ref = new WeakRef(pool);
-  pools.add(ref);
-  return () => {
-    pools.delete(ref);
-  };
+/** Reports `pool` in the pool metrics for as long as something else holds it. */
+export function watchPool(pool: PoolGauge): void {
+  pools.add(new WeakRef(pool));
 }
 
 function observePools(result: Otel.ObservableResult, read: (pool: PoolGauge) => number): void {

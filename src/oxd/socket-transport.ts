@@ -96,9 +96,8 @@ export class SocketTransport implements Transport {
   /** Requests waiting for a connection, oldest first. */
   private readonly queue: Job[] = [];
   private closed = false;
-  /** What the pool metrics read (kept alive by the transport), and how to stop reporting it. */
+  /** What the pool metrics read: reported while the transport lives (0 and 0 once closed). */
   private readonly gauge: PoolGauge;
-  private readonly unwatch: () => void;
 
   constructor(options: SocketTransportOptions) {
     if (typeof options.host !== 'string' || options.host === '') {
@@ -137,7 +136,7 @@ export class SocketTransport implements Transport {
       inUse: () => this.connections.size - this.idle.length,
       waiting: () => this.queue.length,
     };
-    this.unwatch = watchPool(this.gauge);
+    watchPool(this.gauge);
     this.side = {
       where: `${options.host}:${options.port}`,
       connectTimeoutMs: positive(
@@ -238,7 +237,6 @@ export class SocketTransport implements Transport {
 
   async close(): Promise<void> {
     this.closed = true;
-    this.unwatch();
     for (const job of this.queue.splice(0)) job.reject(closedError());
     const connections = [...this.connections];
     for (const connection of connections) connection.fail(closedError());
