@@ -87,7 +87,7 @@ test('a login while oxd is down: error spans with the code, counted as a failed 
   }
 });
 
-test('a refresh: its span and command, counted; protected requests before it record nothing', async () => {
+test('a refresh and a logout: spans and counters; protected requests before the refresh record nothing', async () => {
   const config = configFor(stack, 'socket');
   const client = new OxdClient(resolveConfig(config), { writeBack: false });
   const agent = request.agent(
@@ -125,6 +125,16 @@ test('a refresh: its span and command, counted; protected requests before it rec
     ]);
     const refreshes = await telemetry.points('express_oxd.refreshes');
     expect(countOf(refreshes, { 'express_oxd.outcome': 'success' })).toBe(1);
+
+    telemetry.reset();
+    expect((await agent.get('/logout').set('Accept', HTML)).status).toBe(302);
+    expect(telemetry.tree()).toEqual([
+      { name: 'express-oxd logout', children: [{ name: 'oxd get_logout_uri', children: [] }] },
+    ]);
+    const logouts = await telemetry.points('express_oxd.logouts');
+    expect(
+      countOf(logouts, { 'express_oxd.operation': 'logout', 'express_oxd.outcome': 'success' }),
+    ).toBe(1);
   } finally {
     await client.close();
   }
