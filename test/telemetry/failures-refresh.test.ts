@@ -140,6 +140,34 @@ test('a refresh and a logout: spans and counters; protected requests before the 
   }
 });
 
+test('a front-channel logout: its span, counted as a logout', async () => {
+  // oxd 4.x: its logins carry the OP's sid.
+  const config = configFor(stack, 'https4');
+  const client = new OxdClient(resolveConfig(config), { writeBack: false });
+  const agent = request.agent(
+    buildApp('express5', oxdAuth({ config, client }), { store: new session.MemoryStore() }),
+  );
+  try {
+    expect((await logIn(agent, stack)).status).toBe(302);
+    const sid = (await agent.get('/profile').set('Accept', HTML)).body.idTokenClaims?.sid;
+    expect(typeof sid).toBe('string');
+    telemetry.reset();
+    const query = new URLSearchParams({ iss: stack.op.issuer, sid });
+    expect((await agent.get(`/frontchannel-logout?${query}`)).status).toBe(200);
+    expect(telemetry.tree()).toEqual([{ name: 'express-oxd frontchannel_logout', children: [] }]);
+    expect((await agent.get('/profile').set('Accept', 'application/json')).status).toBe(401);
+    const logouts = await telemetry.points('express_oxd.logouts');
+    expect(
+      countOf(logouts, {
+        'express_oxd.operation': 'frontchannel_logout',
+        'express_oxd.outcome': 'success',
+      }),
+    ).toBe(1);
+  } finally {
+    await client.close();
+  }
+});
+
 test("the socket pool's connections in use and commands waiting", async () => {
   // An "oxd" that accepts and never answers: commands stay in flight.
   const sockets = new Set<import('node:net').Socket>();
