@@ -21,7 +21,6 @@ import {
 } from '../session/login';
 import {
   otherLogins,
-  sessionLogin,
   regenerateSession,
   requireSession,
   saveSession,
@@ -30,6 +29,7 @@ import {
 } from '../session/store';
 import { rememberLogin } from './backchannel-logout';
 import { normaliseClaims } from '../claims';
+import { activeLogin } from './lifetime';
 import { livePendingLogins } from './login';
 import { queryOf, singleParam } from '../http/request';
 import { redirect } from '../http/response';
@@ -181,7 +181,7 @@ export async function handleCallback(
   const index = state === undefined ? -1 : pending.findIndex((entry) => entry.state === state);
   const login = pending[index];
   if (!login) {
-    if (sessionLogin(session, runtime.sessionKey)) {
+    if (activeLogin(runtime, session)) {
       debug('callback: no login of this session has that state; already logged in, going on');
       redirect(res, '/');
       return;
@@ -227,6 +227,7 @@ export async function handleCallback(
     );
   }
   const data = await reshape(runtime, req, res, await loginData(runtime, code, login, req));
+  data.startedAt = runtime.clock();
 
   // A new session id at login (against session fixation); logins other tabs started, and
   // the logins of other oxdAuth() instances of the application, survive.

@@ -7,11 +7,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { debuglog } from 'node:util';
 import type { OxdClient } from '../oxd/client';
-import { sessionLogin, type OxdIncomingMessage } from '../session/store';
+import type { OxdIncomingMessage } from '../session/store';
 import { handleBackchannelLogout, OpKeys } from './backchannel-logout';
 import { handleCallback } from './callback';
 import { attachContext, contextOf } from './context';
 import { handleFrontchannelLogout } from './frontchannel-logout';
+import { activeLogin } from './lifetime';
 import { startLogin } from './login';
 import type { LoginOptions } from './login-params';
 import { hasSilentCookie, markSilentLoginTried } from './silent-login';
@@ -166,7 +167,7 @@ async function trySilentLogin(
   if (
     !session ||
     typeof session.save !== 'function' ||
-    sessionLogin(session, runtime.sessionKey) !== undefined
+    activeLogin(runtime, session) !== undefined
   ) {
     return false;
   }
