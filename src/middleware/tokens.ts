@@ -18,6 +18,8 @@ import type { ResultOf } from '../oxd/commands';
 import { keepClaimsAcrossTokens, type OxdSessionTokens, type StoredLogin } from '../session/login';
 import { saveSession, type OxdIncomingMessage, type OxdSession } from '../session/store';
 import type { OxdRuntime } from './runtime';
+import { traced } from '../report';
+import { underRequest } from '../telemetry';
 
 const debug = debuglog('express-oxd');
 
@@ -111,10 +113,13 @@ async function newerStored(
 async function requestRefresh(
   runtime: OxdRuntime,
   previous: OxdSessionTokens,
+  req: OxdIncomingMessage,
 ): Promise<OxdSessionTokens> {
   const refreshToken = previous.refresh_token;
   if (!refreshToken) return previous;
-  const reply = await runtime.client.getAccessTokenByRefreshToken({ refresh_token: refreshToken });
+  const reply = await underRequest(req, () =>
+    runtime.client.getAccessTokenByRefreshToken({ refresh_token: refreshToken }),
+  );
   return tokensFromReply(reply, runtime.clock(), previous);
 }
 
@@ -135,7 +140,7 @@ async function obtainTokens(
   if (adopted) return adopted;
   const lock = runtime.refreshLock;
   const sid = req.sessionID;
-  if (!lock || sid === undefined) return requestRefresh(runtime, used);
+  if (!lock || sid === undefined) return requestRefresh(runtime, used, req);
   const key = `oxd-refresh:${sid}`;
   const ttlMs = refreshLeaseMs(runtime);
   const deadline = Date.now() + ttlMs;
@@ -162,7 +167,7 @@ async function obtainTokens(
         if (lease?.lost) throw lostLease(lease);
         // Once asked, the OP may rotate the refresh token: the answer is saved even if the
         // lease is lost meanwhile, since those are the only tokens that still work.
-        const fresh = await requestRefresh(runtime, used);
+        const fresh = await requestRefresh(runtime, used, req);
         if (session[runtime.sessionKey] === data) {
           keepClaimsAcrossTokens(data, fresh);
           data.tokens = fresh;
@@ -227,6 +232,11 @@ export function isRefusal(err: OxdCommandError): boolean {
   return code >= 400 && code < 500 && code !== 408 && code !== 429;
 }
 
+/** A refresh token the OP refused ends the login: an outcome of the refresh, not a failure. */
+function refusedOutcome(err: unknown): string | undefined {
+  return err instanceof OxdCommandError && isRefusal(err) ? 'refused' : undefined;
+}
+
 /** The error a refresh that failed for want of oxd or the OP becomes: 503, login kept. */
 function outage(err: OxdCommandError): OxdCommandError {
   return new OxdCommandError(
@@ -264,7 +274,13 @@ export async function refreshTokens(
   const key = req.sessionID;
   let pending = key === undefined ? undefined : runtime.refreshes.get(key);
   if (!pending) {
-    pending = obtainTokens(runtime, req, session, data, force);
+    pending = traced(
+      'refresh',
+      req,
+      runtime,
+      () => obtainTokens(runtime, req, session, data, force),
+      refusedOutcome,
+    );
     if (key !== undefined) {
       runtime.refreshes.set(key, pending);
       const forget = (): void => {

@@ -1,6 +1,6 @@
 /**
  * Parts of the oxd client that need no client state: the transport a configuration selects,
- * and which oxd errors say that the site is unknown to oxd.
+ * which oxd errors say that the site is unknown to oxd, and the readiness ping.
  */
 import type { Dispatcher } from 'undici';
 import type { OxdConfig } from '../config/types';
@@ -49,4 +49,10 @@ export function defaultTransport(
     responseTimeoutMs: oxd.responseTimeoutMs,
     logger,
   });
+}
+
+/** The transport's own ping, or for a transport without one `get_rp` without a site. */
+export async function pingTransport(transport: Transport, timeoutMs: number): Promise<void> {
+  if (transport.ping) return transport.ping(timeoutMs);
+  await transport.send({ command: 'get_rp', path: 'get-rp', params: {}, timeoutMs });
 }

@@ -10,6 +10,7 @@ import type { Dispatcher } from 'undici';
 import type { OxdConfig, ServerVersion, WriteBackValues } from '../config/types';
 import { ERROR_CODES, OxdCommandError, OxdConfigError, OxdError } from '../errors';
 import { loggerOf, type Logger } from '../logger';
+import { observeCommand, takeParent, type TelemetrySpan } from '../telemetry';
 import {
   COMMANDS,
   type CommandName,
@@ -17,7 +18,7 @@ import {
   type ParamsOf,
   type ResultOf,
 } from './commands';
-import { defaultTransport, isUnknownSite } from './client-support';
+import { defaultTransport, isUnknownSite, pingTransport } from './client-support';
 import { isRejectedToken } from './protection-token';
 import { SiteRegistration, type ReadSavedRegistration, type RegisterOnce } from './registration';
 import { readResult } from './results';
@@ -49,11 +50,7 @@ export interface OxdClientOptions {
   readSaved?: ReadSavedRegistration | undefined;
   /** Clock in milliseconds since the epoch, for token expiry. Default `Date.now`. */
   now?: (() => number) | undefined;
-  /**
-   * Told what an operator should see: oxd reached over the network in clear, a secret in a
-   * configuration file other users can read. `warn(message, fields)` and
-   * `error(message, fields)`, as `console` (the default) and winston have them.
-   */
+  /** Told of oxd reached in clear and of secrets others can read. Default `console`. */
   logger?: Logger | undefined;
 }
 
@@ -78,6 +75,8 @@ export class OxdClient {
   private closed$: Promise<void> = Promise.resolve();
   /** Commands asked and not yet settled, for a draining {@link close}. */
   private readonly pending = new Set<Promise<unknown>>();
+  /** The span of the command whose registration or token the next bootstrap command serves. */
+  private bootstrapParent: TelemetrySpan | undefined;
 
   constructor(config: OxdConfig, options: OxdClientOptions = {}) {
     this.serverVersion = config.oxd.serverVersion;
@@ -134,9 +133,7 @@ export class OxdClient {
     }
     if (this.closed) throw this.closedError();
     const started = Date.now();
-    const { transport } = this;
-    if (transport.ping) await transport.ping(timeoutMs);
-    else await transport.send({ command: 'get_rp', path: 'get-rp', params: {}, timeoutMs });
+    await pingTransport(this.transport, timeoutMs);
     return Date.now() - started;
   }
 
@@ -323,17 +320,30 @@ export class OxdClient {
   // ---------------------------------------------------------------------------------------
   // Plumbing
 
+  /** One command in its span, under the parent given by `withParent()` (read synchronously). */
   private call<N extends CommandName>(name: N, params: ParamsOf<N>): Promise<ResultOf<N>> {
-    if (this.closed) return Promise.reject(this.closedError());
-    const asked = this.run(name, params);
+    const asked = observeCommand(this.commandInfo(name), takeParent(), (span) =>
+      this.run(name, params, span),
+    );
+    // Commands asked before a draining close() are let finish: it waits for these.
     this.pending.add(asked);
     const settled = () => void this.pending.delete(asked);
     asked.then(settled, settled);
     return asked;
   }
 
-  private async run<N extends CommandName>(name: N, params: ParamsOf<N>): Promise<ResultOf<N>> {
+  private commandInfo(name: CommandName) {
+    const { command } = COMMANDS[name];
+    return { command, transport: this.transport.kind, serverVersion: this.serverVersion };
+  }
+
+  private async run<N extends CommandName>(
+    name: N,
+    params: ParamsOf<N>,
+    span: TelemetrySpan | undefined,
+  ): Promise<ResultOf<N>> {
     const spec: CommandSpec = COMMANDS[name];
+    if (this.closed) throw this.closedError();
     if (!spec.versions.includes(this.serverVersion)) {
       throw new OxdConfigError(
         `${name} (oxd ${spec.command}) is not available on oxd server version ${this.serverVersion}; ` +
@@ -343,14 +353,14 @@ export class OxdClient {
     }
     const given: Data = { ...params };
     const ownId = spec.needsOxdId && given.oxd_id === undefined;
-    let reply = await this.send(name, spec, given, ownId);
+    let reply = await this.send(name, spec, given, ownId, span);
     if (
       !reply.ok &&
       ownId &&
       isUnknownSite(name, reply) &&
       (await this.registration.adoptSaved())
     ) {
-      reply = await this.send(name, spec, given, ownId);
+      reply = await this.send(name, spec, given, ownId, span);
     }
     return this.result(name, reply);
   }
@@ -361,14 +371,17 @@ export class OxdClient {
     spec: CommandSpec,
     params: Data,
     ownId: boolean,
+    span: TelemetrySpan | undefined,
   ): Promise<OxdReply> {
     const wire: Data = { ...params };
+    this.bootstrapParent = span;
     // Not `register()`: a command asked before a draining close() may still need it.
     if (ownId) wire.oxd_id = await this.registration.ensure();
     const token =
       this.usesToken && !spec.bootstrap ? await this.registration.currentToken() : undefined;
     const reply = await this.exchange(name, wire, token);
     if (!reply.ok && token !== undefined && isRejectedToken(reply)) {
+      this.bootstrapParent = span;
       return this.exchange(name, wire, await this.registration.renewToken(token));
     }
     return reply;
@@ -391,8 +404,10 @@ export class OxdClient {
   }
 
   /** Sends a command that needs neither registration nor token. */
-  private async bootstrap<N extends CommandName>(name: N, params: Data): Promise<ResultOf<N>> {
-    return this.result(name, await this.exchange(name, params, undefined));
+  private bootstrap<N extends CommandName>(name: N, params: Data): Promise<ResultOf<N>> {
+    return observeCommand(this.commandInfo(name), this.bootstrapParent, async () =>
+      this.result(name, await this.exchange(name, params, undefined)),
+    );
   }
 
   private closedError(): OxdError {

@@ -5,11 +5,15 @@ import { join } from 'node:path';
 import { resolveConfig, type ConfigInput } from '../../src/config/resolve';
 import { ERROR_CODES, OxdConfigError } from '../../src/errors';
 import { ensureBuilt } from '../helpers/build';
+import { capturingWarnings } from '../helpers/warnings';
 
 const ROOT = join(__dirname, '..', '..');
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'config');
-const warnings: string[] = [];
-const quiet = { warn: (message: string) => void warnings.push(message), error: () => undefined };
+const secretWarnings: string[] = [];
+const quiet = {
+  warn: (message: string) => void secretWarnings.push(message),
+  error: () => undefined,
+};
 
 let dir: string;
 beforeAll(async () => {
@@ -109,7 +113,9 @@ describe('resolveConfig - unknown keys in the INI file', () => {
 
   it('loads a file with a key near no setting, and warns about it', async () => {
     const path = iniFile({ oxd: 'unknown_oxd_key = kept as is' });
-    expect(resolveConfig(path).oxd.oxdId).toBe('abc');
+    const { result, warnings } = capturingWarnings(() => resolveConfig(path));
+    expect(result.oxd.oxdId).toBe('abc');
+    expect(warnings).toEqual([expect.stringContaining('[oxd] unknown_oxd_key is not a setting')]);
     const stderr = await stderrOfResolving(path);
     expect(stderr).toContain(
       `[OXD_CONFIG_UNKNOWN_KEY] OxdConfigWarning: ${path}: [oxd] unknown_oxd_key is not a ` +
@@ -131,16 +137,31 @@ describe('resolveConfig - unknown keys in the INI file', () => {
   it.each(['demosite.cfg', 'test/fixtures/config/good.cfg', 'test/fixtures/config/commented.cfg'])(
     'still loads %s',
     (file) => {
-      // The repository's files are 0644: a file holding secrets warns, here to `warnings`.
-      expect(() => resolveConfig(join(ROOT, file), { logger: quiet })).not.toThrow();
+      // The repository's files are 0644: one holding secrets warns, here to `secretWarnings`.
+      const { warnings } = capturingWarnings(() =>
+        resolveConfig(join(ROOT, file), { logger: quiet }),
+      );
+      // commented.cfg keeps a key no setting has, on purpose.
+      expect(warnings).toEqual(
+        file.endsWith('commented.cfg')
+          ? [expect.stringContaining('[oxd] unknown_oxd_key is not a setting')]
+          : [],
+      );
     },
   );
 
   it.each(readdirSync(FIXTURES).filter((name) => name.endsWith('.cfg')))(
     'refuses no key of the fixture %s',
     (name) => {
-      expect(() => resolveConfig(join(FIXTURES, name), { logger: quiet })).not.toThrow(
-        /is not a setting|accepted only in a settings object/,
+      const { warnings } = capturingWarnings(() =>
+        expect(() => resolveConfig(join(FIXTURES, name), { logger: quiet })).not.toThrow(
+          /is not a setting|accepted only in a settings object/,
+        ),
+      );
+      expect(warnings).toEqual(
+        name === 'commented.cfg'
+          ? [expect.stringContaining('[oxd] unknown_oxd_key is not a setting')]
+          : [],
       );
     },
   );

@@ -34,7 +34,7 @@ export type { TestUser };
 export interface LocalStack {
   op: { issuer: string; ca: string; users: TestUser[] };
   oxd: { host: string; port: number; httpsUrl: string; ca: string };
-  /** The oxd's data directory (holds registrations.json). */
+  /** The stack's data directory (the oxd's registrations.json is in local-oxd/). */
   dataDir: string;
   /** Stops the oxd child only; the OP stays up. */
   stopOxd(): Promise<void>;
