@@ -11,7 +11,7 @@ import { HttpsTransport } from '../../src/oxd/https-transport';
 import { SocketTransport } from '../../src/oxd/socket-transport';
 import type { OxdReply, OxdRequest, Transport } from '../../src/oxd/transport';
 import type { LocalStack } from './local-stack';
-import { OpCookieJar, submitOpLogin } from './op-login';
+import { OpCookieJar, submitOpLogin } from '../../src/testing/op-login';
 
 export type { LocalStack };
 export type Agent = TestAgent<Test>;

@@ -18,7 +18,7 @@ import {
   writeStackConfig,
 } from '../helpers/instances';
 import { dedicatedStack, type LocalStack } from '../helpers/local-stack';
-import { submitOpLogin } from '../helpers/op-login';
+import { submitOpLogin } from '../../src/testing/op-login';
 
 const ORIGIN = 'https://app.example';
 let stack: LocalStack;

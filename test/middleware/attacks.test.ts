@@ -9,7 +9,12 @@ import request from 'supertest';
 import { ERROR_CODES, oxdAuth, type OxdAuthHandler } from '../../src';
 import type { OxdSessionData } from '../../src/session';
 import { useLocalStack } from '../helpers/local-stack';
-import { cancelOpLogin, followOpLogout, OpCookieJar, submitOpLogin } from '../helpers/op-login';
+import {
+  cancelOpLogin,
+  followOpLogout,
+  OpCookieJar,
+  submitOpLogin,
+} from '../../src/testing/op-login';
 import { buildApp } from '../fixtures/apps';
 import {
   appPath,

@@ -15,7 +15,7 @@ import type { WriteBackValues } from '../../src/config/types';
 import { resolveConfig } from '../../src/config/resolve';
 import { OxdClient } from '../../src/oxd/client';
 import { useLocalStack } from '../helpers/local-stack';
-import { followOpLogout, OpCookieJar } from '../helpers/op-login';
+import { followOpLogout, OpCookieJar } from '../../src/testing/op-login';
 import { buildApp, FRAMEWORKS, type Framework } from '../fixtures/apps';
 import { configFor, countingTransport, HTML, logIn } from '../helpers/stack-fixture';
 

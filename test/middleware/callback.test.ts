@@ -6,7 +6,7 @@
 import request from 'supertest';
 import { ERROR_CODES, oxdAuth } from '../../src';
 import { useLocalStack } from '../helpers/local-stack';
-import { cancelOpLogin, OpCookieJar } from '../helpers/op-login';
+import { cancelOpLogin, OpCookieJar } from '../../src/testing/op-login';
 import { buildApp, FRAMEWORKS, type Framework } from '../fixtures/apps';
 import {
   appPath,

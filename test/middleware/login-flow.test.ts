@@ -9,7 +9,7 @@ import session from 'express-session';
 import express5 from 'express';
 import { oxdAuth, requireAuth, type OxdAuthHandler, type OxdAuthOptions } from '../../src';
 import { useLocalStack } from '../helpers/local-stack';
-import { followOpLogout, OpCookieJar, submitOpLogin } from '../helpers/op-login';
+import { followOpLogout, OpCookieJar, submitOpLogin } from '../../src/testing/op-login';
 import { buildApp, express4, FRAMEWORKS, type Framework } from '../fixtures/apps';
 import {
   appPath,

@@ -6,7 +6,7 @@
 import request from 'supertest';
 import { OxdConfigError, oxdAuth, type OxdAuthOptions } from '../../src';
 import { useLocalStack } from '../helpers/local-stack';
-import { OpCookieJar, resumeOpSession } from '../helpers/op-login';
+import { OpCookieJar, resumeOpSession } from '../../src/testing/op-login';
 import { buildApp, FRAMEWORKS } from '../fixtures/apps';
 import {
   appPath,

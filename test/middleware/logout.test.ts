@@ -9,7 +9,12 @@ import type { WriteBackValues } from '../../src/config/types';
 import { resolveConfig } from '../../src/config/resolve';
 import { OxdClient } from '../../src/oxd/client';
 import { useLocalStack, dedicatedStack } from '../helpers/local-stack';
-import { followOpLogout, OpCookieJar, resumeOpSession, submitOpLogin } from '../helpers/op-login';
+import {
+  followOpLogout,
+  OpCookieJar,
+  resumeOpSession,
+  submitOpLogin,
+} from '../../src/testing/op-login';
 import { buildApp, FRAMEWORKS, type Framework } from '../fixtures/apps';
 import {
   APP_ORIGIN,

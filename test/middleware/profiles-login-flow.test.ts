@@ -12,7 +12,7 @@ import { OxdClient } from '../../src/oxd/client';
 import type { OxdReply, OxdRequest, Transport } from '../../src/oxd/transport';
 import { ensureBuilt } from '../helpers/build';
 import { dedicatedStack } from '../helpers/local-stack';
-import { followOpLogout, OpCookieJar } from '../helpers/op-login';
+import { followOpLogout, OpCookieJar } from '../../src/testing/op-login';
 import { buildApp } from '../fixtures/apps';
 import {
   type Agent,

@@ -5,7 +5,7 @@
 import request from 'supertest';
 import { oxdAuth } from '../../src';
 import { useLocalStack } from '../helpers/local-stack';
-import { OpCookieJar, resumeOpSession } from '../helpers/op-login';
+import { OpCookieJar, resumeOpSession } from '../../src/testing/op-login';
 import { buildApp, FRAMEWORKS, type Framework } from '../fixtures/apps';
 import { appPath, clientFor, configFor, HTML, logIn, type Agent } from '../helpers/stack-fixture';
 

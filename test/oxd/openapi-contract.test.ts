@@ -16,7 +16,7 @@ import {
   SPEC_OVER_REQUIRES,
 } from '../fixtures/oxd-4.3.1-openapi';
 import { dedicatedStack, type LocalStack } from '../helpers/local-stack';
-import { submitOpLogin } from '../helpers/op-login';
+import { submitOpLogin } from '../../src/testing/op-login';
 import { rawHttps } from '../helpers/raw-https';
 import { configFor, countingTransport } from '../helpers/stack-fixture';
 

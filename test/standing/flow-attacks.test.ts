@@ -9,7 +9,7 @@ import session from 'express-session';
 import request from 'supertest';
 import { ERROR_CODES, oxdAuth, type OxdAuthHandler } from '../../src';
 import { dedicatedStack } from '../helpers/local-stack';
-import { submitOpLogin } from '../helpers/op-login';
+import { submitOpLogin } from '../../src/testing/op-login';
 import { buildApp } from '../fixtures/apps';
 import {
   appPath,

@@ -9,7 +9,7 @@ import { encodeFrame } from '../../src/oxd/framing';
 import { dedicatedStack, type LocalStack } from '../helpers/local-stack';
 import { rawHttps } from '../helpers/raw-https';
 import { RawOxdSocket } from '../helpers/raw-socket';
-import { submitOpLogin } from '../helpers/op-login';
+import { submitOpLogin } from '../../src/testing/op-login';
 
 const REDIRECT = 'https://rp.example/callback';
 const OTHER_REDIRECT = 'https://rp.example/other-callback';

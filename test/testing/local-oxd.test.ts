@@ -8,7 +8,7 @@ import { encodeFrame } from '../../src/oxd/framing';
 import { dedicatedStack, type LocalStack } from '../helpers/local-stack';
 import { RawOxdSocket } from '../helpers/raw-socket';
 import { type HttpAnswer, rawHttps } from '../helpers/raw-https';
-import { submitOpLogin } from '../helpers/op-login';
+import { submitOpLogin } from '../../src/testing/op-login';
 
 const REDIRECT = 'https://rp.example/callback';
 const VIEW = 'https://photoz.example/view';

@@ -13,7 +13,7 @@ import type { UmaResource } from '../../src/oxd/commands';
 import { OxdClient } from '../../src/oxd/client';
 import { ROOT } from '../helpers/build';
 import { useLocalStack } from '../helpers/local-stack';
-import { submitOpLogin } from '../helpers/op-login';
+import { submitOpLogin } from '../../src/testing/op-login';
 
 const RP = 'https://rp.example';
 const VIEW = 'https://photoz.example/dev/actions/view';

@@ -9,7 +9,7 @@
  */
 import { globalAgent } from 'node:https';
 import { useLocalStack } from '../helpers/local-stack';
-import { submitOpLogin } from '../helpers/op-login';
+import { submitOpLogin } from '../../src/testing/op-login';
 
 // oxd-node is plain CommonJS without type declarations.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
