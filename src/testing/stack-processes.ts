@@ -83,8 +83,11 @@ function installExitHook(): void {
   });
 }
 
-/** Spawns the CLI and resolves with the child and the JSON line it prints once ready. */
-function startChild(
+/**
+ * Spawns the CLI (`op` or `oxd` and its flags) and resolves with the child and the JSON line
+ * it prints once ready; the child is killed when this process exits.
+ */
+export function startChild(
   cli: string,
   cwd: string,
   args: string[],
@@ -135,7 +138,7 @@ function isRunning(child: ChildProcess | undefined): child is ChildProcess {
 }
 
 /** Stops a child (SIGTERM, then SIGKILL after a timeout) and waits for it to exit. */
-function stopChild(child: ChildProcess | undefined): Promise<void> {
+export function stopChild(child: ChildProcess | undefined): Promise<void> {
   if (!isRunning(child)) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);

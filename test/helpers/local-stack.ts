@@ -24,8 +24,11 @@
  * server requires per scope, to provoke need_info), `endSession`, `oxdVersion`.
  */
 import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import {
+  startChild,
   startStackProcesses,
+  stopChild,
   type StackProcesses,
   type StackProcessesOptions,
 } from '../../src/testing/stack-processes';
@@ -48,12 +51,31 @@ afterAll(async () => {
   await Promise.all(stacks.map((stack) => stack.close()));
 }, CLOSE_HOOK_TIMEOUT_MS);
 
+const CLI = join(ROOT, 'dist', 'testing', 'cli.js');
+
+/**
+ * One `express-oxd-local` child (`args`: `op` or `oxd` and its flags) for a test that puts it
+ * in front of something other than the local OP, e.g. a scripted OP; `ready` is the JSON line
+ * it printed. Stop it with {@link stopLocalProcess}.
+ */
+export async function startLocalProcess(
+  args: string[],
+): Promise<{ child: ChildProcess; ready: Record<string, unknown> }> {
+  await ensureBuilt();
+  return startChild(CLI, ROOT, args);
+}
+
+/** Stops a child of {@link startLocalProcess} (SIGTERM, then SIGKILL) and waits for it. */
+export function stopLocalProcess(child: ChildProcess | undefined): Promise<void> {
+  return stopChild(child);
+}
+
 /** Starts a stack for the current test file now; it is closed after the file's tests. */
 export async function dedicatedStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   await ensureBuilt();
   const stack = await startStackProcesses({
     ...options,
-    cli: join(ROOT, 'dist', 'testing', 'cli.js'),
+    cli: CLI,
     cwd: ROOT,
   });
   opened.add(stack);
