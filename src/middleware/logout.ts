@@ -7,10 +7,11 @@ import type { ServerResponse } from 'node:http';
 import { debuglog } from 'node:util';
 import type { GetLogoutUriParams } from '../oxd/commands';
 import { OxdCommandError } from '../errors';
-import { destroySession, requireSession, sessionLogin, type OxdIncomingMessage } from '../session';
-import { oxdUrl, redirect } from './response';
-import { queryOf, singleParam } from './request';
-import { isSafeReturnTo, safeReturnTo } from './return-to';
+import { destroySession, requireSession, type OxdIncomingMessage } from '../session/store';
+import { oxdUrl, redirect } from '../http/response';
+import { queryOf, singleParam } from '../http/request';
+import { isSafeReturnTo, safeReturnTo } from '../http/return-to';
+import { activeLogin } from './lifetime';
 import type { OxdRuntime } from './runtime';
 import { hasSilentCookie, markSilentLoginTried } from './silent-login';
 
@@ -112,7 +113,7 @@ export async function startLogout(
   options: LogoutOptions,
 ): Promise<void> {
   const session = requireSession(req);
-  const data = sessionLogin(session, runtime.sessionKey);
+  const data = activeLogin(runtime, session);
   // A silent login must not log the user straight back in.
   if (runtime.silentLogin && !hasSilentCookie(req)) markSilentLoginTried(req, res);
   const returnTo = isSafeReturnTo(options.returnTo) ? safeReturnTo(options.returnTo) : undefined;

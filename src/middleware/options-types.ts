@@ -6,7 +6,7 @@ import type { ConfigInput } from '../config/resolve';
 import type { OxdConfig } from '../config/types';
 import type { OxdError } from '../errors';
 import type { OxdClient, OxdClientOptions } from '../oxd/client';
-import type { OxdSessionData } from '../session';
+import type { OxdSessionData } from '../session/login';
 import type { RefreshLock } from './refresh-lock';
 
 /**
@@ -141,6 +141,12 @@ export interface OxdAuthOptions {
    * an admin area logging in at another OP or with other scopes. Default `oxd`.
    */
   sessionKey?: string;
+  /**
+   * Seconds a login lasts from the moment it completed, however active the user is; after
+   * that the user is treated as logged out (browsers go to log in again, API clients get
+   * 401). Default 604800 (seven days).
+   */
+  absoluteDuration?: number;
 }
 
 /** A route as matched: `absolute` paths are compared with the full path (mount included). */
@@ -175,4 +181,6 @@ export interface ResolvedOptions {
   readonly sessionKey: string;
   /** Where the logins in progress are kept in the session (`sessionKey` + `Logins`). */
   readonly loginsKey: string;
+  /** `absoluteDuration` in milliseconds. */
+  readonly absoluteDurationMs: number;
 }

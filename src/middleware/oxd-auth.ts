@@ -7,17 +7,19 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { debuglog } from 'node:util';
 import type { OxdClient } from '../oxd/client';
-import { sessionLogin, type OxdIncomingMessage } from '../session';
+import type { OxdIncomingMessage } from '../session/store';
 import { handleBackchannelLogout, OpKeys } from './backchannel-logout';
 import { handleCallback } from './callback';
 import { attachContext, contextOf } from './context';
 import { handleFrontchannelLogout } from './frontchannel-logout';
+import { activeLogin } from './lifetime';
 import { startLogin } from './login';
 import type { LoginOptions } from './login-params';
 import { hasSilentCookie, markSilentLoginTried } from './silent-login';
 import { finishLogout, registeredPostLogoutUri, startLogout } from './logout';
-import { resolveOptions, trimSlash, type OxdAuthOptions, type Route } from './options';
-import { pathOf, queryOf, singleParam, wantsHtml } from './request';
+import { trimSlash } from '../option-check';
+import { resolveOptions, type OxdAuthOptions, type Route } from './options';
+import { pathOf, queryOf, singleParam, wantsHtml } from '../http/request';
 import { createRuntime, type OxdRuntime } from './runtime';
 
 const debug = debuglog('express-oxd');
@@ -155,7 +157,7 @@ async function trySilentLogin(
   if (
     !session ||
     typeof session.save !== 'function' ||
-    sessionLogin(session, runtime.sessionKey) !== undefined
+    activeLogin(runtime, session) !== undefined
   ) {
     return false;
   }
