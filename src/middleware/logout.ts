@@ -14,6 +14,7 @@ import { isSafeReturnTo, safeReturnTo } from '../http/return-to';
 import { activeLogin } from './lifetime';
 import type { OxdRuntime } from './runtime';
 import { hasSilentCookie, markSilentLoginTried } from './silent-login';
+import { underRequest } from '../telemetry';
 
 const debug = debuglog('express-oxd');
 
@@ -90,12 +91,13 @@ async function endSessionUri(
   runtime: OxdRuntime,
   idToken: string | undefined,
   returnTo: string | undefined,
+  req: OxdIncomingMessage,
 ): Promise<string> {
   const params: GetLogoutUriParams = { state: logoutState(returnTo) };
   if (idToken) params.id_token_hint = idToken;
   const postLogout = registeredPostLogoutUri(runtime);
   if (postLogout) params.post_logout_redirect_uri = postLogout;
-  const reply = await runtime.client.getLogoutUri(params);
+  const reply = await underRequest(req, () => runtime.client.getLogoutUri(params));
   return withIdTokenHint(reply.uri, idToken);
 }
 
@@ -131,7 +133,7 @@ export async function startLogout(
   let uri: string | undefined;
   let failure: unknown;
   try {
-    uri = await endSessionUri(runtime, data.tokens.id_token, returnTo);
+    uri = await endSessionUri(runtime, data.tokens.id_token, returnTo, req);
   } catch (err) {
     failure = err;
   }
