@@ -27,7 +27,7 @@ import type { ClaimsPolicy } from './uma';
 export interface StackProcesses {
   op: { issuer: string; ca: string; users: TestUser[] };
   oxd: { host: string; port: number; httpsUrl: string; ca: string };
-  /** The oxd's data directory (holds registrations.json). */
+  /** The stack's data directory (the oxd's registrations.json is in local-oxd/). */
   dataDir: string;
   /** The OP's certificate, written to a file in the data directory. */
   opCaFile: string;
