@@ -15,7 +15,7 @@ import { writeBack } from '../../src/config/write-back';
 import { OxdConfigError } from '../../src/errors';
 import type { Logger } from '../../src/logger';
 import type { OxdClient } from '../../src/oxd/client';
-import { startLocalStack, type LocalStack } from '../helpers/local-stack';
+import { dedicatedStack } from '../helpers/local-stack';
 
 const SITE =
   '# the site, public\n[oxd]\nhost = 127.0.0.1\nport = 8099\n\n[client]\n' +
@@ -149,15 +149,13 @@ describe('secrets outside the configuration', () => {
 });
 
 describe('registration into a secrets file, against the local oxd over HTTPS', () => {
-  let stack: LocalStack | undefined;
   const clients: OxdClient[] = [];
   afterAll(async () => {
     await Promise.all(clients.map((client) => client.close()));
-    await stack?.close();
   });
 
   test('the public configuration is left byte for byte; the secrets file is created owner-only', async () => {
-    stack = await startLocalStack();
+    const stack = await dedicatedStack();
     writeFileSync(join(dir, 'oxd-ca.pem'), stack.oxd.ca);
     const text =
       `[oxd]\nhost = ${stack.oxd.httpsUrl}\nhttps_extension = true\nserver_version = 4\n` +

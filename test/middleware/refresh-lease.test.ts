@@ -15,8 +15,8 @@ import { oxdAuth, redisRefreshLock, type RefreshLock } from '../../src';
 import { resolveConfig } from '../../src/config/resolve';
 import { OxdClient } from '../../src/oxd/client';
 import { startRedis, type RedisServer } from '../helpers/app-instances';
-import { startLocalStack } from '../helpers/local-stack';
-import { buildApp } from './app-fixture';
+import { useLocalStack } from '../helpers/local-stack';
+import { buildApp } from '../fixtures/apps';
 import {
   configFor,
   countingTransport,
@@ -24,22 +24,21 @@ import {
   logIn,
   sessionCookie,
   type CountingTransport,
-  type LocalStack,
-} from './stack-fixture';
+} from '../helpers/stack-fixture';
 
 const REFRESH = 'get_access_token_by_refresh_token';
 /** Timeouts giving a lease of 200 + 800 + the margin, far below the refresh's duration. */
 const TIMEOUTS = { connectTimeoutMs: 200, responseTimeoutMs: 800 };
 const HOLD_MS = 21_000;
 
-let stack: LocalStack;
+const stack = useLocalStack({ rotateRefreshToken: true });
 let redis: RedisServer;
 let redisClient: ReturnType<typeof createClient>;
 const servers: Server[] = [];
 const clients: OxdClient[] = [];
 
 beforeAll(async () => {
-  [stack, redis] = await Promise.all([startLocalStack({ rotateRefreshToken: true }), startRedis()]);
+  redis = await startRedis();
   redisClient = createClient({ url: `redis://127.0.0.1:${redis.port}` });
   await redisClient.connect();
 }, 180_000);
@@ -51,7 +50,6 @@ afterAll(async () => {
   );
   await redisClient?.quit();
   await redis?.stop();
-  await stack?.close();
 });
 
 interface Instance {

@@ -16,25 +16,17 @@ import {
   wait,
   type ScriptedOxdServer,
 } from '../fixtures/scripted-oxd-server';
-import { startLocalStack, type LocalStack } from '../helpers/local-stack';
+import { useLocalStack } from '../helpers/local-stack';
 
 const CLIENT = { authorizationRedirectUri: 'https://rp.example.test/callback' };
 
-let stack: LocalStack;
+const stack = useLocalStack();
 const clients: OxdClient[] = [];
 const servers: ScriptedOxdServer[] = [];
-
-beforeAll(async () => {
-  stack = await startLocalStack();
-}, 120_000);
 
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((client) => client.close()));
   await Promise.all(servers.splice(0).map((server) => server.close()));
-});
-
-afterAll(async () => {
-  await stack?.close();
 });
 
 function socketClient(port: number, oxd: Record<string, unknown> = {}): OxdClient {

@@ -9,7 +9,7 @@ import { createOxdClient } from '../../src';
 import { ERROR_CODES, OxdError } from '../../src/errors';
 import type { OxdClient } from '../../src/oxd/client';
 import { startScriptedOxdServer } from '../fixtures/scripted-oxd-server';
-import { startLocalStack, type LocalStack } from '../helpers/local-stack';
+import { dedicatedStack } from '../helpers/local-stack';
 
 const BURST = 2000;
 const CLIENT = {
@@ -17,19 +17,14 @@ const CLIENT = {
   scope: ['openid', 'profile'],
 };
 
-let stack: LocalStack | undefined;
 const clients: OxdClient[] = [];
 
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((client) => client.close()));
 });
 
-afterAll(async () => {
-  await stack?.close();
-});
-
 test(`at the default settings, ${BURST} simultaneous commands on one client all succeed`, async () => {
-  stack = await startLocalStack();
+  const stack = await dedicatedStack();
   // Only the address is set: pool size, queue bound and timeouts are the defaults.
   const client = createOxdClient(
     {
