@@ -69,6 +69,7 @@ export function refreshLeaseMs(runtime: Pick<OxdRuntime, 'config'>): number {
   const { connectTimeoutMs, responseTimeoutMs } = runtime.config.oxd;
   return connectTimeoutMs + responseTimeoutMs + LOCK_MARGIN_MS;
 }
+
 /** How often a waiting instance looks for the tokens the lock holder saves. */
 const POLL_MS = 40;
 
