@@ -213,7 +213,11 @@ async function build(setup) {
   closers.push(close);
   app.use(sessionMiddleware(store));
   const config = {
-    oxd: { host: setup.oxd.host, port: setup.oxd.port },
+    oxd: {
+      host: setup.oxd.host,
+      port: setup.oxd.port,
+      ...(setup.poolSize === undefined ? {} : { poolSize: setup.poolSize }),
+    },
     client: {
       opHost: setup.op.issuer,
       authorizationRedirectUri: 'https://app.example/callback',
