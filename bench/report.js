@@ -4,6 +4,7 @@
  * Markdown, and the SVG chart.
  */
 const { cpus } = require('node:os');
+const { OXD_SETTINGS } = require('../dist/config/settings');
 const { CALLERS, CONNECTIONS, INSTANCES, PINNING, PLAN, SMOKE } = require('./plan');
 
 const fmt = (value, digits = 0) =>
@@ -70,7 +71,9 @@ function burstSection(bursts) {
       .map(([why, n]) => `${n} × ${why}`)
       .join(', ');
     return [
-      b.poolSize === undefined ? 'default settings (pool_size 4)' : `pool_size ${b.poolSize}`,
+      b.poolSize === undefined
+        ? `default settings (pool_size ${OXD_SETTINGS.poolSize.default})`
+        : `pool_size ${b.poolSize}`,
       fmt(b.count),
       fmt(b.ok),
       failed || 'none',
