@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { ensureBuilt, ROOT } from '../helpers/build';
-import { followOpLogout, OpCookieJar, submitOpLogin } from '../helpers/op-login';
+import { followOpLogout, OpCookieJar, submitOpLogin } from '../../src/testing/op-login';
 
 jest.setTimeout(180_000);
 

@@ -16,7 +16,7 @@ import {
   type Instance,
 } from '../helpers/app-instances';
 import { registeredSites, runNode, writeStackConfig } from '../helpers/instances';
-import { startLocalStack, type LocalStack } from '../helpers/local-stack';
+import { dedicatedStack, type LocalStack } from '../helpers/local-stack';
 
 const CLI = join(ROOT, 'dist', 'cli.js');
 const ORIGIN = 'https://app.example';
@@ -28,11 +28,10 @@ beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'express-oxd-register-cli-'));
   chmodSync(root, 0o755);
   await ensureBuilt();
-  stack = await startLocalStack();
+  stack = await dedicatedStack();
 }, 180_000);
 afterAll(async () => {
   await closeSharedAgent();
-  await stack?.close();
   rmSync(root, { recursive: true, force: true });
 });
 
