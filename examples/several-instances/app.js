@@ -36,12 +36,11 @@ async function main() {
       }),
     ),
   );
-  app.use(
-    oxdAuth({
-      config: process.env.OXD_CONFIG || 'site.cfg',
-      refreshLock: redisRefreshLock(redis),
-    }),
-  );
+  const auth = oxdAuth({
+    config: process.env.OXD_CONFIG || 'site.cfg',
+    refreshLock: redisRefreshLock(redis),
+  });
+  app.use(auth);
   app.get('/', (req, res) => {
     res.json({ user: req.oxd.isAuthenticated() ? req.oxd.user.name : null, pid: process.pid });
   });
@@ -51,7 +50,10 @@ async function main() {
   const server = app.listen(Number(process.env.PORT ?? 3000), '127.0.0.1', () => {
     console.log(`Listening on http://127.0.0.1:${server.address().port}/ (pid ${process.pid})`);
   });
-  process.once('SIGTERM', () => server.close(() => redis.close()));
+  // Shut down: stop taking requests, then close the oxd connections and Redis.
+  process.once('SIGTERM', () =>
+    server.close(() => Promise.all([auth.client.close(), redis.close()])),
+  );
 }
 
 main().catch((err) => {

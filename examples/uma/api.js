@@ -11,16 +11,14 @@ const photos = [
 ];
 
 const app = express();
-app.use(
-  '/api',
-  umaProtect(
-    [
-      { path: '/photos', conditions: [{ httpMethods: ['GET'], scopes: [VIEW] }] },
-      { path: '/photos/:id', conditions: [{ httpMethods: ['GET'], scopes: [VIEW] }] },
-    ],
-    { config: process.env.OXD_CONFIG || 'api.cfg' },
-  ),
+const protect = umaProtect(
+  [
+    { path: '/photos', conditions: [{ httpMethods: ['GET'], scopes: [VIEW] }] },
+    { path: '/photos/:id', conditions: [{ httpMethods: ['GET'], scopes: [VIEW] }] },
+  ],
+  { config: process.env.OXD_CONFIG || 'api.cfg' },
 );
+app.use('/api', protect);
 app.get('/api/photos', (req, res) => res.json({ photos }));
 app.get('/api/photos/:id', (req, res) => {
   const photo = photos.find((candidate) => String(candidate.id) === req.params.id);
@@ -32,4 +30,4 @@ app.use(oxdErrorHandler());
 const server = app.listen(Number(process.env.PORT ?? 4000), '127.0.0.1', () => {
   console.log(`Listening on http://127.0.0.1:${server.address().port}/ (photo API)`);
 });
-process.once('SIGTERM', () => server.close());
+process.once('SIGTERM', () => server.close(() => protect.client.close()));

@@ -46,4 +46,4 @@ app.use(oxdErrorHandler());
 const server = app.listen(Number(process.env.PORT ?? 3000), '127.0.0.1', () => {
   console.log(`Listening on http://127.0.0.1:${server.address().port}/ (photo album)`);
 });
-process.once('SIGTERM', () => server.close());
+process.once('SIGTERM', () => server.close(() => auth.client.close()));

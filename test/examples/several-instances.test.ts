@@ -89,4 +89,9 @@ test('register once at deploy, two processes on one Redis: a login on one is see
     expect(instance.alive()).toBe(true);
     expect(instance.stderr()).toBe('');
   }
+  // SIGTERM: each instance closes its server, its oxd connections and Redis, and exits.
+  expect(await Promise.all([a.stop(), b.stop()])).toEqual([
+    { code: 0, signal: null },
+    { code: 0, signal: null },
+  ]);
 });

@@ -74,4 +74,9 @@ test('the API answers 401 with a ticket without an RPT; the logged-in app reads 
     expect(process.alive()).toBe(true);
     expect(process.stderr()).toBe('');
   }
+  // SIGTERM: both close their server and oxd connections, and exit.
+  expect(await Promise.all([app.stop(), api.stop()])).toEqual([
+    { code: 0, signal: null },
+    { code: 0, signal: null },
+  ]);
 });

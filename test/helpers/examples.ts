@@ -23,8 +23,16 @@ export interface ExampleProcess {
   /** What it printed on stderr so far. */
   stderr(): string;
   alive(): boolean;
-  /** SIGTERM, then SIGKILL after 10 s; resolves when it has exited. */
-  stop(): Promise<void>;
+  /**
+   * SIGTERM, then SIGKILL after 10 s; resolves with how it ended once it has exited
+   * (`{ code: 0, signal: null }`: it shut down by itself).
+   */
+  stop(): Promise<Ended>;
+}
+
+export interface Ended {
+  code: number | null;
+  signal: NodeJS.Signals | null;
 }
 
 let modules: Promise<string> | undefined;
@@ -53,13 +61,15 @@ function exampleModules(): Promise<string> {
   return modules;
 }
 
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+function stopChild(child: ChildProcess): Promise<Ended> {
+  if (child.exitCode !== null || child.signalCode !== null) {
+    return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
+  }
   return new Promise((resolve) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    child.once('exit', () => {
+    child.once('exit', (code, signal) => {
       clearTimeout(timer);
-      resolve();
+      resolve({ code, signal });
     });
     child.kill('SIGTERM');
   });
