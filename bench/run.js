@@ -16,7 +16,7 @@
  *   BENCH_ONLY=login     only the login round trips (for profiling them)
  *   BENCH_ONLY=http      only the protected-route scenarios (prints their ratios)
  *   BENCH_ONLY=burst     only the login bursts (prints their table and target)
- *   BENCH_BURST=n        simultaneous logins in a burst (default 200; 5 in a smoke run)
+ *   BENCH_BURST=n        simultaneous logins in a burst (default 200, in a smoke run 5)
  *   BENCH_ROUNDS=n       rounds per HTTP scenario (default 15)
  *   BENCH_NO_PIN=1       do not pin the app servers and the load generator to CPUs
  *
