@@ -20,7 +20,7 @@ const PLAN = SMOKE
       seconds: 0.25,
       warmup: 0.1,
       logins: 2,
-      burst: 5,
+      burst: Number(process.env.BENCH_BURST) || 5,
       sessions: [1000],
       clientSeconds: 0.2,
     }
