@@ -130,4 +130,4 @@ test('BENCH_ONLY=burst runs the login bursts alone, every login succeeding', asy
   );
   expect(run.stdout).not.toContain('express-oxd requireAuth');
   expect(await trackedResults()).toEqual(tracked);
-}, 90_000);
+}, 180_000);
