@@ -70,18 +70,30 @@ export async function devCertificate(
   return { certFile, keyFile };
 }
 
-/** A complete express-oxd configuration (oxd socket) for an app at `appUrl`. */
+/**
+ * A complete express-oxd configuration for an app at `appUrl`: the oxd socket when the
+ * server has one, else (the 4.x profiles) its REST routes over HTTPS, trusting the oxd
+ * certificate kept in `dataDir`.
+ */
 export function configFor(
   appUrl: URL,
-  oxd: Pick<LocalOxd, 'host' | 'port'>,
+  oxd: Pick<LocalOxd, 'host' | 'port' | 'httpsUrl' | 'dataDir'>,
   opIssuer: string,
   clientName: string,
 ): string[] {
   const base = appUrl.href.replace(/\/+$/, '');
+  const transport =
+    oxd.port === 0
+      ? [
+          'https_extension = true',
+          `host = ${oxd.httpsUrl}`,
+          'server_version = 4',
+          `ca_file = ${path.join(oxd.dataDir, OXD_CA_FILE)}`,
+        ]
+      : [`host = ${oxd.host}`, `port = ${oxd.port}`];
   return [
     '[oxd]',
-    `host = ${oxd.host}`,
-    `port = ${oxd.port}`,
+    ...transport,
     '[client]',
     `op_host = ${opIssuer}`,
     `authorization_redirect_uri = ${base}/callback`,

@@ -18,7 +18,7 @@
  * process exits, and stop by themselves when their stdin closes (the parent died).
  * Options: `accessTokenTtl` (OP access and client tokens, seconds; small values let tests
  * see expired tokens), `protectCommands` (true: socket commands need a protection token too;
- * false: neither socket nor HTTPS check tokens; default: socket no, HTTPS yes),
+ * false: neither socket nor HTTPS check tokens; default: socket and /v3/ no, 4.x REST yes),
  * `umaClaimsPolicy` (claims the UMA server requires per scope, to provoke need_info).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
