@@ -11,14 +11,9 @@
 import { createHash, createPublicKey, verify, type KeyObject, constants } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { debuglog } from 'node:util';
-import {
-  loginClaims,
-  loginIssuer,
-  loginSid,
-  type OxdIncomingMessage,
-  type StoredLogin,
-} from '../session';
-import { sendJson } from './response';
+import { loginClaims, loginIssuer, loginSid, type StoredLogin } from '../session/login';
+import { type OxdIncomingMessage } from '../session/store';
+import { sendJson } from '../http/response';
 import type { OxdRuntime } from './runtime';
 
 const debug = debuglog('express-oxd');
