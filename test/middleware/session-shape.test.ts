@@ -74,7 +74,7 @@ describe.each(TRANSPORTS)('over %s', (transport) => {
     expect(Buffer.byteLength(json)).toBeLessThanOrEqual(MAX_SESSION_BYTES);
     const stored = JSON.parse(json) as { oxd: Record<string, unknown> };
     // The local OP puts the user's claims in the ID token: the token is their only copy.
-    expect(Object.keys(stored.oxd)).toEqual(['tokens']);
+    expect(Object.keys(stored.oxd)).toEqual(['tokens', 'startedAt']);
     const tokens = stored.oxd.tokens as Record<string, unknown>;
     expect(typeof tokens.id_token).toBe('string');
     expect(typeof tokens.refresh_token).toBe('string');
