@@ -225,7 +225,18 @@ function outage(err: OxdCommandError): OxdCommandError {
  * ({@link isRefusal}) does; anything else keeps the still valid token for a later try.
  */
 function endsLogin(err: OxdCommandError, used: OxdSessionTokens, now: number): boolean {
-  return isRefusal(err) || isExpired(used, now);
+  return isRefusal(err) || (isExpired(used, now) && !oxdUnreachable(err));
+}
+
+/**
+ * Answers that come from in front of oxd and say oxd itself could not be reached: a gateway's
+ * 502/503/504, or the 3.x https-extension's 500 when its oxd-server is down (`RestResource`:
+ * "Command client is not able to connect to oxd-server."). oxd never answers a refresh so.
+ */
+function oxdUnreachable(err: OxdCommandError): boolean {
+  const status = err.httpStatus;
+  if (status === 502 || status === 503 || status === 504) return true;
+  return status === 500 && /not able to connect to oxd-server/i.test(err.error_description ?? '');
 }
 
 /**

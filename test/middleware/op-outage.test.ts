@@ -38,6 +38,8 @@ const LEEWAY_S = 600;
 class Op503Transport implements Transport {
   readonly kind: 'socket' | 'https';
   opAnswers503 = false;
+  /** A gateway in front of oxd answers the refresh 502: oxd itself is out of reach. */
+  gatewayAnswers502 = false;
   refreshes = 0;
 
   constructor(readonly inner: CountingTransport) {
@@ -46,6 +48,14 @@ class Op503Transport implements Transport {
 
   send(request: OxdRequest): Promise<OxdReply> {
     if (request.command === REFRESH) this.refreshes += 1;
+    if (request.command === REFRESH && this.gatewayAnswers502) {
+      return Promise.resolve({
+        ok: false,
+        error: 'http_status_502',
+        error_description: '<html><body>502 Bad Gateway</body></html>',
+        httpStatus: 502,
+      });
+    }
     if (request.command === REFRESH && this.opAnswers503) {
       return Promise.resolve({
         ok: false,
@@ -182,6 +192,26 @@ describe('the OP answers the refresh with 503', () => {
       } finally {
         offset.ms = 0;
       }
+    },
+    60_000,
+  );
+});
+
+describe('oxd is out of reach behind a gateway', () => {
+  test.each(['https4', 'https3'] as TransportName[])(
+    '%s - a gateway 502 answers 503 and keeps the login',
+    async (name) => {
+      const { agent, transport } = appOf(name);
+      transport.gatewayAnswers502 = true;
+      try {
+        const page = await expiredProfile(name);
+        expect(page.status).toBe(503);
+      } finally {
+        transport.gatewayAnswers502 = false;
+      }
+      const profile = await agent.get('/profile').set('Accept', HTML);
+      expect(profile.status).toBe(200);
+      expect(profile.body.user.email).toBe('jane.doe@example.com');
     },
     60_000,
   );
