@@ -11,13 +11,13 @@ import { OxdCommandError } from '../../src/errors';
 import { resolveConfig } from '../../src/config/resolve';
 import { OxdClient } from '../../src/oxd/client';
 import type { OxdReply, OxdRequest, Transport } from '../../src/oxd/transport';
-import { startLocalStack, type LocalStack } from '../helpers/local-stack';
+import { dedicatedStack, type LocalStack } from '../helpers/local-stack';
 import {
   configFor,
   countingTransport,
   type CountingTransport,
   type TransportName,
-} from '../middleware/stack-fixture';
+} from '../helpers/stack-fixture';
 
 /** OP access-token (and client-token) lifetime of this stack, seconds. */
 const TOKEN_TTL = 3;
@@ -52,12 +52,11 @@ let stack: LocalStack;
 const clients: OxdClient[] = [];
 
 beforeAll(async () => {
-  stack = await startLocalStack({ protectCommands: true, accessTokenTtl: TOKEN_TTL });
+  stack = await dedicatedStack({ protectCommands: true, accessTokenTtl: TOKEN_TTL });
 }, 120_000);
 
 afterAll(async () => {
   await Promise.all(clients.map((client) => client.close()));
-  await stack?.close();
 });
 
 test.each(['socket', 'https3', 'https4'] as TransportName[])(

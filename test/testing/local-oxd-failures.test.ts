@@ -7,7 +7,7 @@
  */
 import { Agent } from 'undici';
 import { encodeFrame } from '../../src/oxd/framing';
-import { type LocalStack, startLocalStack } from '../helpers/local-stack';
+import { dedicatedStack, type LocalStack } from '../helpers/local-stack';
 import { rawHttps } from '../helpers/raw-https';
 import { RawOxdSocket } from '../helpers/raw-socket';
 
@@ -34,7 +34,7 @@ beforeAll(async () => {
     (['3.1.3', '3.1.4', '4.1', '4.2', '3.1.3+protect', '3.1.4+protect'] as StackName[]).map(
       async (name) => {
         const [version, protect] = name.split('+') as [Profile, string | undefined];
-        const stack = await startLocalStack({
+        const stack = await dedicatedStack({
           oxdVersion: version,
           ...(protect ? { protectCommands: true } : {}),
         });
@@ -54,7 +54,6 @@ afterEach(() => {
 
 afterAll(async () => {
   await Promise.all([...agents.values()].map((agent) => agent.close()));
-  await Promise.all([...stacks.values()].map((stack) => stack.close()));
 });
 
 function stackOf(name: StackName): LocalStack {

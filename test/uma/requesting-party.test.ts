@@ -13,8 +13,8 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import session from 'express-session';
 import request from 'supertest';
 import { ERROR_CODES, OxdError, umaClaims, umaProtect } from '../../src';
-import { startLocalStack } from '../helpers/local-stack';
-import { clientFor, type LocalStack, type TransportName } from '../middleware/stack-fixture';
+import { dedicatedStack } from '../helpers/local-stack';
+import { clientFor, type LocalStack, type TransportName } from '../helpers/stack-fixture';
 import { RESOURCES, startResourceServer } from './uma-fixture';
 
 const CASES: ['3.1.4' | '4.2', TransportName][] = [
@@ -26,13 +26,11 @@ const stacks = new Map<string, LocalStack>();
 const closers: (() => Promise<void>)[] = [];
 
 beforeAll(async () => {
-  for (const [version] of CASES)
-    stacks.set(version, await startLocalStack({ oxdVersion: version }));
+  for (const [version] of CASES) stacks.set(version, await dedicatedStack({ oxdVersion: version }));
 }, 180_000);
 
 afterAll(async () => {
   for (const close of closers.reverse()) await close();
-  await Promise.all([...stacks.values()].map((stack) => stack.close()));
 });
 
 /** A web app whose `/album` calls the protected API for the session's user. */
