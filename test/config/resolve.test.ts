@@ -83,6 +83,8 @@ describe('resolveConfig - INI file', () => {
         opHost: 'https://op.example.com',
         opDiscoveryPath: '/.well-known/openid-configuration',
         opConfigurationEndpoint: 'https://op.example.com/.well-known/openid-configuration',
+        opCaFile: undefined,
+        opCa: undefined,
         authorizationRedirectUri: 'https://app.example.com/callback',
         redirectUris: ['https://app.example.com/callback2', 'https://app.example.com/callback3'],
         postLogoutRedirectUri: 'https://app.example.com/',

@@ -31,6 +31,8 @@ export function testConfig(
       opHost: 'https://op.example.test',
       opDiscoveryPath: undefined,
       opConfigurationEndpoint: undefined,
+      opCaFile: undefined,
+      opCa: undefined,
       authorizationRedirectUri: 'https://rp.example.test/callback',
       redirectUris: [],
       postLogoutRedirectUri: 'https://rp.example.test/bye',
