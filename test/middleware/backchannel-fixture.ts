@@ -2,11 +2,10 @@
  * Helpers for back-channel logout tests against the local stack: the app on a real
  * 127.0.0.1 socket with a back-channel route, the route's URI registered at the local OP
  * (RFC 7592, with the registration access token the local oxd keeps in its data directory,
- * so it works on every oxd release), and logout tokens signed with the local OP's own key
- * (what the OP sends, for cases the OP's sign-out page cannot produce: `sub` only, a chosen
- * `sid`, a token sent twice at once).
+ * so it works on every oxd release), and the logout tokens the OP sends, caught on their way
+ * to the app so a test can deliver them as it needs (through a body parser, twice, while the
+ * store fails, …).
  */
-import { createPrivateKey, randomUUID, sign, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFile } from 'node:fs/promises';
@@ -17,6 +16,7 @@ import { oxdAuth, type OxdAuthHandler } from '../../src';
 import type { OxdAuthOptions } from '../../src/middleware/options';
 import { resolveConfig } from '../../src/config/resolve';
 import { OxdClient } from '../../src/oxd/client';
+import { followOpLogout, type OpCookieJar } from '../helpers/op-login';
 import { buildApp, type Framework } from './app-fixture';
 import {
   configFor,
@@ -25,45 +25,6 @@ import {
   type LocalStack,
   type TransportName,
 } from './stack-fixture';
-
-/** The local OP's RSA signing key (it signs ID tokens and logout tokens with it). */
-export async function opSigningKey(stack: LocalStack): Promise<{ kid: string; key: KeyObject }> {
-  const saved = JSON.parse(await readFile(join(stack.dataDir, 'signing-keys.json'), 'utf8')) as {
-    keys: (JsonWebKey & { kid: string; kty: string })[];
-  };
-  const jwk = saved.keys.find((key) => key.kty === 'RSA');
-  if (!jwk) throw new Error('the local OP has no RSA signing key');
-  return { kid: jwk.kid, key: createPrivateKey({ key: jwk, format: 'jwk' }) };
-}
-
-/** A logout token as the local OP would sign it (RS256, its key id). */
-export function signLogoutToken(
-  signer: { kid: string; key: KeyObject },
-  claims: Record<string, unknown>,
-): string {
-  const head = Buffer.from(
-    JSON.stringify({ alg: 'RS256', kid: signer.kid, typ: 'logout+jwt' }),
-  ).toString('base64url');
-  const body = Buffer.from(JSON.stringify(claims)).toString('base64url');
-  const signature = sign('sha256', Buffer.from(`${head}.${body}`), signer.key);
-  return `${head}.${body}.${signature.toString('base64url')}`;
-}
-
-/** The claims of a valid logout token of the local OP for `aud`, ending `sid` or `sub`. */
-export function logoutClaims(
-  stack: LocalStack,
-  aud: string,
-  target: { sid?: string; sub?: string },
-): Record<string, unknown> {
-  return {
-    iss: stack.op.issuer,
-    aud,
-    iat: Math.floor(Date.now() / 1000),
-    jti: randomUUID(),
-    events: { 'http://schemas.openid.net/event/backchannel-logout': {} },
-    ...target,
-  };
-}
 
 /** The site the local oxd keeps for `oxdId` (registration access token and URI included). */
 async function siteOf(stack: LocalStack, oxdId: string): Promise<Record<string, string>> {
@@ -75,16 +36,12 @@ async function siteOf(stack: LocalStack, oxdId: string): Promise<Record<string, 
   return site;
 }
 
-/** The OP client id of a registered site (3.x register_site does not return it). */
-export async function clientIdOf(stack: LocalStack, oxdId: string): Promise<string> {
-  return (await siteOf(stack, oxdId)).client_id as string;
-}
-
 /** Adds `uri` as the client's back-channel logout URI at the OP (RFC 7592 `PUT`). */
 export async function registerBackchannelUri(
   stack: LocalStack,
   oxdId: string,
   uri: string,
+  sessionRequired = true,
 ): Promise<void> {
   const site = await siteOf(stack, oxdId);
   const registration = site.client_registration_client_uri as string;
@@ -110,7 +67,7 @@ export async function registerBackchannelUri(
       body: JSON.stringify({
         ...metadata,
         backchannel_logout_uri: uri,
-        backchannel_logout_session_required: true,
+        backchannel_logout_session_required: sessionRequired,
       }),
       dispatcher,
     });
@@ -176,6 +133,8 @@ export interface BackchannelAppOptions {
   before?: Middleware;
   /** More `oxdAuth()` options. */
   options?: Partial<OxdAuthOptions>;
+  /** Register `backchannel_logout_session_required: false`: the OP's tokens carry no `sid`. */
+  subOnly?: boolean;
   /** Wraps the counting transport (fault injection). */
   wrapTransport?: (
     inner: CountingTransport,
@@ -189,8 +148,11 @@ export interface BackchannelApp {
   client: OxdClient;
   counter: CountingTransport;
   handler: OxdAuthHandler;
-  /** The OP client id (aud of the logout tokens). */
-  clientId: string;
+  /**
+   * Signs the browser of `jar` out at the OP and resolves with the logout token the OP sent:
+   * meanwhile the OP's POSTs to the route are answered 200 without reaching the app.
+   */
+  signOutAtOp(jar: OpCookieJar): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -228,24 +190,54 @@ export async function startBackchannelApp(
       : auth
   ) as OxdAuthHandler;
   const app = buildApp(options.framework ?? 'express5', handler, { store });
-  const server = createServer(app);
+  const caught: string[] = [];
+  let catching = false;
+  const server = createServer((req, res) => {
+    if (!catching || req.method !== 'POST' || req.url !== '/backchannel-logout') {
+      app(req, res);
+      return;
+    }
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const token = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+      caught.push(token.get('logout_token') ?? '');
+      res.end();
+    });
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   await client.register();
   const oxdId = client.oxdId as string;
-  await registerBackchannelUri(stack, oxdId, `${url}/backchannel-logout`);
-  return {
+  await registerBackchannelUri(stack, oxdId, `${url}/backchannel-logout`, !options.subOnly);
+  const endSession = await endSessionEndpoint(stack);
+  const result: BackchannelApp = {
     server,
     base: url,
     store,
     client,
     counter,
     handler: auth,
-    clientId: client.clientId ?? (await clientIdOf(stack, oxdId)),
+    async signOutAtOp(jar) {
+      const before = caught.length;
+      catching = true;
+      try {
+        await followOpLogout(endSession, stack.op.ca, jar);
+        for (let i = 0; i < 100 && caught.length === before; i += 1) {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      } finally {
+        catching = false;
+      }
+      const token = caught[before];
+      if (token === undefined) throw new Error('the OP sent no logout token');
+      return token;
+    },
     async close() {
       await client.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+  return result;
 }
