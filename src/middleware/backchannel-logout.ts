@@ -12,17 +12,17 @@ import { createHash, createPublicKey, verify, type KeyObject, constants } from '
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { debuglog } from 'node:util';
 import { ERROR_CODES, sessionStoreUnavailable } from '../errors';
+import { sendJson } from '../http/response';
 import {
   loginClaims,
   loginIdTokenClaims,
   loginIssuer,
   loginSid,
-  type OxdIncomingMessage,
   type StoredLogin,
-} from '../session';
-import { checkKeySource, fetchOpJwks, keysFromDiscovery, KeysUnavailableError } from './op-jwks';
-import { sendJson } from './response';
+} from '../session/login';
+import { type OxdIncomingMessage } from '../session/store';
 import { LogoutBodyError, readLogoutForm } from './backchannel-body';
+import { checkKeySource, fetchOpJwks, keysFromDiscovery, KeysUnavailableError } from './op-jwks';
 import type { OxdRuntime } from './runtime';
 
 const debug = debuglog('express-oxd');
