@@ -5,23 +5,31 @@
  * and the matching sessions are destroyed in the application's session store.
  *
  * No store lookup happens on ordinary requests: at login, small records `sid → session ids`
- * and `sub → session ids` are written into the same store (next to the sessions, with their
- * lifetime), and this route destroys the sessions they name, by id.
+ * and `sub → session ids` are written into the same store (see `logout-records.ts`), and
+ * this route ends the logins of this instance in the sessions they name, by id.
  */
-import { createHash, createPublicKey, verify, type KeyObject, constants } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createPublicKey, verify, type KeyObject, constants } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
 import { debuglog } from 'node:util';
 import { ERROR_CODES, sessionStoreUnavailable } from '../errors';
 import { sendJson } from '../http/response';
-import {
-  loginClaims,
-  loginIdTokenClaims,
-  loginIssuer,
-  loginSid,
-  type StoredLogin,
-} from '../session/login';
+import { loginClaims, loginIssuer, loginSid, type StoredLogin } from '../session/login';
 import { type OxdIncomingMessage } from '../session/store';
 import { LogoutBodyError, readLogoutForm } from './backchannel-body';
+import {
+  audienceOf,
+  call,
+  endLoginIn,
+  forgetIds,
+  keepRecordsFor,
+  loginRecordKeys,
+  record,
+  recordKey,
+  storeOf,
+  trimIssuer,
+  type SessionStore,
+  type StoreRecord,
+} from './logout-records';
 import { checkKeySource, fetchOpJwks, keysFromDiscovery, KeysUnavailableError } from './op-jwks';
 import type { OxdRuntime } from './runtime';
 
@@ -32,10 +40,6 @@ const EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 const IAT_WINDOW_S = 5 * 60;
 /** How long a used `jti` is remembered (longer than the `iat` window). */
 const JTI_TTL_MS = 2 * IAT_WINDOW_S * 1000;
-/** How long the login records live when the session cookie says nothing: one day. */
-const DEFAULT_RECORD_TTL_MS = 24 * 60 * 60 * 1000;
-/** Sessions kept per `sid` or `sub` record; the oldest go first. */
-const MAX_SESSIONS_PER_RECORD = 20;
 /** Refetch the OP's keys for an unknown `kid` at most this often. */
 const JWKS_REFRESH_MS = 60 * 1000;
 /** How long posts wait for a key fetch under way before answering 503. */
@@ -53,57 +57,7 @@ function settlesWithin(promise: Promise<void>, ms: number): Promise<boolean> {
   });
 }
 
-/** The express-session `Store` methods used here. */
-interface SessionStore {
-  get(sid: string, callback: (err: unknown, session?: never) => void): void;
-  set(sid: string, session: unknown, callback?: (err?: unknown) => void): void;
-  destroy(sid: string, callback?: (err?: unknown) => void): void;
-}
-
-interface StoreRecord {
-  cookie: { originalMaxAge: number; expires: string };
-  oxdSessionIds?: string[];
-  /** The client id the logins were issued to (checked when the middleware does not know it). */
-  oxdClientId?: string;
-}
-
 class LogoutTokenError extends Error {}
-
-function storeOf(req: IncomingMessage): SessionStore | undefined {
-  const store = (req as { sessionStore?: unknown }).sessionStore as SessionStore | undefined;
-  return store &&
-    typeof store.get === 'function' &&
-    typeof store.set === 'function' &&
-    typeof store.destroy === 'function'
-    ? store
-    : undefined;
-}
-
-/** Runs a store method; a failure rejects with `OXD_SESSION_STORE_UNAVAILABLE` (503). */
-function call<T>(
-  run: (callback: (err: unknown, value?: T) => void) => void,
-): Promise<T | undefined> {
-  return new Promise((resolve, reject) => {
-    try {
-      run((err, value) => (err ? reject(sessionStoreUnavailable(err)) : resolve(value)));
-    } catch (err) {
-      reject(sessionStoreUnavailable(err));
-    }
-  });
-}
-
-function recordKey(kind: 'sid' | 'sub' | 'jti', iss: string, value: string): string {
-  const digest = createHash('sha256').update(`${iss}\u0000${value}`).digest('base64url');
-  return `express-oxd:backchannel:${kind}:${digest}`;
-}
-
-function record(ttlMs: number, ids?: string[], clientId?: string): StoreRecord {
-  return {
-    cookie: { originalMaxAge: ttlMs, expires: new Date(Date.now() + ttlMs).toISOString() },
-    ...(ids ? { oxdSessionIds: ids } : {}),
-    ...(clientId ? { oxdClientId: clientId } : {}),
-  };
-}
 
 /**
  * The OP client id of the site on oxd 4.x (registered or configured). On 3.x it is not
@@ -116,54 +70,6 @@ function knownClientId(runtime: OxdRuntime): string | undefined {
   const clientId =
     (runtime.client as { clientId?: unknown }).clientId ?? runtime.config.client.clientId;
   return typeof clientId === 'string' && clientId !== '' ? clientId : undefined;
-}
-
-/** The `aud` of a token's claims as a list of strings. */
-function audienceOf(claims: Record<string, unknown>): string[] {
-  const aud = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
-  return aud.filter((value): value is string => typeof value === 'string' && value !== '');
-}
-
-/** The client id a login was issued to: its ID token's `azp`, else its single `aud`. */
-function loginClientId(data: StoredLogin): string | undefined {
-  const claims = loginIdTokenClaims(data);
-  if (typeof claims?.azp === 'string') return claims.azp;
-  const aud = claims === undefined ? [] : audienceOf(claims);
-  return aud.length === 1 ? aud[0] : undefined;
-}
-
-function trimIssuer(value: string): string {
-  return value.endsWith('/') ? value.slice(0, -1) : value;
-}
-
-/**
- * At login: adds the new session's id to the `sid` and `sub` records of its login, so a
- * back-channel logout can find it. Failures are logged, not thrown: the login stands.
- */
-export async function rememberLogin(req: OxdIncomingMessage, data: StoredLogin): Promise<void> {
-  const store = storeOf(req);
-  const id = req.sessionID;
-  const iss = loginIssuer(data);
-  const sid = loginSid(data);
-  if (!store || !id || !iss) return;
-  const maxAge = (req.session as { cookie?: { maxAge?: unknown } } | undefined)?.cookie?.maxAge;
-  const ttl = typeof maxAge === 'number' && maxAge > 0 ? maxAge : DEFAULT_RECORD_TTL_MS;
-  const sub = loginClaims(data).sub;
-  const clientId = loginClientId(data);
-  const keys = [
-    ...(sid ? [recordKey('sid', trimIssuer(iss), sid)] : []),
-    ...(typeof sub === 'string' && sub !== '' ? [recordKey('sub', trimIssuer(iss), sub)] : []),
-  ];
-  try {
-    for (const key of keys) {
-      const found = (await call<StoreRecord>((done) => store.get(key, done))) ?? undefined;
-      const ids = [...(found?.oxdSessionIds ?? []).filter((known) => known !== id), id];
-      const kept = ids.slice(-MAX_SESSIONS_PER_RECORD);
-      await call((done) => store.set(key, record(ttl, kept, clientId), done));
-    }
-  } catch (err) {
-    debug('back-channel logout: could not record the login (%s)', (err as Error).message);
-  }
 }
 
 interface OpKey {
@@ -186,6 +92,7 @@ export class OpKeys {
 
   constructor(private readonly runtime: OxdRuntime) {
     checkKeySource(runtime);
+    keepRecordsFor(runtime.sessionKey);
   }
 
   async find(kid: string | undefined, alg: string): Promise<KeyObject[]> {
@@ -401,7 +308,7 @@ export async function handleBackchannelLogout(
   }
   try {
     const audience = knownClientId(runtime) === undefined ? audienceOf(claims) : undefined;
-    await endSessionsOf(store, claims, audience, res);
+    await endSessionsOf(runtime, store, claims, audience, res);
   } catch (err) {
     const failure = sessionStoreUnavailable(err);
     if (failure.code !== ERROR_CODES.SESSION_STORE_UNAVAILABLE) throw err;
@@ -417,6 +324,7 @@ export async function handleBackchannelLogout(
  * issued to one of them are ended).
  */
 async function endSessionsOf(
+  runtime: OxdRuntime,
   store: SessionStore,
   claims: Record<string, unknown>,
   audience: string[] | undefined,
@@ -429,25 +337,47 @@ async function endSessionsOf(
     refuse(res, 'this logout_token was already used');
     return;
   }
-  const keysToEnd = [
-    ...(typeof claims.sid === 'string' ? [recordKey('sid', iss, claims.sid)] : []),
-    ...(typeof claims.sid !== 'string' && typeof claims.sub === 'string'
-      ? [recordKey('sub', iss, claims.sub)]
-      : []),
-  ];
-  let ended = 0;
-  for (const key of keysToEnd) {
-    const found = await call<StoreRecord>((done) => store.get(key, done));
-    if (audience && !(found?.oxdClientId && audience.includes(found.oxdClientId))) continue;
-    for (const id of found?.oxdSessionIds ?? []) {
-      await call((done) => store.destroy(id, done));
-      ended += 1;
-    }
-    await call((done) => store.destroy(key, done));
-  }
+  const ended = await endMatchingLogins(runtime, store, claims, audience);
   await call((done) => store.set(jtiKey, record(JTI_TTL_MS), done));
-  debug('back-channel logout: %d session(s) ended', ended);
+  debug('back-channel logout: %d login(s) ended', ended);
   res.setHeader('Cache-Control', 'no-store');
   res.statusCode = 200;
   res.end();
+}
+
+/**
+ * Ends this instance's logins the token names (by `sid`, else every one of its `sub`), and
+ * drops the ended sessions' ids from their records. Resolves with how many ended.
+ */
+async function endMatchingLogins(
+  runtime: OxdRuntime,
+  store: SessionStore,
+  claims: Record<string, unknown>,
+  audience: string[] | undefined,
+): Promise<number> {
+  const iss = trimIssuer(claims.iss as string);
+  const sid = typeof claims.sid === 'string' ? claims.sid : undefined;
+  const sub = typeof claims.sub === 'string' ? claims.sub : undefined;
+  const key =
+    sid !== undefined
+      ? recordKey('sid', iss, sid, runtime.sessionKey)
+      : recordKey('sub', iss, sub as string, runtime.sessionKey);
+  const found = await call<StoreRecord>((done) => store.get(key, done));
+  const ids = found?.oxdSessionIds ?? [];
+  if (ids.length === 0) return 0;
+  if (audience && !(found?.oxdClientId && audience.includes(found.oxdClientId))) return 0;
+  const matches = (data: StoredLogin): boolean =>
+    trimIssuer(loginIssuer(data) ?? '') === iss &&
+    (sid !== undefined ? loginSid(data) === sid : loginClaims(data).sub === sub);
+  const ended = new Map<string, StoredLogin>();
+  for (const id of ids) {
+    const data = await endLoginIn(store, runtime, id, matches);
+    if (data) ended.set(id, data);
+  }
+  const keys = new Set([key]);
+  for (const data of ended.values()) {
+    for (const other of loginRecordKeys(data, runtime.sessionKey)) keys.add(other);
+  }
+  await forgetIds(store, runtime.refreshLock, [...keys], ids);
+  return ended.size;
 }

@@ -133,6 +133,11 @@ export interface BackchannelAppOptions {
   before?: Middleware;
   /** More `oxdAuth()` options. */
   options?: Partial<OxdAuthOptions>;
+  /** Builds the app around the handler instead of the standard test app. */
+  app?: (
+    auth: OxdAuthHandler,
+    store: session.Store,
+  ) => (req: IncomingMessage, res: ServerResponse) => void;
   /** Register `backchannel_logout_session_required: false`: the OP's tokens carry no `sid`. */
   subOnly?: boolean;
   /** Wraps the counting transport (fault injection). */
@@ -189,7 +194,9 @@ export async function startBackchannelApp(
         )
       : auth
   ) as OxdAuthHandler;
-  const app = buildApp(options.framework ?? 'express5', handler, { store });
+  const app = options.app
+    ? options.app(handler, store)
+    : buildApp(options.framework ?? 'express5', handler, { store });
   const caught: string[] = [];
   let catching = false;
   const server = createServer((req, res) => {
