@@ -19,12 +19,16 @@ import { debuglog } from 'node:util';
 import { loginIssuer, loginSid, type StoredLogin } from '../session/login';
 import {
   destroySession,
+  otherLogins,
   requireSession,
+  saveSession,
   sessionLogin,
   type OxdIncomingMessage,
+  type OxdSession,
 } from '../session/store';
 import { queryOf, singleParam } from '../http/request';
 import { htmlPage, sendHtml } from '../http/response';
+import { forgetLogin, storeOf } from './logout-records';
 import type { OxdRuntime } from './runtime';
 
 /**
@@ -48,6 +52,19 @@ const debug = debuglog('express-oxd');
 
 const PAGE = htmlPage('Logged out', ['This session has ended.']);
 
+/**
+ * Ends this instance's login: only its session property when the session holds logins of
+ * other `oxdAuth()` instances (`sessionKey`), else the whole session.
+ */
+async function endLogin(runtime: OxdRuntime, session: OxdSession): Promise<void> {
+  if (otherLogins(session, [runtime.sessionKey, runtime.loginsKey]).length === 0) {
+    await destroySession(session);
+    return;
+  }
+  delete session[runtime.sessionKey];
+  await saveSession(session);
+}
+
 export async function handleFrontchannelLogout(
   runtime: OxdRuntime,
   req: OxdIncomingMessage,
@@ -57,8 +74,10 @@ export async function handleFrontchannelLogout(
   const query = queryOf(req.url);
   const data = sessionLogin(session, runtime.sessionKey);
   if (data && matchesLogout(data, singleParam(query, 'iss'), singleParam(query, 'sid'))) {
-    await destroySession(session);
-    debug('front-channel logout: session ended');
+    const id = req.sessionID;
+    await endLogin(runtime, session);
+    await forgetLogin(runtime, storeOf(req), id, data);
+    debug('front-channel logout: login ended');
   }
   sendHtml(res, 200, PAGE);
 }
