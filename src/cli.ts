@@ -12,11 +12,12 @@
  * needs is refused (registering would replace it). A container can then ship the file read-only.
  * Exit codes: 0 done, 1 failed (the message says why), 2 bad usage.
  */
+import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { oxdClientFor } from './client-from-config';
 import { needsWriteBack, resolveConfig } from './config/resolve';
 import type { OxdConfig } from './config/types';
-import { OxdCommandError, OxdError } from './errors';
+import { ERROR_CODES, OxdCommandError, OxdConfigError, OxdError } from './errors';
 import type { OxdClient } from './oxd/client';
 
 const USAGE = `Usage:
@@ -26,7 +27,9 @@ const USAGE = `Usage:
       oxd knows that site (nothing is written; an id without the client_id and
       client_secret a protection token needs is refused)
 Options:
-  --json   print one JSON line: {"action":"registered"|"verified","oxdId":"…","file":"…"}
+  --json   print one JSON line: {"action":"registered"|"verified","oxdId":"…","file":"…"},
+           or on failure {"action":"failed","code":"OXD_…","message":"…","file":"…"}
+           (the message also goes to stderr)
   --help   show this text`;
 
 class UsageError extends Error {}
@@ -73,11 +76,12 @@ async function verify(client: OxdClient): Promise<void> {
  */
 function refuseIdWithoutCredentials(config: OxdConfig): void {
   if (config.oxd.oxdId === undefined || !needsWriteBack(config)) return;
-  throw new UsageError(
+  throw new OxdConfigError(
     `${config.file} has [oxd] id ${config.oxd.oxdId} but no [client] client_id and ` +
       'client_secret, which this oxd needs to obtain a protection token for the site. Nothing ' +
       'was registered or written: add the client_id and client_secret of that site to the ' +
       'file, or remove [oxd] id to register the site anew',
+    { key: 'oxd.id', ...(config.file === undefined ? {} : { file: config.file }) },
   );
 }
 
@@ -97,15 +101,32 @@ async function register(command: Command): Promise<string> {
   }
 }
 
-function explain(error: unknown, file: string): string {
+/** What went wrong, for a command-line user: `{ code, message }`. */
+function explain(error: unknown, file: string): { code: string | undefined; message: string } {
+  const code = error instanceof OxdError ? error.code : undefined;
   if (error instanceof OxdCommandError && error.error === 'invalid_oxd_id') {
-    return (
-      `oxd does not know the site of ${file} (its [oxd] id): remove [oxd] id from the file ` +
-      'and run express-oxd register again to register the site anew'
-    );
+    return {
+      code,
+      message:
+        `oxd does not know the site of ${file} (its [oxd] id): remove [oxd] id from the file ` +
+        'and run express-oxd register again to register the site anew',
+    };
   }
-  if (error instanceof OxdError) return `${error.code}: ${error.message}`;
-  return error instanceof Error ? error.message : String(error);
+  if (
+    error instanceof OxdConfigError &&
+    error.code === ERROR_CODES.CONFIG_READ_FAILED &&
+    error.cause instanceof Error
+  ) {
+    // The library's message also suggests passing the settings as an object, which a
+    // command line cannot do.
+    return {
+      code,
+      message:
+        `cannot read the configuration file ${error.file ?? file} (${error.cause.message}); ` +
+        'check the path (a relative path starts at the current directory)',
+    };
+  }
+  return { code, message: error instanceof Error ? error.message : String(error) };
 }
 
 async function main(): Promise<void> {
@@ -124,7 +145,16 @@ async function main(): Promise<void> {
   try {
     process.stdout.write(`${await register(command)}\n`);
   } catch (error) {
-    process.stderr.write(`express-oxd register: ${explain(error, command.file)}\n`);
+    const { code, message } = explain(error, command.file);
+    process.stderr.write(
+      `express-oxd register: ${code === undefined ? '' : `${code}: `}${message}\n`,
+    );
+    if (command.json) {
+      const file = path.resolve(command.file);
+      process.stdout.write(
+        `${JSON.stringify({ action: 'failed', code: code ?? null, message, file })}\n`,
+      );
+    }
     process.exitCode = 1;
   }
 }

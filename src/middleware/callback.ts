@@ -21,7 +21,6 @@ import {
 } from '../session/login';
 import {
   otherLogins,
-  sessionLogin,
   regenerateSession,
   requireSession,
   saveSession,
@@ -30,11 +29,13 @@ import {
 } from '../session/store';
 import { followSessionId, rememberLogin, storeOf } from './logout-records';
 import { normaliseClaims } from '../claims';
+import { activeLogin } from './lifetime';
 import { livePendingLogins } from './login';
 import { queryOf, singleParam } from '../http/request';
 import { redirect } from '../http/response';
 import type { OxdRuntime } from './runtime';
 import { isRefusal, tokensFromReply } from './tokens';
+import { underRequest } from '../telemetry';
 
 const debug = debuglog('express-oxd');
 
@@ -109,12 +110,13 @@ async function loginData(
   runtime: OxdRuntime,
   code: string,
   login: PendingLogin,
+  req: OxdIncomingMessage,
 ): Promise<StoredLogin> {
-  const reply = await runtime.client
-    .getTokensByCode({ code, state: login.state })
-    .catch((err: unknown) => {
-      throw refusedCode(err) ?? err;
-    });
+  const reply = await underRequest(req, () =>
+    runtime.client.getTokensByCode({ code, state: login.state }),
+  ).catch((err: unknown) => {
+    throw refusedCode(err) ?? err;
+  });
   const tokens = tokensFromReply(reply, runtime.clock());
   const nonce = normaliseClaims(reply.id_token_claims).nonce;
   if (login.nonce !== undefined && nonce !== undefined && nonce !== login.nonce) {
@@ -122,10 +124,12 @@ async function loginData(
       'The ID token was issued for another login (nonce mismatch). Log in again.',
     );
   }
-  const userInfo = await runtime.client.getUserInfo({
-    access_token: tokens.access_token,
-    ...(runtime.clientChoosesState && tokens.id_token ? { id_token: tokens.id_token } : {}),
-  });
+  const userInfo = await underRequest(req, () =>
+    runtime.client.getUserInfo({
+      access_token: tokens.access_token,
+      ...(runtime.clientChoosesState && tokens.id_token ? { id_token: tokens.id_token } : {}),
+    }),
+  );
   // Each thing once: claims, ID-token claims, sid and iss are derived on access.
   const stored = storedLogin(tokens, userInfo.claims, runtime.claimsAsLists);
   if (tokens.id_token === undefined || jwtPayloadClaims(tokens.id_token) === undefined) {
@@ -177,7 +181,7 @@ export async function handleCallback(
   const index = state === undefined ? -1 : pending.findIndex((entry) => entry.state === state);
   const login = pending[index];
   if (!login) {
-    if (sessionLogin(session, runtime.sessionKey)) {
+    if (activeLogin(runtime, session)) {
       debug('callback: no login of this session has that state; already logged in, going on');
       redirect(res, '/');
       return;
@@ -222,7 +226,8 @@ export async function handleCallback(
       { status: 400 },
     );
   }
-  const data = await reshape(runtime, req, res, await loginData(runtime, code, login));
+  const data = await reshape(runtime, req, res, await loginData(runtime, code, login, req));
+  data.startedAt = runtime.clock();
 
   // A new session id at login (against session fixation); logins other tabs started, and
   // the logins of other oxdAuth() instances of the application, survive.

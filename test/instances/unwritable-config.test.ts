@@ -15,7 +15,7 @@ import { ERROR_CODES, OxdConfigError } from '../../src/errors';
 import { OxdClient } from '../../src/oxd/client';
 import { ensureBuilt } from '../helpers/build';
 import { registeredSites, writeStackConfig } from '../helpers/instances';
-import { startLocalStack, type LocalStack } from '../helpers/local-stack';
+import { dedicatedStack, type LocalStack } from '../helpers/local-stack';
 
 let stack: LocalStack;
 let root: string;
@@ -23,7 +23,7 @@ let root: string;
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'express-oxd-unwritable-'));
   await ensureBuilt();
-  stack = await startLocalStack();
+  stack = await dedicatedStack();
 }, 180_000);
 afterAll(async () => {
   await stack?.close();

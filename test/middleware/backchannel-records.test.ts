@@ -12,10 +12,17 @@ import request from 'supertest';
 import { oxdAuth, oxdErrorHandler, requireAuth, type OxdAuthHandler } from '../../src';
 import type { OxdIncomingMessage } from '../../src/session';
 import { ensureBuilt } from '../helpers/build';
-import { startLocalStack } from '../helpers/local-stack';
-import { OpCookieJar, resumeOpSession } from '../helpers/op-login';
-import { loginsIn, startBackchannelApp, type BackchannelApp } from './backchannel-fixture';
-import { APP_ORIGIN, appPath, configFor, HTML, logIn, type LocalStack } from './stack-fixture';
+import { dedicatedStack } from '../helpers/local-stack';
+import { OpCookieJar, resumeOpSession } from '../../src/testing/op-login';
+import { loginsIn, startBackchannelApp, type BackchannelApp } from '../helpers/backchannel-fixture';
+import {
+  APP_ORIGIN,
+  appPath,
+  configFor,
+  HTML,
+  logIn,
+  type LocalStack,
+} from '../helpers/stack-fixture';
 
 let stack: LocalStack;
 const apps: BackchannelApp[] = [];
@@ -23,7 +30,7 @@ const handlers: OxdAuthHandler[] = [];
 
 beforeAll(async () => {
   await ensureBuilt();
-  stack = await startLocalStack();
+  stack = await dedicatedStack();
 }, 180_000);
 
 afterAll(async () => {

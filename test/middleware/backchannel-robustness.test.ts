@@ -15,17 +15,21 @@ import request from 'supertest';
 import { OxdTransportError } from '../../src/errors';
 import type { OxdReply, OxdRequest, Transport } from '../../src/oxd/transport';
 import { ensureBuilt } from '../helpers/build';
-import { startLocalStack } from '../helpers/local-stack';
-import { OpCookieJar } from '../helpers/op-login';
-import { startBackchannelApp, type BackchannelApp, type Middleware } from './backchannel-fixture';
-import { HTML, logIn, type LocalStack } from './stack-fixture';
+import { dedicatedStack } from '../helpers/local-stack';
+import { OpCookieJar } from '../../src/testing/op-login';
+import {
+  startBackchannelApp,
+  type BackchannelApp,
+  type Middleware,
+} from '../helpers/backchannel-fixture';
+import { HTML, logIn, type LocalStack } from '../helpers/stack-fixture';
 
 let stack: LocalStack;
 const apps: BackchannelApp[] = [];
 
 beforeAll(async () => {
   await ensureBuilt();
-  stack = await startLocalStack();
+  stack = await dedicatedStack();
 }, 180_000);
 
 afterAll(async () => {

@@ -10,15 +10,21 @@
 import request from 'supertest';
 import { oxdAuth, OxdConfigError } from '../../src';
 import { ensureBuilt } from '../helpers/build';
-import { startLocalStack } from '../helpers/local-stack';
-import { followOpLogout, OpCookieJar } from '../helpers/op-login';
+import { dedicatedStack } from '../helpers/local-stack';
+import { followOpLogout, OpCookieJar } from '../../src/testing/op-login';
 import {
   endSessionEndpoint,
   loginsIn,
   startBackchannelApp,
   type BackchannelApp,
-} from './backchannel-fixture';
-import { HTML, logIn, PROFILE_CASES, type LocalStack, type Profile } from './stack-fixture';
+} from '../helpers/backchannel-fixture';
+import {
+  HTML,
+  logIn,
+  PROFILE_CASES,
+  type LocalStack,
+  type Profile,
+} from '../helpers/stack-fixture';
 import session from 'express-session';
 
 const stacks = new Map<Profile, LocalStack>();
@@ -26,7 +32,7 @@ const stacks = new Map<Profile, LocalStack>();
 beforeAll(async () => {
   await ensureBuilt();
   for (const version of new Set(PROFILE_CASES.map(([version]) => version))) {
-    stacks.set(version, await startLocalStack({ oxdVersion: version }));
+    stacks.set(version, await dedicatedStack({ oxdVersion: version }));
   }
 }, 240_000);
 

@@ -9,10 +9,10 @@ import { createHmac, createPublicKey, generateKeyPairSync, randomUUID, sign } fr
 import request from 'supertest';
 import { Agent as UndiciAgent, request as undiciRequest } from 'undici';
 import { ensureBuilt } from '../helpers/build';
-import { startLocalStack } from '../helpers/local-stack';
-import { OpCookieJar } from '../helpers/op-login';
-import { startBackchannelApp, type BackchannelApp } from '../middleware/backchannel-fixture';
-import { HTML, logIn, type Agent, type LocalStack } from '../middleware/stack-fixture';
+import { dedicatedStack } from '../helpers/local-stack';
+import { OpCookieJar } from '../../src/testing/op-login';
+import { startBackchannelApp, type BackchannelApp } from '../helpers/backchannel-fixture';
+import { HTML, logIn, type Agent, type LocalStack } from '../helpers/stack-fixture';
 
 let stack: LocalStack;
 let app: BackchannelApp;
@@ -42,7 +42,7 @@ const hs256 = (head: unknown, body: unknown, secret: string | Buffer) => {
 
 beforeAll(async () => {
   await ensureBuilt();
-  stack = await startLocalStack();
+  stack = await dedicatedStack();
   app = await startBackchannelApp(stack);
   otherClient = await startBackchannelApp(stack);
   victim = request.agent(app.server);

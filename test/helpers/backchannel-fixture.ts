@@ -16,8 +16,10 @@ import { oxdAuth, type OxdAuthHandler } from '../../src';
 import type { OxdAuthOptions } from '../../src/middleware/options';
 import { resolveConfig } from '../../src/config/resolve';
 import { OxdClient } from '../../src/oxd/client';
-import { followOpLogout, type OpCookieJar } from '../helpers/op-login';
-import { buildApp, type Framework } from './app-fixture';
+import { OXD_DIR } from '../../src/testing/cli-data';
+import { followOpLogout, type OpCookieJar } from '../../src/testing/op-login';
+import { REGISTRATIONS_FILE } from '../../src/testing/oxd/registration-store';
+import { buildApp, type Framework } from '../fixtures/apps';
 import {
   configFor,
   countingTransport,
@@ -28,7 +30,8 @@ import {
 
 /** The site the local oxd keeps for `oxdId` (registration access token and URI included). */
 async function siteOf(stack: LocalStack, oxdId: string): Promise<Record<string, string>> {
-  const file = JSON.parse(await readFile(join(stack.dataDir, 'registrations.json'), 'utf8')) as {
+  const path = join(stack.dataDir, OXD_DIR, REGISTRATIONS_FILE);
+  const file = JSON.parse(await readFile(path, 'utf8')) as {
     sites: Record<string, Record<string, string>>;
   };
   const site = file.sites[oxdId];
