@@ -241,7 +241,7 @@ export async function handleCallback(
   const store = storeOf(req);
   await followSessionId(store, runtime.refreshLock, kept, previousId, req.sessionID);
   if (runtime.routes.backchannelLogout) {
-    await rememberLogin(runtime, store, fresh, req.sessionID, data);
+    await rememberLogin(runtime, store, req.sessionID, data);
   }
   debug('callback: login completed, session regenerated');
   redirect(res, login.returnTo);

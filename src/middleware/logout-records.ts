@@ -7,11 +7,10 @@
  *   (another `oxdAuth()` instance's login regenerates the session and carries this login
  *   over) and when logins end; never on ordinary requests. Each write drops the ids of
  *   sessions that have ended, so a record holds the user's live sessions only, however many.
- * - It lives as long as the logins it names can: the login's absolute lifetime
- *   (`absoluteDuration`, seconds, when the application sets it; else
- *   `DEFAULT_LOGIN_LIFETIME_MS`), or the session cookie's `maxAge` when longer. A rolling
- *   session cookie is renewed without any record write, so the record cannot follow it: it
- *   covers the login's absolute lifetime instead.
+ * - It lives as long as the logins it names can: until the newest one's absolute expiry
+ *   (`absoluteDuration` after it completed, `loginExpiresAt`). A rolling session cookie is
+ *   renewed without any record write, so the record cannot follow it: it covers the login's
+ *   absolute lifetime instead, which no session outlives with its login.
  * - Changes are serialised per record within the process; across instances they hold the
  *   application's `refreshLock` (e.g. Redis `SET NX`) when one is configured. Without a
  *   shared lock, two instances adding a session to the same record at the same moment can
@@ -26,6 +25,7 @@ import { sessionStoreUnavailable } from '../errors';
 import {
   loginClaims,
   loginIdTokenClaims,
+  loginExpiresAt,
   loginIssuer,
   loginSid,
   type StoredLogin,
@@ -35,11 +35,6 @@ import type { RefreshLock } from './refresh-lock';
 
 const debug = debuglog('express-oxd');
 
-/**
- * How long a login may last when the application does not say (`absoluteDuration`): seven
- * days. Records of its sessions live that long after its last login.
- */
-export const DEFAULT_LOGIN_LIFETIME_MS = 7 * 24 * 60 * 60 * 1000;
 /** How long a record lock is held at most, and how long a change waits for it. */
 const LOCK_TTL_MS = 10_000;
 const LOCK_WAIT_MS = 5_000;
@@ -63,8 +58,8 @@ export interface RecordSettings {
   readonly sessionKey: string;
   readonly loginsKey: string;
   readonly refreshLock: RefreshLock | undefined;
-  /** The login's absolute lifetime in seconds, when the application bounds it. */
-  readonly absoluteDuration?: number | false | undefined;
+  /** How long a login lasts at most (`absoluteDuration`), in milliseconds. */
+  readonly absoluteDurationMs: number;
 }
 
 export function storeOf(req: IncomingMessage): SessionStore | undefined {
@@ -145,14 +140,11 @@ function loginRecordKeys(data: StoredLogin, sessionKey: string): string[] {
   ];
 }
 
-/** How long a record written now lives (see the module comment). */
-function recordLifetimeMs(settings: RecordSettings, session: OxdSession | undefined): number {
-  const absolute =
-    typeof settings.absoluteDuration === 'number' && settings.absoluteDuration > 0
-      ? settings.absoluteDuration * 1000
-      : DEFAULT_LOGIN_LIFETIME_MS;
-  const maxAge = (session as { cookie?: { maxAge?: unknown } } | undefined)?.cookie?.maxAge;
-  return typeof maxAge === 'number' && maxAge > absolute ? maxAge : absolute;
+/** How long a record of `data`, written now, lives: until the login's absolute expiry. */
+function recordLifetimeMs(settings: RecordSettings, data: StoredLogin): number {
+  const expiresAt = loginExpiresAt(data, settings.absoluteDurationMs);
+  const left = expiresAt === undefined ? settings.absoluteDurationMs : expiresAt - Date.now();
+  return Math.max(left, 1000);
 }
 
 /** Session keys whose logins have records: `oxdAuth()` instances with a back-channel route. */
@@ -244,12 +236,11 @@ function lifetime(found: StoreRecord | undefined, ttlMs: number): number {
 export async function rememberLogin(
   settings: RecordSettings,
   store: SessionStore | undefined,
-  session: OxdSession | undefined,
   id: string | undefined,
   data: StoredLogin,
 ): Promise<void> {
   if (!store || !id) return;
-  const ttl = recordLifetimeMs(settings, session);
+  const ttl = recordLifetimeMs(settings, data);
   const clientId = loginClientId(data);
   try {
     await Promise.all(
