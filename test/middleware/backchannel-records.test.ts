@@ -145,10 +145,26 @@ function recordedIds(store: session.MemoryStore): Promise<string[]> {
   );
 }
 
+/** When each back-channel record of `store` expires, in milliseconds since the epoch. */
+function recordExpiries(store: session.MemoryStore): Promise<number[]> {
+  return new Promise((resolve, reject) =>
+    store.all((err, all) =>
+      err
+        ? reject(err)
+        : resolve(
+            Object.values(all ?? {})
+              .filter((data) => 'oxdSessionIds' in (data as object))
+              .map((data) => Date.parse(String(data.cookie.expires))),
+          ),
+    ),
+  );
+}
+
 test('a rolling session older than its maxAge still ends; its id leaves every record', async () => {
   const store = new session.MemoryStore();
   const app = await started({
     store,
+    options: { absoluteDuration: 3600 },
     app: (auth) => {
       const site = express();
       site.use(
@@ -174,6 +190,13 @@ test('a rolling session older than its maxAge still ends; its id leaves every re
   const jar = new OpCookieJar();
   expect((await logIn(agent, stack, '/login', jar)).status).toBe(302);
   const [login] = await loginsIn(store);
+  // The records live as long as the login can (absoluteDuration: one hour here), no longer.
+  const expiries = await recordExpiries(store);
+  expect(expiries).toHaveLength(2);
+  for (const expires of expiries) {
+    expect(expires).toBeGreaterThan(Date.now() + 3500_000);
+    expect(expires).toBeLessThanOrEqual(Date.now() + 3600_000);
+  }
   // The user stays active for twice the cookie's maxAge: the session rolls on.
   for (let i = 0; i < 6; i += 1) {
     await new Promise((resolve) => setTimeout(resolve, 500));
