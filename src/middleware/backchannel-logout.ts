@@ -1,8 +1,9 @@
 /**
  * OpenID Connect Back-Channel Logout 1.0: the OP POSTs a signed `logout_token` to this route
  * when a user's OP session ends. The token is checked (signature against the OP's keys from
- * oxd's `get_jwks`, `iss`, `aud`, `iat`, `events`, `sid`/`sub`, no `nonce`, `jti` used once)
- * and the matching sessions are destroyed in the application's session store.
+ * oxd's `get_jwks` on 4.x or the OP's discovery document on 3.x, see `op-jwks.ts`; `iss`,
+ * `aud`, `iat`, `events`, `sid`/`sub`, no `nonce`, `jti` used once) and this instance's
+ * matching logins are ended in the application's session store.
  *
  * No store lookup happens on ordinary requests: at login, small records `sid → session ids`
  * and `sub → session ids` are written into the same store (see `logout-records.ts`), and

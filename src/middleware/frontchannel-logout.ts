@@ -4,11 +4,12 @@
  * session cookie, so the session to end is the request's own; no session-id table is kept
  * in memory (sessions may live in a store shared by several app instances).
  *
- * Rules: the session ends only when the request carries both `iss` and `sid` and they equal
+ * Rules: the login ends only when the request carries both `iss` and `sid` and they equal
  * the login's (its ID token's `iss` and `sid`); requests without them are refused, as are
  * logins whose ID token had no `sid` (the OP was not asked for it: oxd 4.x registers
- * `front_channel_logout_session_required`; with 3.x set it at the OP). Always answers 200
- * with a tiny uncached page.
+ * `front_channel_logout_session_required`; with 3.x set it at the OP). When the session also
+ * holds other `oxdAuth()` instances' logins (`sessionKey`), only this instance's login is
+ * removed; otherwise the session is destroyed. Always answers 200 with a tiny uncached page.
  *
  * Browsers send cookies to a cross-site iframe only when the session cookie is
  * `SameSite=None; Secure`; with `SameSite=Lax` the iframe arrives without the cookie and
