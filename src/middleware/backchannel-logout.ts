@@ -90,6 +90,8 @@ export class OpKeys {
   #attemptedAt = Number.NEGATIVE_INFINITY;
   #failed = false;
   #pending: Promise<void> | undefined;
+  /** When the fetch under way started, by the wall clock (bounds how long posts wait). */
+  #pendingSince = 0;
 
   constructor(private readonly runtime: OxdRuntime) {
     checkKeySource(runtime);
@@ -102,6 +104,7 @@ export class OpKeys {
     const now = this.runtime.clock();
     if (this.#pending === undefined && now - this.#attemptedAt >= JWKS_REFRESH_MS) {
       this.#attemptedAt = now;
+      this.#pendingSince = Date.now();
       this.#pending = this.#fetch().then(
         () => {
           this.#failed = false;
@@ -116,7 +119,7 @@ export class OpKeys {
       });
     }
     if (this.#pending !== undefined) {
-      const left = KEY_WAIT_MS - (this.runtime.clock() - this.#attemptedAt);
+      const left = KEY_WAIT_MS - (Date.now() - this.#pendingSince);
       if (!(await settlesWithin(this.#pending, left))) {
         throw new KeysUnavailableError('the OP keys are still being fetched');
       }
