@@ -372,7 +372,15 @@ function createDemoApp(options = {}) {
     setNotice(res, 'login-cancelled');
     res.redirect(303, '/');
   });
-  app.use(oxdErrorHandler({ render: renderError }));
+  app.use(
+    oxdErrorHandler({
+      render: (err, req, res) => {
+        // What the page leaves out (a server-side failure's message) goes to the server log.
+        if (!err.expose) console.error(err);
+        renderError(err, req, res);
+      },
+    }),
+  );
   // Errors that are not express-oxd's own (CSRF, body parsing, bugs) get the same page.
   app.use((err, req, res, next) => {
     if (res.headersSent) {

@@ -119,7 +119,9 @@ const BY_CODE = {
   }),
   OXD_CONFIG_INVALID: (err) => ({
     title: 'The demo is not configured correctly',
-    explanation: err.message,
+    explanation: err.expose
+      ? err.message
+      : 'A setting the demo needs is missing or invalid; the server log names it.',
     advice: 'Fix the setting in demosite.cfg and restart the demo.',
   }),
   OXD_CONFIG_WRITE_FAILED: () => ({
@@ -135,7 +137,11 @@ const BY_CODE = {
   }),
 };
 
-/** `{ status, title, explanation, advice, code, detail }` for the error page. */
+/**
+ * `{ status, title, explanation, advice, code, detail }` for the error page. The error's own
+ * message is shown only when `err.expose` says it may be (a request at fault): a server-side
+ * failure's message can name files, hosts or oxd URLs, and stays in the server log.
+ */
 function explainError(err) {
   if (err instanceof CsrfError) {
     return {
@@ -153,9 +159,14 @@ function explainError(err) {
   }
   const describe = BY_CODE[err.code];
   if (describe) {
-    return { status, code: err.code, detail: err.message, ...describe(err) };
+    return {
+      status,
+      code: err.code,
+      ...(err.expose === true ? { detail: err.message } : {}),
+      ...describe(err),
+    };
   }
-  if (status < 500 && err.expose) {
+  if (status < 500 && err.expose === true) {
     return { status, title: 'Bad request', explanation: err.message };
   }
   return {

@@ -128,6 +128,7 @@ describe('explainError', () => {
       ...explainError({
         code: 'OXD_CONFIG_INVALID',
         status: 500,
+        expose: true,
         message: HOSTILE,
       } as unknown as Error),
     });
@@ -135,4 +136,20 @@ describe('explainError', () => {
     expect(html).toContain('<code>OXD_CONFIG_INVALID</code>');
     expect(html).not.toContain('<script>');
   });
+
+  test.each([
+    ['oxd unreachable', 'OXD_TRANSPORT_FAILED', 503],
+    ['a bad setting', 'OXD_CONFIG_INVALID', 500],
+    ['oxd refused a command', 'OXD_COMMAND_FAILED', 502],
+  ])(
+    'an error page for %s - leaves out a message the error does not expose',
+    (_label, code, status) => {
+      const secret = 'connect ECONNREFUSED 10.20.30.40:8099 reading /srv/site/secret.cfg';
+      const err = { code, status, expose: false, message: secret, error: 'e', command: 'c' };
+      const html = views.errorPage({ user: undefined, ...explainError(err) });
+      expect(html).not.toContain('10.20.30.40');
+      expect(html).not.toContain('secret.cfg');
+      expect(html).toContain(`<code>${code}</code>`);
+    },
+  );
 });
