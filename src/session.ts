@@ -12,7 +12,7 @@ import type { IncomingMessage } from 'node:http';
 // Type-only: brings express-session's declarations in so they can be augmented below.
 import type {} from 'express-session';
 import { ERROR_CODES, OxdAuthError, sessionStoreUnavailable } from './errors';
-import { claimString, normaliseClaims, type Claims } from './claims';
+import { claimString, isClaimName, normaliseClaims, setClaim, type Claims } from './claims';
 
 /** Tokens of the logged-in user, wire names as oxd returns them. */
 export interface OxdSessionTokens {
@@ -112,7 +112,9 @@ export function jwtPayloadClaims(jwt: string | undefined): Claims | undefined {
 function userClaimsOf(idTokenClaims: Claims): Claims {
   const claims: Claims = {};
   for (const name of Object.keys(idTokenClaims)) {
-    if (!ID_TOKEN_ONLY_CLAIMS.has(name)) claims[name] = idTokenClaims[name];
+    if (!ID_TOKEN_ONLY_CLAIMS.has(name) && isClaimName(name)) {
+      setClaim(claims, name, idTokenClaims[name]);
+    }
   }
   return claims;
 }
