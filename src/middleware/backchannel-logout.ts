@@ -8,7 +8,7 @@
  * and `sub → session ids` are written into the same store (next to the sessions, with their
  * lifetime), and this route destroys the sessions they name, by id.
  */
-import { createHash, createPublicKey, verify, type KeyObject, constants } from 'node:crypto';
+import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { debuglog } from 'node:util';
 import {
@@ -18,16 +18,15 @@ import {
   type OxdIncomingMessage,
   type StoredLogin,
 } from '../session';
+import { trimIssuer } from './issuer';
+import { IAT_WINDOW_S, LogoutTokenError, verifyLogoutToken, type KeySource } from './logout-token';
 import { sendJson } from './response';
 import type { OxdRuntime } from './runtime';
 
 const debug = debuglog('express-oxd');
 
-const EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 /** Largest request body read; logout tokens are a few kilobytes. */
 const MAX_BODY_BYTES = 64 * 1024;
-/** How far `iat` may be from now (clock skew and delivery delay), in seconds. */
-const IAT_WINDOW_S = 5 * 60;
 /** How long a used `jti` is remembered (longer than the `iat` window). */
 const JTI_TTL_MS = 2 * IAT_WINDOW_S * 1000;
 /** How long the login records live when the session cookie says nothing: one day. */
@@ -48,8 +47,6 @@ interface StoreRecord {
   cookie: { originalMaxAge: number; expires: string };
   oxdSessionIds?: string[];
 }
-
-class LogoutTokenError extends Error {}
 
 function storeOf(req: IncomingMessage): SessionStore | undefined {
   const store = (req as { sessionStore?: unknown }).sessionStore as SessionStore | undefined;
@@ -79,10 +76,6 @@ function record(ttlMs: number, ids?: string[]): StoreRecord {
     cookie: { originalMaxAge: ttlMs, expires: new Date(Date.now() + ttlMs).toISOString() },
     ...(ids ? { oxdSessionIds: ids } : {}),
   };
-}
-
-function trimIssuer(value: string): string {
-  return value.endsWith('/') ? value.slice(0, -1) : value;
 }
 
 /**
@@ -120,7 +113,7 @@ interface OpKey {
 }
 
 /** The OP's signing keys by `kid`, fetched through oxd and refreshed for unknown ids. */
-export class OpKeys {
+export class OpKeys implements KeySource {
   #keys: OpKey[] = [];
   #fetchedAt = 0;
   #pending: Promise<void> | undefined;
@@ -173,109 +166,6 @@ export class OpKeys {
   }
 }
 
-/** node:crypto parameters of the JWS algorithms accepted (asymmetric only; never `none`). */
-const ALGORITHMS: Readonly<
-  Record<string, { hash: string; padding?: number; dsaEncoding?: 'ieee-p1363' }>
-> = {
-  RS256: { hash: 'sha256' },
-  RS384: { hash: 'sha384' },
-  RS512: { hash: 'sha512' },
-  PS256: { hash: 'sha256', padding: constants.RSA_PKCS1_PSS_PADDING },
-  PS384: { hash: 'sha384', padding: constants.RSA_PKCS1_PSS_PADDING },
-  PS512: { hash: 'sha512', padding: constants.RSA_PKCS1_PSS_PADDING },
-  ES256: { hash: 'sha256', dsaEncoding: 'ieee-p1363' },
-  ES384: { hash: 'sha384', dsaEncoding: 'ieee-p1363' },
-  ES512: { hash: 'sha512', dsaEncoding: 'ieee-p1363' },
-};
-
-function decodeJson(part: string, what: string): Record<string, unknown> {
-  try {
-    const value = JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as unknown;
-    if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
-      return value as Record<string, unknown>;
-    }
-  } catch {
-    // fall through
-  }
-  throw new LogoutTokenError(`the logout_token ${what} is not a JSON object`);
-}
-
-/** Verifies the token's signature and claims; resolves its claims. */
-async function verifyLogoutToken(
-  runtime: OxdRuntime,
-  keys: OpKeys,
-  token: string,
-): Promise<Record<string, unknown>> {
-  const parts = token.split('.');
-  if (parts.length !== 3 || parts.some((part) => !/^[\w-]+$/.test(part))) {
-    throw new LogoutTokenError('the logout_token is not a signed JWT');
-  }
-  const [head = '', body = '', signature = ''] = parts;
-  const header = decodeJson(head, 'header');
-  const alg = typeof header.alg === 'string' ? header.alg : '';
-  const spec = ALGORITHMS[alg];
-  if (!spec)
-    throw new LogoutTokenError(`the logout_token algorithm ${alg || '(none)'} is not accepted`);
-  const kid = typeof header.kid === 'string' ? header.kid : undefined;
-  const candidates = await keys.find(kid, alg);
-  const data = Buffer.from(`${head}.${body}`);
-  const sig = Buffer.from(signature, 'base64url');
-  const valid = candidates.some((key) =>
-    verify(
-      spec.hash,
-      data,
-      {
-        key,
-        ...(spec.padding === undefined
-          ? {}
-          : { padding: spec.padding, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }),
-        ...(spec.dsaEncoding ? { dsaEncoding: spec.dsaEncoding } : {}),
-      },
-      sig,
-    ),
-  );
-  if (!valid)
-    throw new LogoutTokenError('the logout_token signature does not verify with the OP keys');
-
-  const claims = decodeJson(body, 'payload');
-  const expected = runtime.config.client.opHost;
-  if (
-    typeof claims.iss !== 'string' ||
-    (expected && trimIssuer(claims.iss) !== trimIssuer(expected))
-  ) {
-    throw new LogoutTokenError('the logout_token iss is not the configured OP');
-  }
-  const clientId =
-    (runtime.client as { clientId?: unknown }).clientId ?? runtime.config.client.clientId;
-  const aud = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
-  if (typeof clientId !== 'string' || !aud.includes(clientId)) {
-    throw new LogoutTokenError('the logout_token aud does not name this client');
-  }
-  const now = runtime.clock() / 1000;
-  if (typeof claims.iat !== 'number' || Math.abs(now - claims.iat) > IAT_WINDOW_S) {
-    throw new LogoutTokenError('the logout_token iat is missing or too far from now');
-  }
-  if (typeof claims.exp === 'number' && claims.exp < now - 60) {
-    throw new LogoutTokenError('the logout_token has expired');
-  }
-  const events = claims.events;
-  if (
-    typeof events !== 'object' ||
-    events === null ||
-    typeof (events as Record<string, unknown>)[EVENT] !== 'object'
-  ) {
-    throw new LogoutTokenError('the logout_token events do not hold the back-channel logout event');
-  }
-  if (typeof claims.sid !== 'string' && typeof claims.sub !== 'string') {
-    throw new LogoutTokenError('the logout_token has neither sid nor sub');
-  }
-  if ('nonce' in claims) throw new LogoutTokenError('the logout_token must not carry a nonce');
-  if (typeof claims.jti !== 'string' || claims.jti === '') {
-    throw new LogoutTokenError('the logout_token has no jti');
-  }
-  return claims;
-}
-
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -297,6 +187,54 @@ function readBody(req: IncomingMessage): Promise<string> {
 function refuse(res: ServerResponse, description: string): void {
   res.setHeader('Cache-Control', 'no-store');
   sendJson(res, 400, { error: 'invalid_request', error_description: description });
+}
+
+/**
+ * `jti` keys used, per `oxdAuth()` instance, with when they may be forgotten (ms since the
+ * epoch). Instances share what they know only through the `refreshLock` and the store.
+ */
+const usedByInstance = new WeakMap<OxdRuntime, Map<string, number>>();
+
+/**
+ * Marks a token's `jti` used, atomically where that is possible: at once in this instance
+ * (before any await, so two deliveries of one token cannot both pass), with the app's
+ * `refreshLock` across instances when one is configured (Redis `SET NX`), and in the
+ * session store (a read and a write: across instances without a lock, only nearly atomic).
+ * Resolves `undefined` when the token was used already, else a function that takes the mark
+ * back (when ending the sessions failed and the OP should retry).
+ */
+async function markTokenUsed(
+  runtime: OxdRuntime,
+  store: SessionStore,
+  jtiKey: string,
+): Promise<(() => Promise<void>) | undefined> {
+  const now = runtime.clock();
+  let usedHere = usedByInstance.get(runtime);
+  if (!usedHere) usedByInstance.set(runtime, (usedHere = new Map()));
+  for (const [key, until] of usedHere) if (until <= now) usedHere.delete(key);
+  if (usedHere.has(jtiKey)) return undefined;
+  usedHere.set(jtiKey, now + JTI_TTL_MS);
+  const lockKey = jtiKey.replace(/^express-oxd:/, '');
+  let owner: string | undefined;
+  let stored = false;
+  const unmark = async (): Promise<void> => {
+    usedHere?.delete(jtiKey);
+    if (stored) await call((done) => store.destroy(jtiKey, done)).catch(() => undefined);
+    if (owner !== undefined) await runtime.refreshLock?.release(lockKey, owner);
+  };
+  try {
+    if (runtime.refreshLock) {
+      owner = await runtime.refreshLock.acquire(lockKey, JTI_TTL_MS);
+      if (owner === undefined) return undefined;
+    }
+    if (await call((done) => store.get(jtiKey, done))) return undefined;
+    await call((done) => store.set(jtiKey, record(JTI_TTL_MS), done));
+    stored = true;
+  } catch (err) {
+    await unmark().catch(() => undefined);
+    throw err;
+  }
+  return unmark;
 }
 
 /** Handles `POST <backchannelLogout>` with `logout_token` (form-encoded). */
@@ -332,13 +270,28 @@ export async function handleBackchannelLogout(
   }
   const iss = trimIssuer(claims.iss as string);
   const jtiKey = recordKey('jti', iss, claims.jti as string);
-  if (await call((done) => store.get(jtiKey, done))) {
+  const unmark = await markTokenUsed(runtime, store, jtiKey);
+  if (!unmark) {
     debug('back-channel logout: refused a replayed jti');
     refuse(res, 'this logout_token was already used');
     return;
   }
-  await call((done) => store.set(jtiKey, record(JTI_TTL_MS), done));
+  try {
+    await endSessions(store, iss, claims, res);
+  } catch (err) {
+    // Nothing was ended for sure: the OP may deliver the same token again.
+    await unmark();
+    throw err;
+  }
+}
 
+/** Ends the sessions the token's `sid` (else `sub`) records name, and answers 200. */
+async function endSessions(
+  store: SessionStore,
+  iss: string,
+  claims: Record<string, unknown>,
+  res: ServerResponse,
+): Promise<void> {
   const keysToEnd = [
     ...(typeof claims.sid === 'string' ? [recordKey('sid', iss, claims.sid)] : []),
     ...(typeof claims.sid !== 'string' && typeof claims.sub === 'string'

@@ -25,6 +25,7 @@ import { normaliseClaims } from '../claims';
 import { livePendingLogins } from './login';
 import { queryOf, singleParam } from './request';
 import { redirect } from './response';
+import { expectedIssuer, sameIssuer } from './issuer';
 import type { OxdRuntime } from './runtime';
 import { isRefusal, tokensFromReply } from './tokens';
 
@@ -64,26 +65,6 @@ const SILENT_LOGIN_ERRORS: ReadonlySet<string> = new Set([
 
 function stateMismatch(message: string): OxdAuthError {
   return new OxdAuthError(ERROR_CODES.STATE_MISMATCH, message, { status: 400 });
-}
-
-/** `https://op/` and `https://op` name the same issuer. */
-function sameIssuer(a: string, b: string): boolean {
-  const trim = (value: string) => (value.endsWith('/') ? value.slice(0, -1) : value);
-  return trim(a) === trim(b);
-}
-
-/**
- * The issuer a callback's `iss` (RFC 9207) must name: the configured OP, by `op_host` or
- * by the location of its discovery document.
- */
-function expectedIssuer(runtime: OxdRuntime): string | undefined {
-  const { opHost, opConfigurationEndpoint } = runtime.config.client;
-  if (opHost) return opHost;
-  const suffix = '/.well-known/openid-configuration';
-  if (opConfigurationEndpoint?.endsWith(suffix)) {
-    return opConfigurationEndpoint.slice(0, -suffix.length);
-  }
-  return undefined;
 }
 
 /**
