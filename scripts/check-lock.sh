@@ -15,7 +15,7 @@ same_lock() {
   if ! cmp -s package-lock.json "$root/package-lock.json"; then
     echo "package-lock.json is incomplete: $1 rewrites it:" >&2
     diff -u "$root/package-lock.json" package-lock.json | head -60 >&2 || true
-    echo "Regenerate it as the README's Development section says." >&2
+    echo "Regenerate it as docs/development.md (The lock file) says." >&2
     exit 1
   fi
 }

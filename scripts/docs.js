@@ -1,12 +1,12 @@
 'use strict';
 /**
- * Regenerates the README's configuration tables from the settings table
+ * Regenerates the configuration tables of docs/configuration.md from the settings table
  * (src/config/settings.ts, compiled to dist/ by `npm run build`), between the marker
  * comments `<!-- settings:start -->` and `<!-- settings:end -->`.
  *
- *   node scripts/docs.js [--check] [README path]
+ *   node scripts/docs.js [--check] [Markdown file, default docs/configuration.md]
  *
- * `--check` changes nothing and exits 1 when the README is out of date.
+ * `--check` changes nothing and exits 1 when the file is out of date.
  */
 const { readFileSync, writeFileSync } = require('node:fs');
 const { join } = require('node:path');
@@ -60,19 +60,20 @@ function renderSettings(settings) {
   return tables.join('\n\n');
 }
 
-/** `readme` with the text between the markers replaced by the generated tables. */
+/** `readme` (a Markdown page) with the text between the markers replaced by the generated tables. */
 function updateReadme(readme, settings) {
   const start = readme.indexOf(START);
   const end = readme.indexOf(END);
   if (start === -1 || end === -1 || end < start) {
-    throw new Error(`the README has no "${START}" ... "${END}" markers`);
+    throw new Error(`the page has no "${START}" ... "${END}" markers`);
   }
   return `${readme.slice(0, start + START.length)}\n\n${renderSettings(settings)}\n\n${readme.slice(end)}`;
 }
 
 function main(args) {
   const check = args.includes('--check');
-  const path = args.find((arg) => arg !== '--check') ?? join(__dirname, '..', 'README.md');
+  const path =
+    args.find((arg) => arg !== '--check') ?? join(__dirname, '..', 'docs', 'configuration.md');
   let settings;
   try {
     settings = require('../dist/config/settings.js').SETTINGS;

@@ -6,7 +6,8 @@ import { END, START, renderSettings, updateReadme } from '../../scripts/docs.js'
 import { SETTINGS } from '../../src/config/settings';
 import { ensureBuilt, ROOT } from '../helpers/build';
 
-const README = join(ROOT, 'README.md');
+/** Where the configuration tables live (the README links to it). */
+const README = join(ROOT, 'docs', 'configuration.md');
 
 function runDocs(...args: string[]): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
@@ -20,7 +21,7 @@ function runDocs(...args: string[]): Promise<{ code: number | null; output: stri
   });
 }
 
-describe('README configuration tables', () => {
+describe('docs/configuration.md configuration tables', () => {
   it('are the ones generated from the settings table (run npm run docs when this fails)', () => {
     const readme = readFileSync(README, 'utf8');
     expect(readme).toBe(updateReadme(readme, SETTINGS));
@@ -53,10 +54,10 @@ describe('README configuration tables', () => {
     }, 240_000);
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-    it('passes --check on the README and rewrites a stale copy back to it', async () => {
+    it('passes --check on docs/configuration.md and rewrites a stale copy back to it', async () => {
       expect(await runDocs('--check')).toEqual({ code: 0, output: '' });
       const readme = readFileSync(README, 'utf8');
-      const stale = join(dir, 'README.md');
+      const stale = join(dir, 'configuration.md');
       writeFileSync(
         stale,
         readme.replace('| `port` | `port` | `8099` |', '| `port` | `port` | `80` |'),
@@ -70,7 +71,7 @@ describe('README configuration tables', () => {
       expect(readFileSync(stale, 'utf8')).toBe(readme);
     });
 
-    it('refuses a README without the markers', async () => {
+    it('refuses a page without the markers', async () => {
       const bare = join(dir, 'bare.md');
       writeFileSync(bare, '# nothing here\n');
       const result = await runDocs('--check', bare);

@@ -1,6 +1,7 @@
 /**
  * The README's quick start, run as a new user runs it: the code blocks marked
- * `<!-- readme-test: ... -->` are taken from README.md, the packed package (`npm pack`) is
+ * `<!-- readme-test: ... -->` are taken from README.md (and the express-oxd/testing snippet from
+ * docs/local-stack.md), the packed package (`npm pack`) is
  * installed with the README's install lines in a scratch project, the local stack and the app
  * are started with the README's commands, and a user logs in through the OP's login form,
  * sees the profile, and logs out back to the app. Only the ports are chosen by the test
@@ -164,6 +165,9 @@ async function opLoginPageClientName(authorizationUrl: URL, ca: string): Promise
   }
 }
 
+/** The pages holding the marked blocks: the quick start, and the express-oxd/testing snippet. */
+const DOC_PAGES = ['README.md', 'docs/local-stack.md'];
+
 let dir: string;
 let blocks: Block[];
 const running: Background[] = [];
@@ -171,12 +175,16 @@ const agents: Agent[] = [];
 
 function block(marker: string): Block {
   const found = blocks.filter((candidate) => candidate.marker === marker);
-  if (found.length !== 1) throw new Error(`README.md: expected one "${marker}" block`);
+  if (found.length !== 1) {
+    throw new Error(`${DOC_PAGES.join(', ')}: expected one "${marker}" block`);
+  }
   return found[0]!;
 }
 
 beforeAll(async () => {
-  blocks = markedBlocks(await readFile(join(ROOT, 'README.md'), 'utf8'));
+  blocks = (await Promise.all(DOC_PAGES.map((page) => readFile(join(ROOT, page), 'utf8')))).flatMap(
+    markedBlocks,
+  );
   dir = await mkdtemp(join(tmpdir(), 'express-oxd-readme-'));
   await ensureBuilt();
   // The package as it would be published (scripts skipped: dist/ is built, and rebuilding it
