@@ -221,14 +221,8 @@ export function umaClaims(options: UmaClaimsOptions): UmaClaimsHandler {
   const handleReturn = async (req: OxdIncomingMessage, res: ServerResponse): Promise<void> => {
     const session = requireSession(req);
     const query = queryOf(req.url);
-    const error = singleParam(query, 'error');
-    if (error !== undefined) {
-      throw new OxdAuthError(
-        ERROR_CODES.OP_ERROR,
-        `The UMA authorization server did not complete claims gathering: ${error}`,
-        { status: 400, opError: error },
-      );
-    }
+    // The state first, as the login callback does: the text of an `error` is shown only on
+    // a redirect this session asked for.
     const state = singleParam(query, 'state');
     const data = session.oxdUma ?? {};
     const pending = livePending(data.pending, clock());
@@ -242,6 +236,14 @@ export function umaClaims(options: UmaClaimsOptions): UmaClaimsHandler {
     const rest = pending.filter((p) => p !== entry);
     session.oxdUma = { ...data, pending: rest.length > 0 ? rest : undefined };
     await saveSession(session);
+    const error = singleParam(query, 'error');
+    if (error !== undefined) {
+      throw new OxdAuthError(
+        ERROR_CODES.OP_ERROR,
+        `The UMA authorization server did not complete claims gathering: ${error}`,
+        { status: 400, opError: error },
+      );
+    }
     const ticket = singleParam(query, 'ticket');
     if (!ticket) {
       throw new OxdAuthError(
