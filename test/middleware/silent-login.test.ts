@@ -2,12 +2,14 @@
  * `silentLogin`: one `prompt=none` try per browser session for anonymous visitors of HTML
  * pages, against the local OP and oxd, in Express 5, Express 4 and Connect.
  */
+import express5 from 'express';
+import session from 'express-session';
 import request from 'supertest';
 import { oxdAuth } from '../../src';
 import { ensureBuilt } from '../helpers/build';
 import { startLocalStack } from '../helpers/local-stack';
 import { OpCookieJar, resumeOpSession } from '../helpers/op-login';
-import { buildApp, FRAMEWORKS, type Framework } from './app-fixture';
+import { buildApp, express4, FRAMEWORKS, type Framework } from './app-fixture';
 import {
   appPath,
   clientFor,
@@ -100,5 +102,34 @@ describe.each(FRAMEWORKS)('%s', (framework) => {
   test('off by default', async () => {
     const page = await agentFor(framework, false).get('/').set('Accept', HTML);
     expect(page.status).toBe(200);
+  });
+});
+
+describe.each([
+  ['express5', express5],
+  ['express4', express4],
+] as const)('%s behind a TLS-terminating proxy', (_name, makeExpress) => {
+  function silentCookie(trustProxy: boolean, forwardedProto: string | undefined) {
+    const app = makeExpress();
+    if (trustProxy) app.set('trust proxy', 'loopback');
+    app.use(session({ secret: 'silent cookie test', resave: false, saveUninitialized: false }));
+    app.use(oxdAuth({ config: configFor(stack, 'socket'), client: newSite(), silentLogin: true }));
+    app.get('/', (_req, res) => res.send('home'));
+    const call = request(app).get('/').set('Accept', HTML);
+    if (forwardedProto) call.set('X-Forwarded-Proto', forwardedProto);
+    return call.then((answer) => {
+      expect(answer.status).toBe(302);
+      const cookies = [answer.headers['set-cookie'] ?? []].flat() as string[];
+      return cookies.find((cookie) => cookie.startsWith('express-oxd.silent='));
+    });
+  }
+
+  test('with trust proxy and X-Forwarded-Proto: https, the silent-login cookie is Secure', async () => {
+    expect(await silentCookie(true, 'https')).toMatch(/; Secure(;|$)/);
+  });
+
+  test('without trust proxy, or over plain http, it is not (the header is not believed)', async () => {
+    expect(await silentCookie(false, 'https')).not.toMatch(/Secure/);
+    expect(await silentCookie(true, undefined)).not.toMatch(/Secure/);
   });
 });
