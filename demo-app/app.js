@@ -9,7 +9,7 @@ const path = require('node:path');
 const express = require('express');
 const session = require('express-session');
 const helmet = require('helmet');
-const { oxdAuth, requireAuth, oxdErrorHandler } = require('express-oxd');
+const { oxdAuth, requireAuth, claimIncludes, oxdErrorHandler } = require('express-oxd');
 const { resolveConfig } = require('express-oxd/config');
 const views = require('./views');
 const { explainError, CsrfError } = require('./errors');
@@ -34,6 +34,11 @@ const NOTICES = {
   },
 };
 const MAX_FIELD_LENGTH = 2000;
+/**
+ * Who may change the site's registration: a user whose `groups` claim holds `admin` (the
+ * local OP's `ada`). Everyone else who is logged in gets 403.
+ */
+const ADMIN_CLAIM = ['groups', 'admin'];
 
 /** Content-Security-Policy of every page: this origin only, no scripts at all. */
 function contentSecurityPolicy(frameAncestors) {
@@ -103,7 +108,14 @@ function viewer(req) {
     email: text(claims.email),
     sub: text(claims.sub),
     logoutHref: '/logout',
+    isAdmin: isAdmin(claims),
   };
+}
+
+function isAdmin(claims) {
+  const [name, value] = ADMIN_CLAIM;
+  const held = claims[name];
+  return Array.isArray(held) ? held.includes(value) : held === value;
 }
 
 function csrfToken(req) {
@@ -135,7 +147,11 @@ function takeNotice(req, res) {
   return Object.hasOwn(NOTICES, match[1]) ? NOTICES[match[1]] : undefined;
 }
 
-function validateUpdate({ contacts, postLogoutRedirectUri }) {
+/**
+ * Checks the form. `siteOrigin`: the site's own https origin; the post-logout redirect URI
+ * must stay on it, so that an update cannot send every user who logs out to another site.
+ */
+function validateUpdate({ contacts, postLogoutRedirectUri }, siteOrigin) {
   const errors = {};
   if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(contacts)) {
     errors.contacts = 'Enter an e-mail address such as admin@example.com.';
@@ -151,6 +167,8 @@ function validateUpdate({ contacts, postLogoutRedirectUri }) {
   } else if (url.username || url.password) {
     errors.postLogoutRedirectUri =
       'Leave the user name and password out of the URL: the OP would send them to every browser.';
+  } else if (url.origin !== siteOrigin) {
+    errors.postLogoutRedirectUri = `Enter an address on this site (${siteOrigin}/…): the OP sends every user who logs out there.`;
   }
   return errors;
 }
@@ -192,10 +210,14 @@ function createDemoApp(options = {}) {
     ...(options.oxdClientOptions ? { clientOptions: options.oxdClientOptions } : {}),
     routes: { postLogoutRedirect: '/' },
     silentLogin,
+    // requireAuth()'s 403 (not an administrator) gets the demo's own error page.
+    renderError: (err, req, res) => renderError(err, req, res),
   });
   const client = auth.client;
   const frontchannelPath = pathOf(config.client.clientFrontchannelLogoutUris[0]);
   const postLogoutPath = pathOf(config.client.postLogoutRedirectUri);
+  const siteOrigin = originOf(config.client.authorizationRedirectUri);
+  const requireAdmin = claimIncludes(...ADMIN_CLAIM);
   const site = () => ({
     transport:
       client.transportKind === 'https' ? `HTTPS (oxd ${client.serverVersion}.x)` : 'its socket',
@@ -278,7 +300,7 @@ function createDemoApp(options = {}) {
       ...extra,
     });
 
-  app.get('/update-site', requireAuth(), (req, res) => {
+  app.get('/update-site', requireAdmin, (req, res) => {
     const result = req.session.updateSiteResult;
     delete req.session.updateSiteResult;
     sendPage(res, 200, updateForm(req, { result }));
@@ -286,7 +308,7 @@ function createDemoApp(options = {}) {
 
   app.post(
     '/update-site',
-    requireAuth(),
+    requireAdmin,
     express.urlencoded({ extended: false, limit: '8kb', parameterLimit: 10 }),
     async (req, res) => {
       checkCsrf(req);
@@ -294,7 +316,7 @@ function createDemoApp(options = {}) {
         contacts: field(req.body, 'contacts'),
         postLogoutRedirectUri: field(req.body, 'postLogoutRedirectUri'),
       };
-      const fieldErrors = validateUpdate(values);
+      const fieldErrors = validateUpdate(values, siteOrigin);
       if (Object.keys(fieldErrors).length > 0) {
         sendPage(
           res,

@@ -116,6 +116,8 @@ const BY_CODE = {
   OXD_FORBIDDEN: () => ({
     title: 'Not allowed',
     explanation: 'You are logged in, but this page is not for your account.',
+    advice:
+      'Changing the site registration is for administrators (a "groups" claim holding "admin"; with the local OP, log in as ada).',
   }),
   OXD_CONFIG_INVALID: (err) => ({
     title: 'The demo is not configured correctly',

@@ -16,7 +16,7 @@ function navigation(user, current) {
     : html`<a class="button button-small" href="${loginHref()}">Log in</a>`;
   return html`<nav class="site-nav" aria-label="Main">
       ${link('/', 'Home', 'home')} ${user ? link('/claims', 'Claims', 'claims') : ''}
-      ${user ? link('/update-site', 'Update site', 'update-site') : ''}
+      ${user?.isAdmin ? link('/update-site', 'Update site', 'update-site') : ''}
       ${link('/uma', 'UMA', 'uma')}
     </nav>
     <div class="account">${account}</div>`;
@@ -89,7 +89,13 @@ function homePage({ user, site, notice }) {
         <p class="lead">The OpenID Provider confirmed who you are; oxd fetched your claims.</p>
         <p class="actions">
           <a class="button" href="/claims">See your claims</a>
-          <a class="button button-quiet" href="/update-site">Update the site registration</a>
+          ${
+            user.isAdmin
+              ? html`<a class="button button-quiet" href="/update-site"
+                  >Update the site registration</a
+                >`
+              : ''
+          }
           <a class="button button-quiet" href="${user.logoutHref}">Log out</a>
           <a class="button button-quiet" href="/logout/here">Log out of this site only</a>
         </p>
@@ -184,7 +190,7 @@ function updateSitePage({ user, csrfToken, values, result, fieldErrors = {} }) {
           'postLogoutRedirectUri',
           'Post-logout redirect URI',
           'url',
-          'Where the OP sends the browser after logout (an https URL).',
+          'Where the OP sends the browser after logout (an https URL on this site).',
         )}
         <p class="actions"><button class="button" type="submit">Update site</button></p>
       </form>`,

@@ -1,7 +1,8 @@
 /**
  * The demo site in a real browser: headless Chromium logs in at the local OP over HTTPS,
- * reads the claims, updates the site registration, logs out at the OP, and is sent to the
- * login again by a protected page. Once over oxd's socket and once over its HTTPS API.
+ * reads the claims, is refused the site registration page (not an administrator), logs out
+ * at the OP, is sent to the login again by a protected page, and there the administrator
+ * logs in and updates the site registration. Once over oxd's socket and once over its HTTPS API.
  * Screenshots of every step land in test-artifacts/demo/.
  */
 import { mkdir, readdir, rm } from 'node:fs/promises';
@@ -58,7 +59,7 @@ describe.each(dialects)('demo site over oxd $name', ({ name, args }) => {
     });
   }
 
-  test('logs in at the OP, shows the claims, updates the site, logs out and asks for login again', async () => {
+  test('logs in at the OP, shows the claims, logs out, asks for login again; the administrator updates the site', async () => {
     const { page } = browser!;
     const site = new URL(demo!.url);
     expect(demo!.username).toBeDefined();
@@ -98,6 +99,41 @@ describe.each(dialects)('demo site over oxd $name', ({ name, args }) => {
     await expect(claims.textContent()).resolves.toContain('jane.doe@example.com');
     await expect(page.locator('.site-header').textContent()).resolves.toContain('Jane Doe');
     await snap(page, 'claims');
+
+    // The site registration is for administrators: no link, and the page answers 403.
+    await expect(page.locator('nav >> text=Update site').count()).resolves.toBe(0);
+    const refused = await page.goto(new URL('/update-site', site).href);
+    expect(refused?.status()).toBe(403);
+    await expect(page.locator('#error-title').textContent()).resolves.toContain('Not allowed');
+    await snap(page, 'update-forbidden');
+    await page.goto(new URL('/claims', site).href);
+
+    // Logout: the OP asks for confirmation, then sends the browser back home.
+    await page.click('.account >> text=Log out');
+    await page.waitForSelector('#logout');
+    await snap(page, 'op-logout');
+    await page.click('#logout');
+    await page.waitForURL((url) => url.origin === site.origin && url.pathname === '/');
+    await expect(page.locator('#login').isVisible()).resolves.toBe(true);
+    await expect(page.locator('.notice').textContent()).resolves.toContain('You have signed out');
+    await snap(page, 'signed-out');
+
+    // A protected page now sends the browser to the OP's login form.
+    await page.goto(new URL('/claims', site).href);
+    await page.waitForSelector('#username');
+    expect(new URL(page.url()).origin).not.toBe(site.origin);
+    await snap(page, 'login-required');
+
+    // The administrator logs in there and changes the registration.
+    const admin = /Administrator \(may update the site registration\): (\S+) \/ (\S+)/.exec(
+      demo!.output(),
+    );
+    expect(admin).not.toBeNull();
+    await page.fill('#username', admin![1]!);
+    await page.fill('#password', admin![2]!);
+    await page.click('#login');
+    await page.waitForURL((url) => url.origin === site.origin && url.pathname === '/claims');
+    await expect(page.locator('.site-header').textContent()).resolves.toContain('Ada Admin');
 
     // Update the registration; keep the post-logout URI so logout still lands here.
     await page.click('nav >> text=Update site');
@@ -140,22 +176,6 @@ describe.each(dialects)('demo site over oxd $name', ({ name, args }) => {
     await snap(page, 'csrf-rejected');
     await page.goto(new URL('/update-site', site).href);
     await expect(page.inputValue('#contacts')).resolves.toBe('admin@example.com');
-
-    // Logout: the OP asks for confirmation, then sends the browser back home.
-    await page.click('.account >> text=Log out');
-    await page.waitForSelector('#logout');
-    await snap(page, 'op-logout');
-    await page.click('#logout');
-    await page.waitForURL((url) => url.origin === site.origin && url.pathname === '/');
-    await expect(page.locator('#login').isVisible()).resolves.toBe(true);
-    await expect(page.locator('.notice').textContent()).resolves.toContain('You have signed out');
-    await snap(page, 'signed-out');
-
-    // A protected page now sends the browser to the OP's login form.
-    await page.goto(new URL('/claims', site).href);
-    await page.waitForSelector('#username');
-    expect(new URL(page.url()).origin).not.toBe(site.origin);
-    await snap(page, 'login-required');
 
     // Including the OP's front-channel logout iframe, which loads the demo's logout route.
     expect(violations).toEqual([]);
