@@ -10,10 +10,29 @@ import { resolveConfig, type ConfigInput } from './config/resolve';
 import { needsWriteBack } from './config/rules';
 import type { OxdConfig, WriteBackValues } from './config/types';
 import { readSavedRegistration, withConfigLock, writeBack } from './config/write-back';
-import { OxdClient, type OxdClientOptions } from './oxd/client';
+import { OxdClient as OxdClientBase, type OxdClientOptions } from './oxd/client';
 import type { RegisterOnce } from './oxd/registration';
+import { hasMethods, isPlainObject, type Fail } from './option-check';
 
 const debug = debuglog('express-oxd');
+
+/**
+ * The `OxdClient` of the package entry: the oxd client (`oxd/client.ts`, which reads no
+ * configuration files) with `OxdClient.fromConfig()`, the same function as
+ * {@link createOxdClient}. Clients made from a configuration are of this class.
+ */
+export class OxdClient extends OxdClientBase {
+  /**
+   * Resolves `input` (INI file path or settings object, see `resolveConfig`) and creates a
+   * client that writes its registration back into the file. Throws `OxdConfigError` for a
+   * bad configuration.
+   * @deprecated Use `createOxdClient()`, which is the same function.
+   */
+  static readonly fromConfig: (
+    input: string | ConfigInput,
+    options?: OxdClientOptions,
+  ) => OxdClient = createOxdClient;
+}
 
 /** Registration under the file's lock: re-read, register only if still needed, write. */
 function registerOnceIn(file: string): RegisterOnce {
@@ -80,4 +99,25 @@ export function createOxdClient(
   return oxdClientFor(resolveConfig(input), options);
 }
 
-OxdClient.fromConfig = createOxdClient;
+/**
+ * The oxd client of a middleware's options: `client` when given (checked for `methods`),
+ * else a new `OxdClient` for the configuration `config()` resolves, with `clientOptions`.
+ * Shared by `oxdAuth()` and the UMA middleware; `fail(key, message)` throws their error.
+ */
+export function resolveClient(
+  options: Record<string, unknown>,
+  config: () => OxdConfig,
+  methods: readonly string[],
+  fail: Fail,
+): OxdClient {
+  if (options.client !== undefined && !hasMethods(options.client, methods)) {
+    fail('client', `must be an OxdClient (with ${methods.join(', ')})`);
+  }
+  if (options.clientOptions !== undefined && !isPlainObject(options.clientOptions)) {
+    fail('clientOptions', 'must be an object');
+  }
+  return (
+    (options.client as OxdClient | undefined) ??
+    oxdClientFor(config(), options.clientOptions as OxdClientOptions | undefined)
+  );
+}

@@ -213,3 +213,11 @@ export function sessionStoreUnavailable(cause: unknown): OxdError {
     { status: 503, cause },
   );
 }
+
+/**
+ * A callback (login or UMA claims gathering) whose state this session did not start, or no
+ * longer has in progress: `OXD_STATE_MISMATCH`, 400.
+ */
+export function stateMismatch(message: string): OxdAuthError {
+  return new OxdAuthError(ERROR_CODES.STATE_MISMATCH, message, { status: 400 });
+}

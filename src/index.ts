@@ -3,7 +3,7 @@
  * purpose (the package test checks the list); configuration tools live in
  * `express-oxd/config`, the local OP and oxd server in `express-oxd/testing`.
  */
-export { createOxdClient } from './client-from-config';
+export { createOxdClient, OxdClient } from './client-from-config';
 export {
   ERROR_CODES,
   OxdError,
@@ -18,7 +18,6 @@ export {
   type OxdErrorOptions,
 } from './errors';
 export {
-  OxdClient,
   HttpsTransport,
   SocketTransport,
   type OxdClientOptions,
@@ -79,7 +78,8 @@ export type { OxdContext, OxdTokens } from './middleware/context';
 export type { LoginOptions } from './middleware/login-params';
 export type { LogoutOptions } from './middleware/logout';
 export type { Claims } from './claims';
-export type { OxdIncomingMessage, OxdSessionData, OxdSessionTokens, PendingLogin } from './session';
+export type { OxdSessionData, OxdSessionTokens } from './session/login';
+export type { OxdIncomingMessage, PendingLogin } from './session/store';
 export {
   umaProtect,
   type UmaAccess,
@@ -103,4 +103,4 @@ export {
   type UmaClaimsOptions,
 } from './uma/claims';
 export { readUmaChallenge, type UmaChallenge } from './uma/www-authenticate';
-export type { OxdUmaSessionData, PendingUmaClaims } from './session';
+export type { OxdUmaSessionData, PendingUmaClaims } from './session/store';

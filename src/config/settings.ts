@@ -18,6 +18,7 @@ import {
   url,
   type Parser,
 } from './parsers';
+import { MAX_TIMER_MS } from '../option-check';
 
 export type SectionName = 'oxd' | 'client';
 export const SECTIONS: readonly SectionName[] = ['oxd', 'client'];
@@ -51,7 +52,6 @@ function setting<T, const S extends Setting<T>>(spec: S & Setting<T>): S {
   return spec;
 }
 
-const MAX_TIMER_MS = 2_147_483_647;
 const TOKEN_ENDPOINT_AUTH_METHODS = [
   'client_secret_basic',
   'client_secret_post',

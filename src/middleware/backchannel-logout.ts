@@ -11,16 +11,11 @@
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { debuglog } from 'node:util';
-import {
-  loginClaims,
-  loginIssuer,
-  loginSid,
-  type OxdIncomingMessage,
-  type StoredLogin,
-} from '../session';
+import { loginClaims, loginIssuer, loginSid, type StoredLogin } from '../session/login';
+import { type OxdIncomingMessage } from '../session/store';
+import { sendJson } from '../http/response';
 import { trimIssuer } from './issuer';
 import { IAT_WINDOW_S, LogoutTokenError, verifyLogoutToken, type KeySource } from './logout-token';
-import { sendJson } from './response';
 import type { OxdRuntime } from './runtime';
 
 const debug = debuglog('express-oxd');

@@ -5,26 +5,34 @@
  */
 import type { ServerResponse } from 'node:http';
 import { debuglog } from 'node:util';
-import { ERROR_CODES, OxdAuthError, OxdCommandError, OxdConfigError } from '../errors';
+import {
+  ERROR_CODES,
+  OxdAuthError,
+  OxdCommandError,
+  OxdConfigError,
+  stateMismatch,
+} from '../errors';
 import {
   compactLogin,
   jwtPayloadClaims,
   loginView,
+  storedLogin,
+  type StoredLogin,
+} from '../session/login';
+import {
   otherLogins,
   sessionLogin,
   regenerateSession,
   requireSession,
   saveSession,
-  storedLogin,
   type OxdIncomingMessage,
   type PendingLogin,
-  type StoredLogin,
-} from '../session';
+} from '../session/store';
 import { rememberLogin } from './backchannel-logout';
 import { normaliseClaims } from '../claims';
 import { livePendingLogins } from './login';
-import { queryOf, singleParam } from './request';
-import { redirect } from './response';
+import { queryOf, singleParam } from '../http/request';
+import { redirect } from '../http/response';
 import { expectedIssuer, sameIssuer } from './issuer';
 import type { OxdRuntime } from './runtime';
 import { isRefusal, tokensFromReply } from './tokens';
@@ -62,10 +70,6 @@ const SILENT_LOGIN_ERRORS: ReadonlySet<string> = new Set([
   'consent_required',
   'account_selection_required',
 ]);
-
-function stateMismatch(message: string): OxdAuthError {
-  return new OxdAuthError(ERROR_CODES.STATE_MISMATCH, message, { status: 400 });
-}
 
 /**
  * The OP refused the authorization code (unknown, expired, used, or issued to another login):

@@ -1,7 +1,7 @@
 /**
  * `req.oxd`: the login state of one request and the actions the application can start from
- * it. Created on first access (a getter on the request prototype), so requests that never
- * look at it allocate nothing; everything else is computed on access by getters.
+ * it. Created on first access (a getter on the Express application's request prototype, or
+ * on a Connect request itself), so requests that never look at it allocate nothing; everything else is computed on access by getters.
  */
 import { IncomingMessage, type ServerResponse } from 'node:http';
 import { ERROR_CODES, OxdAuthError, OxdConfigError } from '../errors';
@@ -10,19 +10,18 @@ import {
   loginClaims,
   loginIdTokenClaims,
   loginRawClaims,
-  sessionLogin,
-  type OxdIncomingMessage,
   type OxdSessionTokens,
-} from '../session';
+} from '../session/login';
+import { sessionLogin, type OxdIncomingMessage } from '../session/store';
 import { normaliseClaims, type Claims } from '../claims';
 import { startLogin } from './login';
 import type { LoginOptions } from './login-params';
 import { startLogout, type LogoutOptions } from './logout';
-import { mountPrefix } from './request';
+import { mountPrefix } from '../http/request';
 import type { OxdRuntime } from './runtime';
 import { ensureFreshTokens, refreshTokens } from './tokens';
 
-declare module '../session' {
+declare module '../session/store' {
   interface OxdIncomingMessage {
     /** Set by `oxdAuth()` on every request it sees. */
     oxd?: OxdContext | undefined;
@@ -217,46 +216,41 @@ export function loginRouteUrl(context: OxdContext): string | undefined {
  * the one thing recorded for every request is the runtime of the `oxdAuth()` that saw it, in
  * a WeakMap whose values outlive requests. The rest goes on the request only when needed: the
  * response under Connect (Express links it as `req.res`), the URL when mounted under a path,
- * and the context once built. The map and the first two are shared under registered symbols:
- * the getter on node's request prototype serves every copy of this package in the process
- * (see {@link sharedRuntimes}).
+ * and the context once built.
+ *
+ * Under Express the getter and the map go on the request prototype of the application
+ * (`app.request` of the top application, which mounted applications' requests inherit), once;
+ * no class of Node's is changed. Under Connect (a plain node:http request) the getter and the
+ * map are the request's own properties. The map and the getter are found under a registered
+ * symbol, so every copy of this package that serves one application shares them.
  */
 const RUNTIMES = Symbol.for('express-oxd.runtimes');
-const runtimes = sharedRuntimes();
-
-/**
- * The WeakMap of runtimes, kept on node's `IncomingMessage` class beside the getter on its
- * prototype: every copy of this package that sees node's requests, in any realm (a `vm`
- * context has a `globalThis` of its own, not a `node:http` of its own), uses the same map.
- */
-function sharedRuntimes(): WeakMap<object, OxdRuntime> {
-  const holder = IncomingMessage as unknown as Record<symbol, WeakMap<object, OxdRuntime>>;
-  if (!Object.hasOwn(holder, RUNTIMES)) {
-    Object.defineProperty(holder, RUNTIMES, { value: new WeakMap<object, OxdRuntime>() });
-  }
-  return holder[RUNTIMES]!;
-}
-
 const RESPONSE = Symbol.for('express-oxd.response');
 const URL_AT_MIDDLEWARE = Symbol.for('express-oxd.mounted-url');
 const CONTEXT = Symbol('express-oxd context');
 
+type Runtimes = WeakMap<object, OxdRuntime>;
+
 interface ContextSlots {
+  /** The runtimes of the requests (inherited from the application's request prototype). */
+  [RUNTIMES]?: Runtimes;
   [RESPONSE]?: ServerResponse;
   /** The URL as the last `oxdAuth()` saw it, when that differed from `originalUrl`. */
   [URL_AT_MIDDLEWARE]?: string | undefined;
   [CONTEXT]?: OxdContext;
   /** Set by Express on its requests. */
   res?: ServerResponse;
+  /** Set by Express on its requests (through the application's request prototype). */
+  app?: unknown;
 }
 
 type SlottedRequest = OxdIncomingMessage & ContextSlots;
 
 /** `req.oxd` of a request `oxdAuth()` attached (see {@link attachContext}), built once. */
 export function contextOf(req: OxdIncomingMessage): OxdContext | undefined {
-  const runtime = runtimes.get(req);
-  if (runtime === undefined) return undefined;
   const request = req as SlottedRequest;
+  const runtime = request[RUNTIMES]?.get(req);
+  if (runtime === undefined) return undefined;
   const cached = request[CONTEXT];
   if (cached !== undefined && runtimeOf(cached) === runtime) return cached;
   const res = request[RESPONSE] ?? request.res;
@@ -272,36 +266,70 @@ export function contextOf(req: OxdIncomingMessage): OxdContext | undefined {
  * (what `requireAuth()` needs on every request); `undefined` when none did.
  */
 export function attachedRuntime(req: OxdIncomingMessage): OxdRuntime | undefined {
-  const runtime = runtimes.get(req);
+  const runtime = (req as SlottedRequest)[RUNTIMES]?.get(req);
   if (runtime !== undefined) return runtime;
   // A request given its context at once (not node's IncomingMessage, or an own `oxd`).
   const own = Object.hasOwn(req, 'oxd') ? req.oxd : undefined;
   return own instanceof OxdContext ? runtimeOf(own) : undefined;
 }
 
-let getterInstalled = false;
 /** Whether any request was attached under a mount path (only then can a URL be stale). */
 let attachedUnderMount = false;
 
-/** Puts the `oxd` getter (and a setter that makes an own property) on node's request. */
-function installGetter(): void {
-  getterInstalled = true;
-  if (Object.getOwnPropertyDescriptor(IncomingMessage.prototype, 'oxd') !== undefined) return;
-  Object.defineProperty(IncomingMessage.prototype, 'oxd', {
+/** `req.oxd`: the context of the runtime that saw the request, built on first access. */
+function oxdGetter(this: SlottedRequest): object | undefined {
+  return this[RUNTIMES]?.get(this)?.contextOf(this);
+}
+
+/** Assigning `req.oxd` makes it an own property of that request. */
+function oxdSetter(this: SlottedRequest, value: unknown): void {
+  Object.defineProperty(this, 'oxd', {
+    value,
+    writable: true,
     configurable: true,
-    enumerable: false,
-    get(this: OxdIncomingMessage) {
-      return runtimes.get(this)?.contextOf(this);
-    },
-    set(this: OxdIncomingMessage, value: unknown) {
-      Object.defineProperty(this, 'oxd', {
-        value,
-        writable: true,
-        configurable: true,
-        enumerable: true,
-      });
-    },
+    enumerable: true,
   });
+}
+
+const OXD_ACCESSOR: PropertyDescriptor = Object.freeze({
+  configurable: true,
+  enumerable: false,
+  get: oxdGetter,
+  set: oxdSetter,
+});
+
+/**
+ * The runtimes of an Express request: the `oxd` getter and the map are put on the request
+ * prototype of its top application, the first time one of its requests is seen; `undefined`
+ * when the request does not inherit from that prototype (not an Express request).
+ */
+function appRuntimes(request: SlottedRequest): Runtimes | undefined {
+  let app = request.app as { request?: unknown; parent?: unknown } | undefined;
+  if (typeof app !== 'function' && (typeof app !== 'object' || app === null)) return undefined;
+  while (typeof app.parent === 'function' || (typeof app.parent === 'object' && app.parent)) {
+    app = app.parent as { request?: unknown; parent?: unknown };
+  }
+  const proto = app.request as SlottedRequest | undefined;
+  if (
+    typeof proto !== 'object' ||
+    proto === null ||
+    !Object.prototype.isPrototypeOf.call(proto, request)
+  ) {
+    return undefined;
+  }
+  if (!Object.hasOwn(proto, RUNTIMES)) {
+    Object.defineProperty(proto, RUNTIMES, { value: new WeakMap<object, OxdRuntime>() });
+    if (!Object.hasOwn(proto, 'oxd')) Object.defineProperty(proto, 'oxd', OXD_ACCESSOR);
+  }
+  return proto[RUNTIMES];
+}
+
+/** The runtimes of a Connect request: the getter and the map become its own properties. */
+function ownRuntimes(request: SlottedRequest): Runtimes {
+  const runtimes = new WeakMap<object, OxdRuntime>();
+  Object.defineProperty(request, RUNTIMES, { value: runtimes, configurable: true });
+  Object.defineProperty(request, 'oxd', OXD_ACCESSOR);
+  return runtimes;
 }
 
 /**
@@ -317,13 +345,15 @@ export function attachContext(
   url: string,
   originalUrl: string | undefined,
 ): void {
-  if (!getterInstalled) installGetter();
-  if (!(req instanceof IncomingMessage) || Object.hasOwn(req, 'oxd')) {
+  const request = req as SlottedRequest;
+  if (
+    Object.hasOwn(req, 'oxd') ? !Object.hasOwn(req, RUNTIMES) : !(req instanceof IncomingMessage)
+  ) {
     req.oxd = new OxdContext(runtime, req, res, url);
     return;
   }
+  const runtimes = request[RUNTIMES] ?? appRuntimes(request) ?? ownRuntimes(request);
   runtimes.set(req, runtime);
-  const request = req as SlottedRequest;
   if (request.res !== res) request[RESPONSE] = res;
   if (url !== originalUrl) {
     request[URL_AT_MIDDLEWARE] = url;

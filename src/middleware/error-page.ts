@@ -7,8 +7,8 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ERROR_CODES, OxdAuthError, OxdConfigError, OxdError, type OxdErrorCode } from '../errors';
 import type { ErrorRenderer } from './options';
-import { mountPrefix, wantsHtml } from './request';
-import { htmlPage, sendHtml, sendJson } from './response';
+import { mountPrefix, wantsHtml } from '../http/request';
+import { htmlPage, sendHtml, sendJson } from '../http/response';
 
 interface Explanation {
   /** Machine-readable `error` of the JSON body. */

@@ -16,17 +16,15 @@
  */
 import type { ServerResponse } from 'node:http';
 import { debuglog } from 'node:util';
+import { loginIssuer, loginSid, type StoredLogin } from '../session/login';
 import {
   destroySession,
   requireSession,
-  loginIssuer,
-  loginSid,
   sessionLogin,
   type OxdIncomingMessage,
-  type StoredLogin,
-} from '../session';
-import { queryOf, singleParam } from './request';
-import { htmlPage, sendHtml } from './response';
+} from '../session/store';
+import { queryOf, singleParam } from '../http/request';
+import { htmlPage, sendHtml } from '../http/response';
 import type { OxdRuntime } from './runtime';
 
 /**

@@ -11,10 +11,11 @@ import {
   requireSession,
   saveSession,
   type OxdIncomingMessage,
+  livePending,
   type PendingLogin,
-} from '../session';
-import { oxdUrl, redirect } from './response';
-import { safeReturnTo } from './return-to';
+} from '../session/store';
+import { oxdUrl, redirect } from '../http/response';
+import { safeReturnTo } from '../http/return-to';
 import type { OxdRuntime } from './runtime';
 
 /** Logins a session may have in progress at once (several tabs); the oldest go first. */
@@ -29,16 +30,7 @@ function randomValue(): string {
 
 /** Pending logins still valid at `now`, newest last. */
 export function livePendingLogins(list: unknown, now: number): PendingLogin[] {
-  if (!Array.isArray(list)) return [];
-  return list.filter(
-    (entry): entry is PendingLogin =>
-      typeof entry === 'object' &&
-      entry !== null &&
-      typeof entry.state === 'string' &&
-      typeof entry.createdAt === 'number' &&
-      entry.createdAt <= now &&
-      now - entry.createdAt < PENDING_LOGIN_TTL_MS,
-  );
+  return livePending<PendingLogin>(list, now, PENDING_LOGIN_TTL_MS);
 }
 
 function authorizationParams(

@@ -7,10 +7,15 @@ import type { ServerResponse } from 'node:http';
 import { debuglog } from 'node:util';
 import type { GetLogoutUriParams } from '../oxd/commands';
 import { OxdCommandError } from '../errors';
-import { destroySession, requireSession, sessionLogin, type OxdIncomingMessage } from '../session';
-import { oxdUrl, redirect } from './response';
-import { queryOf, singleParam } from './request';
-import { isSafeReturnTo, safeReturnTo } from './return-to';
+import {
+  destroySession,
+  requireSession,
+  sessionLogin,
+  type OxdIncomingMessage,
+} from '../session/store';
+import { oxdUrl, redirect } from '../http/response';
+import { queryOf, singleParam } from '../http/request';
+import { isSafeReturnTo, safeReturnTo } from '../http/return-to';
 import type { OxdRuntime } from './runtime';
 import { hasSilentCookie, markSilentLoginTried } from './silent-login';
 

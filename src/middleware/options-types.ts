@@ -6,7 +6,7 @@ import type { ConfigInput } from '../config/resolve';
 import type { OxdConfig } from '../config/types';
 import type { OxdError } from '../errors';
 import type { OxdClient, OxdClientOptions } from '../oxd/client';
-import type { OxdSessionData } from '../session';
+import type { OxdSessionData } from '../session/login';
 import type { RefreshLock } from './refresh-lock';
 
 /**

@@ -7,7 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { debuglog } from 'node:util';
 import type { OxdClient } from '../oxd/client';
-import { sessionLogin, type OxdIncomingMessage } from '../session';
+import { sessionLogin, type OxdIncomingMessage } from '../session/store';
 import { handleBackchannelLogout, OpKeys } from './backchannel-logout';
 import { handleCallback } from './callback';
 import { attachContext, contextOf } from './context';
@@ -16,8 +16,9 @@ import { startLogin } from './login';
 import type { LoginOptions } from './login-params';
 import { hasSilentCookie, markSilentLoginTried } from './silent-login';
 import { finishLogout, registeredPostLogoutUri, startLogout } from './logout';
-import { resolveOptions, trimSlash, type OxdAuthOptions, type Route } from './options';
-import { pathOf, queryOf, singleParam, wantsHtml } from './request';
+import { trimSlash } from '../option-check';
+import { resolveOptions, type OxdAuthOptions, type Route } from './options';
+import { pathOf, queryOf, singleParam, wantsHtml } from '../http/request';
 import { createRuntime, type OxdRuntime } from './runtime';
 
 const debug = debuglog('express-oxd');

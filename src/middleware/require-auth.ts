@@ -5,19 +5,15 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ERROR_CODES, OxdAuthError, OxdConfigError } from '../errors';
-import {
-  loginClaims,
-  requireSession,
-  sessionLogin,
-  type OxdIncomingMessage,
-  type StoredLogin,
-} from '../session';
+import { loginClaims, type StoredLogin } from '../session/login';
+import { requireSession, sessionLogin, type OxdIncomingMessage } from '../session/store';
 import { claimHoldsAll, hasClaimValue, type Claims } from '../claims';
+import { checkKeys, type Fail, failFor, optionalBoolean, optionalFunction } from '../option-check';
 import { attachedRuntime, loginRouteUrl } from './context';
 import { renderOxdError } from './error-page';
-import { wantsHtml } from './request';
-import { redirect } from './response';
-import { safeReturnTo } from './return-to';
+import { wantsHtml } from '../http/request';
+import { redirect } from '../http/response';
+import { safeReturnTo } from '../http/return-to';
 import type { OxdRuntime } from './runtime';
 import { ensureFreshTokens, isDue } from './tokens';
 
@@ -56,9 +52,7 @@ const REQUIRE_AUTH_KEYS: ReadonlySet<string> = new Set([
   'redirect',
 ]);
 
-function fail(key: string, message: string): never {
-  throw new OxdConfigError(`requireAuth option ${key}: ${message}`, { key });
-}
+const fail: Fail = failFor('requireAuth', OxdConfigError);
 
 function isClaimValue(value: unknown): value is ClaimValue {
   return (
@@ -101,8 +95,7 @@ function claimPredicate(options: RequireAuthOptions): ClaimPredicate | undefined
     checks.push((claims) => claimHoldsAll(claims, name, expected));
   }
   if (options.claimCheck !== undefined) {
-    if (typeof options.claimCheck !== 'function') fail('claimCheck', 'must be a function');
-    checks.push(options.claimCheck);
+    checks.push(optionalFunction(options.claimCheck, 'claimCheck', fail) as ClaimPredicate);
   }
   if (checks.length === 0) return undefined;
   if (checks.length === 1) return checks[0];
@@ -169,14 +162,8 @@ function authorise(
  */
 export function requireAuth(options: RequireAuthOptions = {}): OxdMiddleware {
   if (typeof options !== 'object' || options === null) fail('options', 'must be an object');
-  for (const key of Object.keys(options)) {
-    if (!REQUIRE_AUTH_KEYS.has(key)) {
-      fail(key, `unknown option; known ones are ${[...REQUIRE_AUTH_KEYS].join(', ')}`);
-    }
-  }
-  if (options.redirect !== undefined && typeof options.redirect !== 'boolean') {
-    fail('redirect', 'must be true or false');
-  }
+  checkKeys(options, REQUIRE_AUTH_KEYS, fail);
+  optionalBoolean(options.redirect, 'redirect', fail);
   const check = claimPredicate(options);
   const redirectOption = options.redirect;
 

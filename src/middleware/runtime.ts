@@ -2,7 +2,8 @@
  * What one `oxdAuth()` instance shares between its requests: the resolved options and a
  * table of token refreshes in flight.
  */
-import { registerSessionKeys, type OxdIncomingMessage, type OxdSessionTokens } from '../session';
+import { type OxdSessionTokens } from '../session/login';
+import { registerSessionKeys, type OxdIncomingMessage } from '../session/store';
 import type { ResolvedOptions } from './options';
 
 export interface OxdRuntime extends ResolvedOptions {

@@ -14,14 +14,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { debuglog } from 'node:util';
 import { ERROR_CODES, OxdCommandError, OxdError, sessionStoreUnavailable } from '../errors';
 import type { ResultOf } from '../oxd/commands';
-import {
-  keepClaimsAcrossTokens,
-  saveSession,
-  type OxdIncomingMessage,
-  type OxdSession,
-  type OxdSessionTokens,
-  type StoredLogin,
-} from '../session';
+import { keepClaimsAcrossTokens, type OxdSessionTokens, type StoredLogin } from '../session/login';
+import { saveSession, type OxdIncomingMessage, type OxdSession } from '../session/store';
 import type { OxdRuntime } from './runtime';
 
 const debug = debuglog('express-oxd');

@@ -7,7 +7,6 @@
  * results go to the `writeBack` callback its creator passes.
  */
 import type { Dispatcher } from 'undici';
-import type { ConfigInput } from '../config/resolve';
 import type { OxdConfig, ServerVersion, WriteBackValues } from '../config/types';
 import { ERROR_CODES, OxdCommandError, OxdConfigError, OxdError } from '../errors';
 import {
@@ -90,31 +89,15 @@ function defaultTransport(config: OxdConfig, dispatcher: Dispatcher | undefined)
   });
 }
 
-function fromConfigUnavailable(): never {
-  throw new OxdConfigError(
-    'OxdClient.fromConfig is provided by the package entry: import OxdClient (or ' +
-      "createOxdClient) from 'express-oxd', not from one of its modules",
-  );
-}
-
 /**
  * Talks to oxd on behalf of one site. Create it once per application (it pools
  * connections) and `close()` it on shutdown.
  *
  * @example
- * const oxd = createOxdClient('/etc/site/oxd.cfg'); // or OxdClient.fromConfig(…)
+ * const oxd = createOxdClient('/etc/site/oxd.cfg');
  * const { authorization_url } = await oxd.getAuthorizationUrl();
  */
 export class OxdClient {
-  /**
-   * Resolves `input` (INI file path or settings object, see `resolveConfig`) and creates a
-   * client that writes its registration back into the file. Throws `OxdConfigError` for a
-   * bad configuration. The same as `createOxdClient()`, which the package entry installs
-   * here (the client itself does not read configuration files).
-   */
-  static fromConfig: (input: string | ConfigInput, options?: OxdClientOptions) => OxdClient =
-    fromConfigUnavailable;
-
   /** Server generation the client speaks to (`[oxd] server_version`). */
   readonly serverVersion: ServerVersion;
   private readonly transport: Transport;

@@ -3,13 +3,10 @@
  * frames and https-extension bodies) and the `{error, error_description, details?}` error object
  * (inside the envelope on 3.x, the body itself on 4.x). `null` fields count as absent (§8.2).
  */
+import { isPlainObject as isRecord } from '../option-check';
 import type { OxdReply } from './transport';
 
 export type ErrorReply = Extract<OxdReply, { ok: false }>;
-
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function optionalString(value: unknown): string | undefined {
   if (value === undefined || value === null) return undefined;

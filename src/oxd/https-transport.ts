@@ -17,7 +17,9 @@ import {
 } from '../errors';
 import type { ServerVersion } from './commands';
 import { undici } from '../lazy-undici';
-import { errorReply, isRecord, readEnvelope, type ErrorReply } from './envelope';
+import { OXD_SETTINGS } from '../config/settings';
+import { type Fail, failFor, isPlainObject as isRecord } from '../option-check';
+import { errorReply, readEnvelope, type ErrorReply } from './envelope';
 import { transportClosedError, type OxdReply, type OxdRequest, type Transport } from './transport';
 
 const debug = debuglog('express-oxd');
@@ -51,8 +53,10 @@ export interface HttpsTransportOptions {
 /** Defaults of the optional {@link HttpsTransportOptions}. */
 export const HTTPS_TRANSPORT_DEFAULTS = {
   /** 1 MiB: oxd's largest answers (discovery-sized, a few kB) fit with a wide margin. */
-  maxResponseBytes: 1024 * 1024,
+  maxResponseBytes: OXD_SETTINGS.maxResponseBytes.default,
 } as const;
+
+const fail: Fail = failFor('HTTPS transport', OxdConfigError, ' ');
 
 interface Target {
   origin: string;
@@ -156,9 +160,9 @@ export class HttpsTransport implements Transport {
     this.responseTimeoutMs = options.responseTimeoutMs;
     const cap = options.maxResponseBytes ?? HTTPS_TRANSPORT_DEFAULTS.maxResponseBytes;
     if (!Number.isSafeInteger(cap) || cap < 1) {
-      throw new OxdConfigError(
-        `HTTPS transport option maxResponseBytes must be a positive integer, got ${String(options.maxResponseBytes)}`,
-        { key: 'maxResponseBytes' },
+      fail(
+        'maxResponseBytes',
+        `must be a positive integer, got ${String(options.maxResponseBytes)}`,
       );
     }
     this.maxResponseBytes = cap;

@@ -7,7 +7,7 @@
 import type { ServerVersion } from '../config/types';
 import { OxdCommandError, OxdProtocolError } from '../errors';
 import { COMMANDS, type CommandName, type ResultOf } from './commands';
-import { isRecord } from './envelope';
+import { isPlainObject as isRecord } from '../option-check';
 
 type Data = Record<string, unknown>;
 

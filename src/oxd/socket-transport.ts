@@ -20,6 +20,8 @@ import {
   OxdTimeoutError,
   OxdTransportError,
 } from '../errors';
+import { OXD_SETTINGS } from '../config/settings';
+import { type Fail, failFor, MAX_TIMER_MS } from '../option-check';
 import { encodeFrame } from './framing';
 import { Connection, type Job, type PoolSide } from './socket-connection';
 import { transportClosedError, type OxdReply, type OxdRequest, type Transport } from './transport';
@@ -53,26 +55,24 @@ export interface SocketTransportOptions {
 
 /** Defaults of {@link SocketTransportOptions}. */
 export const SOCKET_TRANSPORT_DEFAULTS = {
-  poolSize: 4,
-  connectTimeoutMs: 5000,
-  responseTimeoutMs: 30000,
-  maxQueued: 100,
+  poolSize: OXD_SETTINGS.poolSize.default,
+  connectTimeoutMs: OXD_SETTINGS.connectTimeoutMs.default,
+  responseTimeoutMs: OXD_SETTINGS.responseTimeoutMs.default,
+  maxQueued: OXD_SETTINGS.maxQueued.default,
 } as const;
+
+const fail: Fail = failFor('socket transport', OxdConfigError, ' ');
 
 function closedError(): OxdError {
   return transportClosedError('socket');
 }
 
-/** Longest delay a Node.js timer supports. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
 function positive(value: number | undefined, fallback: number, key: string, integer: boolean) {
   const resolved = value ?? fallback;
   if (!(resolved > 0 && resolved <= MAX_TIMER_MS) || (integer && !Number.isInteger(resolved))) {
-    throw new OxdConfigError(
-      `socket transport option ${key} must be a positive ${integer ? 'integer' : 'number'} ` +
-        `up to ${MAX_TIMER_MS}, got ${String(value)}`,
-      { key },
+    fail(
+      key,
+      `must be a positive ${integer ? 'integer' : 'number'} up to ${MAX_TIMER_MS}, got ${String(value)}`,
     );
   }
   return resolved;
@@ -98,15 +98,10 @@ export class SocketTransport implements Transport {
 
   constructor(options: SocketTransportOptions) {
     if (typeof options.host !== 'string' || options.host === '') {
-      throw new OxdConfigError('socket transport option host must be a non-empty string', {
-        key: 'host',
-      });
+      fail('host', 'must be a non-empty string');
     }
     if (!Number.isInteger(options.port) || options.port < 1 || options.port > 65535) {
-      throw new OxdConfigError(
-        `socket transport option port must be an integer from 1 to 65535, got ${String(options.port)}`,
-        { key: 'port' },
-      );
+      fail('port', `must be an integer from 1 to 65535, got ${String(options.port)}`);
     }
     const defaults = SOCKET_TRANSPORT_DEFAULTS;
     this.host = options.host;
@@ -120,10 +115,7 @@ export class SocketTransport implements Transport {
     );
     const maxQueued = options.maxQueued ?? defaults.maxQueued;
     if (!Number.isInteger(maxQueued) || maxQueued < 0) {
-      throw new OxdConfigError(
-        `socket transport option maxQueued must be an integer of 0 or more, got ${String(options.maxQueued)}`,
-        { key: 'maxQueued' },
-      );
+      fail('maxQueued', `must be an integer of 0 or more, got ${String(options.maxQueued)}`);
     }
     this.maxQueued = maxQueued;
     this.open = options.connect ?? ((host, port) => netConnect({ host, port }));

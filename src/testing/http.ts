@@ -4,7 +4,7 @@
  * reading a request body with a size limit.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { sendHtml } from '../middleware/response';
+import { sendHtml } from '../http/response';
 
 /** A request body that cannot be accepted; `status` is the HTTP answer to give (413, 415). */
 export class BodyError extends Error {

@@ -12,20 +12,35 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { debuglog } from 'node:util';
 import type { Dispatcher, RequestInit, Response } from 'undici';
 import { resolveConfig, type ConfigInput } from '../config/resolve';
-import { ERROR_CODES, OxdAuthError, OxdConfigError, OxdProtocolError } from '../errors';
-import { resolveClient, trimSlash } from '../middleware/options';
-import { pathOf, queryOf, singleParam } from '../middleware/request';
-import { redirect } from '../middleware/response';
-import { isSafeReturnTo, safeReturnTo } from '../middleware/return-to';
+import { resolveClient } from '../client-from-config';
+import {
+  ERROR_CODES,
+  OxdAuthError,
+  OxdConfigError,
+  OxdProtocolError,
+  stateMismatch,
+} from '../errors';
+import {
+  checkKeys,
+  type Fail,
+  failFor,
+  optionalFunction,
+  routePath,
+  trimSlash,
+} from '../option-check';
+import { pathOf, queryOf, singleParam } from '../http/request';
+import { redirect } from '../http/response';
+import { isSafeReturnTo, safeReturnTo } from '../http/return-to';
 import type { OxdClient, OxdClientOptions } from '../oxd/client';
 import type { UmaRpGetClaimsGatheringUrlParams } from '../oxd/commands';
 import {
   requireSession,
   saveSession,
   type OxdIncomingMessage,
+  livePending,
   type OxdSession,
   type PendingUmaClaims,
-} from '../session';
+} from '../session/store';
 import { umaFetch } from './fetch';
 import { UmaNeedInfoError, umaGetRpt, type UmaRpt } from './rpt';
 
@@ -99,26 +114,7 @@ const OPTION_KEYS = new Set([
 ]);
 const CLIENT_METHODS = ['umaRpGetRpt', 'umaRpGetClaimsGatheringUrl'] as const;
 
-function fail(key: string, message: string): never {
-  throw new OxdConfigError(`umaClaims option ${key}: ${message}`, { key });
-}
-
-function stateMismatch(message: string): OxdAuthError {
-  return new OxdAuthError(ERROR_CODES.STATE_MISMATCH, message, { status: 400 });
-}
-
-function livePending(list: unknown, now: number): PendingUmaClaims[] {
-  if (!Array.isArray(list)) return [];
-  return list.filter(
-    (entry): entry is PendingUmaClaims =>
-      typeof entry === 'object' &&
-      entry !== null &&
-      typeof entry.state === 'string' &&
-      typeof entry.createdAt === 'number' &&
-      entry.createdAt <= now &&
-      now - entry.createdAt < PENDING_CLAIMS_TTL_MS,
-  );
-}
+const fail: Fail = failFor('umaClaims', OxdConfigError);
 
 function absoluteHttpUrl(value: unknown): URL | undefined {
   if (typeof value !== 'string' || !URL.canParse(value)) return undefined;
@@ -134,10 +130,7 @@ export function umaClaims(options: UmaClaimsOptions): UmaClaimsHandler {
   if (typeof options !== 'object' || options === null) {
     fail('client', 'umaClaims(options) needs options with client or config');
   }
-  for (const key of Object.keys(options)) {
-    if (!OPTION_KEYS.has(key))
-      fail(key, `unknown option; known ones are ${[...OPTION_KEYS].join(', ')}`);
-  }
+  checkKeys(options, OPTION_KEYS, fail);
   if (options.client === undefined && options.config === undefined) {
     fail('client', 'give an OxdClient as client, or the oxd configuration as config');
   }
@@ -162,17 +155,16 @@ export function umaClaims(options: UmaClaimsOptions): UmaClaimsHandler {
   };
   if (options.route === false) route = undefined;
   else if (options.route !== undefined) {
-    if (
-      typeof options.route !== 'string' ||
-      !isSafeReturnTo(options.route) ||
-      /[?#]/.test(options.route)
-    ) {
-      fail('route', 'must be a path starting with "/" (no query, no fragment), or false');
-    }
-    route = { path: trimSlash(options.route), absolute: false };
+    const path = routePath(
+      options.route,
+      'route',
+      isSafeReturnTo,
+      fail,
+      'must be a path starting with "/" (no query, no fragment), or false',
+    );
+    route = { path: path as string, absolute: false };
   }
-  if (options.clock !== undefined && typeof options.clock !== 'function')
-    fail('clock', 'must be a function');
+  optionalFunction(options.clock, 'clock', fail);
   const clock = (options.clock as (() => number) | undefined) ?? Date.now;
   const dispatcher = options.dispatcher;
 
@@ -206,7 +198,7 @@ export function umaClaims(options: UmaClaimsOptions): UmaClaimsHandler {
     }
     const now = clock();
     const data = session.oxdUma ?? {};
-    const pending = livePending(data.pending, now);
+    const pending = livePending<PendingUmaClaims>(data.pending, now, PENDING_CLAIMS_TTL_MS);
     pending.push({
       state: reply.state,
       returnTo: safeReturnTo(gather.returnTo),
@@ -225,7 +217,7 @@ export function umaClaims(options: UmaClaimsOptions): UmaClaimsHandler {
     // a redirect this session asked for.
     const state = singleParam(query, 'state');
     const data = session.oxdUma ?? {};
-    const pending = livePending(data.pending, clock());
+    const pending = livePending<PendingUmaClaims>(data.pending, clock(), PENDING_CLAIMS_TTL_MS);
     const entry = state === undefined ? undefined : pending.find((p) => p.state === state);
     if (!entry) {
       throw stateMismatch(

@@ -8,10 +8,19 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { debuglog } from 'node:util';
 import { resolveConfig, type ConfigInput } from '../config/resolve';
+import { resolveClient } from '../client-from-config';
 import { OxdCommandError, OxdConfigError } from '../errors';
-import { pathOf } from '../middleware/request';
-import { sendJson } from '../middleware/response';
-import { resolveClient } from '../middleware/options';
+import {
+  checkKeys,
+  type Fail,
+  failFor,
+  isPlainObject,
+  optionalBoolean,
+  optionalFunction,
+  wholeNumber,
+} from '../option-check';
+import { pathOf } from '../http/request';
+import { sendJson } from '../http/response';
 import type { OxdClient, OxdClientOptions } from '../oxd/client';
 import type { UmaRsCheckAccessResult } from '../oxd/commands';
 import { DecisionCache, UMA_CACHE_DEFAULTS } from './decision-cache';
@@ -87,21 +96,7 @@ const OPTION_KEYS = new Set([
 ]);
 const CLIENT_METHODS = ['umaRsProtect', 'umaRsCheckAccess'] as const;
 
-function fail(key: string, message: string): never {
-  throw new OxdConfigError(`umaProtect option ${key}: ${message}`, { key });
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function wholeNumber(value: unknown, key: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
-    fail(key, 'must be a whole number, 0 or more');
-  }
-  return value;
-}
+const fail: Fail = failFor('umaProtect', OxdConfigError);
 
 function resolveCache(value: unknown, clock: () => number): DecisionCache | undefined {
   if (value === false) return undefined;
@@ -112,8 +107,8 @@ function resolveCache(value: unknown, clock: () => number): DecisionCache | unde
   for (const key of Object.keys(options)) {
     if (key !== 'max' && key !== 'ttlMs') fail(`cache.${key}`, 'unknown option; use max, ttlMs');
   }
-  const max = wholeNumber(options.max, 'cache.max', UMA_CACHE_DEFAULTS.max);
-  const ttlMs = wholeNumber(options.ttlMs, 'cache.ttlMs', UMA_CACHE_DEFAULTS.ttlMs);
+  const max = wholeNumber(options.max, 'cache.max', UMA_CACHE_DEFAULTS.max, fail);
+  const ttlMs = wholeNumber(options.ttlMs, 'cache.ttlMs', UMA_CACHE_DEFAULTS.ttlMs, fail);
   return max > 0 && ttlMs > 0 ? new DecisionCache(max, ttlMs, clock) : undefined;
 }
 
@@ -180,10 +175,7 @@ export function umaProtect(
 ): UmaProtectHandler {
   if (!isPlainObject(options))
     fail('client', 'umaProtect(resources, options) needs options with client or config');
-  for (const key of Object.keys(options)) {
-    if (!OPTION_KEYS.has(key))
-      fail(key, `unknown option; known ones are ${[...OPTION_KEYS].join(', ')}`);
-  }
+  checkKeys(options, OPTION_KEYS, fail);
   const checked = checkResources(resources, fail);
   const table = new ResourceTable(checked);
   if (options.client === undefined && options.config === undefined) {
@@ -196,19 +188,14 @@ export function umaProtect(
     CLIENT_METHODS,
     fail,
   );
-  if (options.register !== undefined && typeof options.register !== 'boolean') {
-    fail('register', 'must be true or false');
-  }
+  optionalBoolean(options.register, 'register', fail);
   if (
     options.realm !== undefined &&
     (typeof options.realm !== 'string' || !/^[\x20-\x21\x23-\x5b\x5d-\x7e]+$/.test(options.realm))
   ) {
     fail('realm', 'must be a non-empty string of printable ASCII without quotes or backslashes');
   }
-  if (options.clock !== undefined && typeof options.clock !== 'function') {
-    fail('clock', 'must be a function');
-  }
-  const clock = (options.clock as (() => number) | undefined) ?? Date.now;
+  const clock = optionalFunction<() => number>(options.clock, 'clock', fail) ?? Date.now;
   const cache = resolveCache(options.cache, clock);
   const realm = options.realm ?? 'rs';
   const asUri = config?.client.opHost;

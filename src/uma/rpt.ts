@@ -4,6 +4,7 @@
  * needs next (the new ticket and the claims-gathering endpoint), the same on every dialect.
  */
 import { ERROR_CODES, OxdCommandError, OxdError, OxdProtocolError } from '../errors';
+import { isPlainObject } from '../option-check';
 import type { OxdClient } from '../oxd/client';
 import type { UmaRpGetRptParams } from '../oxd/commands';
 
@@ -65,12 +66,8 @@ export class UmaNeedInfoError extends OxdError {
 /** `uma_rp_get_rpt` params (oxd_id is the client's own). */
 export type UmaGetRptParams = Omit<UmaRpGetRptParams, 'oxd_id'>;
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function claimList(value: unknown): UmaRequiredClaim[] {
-  return Array.isArray(value) ? value.filter(isRecord).map((claim) => ({ ...claim })) : [];
+  return Array.isArray(value) ? value.filter(isPlainObject).map((claim) => ({ ...claim })) : [];
 }
 
 /**
@@ -80,7 +77,7 @@ function claimList(value: unknown): UmaRequiredClaim[] {
  * exposes as `details`.
  */
 function translate(err: OxdCommandError): OxdError {
-  const details = isRecord(err.details) ? err.details : undefined;
+  const details = isPlainObject(err.details) ? err.details : undefined;
   const asError = typeof details?.error === 'string' ? details.error : err.error;
   if (asError !== 'need_info') {
     if (asError === err.error) return err;

@@ -3,6 +3,8 @@
  * Connect. The configured "oxd server" is a sentinel that drops every connection and counts
  * them, so each test also shows whether oxd was contacted.
  */
+import { createServer, IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import connect from 'connect';
 import express5 from 'express';
@@ -246,4 +248,65 @@ describe.each([
       `/login?returnTo=${encodeURIComponent('/admin/outside')}`,
     );
   });
+});
+
+/** `'oxd' in req` of a request served by a bare node:http server in this process. */
+async function bareRequestHasOxd(): Promise<boolean> {
+  let seen = true;
+  const server = createServer((req, res) => {
+    seen = 'oxd' in req;
+    res.end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const { port } = server.address() as AddressInfo;
+    await request(`http://127.0.0.1:${port}`).get('/');
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
+  return seen;
+}
+
+describe("req.oxd leaves Node's request class alone", () => {
+  test.each(FRAMEWORKS)(
+    '%s - req.oxd works in the app, at the root and in a mounted sub-app, and nowhere else',
+    async (framework) => {
+      const handler = auth();
+      const show = (req: IncomingMessage, res: ServerResponse) => {
+        const oxd = (req as { oxd?: { isAuthenticated(): boolean } }).oxd;
+        res.end(oxd === undefined ? 'no req.oxd' : `authenticated: ${oxd.isAuthenticated()}`);
+      };
+      type App = ((req: IncomingMessage, res: ServerResponse) => void) & {
+        use(first: unknown, second?: unknown): unknown;
+      };
+      const create = (): App =>
+        (framework === 'connect'
+          ? connect()
+          : framework === 'express5'
+            ? express5()
+            : express4()) as unknown as App;
+      const app = create();
+      app.use(session({ secret: 'test secret', resave: false, saveUninitialized: false }));
+      if (framework !== 'connect') {
+        // Seen by oxdAuth in a mounted sub-app only, read again at the root afterwards.
+        const admin = create();
+        admin.use(handler);
+        admin.use('/inside', show);
+        app.use('/admin', admin);
+        app.use('/admin/outside', show);
+      }
+      app.use(handler);
+      app.use('/page', show);
+      app.use('/', (_req: IncomingMessage, res: ServerResponse) => res.end('home'));
+
+      expect((await request(app).get('/page')).text).toBe('authenticated: false');
+      if (framework !== 'connect') {
+        expect((await request(app).get('/admin/inside')).text).toBe('authenticated: false');
+        expect((await request(app).get('/admin/outside')).text).toBe('authenticated: false');
+      }
+      expect(Object.getOwnPropertyDescriptor(IncomingMessage.prototype, 'oxd')).toBeUndefined();
+      expect(Object.getOwnPropertySymbols(IncomingMessage)).toEqual([]);
+      expect(await bareRequestHasOxd()).toBe(false);
+    },
+  );
 });

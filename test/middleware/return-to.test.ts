@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { isSafeReturnTo, safeReturnTo } from '../../src/middleware/return-to';
+import { isSafeReturnTo, safeReturnTo } from '../../src/http/return-to';
 
 describe('returnTo validation', () => {
   test.each([
