@@ -16,9 +16,9 @@ import { startLogin } from './login';
 import type { LoginOptions } from './login-params';
 import { hasSilentCookie, markSilentLoginTried } from './silent-login';
 import { finishLogout, registeredPostLogoutUri, startLogout } from './logout';
-import { trimSlash } from '../option-check';
 import { resolveOptions, type OxdAuthOptions, type Route } from './options';
-import { pathOf, queryOf, singleParam, wantsHtml } from '../http/request';
+import { originFormTarget, routePathOf, routePathOfRequest } from '../http/path';
+import { queryOf, singleParam, wantsHtml } from '../http/request';
 import { createRuntime, type OxdRuntime } from './runtime';
 
 const debug = debuglog('express-oxd');
@@ -105,11 +105,11 @@ function routeMatcher(
     if (route) routes.push([route, name]);
   }
   return (url, originalUrl) => {
-    const local = trimSlash(pathOf(url));
+    const local = routePathOfRequest(url);
     let full: string | undefined;
     for (const [route, name] of routes) {
       if (route.absolute) {
-        full ??= trimSlash(pathOf(originalUrl ?? url));
+        full ??= routePathOfRequest(originalUrl ?? url);
         if (route.path === full) return name;
       } else if (route.path === local) {
         return name;
@@ -134,10 +134,10 @@ function postLogoutLanding(
     if (current !== uri) {
       uri = current;
       path = URL.canParse(current ?? '')
-        ? trimSlash(new URL(current as string).pathname)
+        ? routePathOf(new URL(current as string).pathname)
         : undefined;
     }
-    return path !== undefined && path === trimSlash(pathOf(originalUrl ?? url));
+    return path !== undefined && path === routePathOfRequest(originalUrl ?? url);
   };
 }
 
@@ -167,7 +167,7 @@ async function trySilentLogin(
       runtime,
       req,
       res,
-      { returnTo: req.originalUrl ?? req.url ?? '/', prompt: 'none' },
+      { returnTo: originFormTarget(req.originalUrl ?? req.url) ?? '/', prompt: 'none' },
       true,
     );
     debug('silent login: trying prompt=none');
@@ -191,7 +191,7 @@ export function oxdAuth(options: string | OxdAuthOptions): OxdAuthHandler {
   const matchBackchannel = (url: string, originalUrl: string | undefined): boolean => {
     if (!backchannel) return false;
     return (
-      trimSlash(pathOf(backchannel.absolute ? (originalUrl ?? url) : url)) === backchannel.path
+      routePathOfRequest(backchannel.absolute ? (originalUrl ?? url) : url) === backchannel.path
     );
   };
   const isPostLogoutLanding = postLogoutLanding(runtime);

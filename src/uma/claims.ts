@@ -26,9 +26,9 @@ import {
   failFor,
   optionalFunction,
   routePath,
-  trimSlash,
 } from '../option-check';
-import { pathOf, queryOf, singleParam } from '../http/request';
+import { routePathOf, routePathOfRequest } from '../http/path';
+import { queryOf, singleParam } from '../http/request';
 import { redirect } from '../http/response';
 import { isSafeReturnTo, safeReturnTo } from '../http/return-to';
 import type { OxdClient, OxdClientOptions } from '../oxd/client';
@@ -150,7 +150,7 @@ export function umaClaims(options: UmaClaimsOptions): UmaClaimsHandler {
     );
   }
   let route: { path: string; absolute: boolean } | undefined = {
-    path: trimSlash(redirectUrl.pathname),
+    path: routePathOf(redirectUrl.pathname),
     absolute: true,
   };
   if (options.route === false) route = undefined;
@@ -162,7 +162,7 @@ export function umaClaims(options: UmaClaimsOptions): UmaClaimsHandler {
       fail,
       'must be a path starting with "/" (no query, no fragment), or false',
     );
-    route = { path: path as string, absolute: false };
+    route = { path: routePathOf(path as string), absolute: false };
   }
   optionalFunction(options.clock, 'clock', fail);
   const clock = (options.clock as (() => number) | undefined) ?? Date.now;
@@ -270,7 +270,7 @@ export function umaClaims(options: UmaClaimsOptions): UmaClaimsHandler {
 
   const matches = (req: OxdIncomingMessage): boolean => {
     if (!route || req.method !== 'GET') return false;
-    const path = trimSlash(pathOf(route.absolute ? (req.originalUrl ?? req.url) : req.url));
+    const path = routePathOfRequest(route.absolute ? (req.originalUrl ?? req.url) : req.url);
     return path === route.path;
   };
 
