@@ -20,13 +20,7 @@ import {
   OxdProtocolError,
   stateMismatch,
 } from '../errors';
-import {
-  checkKeys,
-  type Fail,
-  failFor,
-  optionalFunction,
-  routePath,
-} from '../option-check';
+import { checkKeys, type Fail, failFor, optionalFunction, routePath } from '../option-check';
 import { routePathOf, routePathOfRequest } from '../http/path';
 import { queryOf, singleParam } from '../http/request';
 import { redirect } from '../http/response';
