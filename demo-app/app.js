@@ -40,8 +40,12 @@ const MAX_FIELD_LENGTH = 2000;
  */
 const ADMIN_CLAIM = ['groups', 'admin'];
 
-/** Content-Security-Policy of every page: this origin only, no scripts at all. */
-function contentSecurityPolicy(frameAncestors) {
+/**
+ * Content-Security-Policy of every page: this origin only, no scripts at all. Forms post to
+ * this origin; the logout form's answer redirects on to the OP's end-session page, which
+ * `form-action` must allow too.
+ */
+function contentSecurityPolicy(frameAncestors, opOrigin) {
   return {
     useDefaults: false,
     directives: {
@@ -51,7 +55,7 @@ function contentSecurityPolicy(frameAncestors) {
       scriptSrc: ["'none'"],
       styleSrc: ["'self'"],
       imgSrc: ["'self'", 'data:'],
-      formAction: ["'self'"],
+      formAction: opOrigin ? ["'self'", opOrigin] : ["'self'"],
       frameAncestors,
       upgradeInsecureRequests: [],
     },
@@ -69,13 +73,13 @@ function securityHeaders({ hsts, opOrigin, frontchannelPath }) {
   };
   const site = helmet({
     ...common,
-    contentSecurityPolicy: contentSecurityPolicy(["'none'"]),
+    contentSecurityPolicy: contentSecurityPolicy(["'none'"], opOrigin),
     xFrameOptions: { action: 'deny' },
   });
   if (!frontchannelPath || !opOrigin) return site;
   const framed = helmet({
     ...common,
-    contentSecurityPolicy: contentSecurityPolicy([opOrigin]),
+    contentSecurityPolicy: contentSecurityPolicy([opOrigin], opOrigin),
     xFrameOptions: false,
   });
   return (req, res, next) => (req.path === frontchannelPath ? framed : site)(req, res, next);
@@ -108,6 +112,7 @@ function viewer(req) {
     email: text(claims.email),
     sub: text(claims.sub),
     logoutHref: '/logout',
+    csrfToken: csrfToken(req),
     isAdmin: isAdmin(claims),
   };
 }
@@ -250,8 +255,9 @@ function createDemoApp(options = {}) {
       cookie: { secure: true, httpOnly: true, sameSite, path: '/' },
     }),
   );
-  // Logging out ends the session; the home page the OP sends the browser back to says so.
-  app.get('/logout', (req, res, next) => {
+  // Logging out (a POST: see views.js) ends the session; the home page the OP sends the
+  // browser back to says so.
+  app.post('/logout', (req, res, next) => {
     setNotice(res, 'signed-out');
     next();
   });
@@ -278,10 +284,14 @@ function createDemoApp(options = {}) {
   }
 
   // Logout options: this site only (the OP session stays), or everywhere and back to a page.
-  app.get('/logout/here', (req, res, next) => {
+  // POSTs with the session's CSRF token, like every form of the demo.
+  const logoutForm = express.urlencoded({ extended: false, limit: '2kb', parameterLimit: 5 });
+  app.post('/logout/here', logoutForm, (req, res, next) => {
+    checkCsrf(req);
     req.oxd.logout({ idpLogout: false, returnTo: '/' }).catch(next);
   });
-  app.get('/logout/everywhere', (req, res, next) => {
+  app.post('/logout/everywhere', logoutForm, (req, res, next) => {
+    checkCsrf(req);
     req.oxd.logout({ idpLogout: true, returnTo: '/' }).catch(next);
   });
 

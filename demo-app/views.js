@@ -12,7 +12,7 @@ function navigation(user, current) {
     html`<a href="${href}" ${current === key ? html` aria-current="page"` : ''}>${label}</a>`;
   const account = user
     ? html`<span class="who" title="${user.email || ''}">${displayName(user)}</span>
-        <a class="button button-small button-quiet" href="${user.logoutHref}">Log out</a>`
+        ${logoutButton(user, user.logoutHref, 'Log out', 'button button-small button-quiet')}`
     : html`<a class="button button-small" href="${loginHref()}">Log in</a>`;
   return html`<nav class="site-nav" aria-label="Main">
       ${link('/', 'Home', 'home')} ${user ? link('/claims', 'Claims', 'claims') : ''}
@@ -20,6 +20,18 @@ function navigation(user, current) {
       ${link('/uma', 'UMA', 'uma')}
     </nav>
     <div class="account">${account}</div>`;
+}
+
+/**
+ * Logging out is a POST: a link (a GET) could be triggered by any other site. The form
+ * carries the session's CSRF token, which the demo's own logout routes check; express-oxd's
+ * `/logout` checks the request's origin and ignores the field.
+ */
+function logoutButton(user, action, label, className) {
+  return html`<form class="inline-form" method="post" action="${action}">
+    <input type="hidden" name="_csrf" value="${user.csrfToken}" />
+    <button class="${className}" type="submit">${label}</button>
+  </form>`;
 }
 
 function loginHref(returnTo = '/claims') {
@@ -96,8 +108,8 @@ function homePage({ user, site, notice }) {
                 >`
               : ''
           }
-          <a class="button button-quiet" href="${user.logoutHref}">Log out</a>
-          <a class="button button-quiet" href="/logout/here">Log out of this site only</a>
+          ${logoutButton(user, user.logoutHref, 'Log out', 'button button-quiet')}
+          ${logoutButton(user, '/logout/here', 'Log out of this site only', 'button button-quiet')}
         </p>
       </section>`
     : html`<section class="hero">

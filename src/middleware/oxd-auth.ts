@@ -16,6 +16,11 @@ import { startLogin } from './login';
 import type { LoginOptions } from './login-params';
 import { hasSilentCookie, markSilentLoginTried } from './silent-login';
 import { finishLogout, registeredPostLogoutUri, startLogout } from './logout';
+import {
+  crossSiteLogoutError,
+  logoutRequestVerdict,
+  sendLogoutConfirmation,
+} from './logout-request';
 import { resolveOptions, type OxdAuthOptions, type Route } from './options';
 import { originFormTarget, routePathOf, routePathOfRequest } from '../http/path';
 import { queryOf, singleParam, wantsHtml } from '../http/request';
@@ -210,6 +215,10 @@ export function oxdAuth(options: string | OxdAuthOptions): OxdAuthHandler {
     attachContext(runtime, request, res, url, originalUrl);
     if (method === 'GET') {
       const name = match(url, originalUrl);
+      if (name === 'logout' && logoutRequestVerdict(runtime, req, 'GET') === 'confirm') {
+        sendLogoutConfirmation(req, res);
+        return;
+      }
       if (name !== undefined) {
         run(name, runtime, request, res).catch(next);
         return;
@@ -221,9 +230,16 @@ export function oxdAuth(options: string | OxdAuthOptions): OxdAuthHandler {
         }, next);
         return;
       }
-    } else if (method === 'POST' && opKeys && matchBackchannel(url, originalUrl)) {
-      handleBackchannelLogout(runtime, opKeys, request, res).catch(next);
-      return;
+    } else if (method === 'POST') {
+      if (opKeys && matchBackchannel(url, originalUrl)) {
+        handleBackchannelLogout(runtime, opKeys, request, res).catch(next);
+        return;
+      }
+      if (match(url, originalUrl) === 'logout') {
+        if (logoutRequestVerdict(runtime, req, 'POST') === 'refuse') next(crossSiteLogoutError());
+        else run('logout', runtime, request, res).catch(next);
+        return;
+      }
     }
     next();
   };

@@ -141,7 +141,7 @@ describe.each(dialects)('demo site over oxd $name', ({ name, args }) => {
     await expect(page.inputValue('#postLogoutRedirectUri')).resolves.toBe(`${site.origin}/`);
     await page.fill('#contacts', 'admin@example.com');
     await snap(page, 'update-form');
-    await page.click('button[type=submit]');
+    await page.click('form.form button[type=submit]');
     await page.waitForSelector('#update-result');
     await expect(page.locator('#update-result').textContent()).resolves.toContain('Site updated');
     await expect(page.inputValue('#contacts')).resolves.toBe('admin@example.com');
@@ -150,7 +150,7 @@ describe.each(dialects)('demo site over oxd $name', ({ name, args }) => {
     // A value the browser would refuse, sent anyway: the server checks it too.
     await page.$eval('form.form', (form) => form.setAttribute('novalidate', ''));
     await page.fill('#contacts', 'not-an-address');
-    await page.click('button[type=submit]');
+    await page.click('form.form button[type=submit]');
     await page.waitForSelector('#contacts-error');
     await expect(page.locator('#update-result').count()).resolves.toBe(0);
     await snap(page, 'update-invalid');
@@ -158,7 +158,7 @@ describe.each(dialects)('demo site over oxd $name', ({ name, args }) => {
     // A redirect URI carrying credentials is refused, whatever the browser lets through.
     await page.fill('#contacts', 'admin@example.com');
     await page.fill('#postLogoutRedirectUri', `https://user:secret@${site.host}/`);
-    await page.click('button[type=submit]');
+    await page.click('form.form button[type=submit]');
     await page.waitForSelector('#postLogoutRedirectUri-error');
     await expect(page.locator('#postLogoutRedirectUri-error').textContent()).resolves.toContain(
       'user name and password',
@@ -168,9 +168,11 @@ describe.each(dialects)('demo site over oxd $name', ({ name, args }) => {
 
     // A form whose CSRF token is not the session's is refused before oxd is asked.
     await page.goto(new URL('/update-site', site).href);
-    await page.$eval('input[name=_csrf]', (input) => input.setAttribute('value', 'forged'));
+    await page.$eval('form.form input[name=_csrf]', (input) =>
+      input.setAttribute('value', 'forged'),
+    );
     await page.fill('#contacts', 'mallory@example.com');
-    await page.click('button[type=submit]');
+    await page.click('form.form button[type=submit]');
     await page.waitForSelector('#error-title');
     await expect(page.locator('#error-title').textContent()).resolves.toContain('form has expired');
     await snap(page, 'csrf-rejected');

@@ -43,7 +43,7 @@ async function logInAs(page: Page, username: string, password: string): Promise<
 /** The form's CSRF token when the page shows the form, else `none`. */
 async function formToken(page: Page): Promise<{ status: number; token: string }> {
   const answer = await page.goto(new URL('/update-site', site).href);
-  const input = page.locator('input[name=_csrf]');
+  const input = page.locator('form.form input[name=_csrf]');
   const token = (await input.count()) > 0 ? ((await input.getAttribute('value')) ?? '') : 'none';
   return { status: answer?.status() ?? 0, token };
 }
