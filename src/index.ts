@@ -68,6 +68,8 @@ export {
   type OxdErrorHandlerOptions,
 } from './middleware/error-page';
 export { guardSession } from './middleware/session-store';
+export { traceIds } from './telemetry';
+export type { FailureLogger } from './report';
 export {
   redisRefreshLock,
   type RedisLockClient,

@@ -105,3 +105,12 @@ export function trimSlash(path: string): string {
 
 /** Longest delay a Node.js timer supports: the largest timeout an option may give. */
 export const MAX_TIMER_MS = 2_147_483_647;
+
+/** A number of seconds greater than 0 (a duration), `fallback` when absent. */
+export function positiveSeconds(value: unknown, key: string, fallback: number, fail: Fail): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    fail(key, 'must be a number of seconds greater than 0');
+  }
+  return value;
+}

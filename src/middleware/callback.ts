@@ -21,7 +21,6 @@ import {
 } from '../session/login';
 import {
   otherLogins,
-  sessionLogin,
   regenerateSession,
   requireSession,
   saveSession,
@@ -30,12 +29,14 @@ import {
 } from '../session/store';
 import { rememberLogin } from './backchannel-logout';
 import { normaliseClaims } from '../claims';
+import { activeLogin } from './lifetime';
 import { livePendingLogins } from './login';
 import { queryOf, singleParam } from '../http/request';
 import { redirect } from '../http/response';
 import { expectedIssuer, sameIssuer } from './issuer';
 import type { OxdRuntime } from './runtime';
 import { isRefusal, tokensFromReply } from './tokens';
+import { underRequest } from '../telemetry';
 
 const debug = debuglog('express-oxd');
 
@@ -90,12 +91,13 @@ async function loginData(
   runtime: OxdRuntime,
   code: string,
   login: PendingLogin,
+  req: OxdIncomingMessage,
 ): Promise<StoredLogin> {
-  const reply = await runtime.client
-    .getTokensByCode({ code, state: login.state })
-    .catch((err: unknown) => {
-      throw refusedCode(err) ?? err;
-    });
+  const reply = await underRequest(req, () =>
+    runtime.client.getTokensByCode({ code, state: login.state }),
+  ).catch((err: unknown) => {
+    throw refusedCode(err) ?? err;
+  });
   const tokens = tokensFromReply(reply, runtime.clock());
   const nonce = normaliseClaims(reply.id_token_claims).nonce;
   if (login.nonce !== undefined && nonce !== undefined && nonce !== login.nonce) {
@@ -103,10 +105,12 @@ async function loginData(
       'The ID token was issued for another login (nonce mismatch). Log in again.',
     );
   }
-  const userInfo = await runtime.client.getUserInfo({
-    access_token: tokens.access_token,
-    ...(runtime.clientChoosesState && tokens.id_token ? { id_token: tokens.id_token } : {}),
-  });
+  const userInfo = await underRequest(req, () =>
+    runtime.client.getUserInfo({
+      access_token: tokens.access_token,
+      ...(runtime.clientChoosesState && tokens.id_token ? { id_token: tokens.id_token } : {}),
+    }),
+  );
   // Each thing once: claims, ID-token claims, sid and iss are derived on access.
   const stored = storedLogin(tokens, userInfo.claims, runtime.claimsAsLists);
   if (tokens.id_token === undefined || jwtPayloadClaims(tokens.id_token) === undefined) {
@@ -158,7 +162,7 @@ export async function handleCallback(
   const index = state === undefined ? -1 : pending.findIndex((entry) => entry.state === state);
   const login = pending[index];
   if (!login) {
-    if (sessionLogin(session, runtime.sessionKey)) {
+    if (activeLogin(runtime, session)) {
       debug('callback: no login of this session has that state; already logged in, going on');
       redirect(res, '/');
       return;
@@ -203,7 +207,8 @@ export async function handleCallback(
       { status: 400 },
     );
   }
-  const data = await reshape(runtime, req, res, await loginData(runtime, code, login));
+  const data = await reshape(runtime, req, res, await loginData(runtime, code, login, req));
+  data.startedAt = runtime.clock();
 
   // A new session id at login (against session fixation); logins other tabs started, and
   // the logins of other oxdAuth() instances of the application, survive.

@@ -12,8 +12,9 @@ import {
   loginRawClaims,
   type OxdSessionTokens,
 } from '../session/login';
-import { sessionLogin, type OxdIncomingMessage } from '../session/store';
+import type { OxdIncomingMessage } from '../session/store';
 import { normaliseClaims, type Claims } from '../claims';
+import { activeLogin } from './lifetime';
 import { startLogin } from './login';
 import type { LoginOptions } from './login-params';
 import { startLogout, type LogoutOptions } from './logout';
@@ -86,30 +87,30 @@ export class OxdContext {
 
   /** True when the session holds a login. */
   isAuthenticated(): boolean {
-    return sessionLogin(this.#req.session, this.#runtime.sessionKey) !== undefined;
+    return activeLogin(this.#runtime, this.#req.session) !== undefined;
   }
 
   /** The UserInfo claims, normalised (one-element lists unwrapped); `undefined` if logged out. */
   get user(): Claims | undefined {
-    const data = sessionLogin(this.#req.session, this.#runtime.sessionKey);
+    const data = activeLogin(this.#runtime, this.#req.session);
     return data === undefined ? undefined : loginClaims(data);
   }
 
   /** The UserInfo claims exactly as oxd returned them; `undefined` if logged out. */
   get rawClaims(): Record<string, unknown> | undefined {
-    const data = sessionLogin(this.#req.session, this.#runtime.sessionKey);
+    const data = activeLogin(this.#runtime, this.#req.session);
     return data === undefined ? undefined : loginRawClaims(data, this.#runtime.claimsAsLists);
   }
 
   /** The ID token's claims, normalised, when there is an ID token (read from it). */
   get idTokenClaims(): Claims | undefined {
-    const data = sessionLogin(this.#req.session, this.#runtime.sessionKey);
+    const data = activeLogin(this.#runtime, this.#req.session);
     return data === undefined ? undefined : loginIdTokenClaims(data);
   }
 
   /** The tokens of the login; `undefined` if logged out. */
   get tokens(): OxdTokens | undefined {
-    const data = sessionLogin(this.#req.session, this.#runtime.sessionKey);
+    const data = activeLogin(this.#runtime, this.#req.session);
     return data ? new OxdTokens(data.tokens, this.#runtime.clock) : undefined;
   }
 
@@ -125,7 +126,7 @@ export class OxdContext {
    */
   async fetchUserInfo(): Promise<Claims> {
     const session = this.#req.session;
-    const data = sessionLogin(session, this.#runtime.sessionKey);
+    const data = activeLogin(this.#runtime, session);
     if (!session || !data) {
       throw new OxdAuthError(
         ERROR_CODES.UNAUTHENTICATED,
@@ -157,7 +158,7 @@ export class OxdContext {
    */
   async refresh(): Promise<OxdTokens> {
     const session = this.#req.session;
-    const data = sessionLogin(session, this.#runtime.sessionKey);
+    const data = activeLogin(this.#runtime, session);
     if (!session || !data) {
       throw new OxdAuthError(
         ERROR_CODES.UNAUTHENTICATED,

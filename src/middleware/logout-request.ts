@@ -7,8 +7,8 @@
  *   request came from this origin (`Sec-Fetch-Site: same-origin`, or `none` for a request
  *   the user started), else, for browsers without Fetch Metadata, when `Origin` is the site's
  *   own origin (that of `authorization_redirect_uri`, or the request's scheme and `Host`).
- *   A request with neither header comes from no modern browser (a script, a test, an old
- *   browser), which carries no one else's cookies: accepted. Otherwise 403.
+ *   Anything else is refused with 403, a request with neither header too: every browser in
+ *   use sends `Origin` with a POST, and a script can log out with a GET.
  * - `GET <logout>` stays for links and older apps, except when the browser says it came from
  *   another site (`Sec-Fetch-Site: cross-site`): such a request gets a page asking to confirm
  *   with a button that POSTs to the route (framing refused), and nothing ends until it is
@@ -55,8 +55,7 @@ export function logoutRequestVerdict(
   if (method === 'GET') return site === 'cross-site' ? 'confirm' : 'proceed';
   if (site !== undefined) return site === 'same-origin' || site === 'none' ? 'proceed' : 'refuse';
   const origin = header(req, 'origin');
-  if (origin === undefined) return 'proceed';
-  return ownOrigins(runtime, req).includes(origin) ? 'proceed' : 'refuse';
+  return origin !== undefined && ownOrigins(runtime, req).includes(origin) ? 'proceed' : 'refuse';
 }
 
 /** The 403 of a logout POST from another site. */

@@ -7,17 +7,14 @@ import type { ServerResponse } from 'node:http';
 import { debuglog } from 'node:util';
 import type { GetLogoutUriParams } from '../oxd/commands';
 import { OxdCommandError } from '../errors';
-import {
-  destroySession,
-  requireSession,
-  sessionLogin,
-  type OxdIncomingMessage,
-} from '../session/store';
+import { destroySession, requireSession, type OxdIncomingMessage } from '../session/store';
 import { oxdUrl, redirect } from '../http/response';
 import { queryOf, singleParam } from '../http/request';
 import { isSafeReturnTo, safeReturnTo } from '../http/return-to';
+import { activeLogin } from './lifetime';
 import type { OxdRuntime } from './runtime';
 import { hasSilentCookie, markSilentLoginTried } from './silent-login';
+import { underRequest } from '../telemetry';
 
 const debug = debuglog('express-oxd');
 
@@ -94,12 +91,13 @@ async function endSessionUri(
   runtime: OxdRuntime,
   idToken: string | undefined,
   returnTo: string | undefined,
+  req: OxdIncomingMessage,
 ): Promise<string> {
   const params: GetLogoutUriParams = { state: logoutState(returnTo) };
   if (idToken) params.id_token_hint = idToken;
   const postLogout = registeredPostLogoutUri(runtime);
   if (postLogout) params.post_logout_redirect_uri = postLogout;
-  const reply = await runtime.client.getLogoutUri(params);
+  const reply = await underRequest(req, () => runtime.client.getLogoutUri(params));
   return withIdTokenHint(reply.uri, idToken);
 }
 
@@ -117,7 +115,7 @@ export async function startLogout(
   options: LogoutOptions,
 ): Promise<void> {
   const session = requireSession(req);
-  const data = sessionLogin(session, runtime.sessionKey);
+  const data = activeLogin(runtime, session);
   // A silent login must not log the user straight back in.
   if (runtime.silentLogin && !hasSilentCookie(req)) markSilentLoginTried(req, res);
   const returnTo = isSafeReturnTo(options.returnTo) ? safeReturnTo(options.returnTo) : undefined;
@@ -135,7 +133,7 @@ export async function startLogout(
   let uri: string | undefined;
   let failure: unknown;
   try {
-    uri = await endSessionUri(runtime, data.tokens.id_token, returnTo);
+    uri = await endSessionUri(runtime, data.tokens.id_token, returnTo, req);
   } catch (err) {
     failure = err;
   }

@@ -141,6 +141,12 @@ export interface OxdAuthOptions {
    * an admin area logging in at another OP or with other scopes. Default `oxd`.
    */
   sessionKey?: string;
+  /**
+   * Seconds a login lasts from the moment it completed, however active the user is; after
+   * that the user is treated as logged out (browsers go to log in again, API clients get
+   * 401). Default 604800 (seven days).
+   */
+  absoluteDuration?: number;
 }
 
 /** A route as matched: `absolute` paths are compared with the full path (mount included). */
@@ -175,4 +181,6 @@ export interface ResolvedOptions {
   readonly sessionKey: string;
   /** Where the logins in progress are kept in the session (`sessionKey` + `Logins`). */
   readonly loginsKey: string;
+  /** `absoluteDuration` in milliseconds. */
+  readonly absoluteDurationMs: number;
 }

@@ -19,6 +19,7 @@ import {
   isPlainObject,
   optionalBoolean,
   optionalFunction,
+  positiveSeconds,
   routePath,
   stringList,
 } from '../option-check';
@@ -64,6 +65,9 @@ const LOGIN_PARAM_KEYS: ReadonlySet<string> = new Set([
 const LOGIN_QUERY_PARAMS: ReadonlySet<string> = new Set(['prompt', 'acr_values', 'scope']);
 
 const fail: Fail = failFor('oxdAuth', OxdConfigError);
+
+/** The default `absoluteDuration`: seven days, in seconds. */
+const DEFAULT_ABSOLUTE_DURATION_S = 7 * 24 * 60 * 60;
 
 /** A route option: `false` (off), a path starting with `/`, or the default. */
 function routeOption(value: unknown, key: string, fallback: Route | undefined): Route | undefined {
@@ -322,6 +326,11 @@ export const OXD_AUTH_OPTIONS = {
     default: '`oxd`',
     doc: 'the `req.session` property holding the login (logins in progress: the same + `Logins`)',
   }),
+  absoluteDuration: option<number>({
+    check: (value) => positiveSeconds(value, 'absoluteDuration', DEFAULT_ABSOLUTE_DURATION_S, fail),
+    default: '`604800` (7 days)',
+    doc: 'seconds a login lasts from its start, however active the user; then treated as logged out',
+  }),
   routes: option<ResolvedOptions['routes']>({
     check: (value, { config }) => resolveRoutes(value, config),
     default: 'see the routes table',
@@ -390,5 +399,6 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     clock: v.clock,
     sessionKey: v.sessionKey,
     loginsKey: `${v.sessionKey}Logins`,
+    absoluteDurationMs: v.absoluteDuration * 1000,
   });
 }

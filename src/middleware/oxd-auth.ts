@@ -7,11 +7,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { debuglog } from 'node:util';
 import type { OxdClient } from '../oxd/client';
-import { sessionLogin, type OxdIncomingMessage } from '../session/store';
+import type { OxdIncomingMessage } from '../session/store';
 import { handleBackchannelLogout, OpKeys } from './backchannel-logout';
 import { handleCallback } from './callback';
 import { attachContext, contextOf } from './context';
 import { handleFrontchannelLogout } from './frontchannel-logout';
+import { activeLogin } from './lifetime';
 import { startLogin } from './login';
 import type { LoginOptions } from './login-params';
 import { hasSilentCookie, markSilentLoginTried } from './silent-login';
@@ -25,6 +26,8 @@ import { resolveOptions, type OxdAuthOptions, type Route } from './options';
 import { originFormTarget, routePathOf, routePathOfRequest } from '../http/path';
 import { queryOf, singleParam, wantsHtml } from '../http/request';
 import { createRuntime, type OxdRuntime } from './runtime';
+import { traced } from '../report';
+import type { OperationName } from '../telemetry';
 
 const debug = debuglog('express-oxd');
 
@@ -44,6 +47,14 @@ export interface OxdAuthHandler {
 }
 
 type RouteName = 'login' | 'callback' | 'logout' | 'frontchannelLogout';
+
+/** The span and metrics name of each route. */
+const OPERATIONS: Readonly<Record<RouteName, OperationName>> = {
+  login: 'login',
+  callback: 'callback',
+  logout: 'logout',
+  frontchannelLogout: 'frontchannel_logout',
+};
 
 function loginOptionsFromQuery(runtime: OxdRuntime, url: string | undefined): LoginOptions {
   const query = queryOf(url);
@@ -161,7 +172,7 @@ async function trySilentLogin(
   if (
     !session ||
     typeof session.save !== 'function' ||
-    sessionLogin(session, runtime.sessionKey) !== undefined
+    activeLogin(runtime, session) !== undefined
   ) {
     return false;
   }
@@ -220,7 +231,9 @@ export function oxdAuth(options: string | OxdAuthOptions): OxdAuthHandler {
         return;
       }
       if (name !== undefined) {
-        run(name, runtime, request, res).catch(next);
+        traced(OPERATIONS[name], request, runtime, () => run(name, runtime, request, res)).catch(
+          next,
+        );
         return;
       }
       if (isPostLogoutLanding(url, originalUrl) && finishLogout(request, res)) return;
@@ -232,12 +245,19 @@ export function oxdAuth(options: string | OxdAuthOptions): OxdAuthHandler {
       }
     } else if (method === 'POST') {
       if (opKeys && matchBackchannel(url, originalUrl)) {
-        handleBackchannelLogout(runtime, opKeys, request, res).catch(next);
+        traced('backchannel_logout', request, runtime, () =>
+          handleBackchannelLogout(runtime, opKeys, request, res),
+        ).catch(next);
         return;
       }
       if (match(url, originalUrl) === 'logout') {
-        if (logoutRequestVerdict(runtime, req, 'POST') === 'refuse') next(crossSiteLogoutError());
-        else run('logout', runtime, request, res).catch(next);
+        if (logoutRequestVerdict(runtime, req, 'POST') === 'refuse') {
+          next(crossSiteLogoutError());
+          return;
+        }
+        traced(OPERATIONS.logout, request, runtime, () =>
+          run('logout', runtime, request, res),
+        ).catch(next);
         return;
       }
     }

@@ -6,12 +6,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ERROR_CODES, OxdAuthError, OxdConfigError } from '../errors';
 import { loginClaims, type StoredLogin } from '../session/login';
-import { requireSession, sessionLogin, type OxdIncomingMessage } from '../session/store';
+import { requireSession, type OxdIncomingMessage } from '../session/store';
 import { claimHoldsAll, hasClaimValue, type Claims } from '../claims';
 import { checkKeys, type Fail, failFor, optionalBoolean, optionalFunction } from '../option-check';
 import { attachedRuntime, loginRouteUrl } from './context';
 import { renderOxdError } from './error-page';
 import { originFormTarget } from '../http/path';
+import { activeLogin } from './lifetime';
 import { wantsHtml } from '../http/request';
 import { redirect } from '../http/response';
 import { safeReturnTo } from '../http/return-to';
@@ -191,7 +192,7 @@ export function requireAuth(options: RequireAuthOptions = {}): OxdMiddleware {
       next(err);
       return;
     }
-    const data = sessionLogin(session, runtime.sessionKey);
+    const data = activeLogin(runtime, session);
     if (data === undefined) {
       notLoggedIn(runtime, request, res, next, redirectOption);
       return;

@@ -46,6 +46,24 @@ export interface StoredLogin {
   idTokenClaims?: Claims | undefined;
   sid?: string | undefined;
   iss?: string | undefined;
+  /**
+   * When the login completed, in milliseconds since the epoch: the start of its
+   * `absoluteDuration`. Absent in logins stored by earlier versions (stamped on first read).
+   */
+  startedAt?: number | undefined;
+}
+
+/**
+ * The absolute expiry of a login, in milliseconds since the epoch: `absoluteDurationMs`
+ * after it began; `undefined` when its start is not known (a login stored by an earlier
+ * version, before a request has read it). Whatever is kept about a login (records of its
+ * OP session, for instance) need not outlive this.
+ */
+export function loginExpiresAt(data: StoredLogin, absoluteDurationMs: number): number | undefined {
+  const started = data.startedAt;
+  return typeof started === 'number' && Number.isFinite(started)
+    ? started + absoluteDurationMs
+    : undefined;
 }
 
 /**
@@ -242,6 +260,7 @@ export function compactLogin(
   const result: StoredLogin = sameClaims
     ? { ...stored, tokens: data.tokens }
     : { tokens: data.tokens, claims: data.claims };
+  if (stored.startedAt !== undefined) result.startedAt = stored.startedAt;
   if (!sameClaims && data.rawClaims !== undefined) result.rawClaims = data.rawClaims;
   if (
     data.idTokenClaims !== undefined &&

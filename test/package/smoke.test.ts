@@ -49,6 +49,7 @@ const EXPECTED: Readonly<Record<string, readonly string[]>> = {
     'redisRefreshLock',
     'renderOxdError',
     'requireAuth',
+    'traceIds',
     'umaClaims',
     'umaFetch',
     'umaGetRpt',

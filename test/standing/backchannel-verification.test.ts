@@ -25,15 +25,15 @@ import { resolveConfig } from '../../src/config/resolve';
 import { OxdClient } from '../../src/oxd/client';
 import type { OxdReply, OxdRequest, Transport } from '../../src/oxd/transport';
 import { startRedis, type RedisServer } from '../helpers/app-instances';
-import { startLocalStack } from '../helpers/local-stack';
-import { buildApp } from '../middleware/app-fixture';
+import { dedicatedStack } from '../helpers/local-stack';
+import { buildApp } from '../fixtures/apps';
 import {
   configFor,
   countingTransport,
   HTML,
   logIn,
   type LocalStack,
-} from '../middleware/stack-fixture';
+} from '../helpers/stack-fixture';
 
 const EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 const ROUTE = '/backchannel-logout';
@@ -92,7 +92,7 @@ function discoveryOnlyConfig() {
 }
 
 beforeAll(async () => {
-  [stack, redis] = await Promise.all([startLocalStack(), startRedis()]);
+  [stack, redis] = await Promise.all([dedicatedStack(), startRedis()]);
   redisClient = createClient({ socket: { host: '127.0.0.1', port: redis.port } });
   await redisClient.connect();
   client = new OxdClient(resolveConfig(discoveryOnlyConfig()), {
@@ -107,7 +107,6 @@ afterAll(async () => {
   await client?.close();
   await redisClient?.quit();
   await redis?.stop();
-  await stack?.close();
 });
 
 /** An app (Express 5) with the back-channel route on a real socket, over `store`. */

@@ -14,14 +14,14 @@ import { resolveConfig } from '../../src/config/resolve';
 import { OxdClient } from '../../src/oxd/client';
 import type { OxdReply, OxdRequest, Transport } from '../../src/oxd/transport';
 import type { OxdIncomingMessage } from '../../src/session';
-import { startLocalStack } from '../helpers/local-stack';
+import { dedicatedStack } from '../helpers/local-stack';
 import {
   configFor,
   countingTransport,
   HTML,
   logIn,
   type LocalStack,
-} from '../middleware/stack-fixture';
+} from '../helpers/stack-fixture';
 
 /** Claims added to every UserInfo answer, as oxd's JSON would carry them. */
 const HOSTILE_CLAIMS =
@@ -52,7 +52,7 @@ let auth: OxdAuthHandler;
 let server: Server;
 
 beforeAll(async () => {
-  stack = await startLocalStack();
+  stack = await dedicatedStack();
   const client = new OxdClient(resolveConfig(configFor(stack, 'socket')), {
     transport: new HostileClaims(countingTransport(stack, 'socket')),
     writeBack: false,
@@ -83,7 +83,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await auth?.client.close();
   await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-  await stack?.close();
 });
 
 test('a __proto__ claim neither sets the user prototype nor passes a claim predicate', async () => {

@@ -11,20 +11,19 @@ import { createServer, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import session from 'express-session';
 import { oxdAuth } from '../../src';
-import { startLocalStack } from '../helpers/local-stack';
-import { buildApp } from '../middleware/app-fixture';
-import { clientFor, configFor, HTML, type LocalStack } from '../middleware/stack-fixture';
+import { dedicatedStack } from '../helpers/local-stack';
+import { buildApp } from '../fixtures/apps';
+import { clientFor, configFor, HTML, type LocalStack } from '../helpers/stack-fixture';
 
 let stack: LocalStack;
 const closers: (() => Promise<void>)[] = [];
 
 beforeAll(async () => {
-  stack = await startLocalStack();
+  stack = await dedicatedStack();
 }, 120_000);
 
 afterAll(async () => {
   for (const close of closers.reverse()) await close();
-  await stack?.close();
 });
 
 interface Answer {

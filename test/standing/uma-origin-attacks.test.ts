@@ -11,13 +11,8 @@ import express from 'express';
 import session from 'express-session';
 import request from 'supertest';
 import { oxdErrorHandler, umaClaims, umaFetch, umaProtect } from '../../src';
-import { startLocalStack } from '../helpers/local-stack';
-import {
-  clientFor,
-  HTML,
-  type CountingTransport,
-  type LocalStack,
-} from '../middleware/stack-fixture';
+import { dedicatedStack } from '../helpers/local-stack';
+import { clientFor, HTML, type CountingTransport, type LocalStack } from '../helpers/stack-fixture';
 import { RESOURCES, startResourceServer, type ResourceServer } from '../uma/uma-fixture';
 import type { OxdClient } from '../../src/oxd/client';
 
@@ -47,7 +42,7 @@ async function listen(server: Server): Promise<string> {
 }
 
 beforeAll(async () => {
-  stack = await startLocalStack();
+  stack = await dedicatedStack();
   ({ client: rp, counter: rpCounter } = clientFor(stack, 'socket'));
   const rsClient = clientFor(stack, 'socket').client;
   const otherClient = clientFor(stack, 'socket').client;
@@ -69,7 +64,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const close of closers.reverse()) await close();
-  await stack?.close();
 });
 
 describe('claims-gathering redirect route', () => {

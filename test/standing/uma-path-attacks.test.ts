@@ -15,9 +15,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import express5 from 'express';
 import { umaGetRpt, umaProtect } from '../../src';
-import { startLocalStack } from '../helpers/local-stack';
-import { express4 } from '../middleware/app-fixture';
-import { clientFor, type LocalStack } from '../middleware/stack-fixture';
+import { dedicatedStack } from '../helpers/local-stack';
+import { express4 } from '../fixtures/apps';
+import { clientFor, type LocalStack } from '../helpers/stack-fixture';
 import { RESOURCES, parseOxdChallenge, rawRequest } from '../uma/uma-fixture';
 
 const PROTECTED_FILE = '{"photo":"protected"}';
@@ -27,7 +27,7 @@ let root: string;
 const closers: (() => Promise<void>)[] = [];
 
 beforeAll(async () => {
-  stack = await startLocalStack();
+  stack = await dedicatedStack();
   root = mkdtempSync(join(tmpdir(), 'uma-paths-'));
   mkdirSync(join(root, 'photos'));
   mkdirSync(join(root, 'open'));
@@ -38,7 +38,6 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const close of closers.reverse()) await close();
   rmSync(root, { recursive: true, force: true });
-  await stack?.close();
 });
 
 /** The API on 127.0.0.1: `umaProtect()`, its routes, and the static tree, under `/api`. */
