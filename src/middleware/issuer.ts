@@ -2,16 +2,12 @@
  * The issuer the configured OP speaks as: what a callback's `iss` (RFC 9207) and a
  * back-channel `logout_token`'s `iss` must name.
  */
+import { trimIssuer } from './logout-records';
 import type { OxdRuntime } from './runtime';
 
 const DISCOVERY_SUFFIX = '/.well-known/openid-configuration';
 
-/** `https://op/` and `https://op` name the same issuer. */
-export function trimIssuer(value: string): string {
-  return value.endsWith('/') ? value.slice(0, -1) : value;
-}
-
-/** True when `a` and `b` name the same issuer. */
+/** True when `a` and `b` name the same issuer (`https://op/` and `https://op` do). */
 export function sameIssuer(a: string, b: string): boolean {
   return trimIssuer(a) === trimIssuer(b);
 }
