@@ -22,7 +22,8 @@ import {
   HTML,
   type LocalStack,
   logIn,
-  type TransportName,
+  PROFILE_CASES,
+  type Profile,
 } from '../helpers/stack-fixture';
 
 const REFRESH = 'get_access_token_by_refresh_token';
@@ -31,15 +32,7 @@ const ACCESS_TOKEN_TTL_S = 2;
 /** `sub` of the local OP's first user (jane). */
 const USER_SUB = '248289761001';
 
-type Profile = '3.1.3' | '3.1.4' | '4.1' | '4.2';
-const CASES: [Profile, TransportName][] = [
-  ['3.1.3', 'socket'],
-  ['3.1.3', 'https3'],
-  ['3.1.4', 'socket'],
-  ['3.1.4', 'https3'],
-  ['4.1', 'https4'],
-  ['4.2', 'https4'],
-];
+const CASES = PROFILE_CASES;
 /** Releases whose get_logout_uri carries the caller's id_token_hint. */
 const KEEPS_HINT: Profile[] = ['3.1.3', '4.2'];
 
