@@ -23,7 +23,7 @@ const [JANE, JOHN] = DEFAULT_TEST_USERS as [
   (typeof DEFAULT_TEST_USERS)[number],
 ];
 
-describe.each([
+describe.each<{ name: 'per-user' | 'site-wide'; env: Record<string, string> }>([
   { name: 'per-user', env: {} },
   { name: 'site-wide', env: { DEMO_UMA_SITE_WIDE_RPT: '1' } },
 ])('demo private album, two users, $name RPTs', ({ name, env }) => {
