@@ -7,7 +7,14 @@ import type { ServerResponse } from 'node:http';
 import { debuglog } from 'node:util';
 import type { GetLogoutUriParams } from '../oxd/commands';
 import { OxdCommandError } from '../errors';
-import { destroySession, requireSession, type OxdIncomingMessage } from '../session/store';
+import {
+  destroySession,
+  otherLogins,
+  requireSession,
+  saveSession,
+  type OxdIncomingMessage,
+  type OxdSession,
+} from '../session/store';
 import { oxdUrl, redirect } from '../http/response';
 import { queryOf, singleParam } from '../http/request';
 import { isSafeReturnTo, safeReturnTo } from '../http/return-to';
@@ -86,6 +93,20 @@ export function registeredPostLogoutUri(runtime: OxdRuntime): string | undefined
     : runtime.config.client.postLogoutRedirectUri;
 }
 
+/**
+ * Ends this instance's login: the whole session, unless another `oxdAuth()` instance of the
+ * application (another `sessionKey`) holds a login in it, which then stays.
+ */
+async function endLocalLogin(runtime: OxdRuntime, session: OxdSession): Promise<void> {
+  const own = [runtime.sessionKey, runtime.loginsKey];
+  if (otherLogins(session, own).length === 0) {
+    await destroySession(session);
+    return;
+  }
+  for (const key of own) delete session[key];
+  await saveSession(session);
+}
+
 async function endSessionUri(
   runtime: OxdRuntime,
   idToken: string | undefined,
@@ -123,8 +144,8 @@ export async function startLogout(
     return;
   }
   if (!(options.idpLogout ?? runtime.idpLogout)) {
-    await destroySession(session);
-    debug('logout: local session destroyed, the OP session is kept (idpLogout false)');
+    await endLocalLogin(runtime, session);
+    debug('logout: local login ended, the OP session is kept (idpLogout false)');
     redirect(res, local);
     return;
   }
@@ -135,7 +156,7 @@ export async function startLogout(
   } catch (err) {
     failure = err;
   }
-  await destroySession(session);
+  await endLocalLogin(runtime, session);
   if (uri !== undefined) {
     debug('logout: local session destroyed, going to the OP');
     redirect(res, uri);
