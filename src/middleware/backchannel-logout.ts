@@ -14,6 +14,7 @@ import { debuglog } from 'node:util';
 import { loginClaims, loginIssuer, loginSid, type StoredLogin } from '../session/login';
 import { type OxdIncomingMessage } from '../session/store';
 import { sendJson } from '../http/response';
+import { expiredBeyondTolerance, iatOutOfWindow } from './clock-tolerance';
 import type { OxdRuntime } from './runtime';
 
 const debug = debuglog('express-oxd');
@@ -21,7 +22,7 @@ const debug = debuglog('express-oxd');
 const EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 /** Largest request body read; logout tokens are a few kilobytes. */
 const MAX_BODY_BYTES = 64 * 1024;
-/** How far `iat` may be from now (clock skew and delivery delay), in seconds. */
+/** The longest `iat` window (clock tolerance and delivery delay), in seconds. */
 const IAT_WINDOW_S = 5 * 60;
 /** How long a used `jti` is remembered (longer than the `iat` window). */
 const JTI_TTL_MS = 2 * IAT_WINDOW_S * 1000;
@@ -247,10 +248,10 @@ async function verifyLogoutToken(
     throw new LogoutTokenError('the logout_token aud does not name this client');
   }
   const now = runtime.clock() / 1000;
-  if (typeof claims.iat !== 'number' || Math.abs(now - claims.iat) > IAT_WINDOW_S) {
+  if (typeof claims.iat !== 'number' || iatOutOfWindow(runtime, claims.iat, now)) {
     throw new LogoutTokenError('the logout_token iat is missing or too far from now');
   }
-  if (typeof claims.exp === 'number' && claims.exp < now - 60) {
+  if (typeof claims.exp === 'number' && expiredBeyondTolerance(runtime, claims.exp, now)) {
     throw new LogoutTokenError('the logout_token has expired');
   }
   const events = claims.events;

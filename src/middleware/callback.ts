@@ -115,7 +115,7 @@ async function loginData(
     .catch((err: unknown) => {
       throw refusedCode(err) ?? err;
     });
-  const tokens = tokensFromReply(reply, runtime.clock());
+  const tokens = tokensFromReply(reply, runtime.clock(), undefined, runtime.clockToleranceMs);
   const nonce = normaliseClaims(reply.id_token_claims).nonce;
   if (login.nonce !== undefined && nonce !== undefined && nonce !== login.nonce) {
     throw stateMismatch(

@@ -147,6 +147,19 @@ export interface OxdAuthOptions {
    * 401). Default 604800 (seven days).
    */
   absoluteDuration?: number;
+  /**
+   * Seconds without a request after which a login ends (idle timeout), for applications
+   * whose session cookie does not already do it (express-session's `rolling` with a
+   * `cookie.maxAge`). Default `false`: no idle timeout.
+   */
+  rollingDuration?: number | false;
+  /**
+   * Seconds by which the clocks of the OP, oxd and the APIs called with the access token may
+   * differ from this server's: access tokens count as expired that much earlier (at most
+   * a tenth of their lifetime), and a back-channel `logout_token` may be issued that much in the
+   * future or that much older than the 4 minutes allowed for its delivery. Default 60.
+   */
+  clockTolerance?: number;
 }
 
 /** A route as matched: `absolute` paths are compared with the full path (mount included). */
@@ -183,4 +196,8 @@ export interface ResolvedOptions {
   readonly loginsKey: string;
   /** `absoluteDuration` in milliseconds. */
   readonly absoluteDurationMs: number;
+  /** `rollingDuration` in milliseconds; `undefined` when off. */
+  readonly rollingDurationMs: number | undefined;
+  /** `clockTolerance` in milliseconds. */
+  readonly clockToleranceMs: number;
 }

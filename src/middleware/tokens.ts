@@ -27,12 +27,15 @@ type TokenReply = ResultOf<'getAccessTokenByRefreshToken'> & { id_token?: string
  * The stored tokens from a `get_tokens_by_code` / `get_access_token_by_refresh_token` reply.
  * `expires_in` of -1 or absent (the OP did not say) means no known expiry. Tokens the reply
  * lacks (or sends empty) are kept from `previous` (a refresh usually returns no ID token,
- * maybe no new refresh token).
+ * maybe no new refresh token). The expiry is kept `toleranceMs` (`clockTolerance`) ahead of
+ * what the OP said, but never more than a tenth of the token's lifetime ahead, so that a server
+ * whose clock runs ahead never sees a token this one thinks still valid expire.
  */
 export function tokensFromReply(
   reply: TokenReply,
   now: number,
   previous?: OxdSessionTokens,
+  toleranceMs = 0,
 ): OxdSessionTokens {
   const tokens: OxdSessionTokens = { access_token: reply.access_token };
   const idToken = reply.id_token || previous?.id_token;
@@ -40,7 +43,10 @@ export function tokensFromReply(
   const refreshToken = reply.refresh_token || previous?.refresh_token;
   if (refreshToken) tokens.refresh_token = refreshToken;
   const expiresIn = reply.expires_in;
-  if (expiresIn !== undefined && expiresIn > 0) tokens.expires_at = now + expiresIn * 1000;
+  if (expiresIn !== undefined && expiresIn > 0) {
+    const lifetime = expiresIn * 1000;
+    tokens.expires_at = now + lifetime - Math.min(toleranceMs, lifetime / 10);
+  }
   return tokens;
 }
 
@@ -104,7 +110,7 @@ async function requestRefresh(
   const refreshToken = previous.refresh_token;
   if (!refreshToken) return previous;
   const reply = await runtime.client.getAccessTokenByRefreshToken({ refresh_token: refreshToken });
-  return tokensFromReply(reply, runtime.clock(), previous);
+  return tokensFromReply(reply, runtime.clock(), previous, runtime.clockToleranceMs);
 }
 
 /**
