@@ -68,6 +68,7 @@ export {
   type OxdErrorHandlerOptions,
 } from './middleware/error-page';
 export { guardSession } from './middleware/session-store';
+export { attemptSilentLogin } from './middleware/attempt-silent-login';
 export {
   redisRefreshLock,
   type RedisLockClient,

@@ -135,8 +135,9 @@ export async function startLogout(
 ): Promise<void> {
   const session = requireSession(req);
   const data = activeLogin(runtime, session);
-  // A silent login must not log the user straight back in.
-  if (runtime.silentLogin && !hasSilentCookie(req)) markSilentLoginTried(req, res);
+  // A silent login (the option, or attemptSilentLogin() on a route) must not log the user
+  // straight back in.
+  if (!hasSilentCookie(req)) markSilentLoginTried(req, res);
   const returnTo = isSafeReturnTo(options.returnTo) ? safeReturnTo(options.returnTo) : undefined;
   const local = returnTo ?? runtime.routes.postLogoutRedirect;
   if (!data) {
