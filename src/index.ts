@@ -47,6 +47,8 @@ export { oxdAuth, type OxdAuthHandler } from './middleware/oxd-auth';
 export type {
   AfterCallback,
   ErrorRenderer,
+  GetLoginState,
+  LoginState,
   LoginParams,
   LoginQueryParam,
   OxdAuthOptions,

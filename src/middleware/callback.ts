@@ -141,10 +141,11 @@ async function reshape(
   req: OxdIncomingMessage,
   res: ServerResponse,
   stored: StoredLogin,
+  login: PendingLogin,
 ): Promise<StoredLogin> {
   if (!runtime.afterCallback) return stored;
   const view = loginView(stored, runtime.claimsAsLists);
-  const shaped = await runtime.afterCallback(req, res, { ...view });
+  const shaped = await runtime.afterCallback(req, res, { ...view }, login.appState);
   if (typeof shaped !== 'object' || shaped === null || typeof shaped.tokens !== 'object') {
     // A fixed text about the application's own hook (no path or URL): shown on the page,
     // so that the developer trying the login sees what to fix.
@@ -222,7 +223,7 @@ export async function handleCallback(
       { status: 400 },
     );
   }
-  const data = await reshape(runtime, req, res, await loginData(runtime, code, login));
+  const data = await reshape(runtime, req, res, await loginData(runtime, code, login), login);
   data.startedAt = runtime.clock();
 
   // A new session id at login (against session fixation); logins other tabs started, and

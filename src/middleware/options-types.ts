@@ -7,6 +7,7 @@ import type { OxdConfig } from '../config/types';
 import type { OxdError } from '../errors';
 import type { OxdClient, OxdClientOptions } from '../oxd/client';
 import type { OxdSessionData } from '../session/login';
+import type { LoginOptions } from './login-params';
 import type { RefreshLock } from './refresh-lock';
 
 /**
@@ -68,15 +69,29 @@ export type LoginQueryParam =
 /** Writes an error response for a failed request. */
 export type ErrorRenderer = (err: OxdError, req: IncomingMessage, res: ServerResponse) => void;
 
+/** Application state kept through a login: a small plain JSON object. */
+export type LoginState = Record<string, unknown>;
+
 /**
- * Called after a successful login with what is about to be stored in the session; return
+ * Called after a successful login with what is about to be stored in the session, and the
+ * state `getLoginState` returned when the login started (`undefined` without it); return
  * the data to store (reshaped, trimmed or enriched).
  */
 export type AfterCallback = (
   req: IncomingMessage,
   res: ServerResponse,
   session: OxdSessionData,
+  state: LoginState | undefined,
 ) => OxdSessionData | Promise<OxdSessionData>;
+
+/**
+ * Called when a login starts, with the login's options: returns a small plain JSON object
+ * (at most 2048 bytes as JSON) kept with the login in progress and given to `afterCallback`.
+ */
+export type GetLoginState = (
+  req: IncomingMessage,
+  options: LoginOptions,
+) => LoginState | Promise<LoginState>;
 
 export interface OxdAuthOptions {
   /** REQUIRED. The oxd-python style INI file (path), or the configuration as an object. */
@@ -89,6 +104,11 @@ export interface OxdAuthOptions {
   clientOptions?: OxdClientOptions;
   /** Reshapes the session data after a login. Default: stored as is. */
   afterCallback?: AfterCallback;
+  /**
+   * Returns application state to keep through the login (given to `afterCallback`); needs
+   * `afterCallback`. Default: none.
+   */
+  getLoginState?: GetLoginState;
   /** Authorization request parameters for every login. Default: none. */
   loginParams?: LoginParams;
   /**
@@ -180,6 +200,7 @@ export interface ResolvedOptions {
     readonly postLogoutRedirect: string;
   };
   readonly afterCallback: AfterCallback | undefined;
+  readonly getLoginState: GetLoginState | undefined;
   readonly loginParams: Readonly<LoginParams>;
   readonly loginQueryParams: ReadonlySet<LoginQueryParam>;
   readonly errorOnRequired: boolean;

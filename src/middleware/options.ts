@@ -36,11 +36,14 @@ import type {
   LoginQueryParam,
   ErrorRenderer,
   AfterCallback,
+  GetLoginState,
   Route,
   ResolvedOptions,
 } from './options-types';
 
 export type {
+  GetLoginState,
+  LoginState,
   OxdAuthRoutes,
   LoginParams,
   LoginQueryParam,
@@ -309,7 +312,18 @@ export const OXD_AUTH_OPTIONS = {
   afterCallback: option<AfterCallback | undefined>({
     check: (value) => optionalFunction<AfterCallback>(value, 'afterCallback', fail),
     default: '—',
-    doc: '`(req, res, session)` returning the session data to store after a login (reshaped, trimmed, enriched)',
+    doc: '`(req, res, session, state)` returning the session data to store after a login (reshaped, trimmed, enriched)',
+  }),
+  getLoginState: option<GetLoginState | undefined>({
+    check: (value, { options }) => {
+      const hook = optionalFunction<GetLoginState>(value, 'getLoginState', fail);
+      if (hook !== undefined && options.afterCallback === undefined) {
+        fail('getLoginState', 'needs afterCallback, which receives the state it returns');
+      }
+      return hook;
+    },
+    default: '—',
+    doc: '`(req, loginOptions)` returning a plain JSON object (≤ 2048 bytes) kept through the login and given to `afterCallback`',
   }),
   loginParams: option<Readonly<LoginParams>>({
     check: resolveLoginParams,
@@ -358,6 +372,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     client: v.client,
     routes: v.routes,
     afterCallback: v.afterCallback,
+    getLoginState: v.getLoginState,
     loginParams: v.loginParams,
     loginQueryParams: v.loginQueryParams,
     errorOnRequired: v.errorOnRequired,
