@@ -19,6 +19,7 @@ import { oxdUrl, redirect } from '../http/response';
 import { queryOf, singleParam } from '../http/request';
 import { isSafeReturnTo, safeReturnTo } from '../http/return-to';
 import { activeLogin } from './lifetime';
+import { checkLogoutParams, withLogoutParams } from './logout-params';
 import type { OxdRuntime } from './runtime';
 import { hasSilentCookie, markSilentLoginTried } from './silent-login';
 
@@ -37,6 +38,12 @@ export interface LogoutOptions {
    * option (`true`).
    */
   idpLogout?: boolean;
+  /**
+   * Extra parameters on the OP's end-session URL (e.g. `{ ui_locales: 'fr' }`), over those
+   * of the `logoutParams` option. `state`, `id_token_hint`, `post_logout_redirect_uri`,
+   * `client_id` and `session_state` are set by the logout itself and refused.
+   */
+  logoutParams?: Readonly<Record<string, string>>;
 }
 
 /** oxd's error when the OP publishes no `end_session_endpoint`. */
@@ -134,6 +141,13 @@ export async function startLogout(
   options: LogoutOptions,
 ): Promise<void> {
   const session = requireSession(req);
+  const extra =
+    options.logoutParams === undefined
+      ? runtime.logoutParams
+      : {
+          ...runtime.logoutParams,
+          ...checkLogoutParams(options.logoutParams, 'logout() logoutParams'),
+        };
   const data = activeLogin(runtime, session);
   // A silent login (the option, or attemptSilentLogin() on a route) must not log the user
   // straight back in.
@@ -153,7 +167,7 @@ export async function startLogout(
   let uri: string | undefined;
   let failure: unknown;
   try {
-    uri = await endSessionUri(runtime, data.tokens.id_token, returnTo);
+    uri = withLogoutParams(await endSessionUri(runtime, data.tokens.id_token, returnTo), extra);
   } catch (err) {
     failure = err;
   }

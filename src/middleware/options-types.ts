@@ -133,6 +133,12 @@ export interface OxdAuthOptions {
    */
   idpLogout?: boolean;
   /**
+   * Extra parameters on the OP's end-session URL of every logout, e.g. `{ ui_locales: 'fr' }`
+   * (`req.oxd.logout({ logoutParams })` adds or replaces some per call). Those the logout
+   * sets itself (`state`, `id_token_hint`, `post_logout_redirect_uri`, …) are refused.
+   */
+  logoutParams?: Readonly<Record<string, string>>;
+  /**
    * Try a silent login (`prompt=none`) once per browser session for anonymous visitors of
    * HTML pages: someone already logged in at the OP comes back logged in without seeing a
    * page; anyone else continues anonymously (no error page, no second try until the
@@ -206,6 +212,7 @@ export interface ResolvedOptions {
   readonly errorOnRequired: boolean;
   readonly renderError: ErrorRenderer | undefined;
   readonly idpLogout: boolean;
+  readonly logoutParams: Readonly<Record<string, string>>;
   readonly silentLogin: boolean;
   /** `refreshLeeway` in milliseconds. */
   readonly refreshLeewayMs: number;

@@ -24,6 +24,7 @@ import {
   trimSlash,
 } from '../option-check';
 import { extraParams, isExtraParamName } from './login-params';
+import { checkLogoutParams } from './logout-params';
 import {
   resolveClockTolerance,
   resolveLeeway,
@@ -268,6 +269,11 @@ export const OXD_AUTH_OPTIONS = {
     default: '`true`',
     doc: "logout also ends the session at the OP (oxd's `get_logout_uri`); `false`: only this site's session",
   }),
+  logoutParams: option<Readonly<Record<string, string>>>({
+    check: (value) => checkLogoutParams(value, 'oxdAuth option logoutParams'),
+    default: '—',
+    doc: "extra parameters on the OP's end-session URL, e.g. `{ ui_locales: 'fr' }` (not `state`, `id_token_hint`, …)",
+  }),
   silentLogin: option<boolean>({
     check: (value) => optionalBoolean(value, 'silentLogin', fail) === true,
     default: '`false`',
@@ -378,6 +384,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     errorOnRequired: v.errorOnRequired,
     renderError: v.renderError,
     idpLogout: v.idpLogout,
+    logoutParams: v.logoutParams,
     silentLogin: v.silentLogin,
     refreshLeewayMs: v.refreshLeeway * 1000,
     refreshLock: v.refreshLock,

@@ -72,6 +72,9 @@ const pages: Record<string, Handler> = {
     await (req as OxdIncomingMessage).oxd?.logout({
       ...(query.has('returnTo') ? { returnTo: query.get('returnTo') as string } : {}),
       ...(query.has('idpLogout') ? { idpLogout: query.get('idpLogout') === 'true' } : {}),
+      ...(query.has('logoutParams')
+        ? { logoutParams: JSON.parse(query.get('logoutParams') as string) }
+        : {}),
     });
   },
   '/start-params': async (req) => {
