@@ -28,6 +28,7 @@ Options (each also read from the environment variable in brackets):
   --data-dir <dir>         where the local OP and oxd keep their data [DEMO_DATA_DIR] (default: .local-oxd)
   --cert-dir <dir>         where the generated TLS certificate is kept [DEMO_CERT_DIR] (default: demo-app/.certs)
   --external               use the oxd server and OP named in the config; start nothing local [DEMO_EXTERNAL=1]
+  --trace                  print the spans of each login, refresh and logout (OpenTelemetry) [DEMO_TRACE=1]
   -h, --help               show this help
 Port 0 picks a free port.`;
 
@@ -42,6 +43,7 @@ const OPTIONS = {
   'data-dir': { type: 'string', env: 'DEMO_DATA_DIR' },
   'cert-dir': { type: 'string', env: 'DEMO_CERT_DIR' },
   external: { type: 'boolean', env: 'DEMO_EXTERNAL' },
+  trace: { type: 'boolean', env: 'DEMO_TRACE' },
   help: { type: 'boolean', short: 'h' },
 };
 
@@ -103,6 +105,7 @@ function readOptions(argv, env) {
     dataDir: path.resolve(value('data-dir') ?? path.join(root, '.local-oxd')),
     certDir: value('cert-dir') === undefined ? undefined : path.resolve(value('cert-dir')),
     external: Boolean(value('external')),
+    trace: Boolean(value('trace')),
   };
 }
 
@@ -121,6 +124,8 @@ async function main() {
     return;
   }
 
+  // Before the demo loads anything that makes spans: they go to the console.
+  if (options.trace) require('./tracing').startConsoleTracing((line) => console.log(line));
   const demo = await startDemo({ ...options, log: (line) => console.log(line) });
 
   let stopping = false;

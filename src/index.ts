@@ -71,6 +71,8 @@ export {
 } from './middleware/error-page';
 export { guardSession } from './middleware/session-store';
 export { attemptSilentLogin } from './middleware/attempt-silent-login';
+export { traceIds } from './telemetry';
+export type { FailureLogger } from './report';
 export {
   redisRefreshLock,
   type RedisLockClient,

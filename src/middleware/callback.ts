@@ -35,6 +35,7 @@ import { queryOf, singleParam } from '../http/request';
 import { redirect } from '../http/response';
 import type { OxdRuntime } from './runtime';
 import { isRefusal, tokensFromReply } from './tokens';
+import { underRequest } from '../telemetry';
 
 const debug = debuglog('express-oxd');
 
@@ -109,12 +110,13 @@ async function loginData(
   runtime: OxdRuntime,
   code: string,
   login: PendingLogin,
+  req: OxdIncomingMessage,
 ): Promise<StoredLogin> {
-  const reply = await runtime.client
-    .getTokensByCode({ code, state: login.state })
-    .catch((err: unknown) => {
-      throw refusedCode(err) ?? err;
-    });
+  const reply = await underRequest(req, () =>
+    runtime.client.getTokensByCode({ code, state: login.state }),
+  ).catch((err: unknown) => {
+    throw refusedCode(err) ?? err;
+  });
   const tokens = tokensFromReply(reply, runtime.clock(), undefined, runtime.clockToleranceMs);
   const nonce = normaliseClaims(reply.id_token_claims).nonce;
   if (login.nonce !== undefined && nonce !== undefined && nonce !== login.nonce) {
@@ -122,10 +124,12 @@ async function loginData(
       'The ID token was issued for another login (nonce mismatch). Log in again.',
     );
   }
-  const userInfo = await runtime.client.getUserInfo({
-    access_token: tokens.access_token,
-    ...(runtime.clientChoosesState && tokens.id_token ? { id_token: tokens.id_token } : {}),
-  });
+  const userInfo = await underRequest(req, () =>
+    runtime.client.getUserInfo({
+      access_token: tokens.access_token,
+      ...(runtime.clientChoosesState && tokens.id_token ? { id_token: tokens.id_token } : {}),
+    }),
+  );
   // Each thing once: claims, ID-token claims, sid and iss are derived on access.
   const stored = storedLogin(tokens, userInfo.claims, runtime.claimsAsLists);
   if (tokens.id_token === undefined || jwtPayloadClaims(tokens.id_token) === undefined) {
@@ -223,7 +227,7 @@ export async function handleCallback(
       { status: 400 },
     );
   }
-  const data = await reshape(runtime, req, res, await loginData(runtime, code, login), login);
+  const data = await reshape(runtime, req, res, await loginData(runtime, code, login, req), login);
   data.startedAt = runtime.clock();
 
   // A new session id at login (against session fixation); logins other tabs started, and

@@ -18,6 +18,7 @@ import { oxdUrl, redirect } from '../http/response';
 import { safeReturnTo } from '../http/return-to';
 import { loginStateFor } from './login-state';
 import type { OxdRuntime } from './runtime';
+import { underRequest } from '../telemetry';
 
 /** Logins a session may have in progress at once (several tabs); the oldest go first. */
 export const MAX_PENDING_LOGINS = 5;
@@ -93,7 +94,7 @@ export async function startLogin(
     params.state = randomValue();
     params.nonce = randomValue();
   }
-  const reply = await runtime.client.getAuthorizationUrl(params);
+  const reply = await underRequest(req, () => runtime.client.getAuthorizationUrl(params));
   const parsed = parseAuthorizationUrl(reply.authorization_url);
   const { state, nonce } = parsed;
   const url =

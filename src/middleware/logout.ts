@@ -22,6 +22,7 @@ import { activeLogin } from './lifetime';
 import { checkLogoutParams, withLogoutParams } from './logout-params';
 import type { OxdRuntime } from './runtime';
 import { hasSilentCookie, markSilentLoginTried } from './silent-login';
+import { underRequest } from '../telemetry';
 
 const debug = debuglog('express-oxd');
 
@@ -118,12 +119,13 @@ async function endSessionUri(
   runtime: OxdRuntime,
   idToken: string | undefined,
   returnTo: string | undefined,
+  req: OxdIncomingMessage,
 ): Promise<string> {
   const params: GetLogoutUriParams = { state: logoutState(returnTo) };
   if (idToken) params.id_token_hint = idToken;
   const postLogout = registeredPostLogoutUri(runtime);
   if (postLogout) params.post_logout_redirect_uri = postLogout;
-  const reply = await runtime.client.getLogoutUri(params);
+  const reply = await underRequest(req, () => runtime.client.getLogoutUri(params));
   return withIdTokenHint(reply.uri, idToken);
 }
 
@@ -167,7 +169,10 @@ export async function startLogout(
   let uri: string | undefined;
   let failure: unknown;
   try {
-    uri = withLogoutParams(await endSessionUri(runtime, data.tokens.id_token, returnTo), extra);
+    uri = withLogoutParams(
+      await endSessionUri(runtime, data.tokens.id_token, returnTo, req),
+      extra,
+    );
   } catch (err) {
     failure = err;
   }

@@ -20,6 +20,8 @@ import { trimSlash } from '../option-check';
 import { resolveOptions, type OxdAuthOptions, type Route } from './options';
 import { pathOf, queryOf, singleParam } from '../http/request';
 import { createRuntime, type OxdRuntime } from './runtime';
+import { traced } from '../report';
+import type { OperationName } from '../telemetry';
 
 const debug = debuglog('express-oxd');
 
@@ -39,6 +41,14 @@ export interface OxdAuthHandler {
 }
 
 type RouteName = 'login' | 'callback' | 'logout' | 'frontchannelLogout';
+
+/** The span and metrics name of each route. */
+const OPERATIONS: Readonly<Record<RouteName, OperationName>> = {
+  login: 'login',
+  callback: 'callback',
+  logout: 'logout',
+  frontchannelLogout: 'frontchannel_logout',
+};
 
 function loginOptionsFromQuery(runtime: OxdRuntime, url: string | undefined): LoginOptions {
   const query = queryOf(url);
@@ -174,7 +184,9 @@ export function oxdAuth(options: string | OxdAuthOptions): OxdAuthHandler {
     if (method === 'GET') {
       const name = match(url, originalUrl);
       if (name !== undefined) {
-        run(name, runtime, request, res).catch(next);
+        traced(OPERATIONS[name], request, runtime, () => run(name, runtime, request, res)).catch(
+          next,
+        );
         return;
       }
       if (isPostLogoutLanding(url, originalUrl) && finishLogout(request, res)) return;
@@ -185,7 +197,9 @@ export function oxdAuth(options: string | OxdAuthOptions): OxdAuthHandler {
         return;
       }
     } else if (method === 'POST' && opKeys && matchBackchannel(url, originalUrl)) {
-      handleBackchannelLogout(runtime, opKeys, request, res).catch(next);
+      traced('backchannel_logout', request, runtime, () =>
+        handleBackchannelLogout(runtime, opKeys, request, res),
+      ).catch(next);
       return;
     }
     next();

@@ -17,6 +17,8 @@ import type { ResultOf } from '../oxd/commands';
 import { keepClaimsAcrossTokens, type OxdSessionTokens, type StoredLogin } from '../session/login';
 import { saveSession, type OxdIncomingMessage, type OxdSession } from '../session/store';
 import type { OxdRuntime } from './runtime';
+import { traced } from '../report';
+import { underRequest } from '../telemetry';
 
 const debug = debuglog('express-oxd');
 
@@ -106,10 +108,13 @@ async function newerStored(
 async function requestRefresh(
   runtime: OxdRuntime,
   previous: OxdSessionTokens,
+  req: OxdIncomingMessage,
 ): Promise<OxdSessionTokens> {
   const refreshToken = previous.refresh_token;
   if (!refreshToken) return previous;
-  const reply = await runtime.client.getAccessTokenByRefreshToken({ refresh_token: refreshToken });
+  const reply = await underRequest(req, () =>
+    runtime.client.getAccessTokenByRefreshToken({ refresh_token: refreshToken }),
+  );
   return tokensFromReply(reply, runtime.clock(), previous, runtime.clockToleranceMs);
 }
 
@@ -130,7 +135,7 @@ async function obtainTokens(
   if (adopted) return adopted;
   const lock = runtime.refreshLock;
   const sid = req.sessionID;
-  if (!lock || sid === undefined) return requestRefresh(runtime, used);
+  if (!lock || sid === undefined) return requestRefresh(runtime, used, req);
   const key = `oxd-refresh:${sid}`;
   const deadline = Date.now() + LOCK_TTL_MS;
   for (;;) {
@@ -144,7 +149,7 @@ async function obtainTokens(
       try {
         const meanwhile = await newerStored(runtime, req, used, force);
         if (meanwhile) return meanwhile;
-        const fresh = await requestRefresh(runtime, used);
+        const fresh = await requestRefresh(runtime, used, req);
         if (session[runtime.sessionKey] === data) {
           keepClaimsAcrossTokens(data, fresh);
           data.tokens = fresh;
@@ -198,6 +203,11 @@ export function isRefusal(err: OxdCommandError): boolean {
   return code >= 400 && code < 500 && code !== 408 && code !== 429;
 }
 
+/** A refresh token the OP refused ends the login: an outcome of the refresh, not a failure. */
+function refusedOutcome(err: unknown): string | undefined {
+  return err instanceof OxdCommandError && isRefusal(err) ? 'refused' : undefined;
+}
+
 /** The error a refresh that failed for want of oxd or the OP becomes: 503, login kept. */
 function outage(err: OxdCommandError): OxdCommandError {
   return new OxdCommandError(
@@ -235,7 +245,13 @@ export async function refreshTokens(
   const key = req.sessionID;
   let pending = key === undefined ? undefined : runtime.refreshes.get(key);
   if (!pending) {
-    pending = obtainTokens(runtime, req, session, data, force);
+    pending = traced(
+      'refresh',
+      req,
+      runtime,
+      () => obtainTokens(runtime, req, session, data, force),
+      refusedOutcome,
+    );
     if (key !== undefined) {
       runtime.refreshes.set(key, pending);
       const forget = (): void => {

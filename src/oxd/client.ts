@@ -9,6 +9,7 @@
 import type { Dispatcher } from 'undici';
 import type { OxdConfig, ServerVersion, WriteBackValues } from '../config/types';
 import { ERROR_CODES, OxdCommandError, OxdConfigError, OxdError } from '../errors';
+import { observeCommand, takeParent, type TelemetrySpan } from '../telemetry';
 import {
   COMMANDS,
   type CommandName,
@@ -105,6 +106,8 @@ export class OxdClient {
   private readonly usesToken: boolean;
   private readonly registration: SiteRegistration;
   private closed = false;
+  /** The span of the command whose registration or token the next bootstrap command serves. */
+  private bootstrapParent: TelemetrySpan | undefined;
 
   constructor(config: OxdConfig, options: OxdClientOptions = {}) {
     this.serverVersion = config.oxd.serverVersion;
@@ -320,7 +323,23 @@ export class OxdClient {
   // ---------------------------------------------------------------------------------------
   // Plumbing
 
-  private async call<N extends CommandName>(name: N, params: ParamsOf<N>): Promise<ResultOf<N>> {
+  /** One command in its span, under the parent given by `withParent()` (read synchronously). */
+  private call<N extends CommandName>(name: N, params: ParamsOf<N>): Promise<ResultOf<N>> {
+    return observeCommand(this.commandInfo(name), takeParent(), (span) =>
+      this.run(name, params, span),
+    );
+  }
+
+  private commandInfo(name: CommandName) {
+    const { command } = COMMANDS[name];
+    return { command, transport: this.transport.kind, serverVersion: this.serverVersion };
+  }
+
+  private async run<N extends CommandName>(
+    name: N,
+    params: ParamsOf<N>,
+    span: TelemetrySpan | undefined,
+  ): Promise<ResultOf<N>> {
     const spec: CommandSpec = COMMANDS[name];
     if (this.closed) throw this.closedError();
     if (!spec.versions.includes(this.serverVersion)) {
@@ -332,14 +351,14 @@ export class OxdClient {
     }
     const given: Data = { ...params };
     const ownId = spec.needsOxdId && given.oxd_id === undefined;
-    let reply = await this.send(name, spec, given, ownId);
+    let reply = await this.send(name, spec, given, ownId, span);
     if (
       !reply.ok &&
       ownId &&
       isUnknownSite(name, reply) &&
       (await this.registration.adoptSaved())
     ) {
-      reply = await this.send(name, spec, given, ownId);
+      reply = await this.send(name, spec, given, ownId, span);
     }
     return this.result(name, reply);
   }
@@ -350,13 +369,16 @@ export class OxdClient {
     spec: CommandSpec,
     params: Data,
     ownId: boolean,
+    span: TelemetrySpan | undefined,
   ): Promise<OxdReply> {
     const wire: Data = { ...params };
+    this.bootstrapParent = span;
     if (ownId) wire.oxd_id = await this.register();
     const token =
       this.usesToken && !spec.bootstrap ? await this.registration.currentToken() : undefined;
     const reply = await this.exchange(name, wire, token);
     if (!reply.ok && token !== undefined && isRejectedToken(reply)) {
+      this.bootstrapParent = span;
       return this.exchange(name, wire, await this.registration.renewToken(token));
     }
     return reply;
@@ -379,8 +401,10 @@ export class OxdClient {
   }
 
   /** Sends a command that needs neither registration nor token. */
-  private async bootstrap<N extends CommandName>(name: N, params: Data): Promise<ResultOf<N>> {
-    return this.result(name, await this.exchange(name, params, undefined));
+  private bootstrap<N extends CommandName>(name: N, params: Data): Promise<ResultOf<N>> {
+    return observeCommand(this.commandInfo(name), this.bootstrapParent, async () =>
+      this.result(name, await this.exchange(name, params, undefined)),
+    );
   }
 
   private closedError(): OxdError {

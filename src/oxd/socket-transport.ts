@@ -25,6 +25,7 @@ import { type Fail, failFor, MAX_TIMER_MS } from '../option-check';
 import { encodeFrame } from './framing';
 import { Connection, type Job, type PoolSide } from './socket-connection';
 import { transportClosedError, type OxdReply, type OxdRequest, type Transport } from './transport';
+import { watchPool, type PoolGauge } from '../telemetry';
 
 export interface SocketTransportOptions {
   /** oxd-server host name or IP address (oxd 3.x binds 127.0.0.1 unless told otherwise). */
@@ -95,6 +96,8 @@ export class SocketTransport implements Transport {
   /** Requests waiting for a connection, oldest first. */
   private readonly queue: Job[] = [];
   private closed = false;
+  /** What the pool metrics read: reported while the transport lives (0 and 0 once closed). */
+  private readonly gauge: PoolGauge;
 
   constructor(options: SocketTransportOptions) {
     if (typeof options.host !== 'string' || options.host === '') {
@@ -119,6 +122,13 @@ export class SocketTransport implements Transport {
     }
     this.maxQueued = maxQueued;
     this.open = options.connect ?? ((host, port) => netConnect({ host, port }));
+    this.gauge = {
+      address: this.host,
+      port: this.port,
+      inUse: () => this.connections.size - this.idle.length,
+      waiting: () => this.queue.length,
+    };
+    watchPool(this.gauge);
     this.side = {
       where: `${options.host}:${options.port}`,
       connectTimeoutMs: positive(

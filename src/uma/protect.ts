@@ -26,6 +26,8 @@ import type { UmaRsCheckAccessResult } from '../oxd/commands';
 import { DecisionCache, UMA_CACHE_DEFAULTS } from './decision-cache';
 import { ResourceTable, checkResources, type UmaProtectedResource } from './resources';
 import { formatUmaChallenge, isValidHeaderValue } from './www-authenticate';
+import { traced } from '../report';
+import { underRequest } from '../telemetry';
 
 const debug = debuglog('express-oxd');
 
@@ -217,16 +219,18 @@ export function umaProtect(
     return registering;
   };
 
-  const checkAccess = async (rpt: string, path: string, method: string) => {
-    if (registerAtFirstNeed && !registered) await register();
+  const checkAccess = async (req: IncomingMessage, rpt: string, path: string, method: string) => {
+    if (registerAtFirstNeed && !registered) await underRequest(req, register);
     try {
-      return await client.umaRsCheckAccess({ rpt, path, http_method: method });
+      return await underRequest(req, () =>
+        client.umaRsCheckAccess({ rpt, path, http_method: method }),
+      );
     } catch (err) {
       // Another instance or an oxd reset dropped the resources: register again, once.
       if (!registerAtFirstNeed || !isNotProtected(err)) throw err;
       debug('uma: oxd no longer knows %s %s; registering the resources again', method, path);
-      await register();
-      return client.umaRsCheckAccess({ rpt, path, http_method: method });
+      await underRequest(req, register);
+      return underRequest(req, () => client.umaRsCheckAccess({ rpt, path, http_method: method }));
     }
   };
 
@@ -237,7 +241,9 @@ export function umaProtect(
     const key = rpt === '' ? undefined : DecisionCache.key(rpt, match.path, match.method);
     let granted = key !== undefined && cache?.has(key) === true;
     if (!granted) {
-      const reply = await checkAccess(rpt, match.path, match.method);
+      const reply = await traced('uma_check', req, undefined, () =>
+        checkAccess(req, rpt, match.path, match.method),
+      );
       granted = reply.access === 'granted';
       if (granted && key !== undefined) cache?.add(key);
       if (!granted) {

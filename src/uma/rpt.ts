@@ -7,6 +7,8 @@ import { ERROR_CODES, OxdCommandError, OxdError, OxdProtocolError } from '../err
 import { isPlainObject } from '../option-check';
 import type { OxdClient } from '../oxd/client';
 import type { UmaRpGetRptParams } from '../oxd/commands';
+import { traced } from '../report';
+import { withParent, type TelemetrySpan } from '../telemetry';
 
 /** An RPT as oxd returned it. */
 export interface UmaRpt {
@@ -119,10 +121,18 @@ function translate(err: OxdCommandError): OxdError {
  * {@link UmaNeedInfoError} when the AS needs claims, with an `OxdCommandError` whose `error`
  * is the AS's (`invalid_ticket`, …) or oxd's otherwise.
  */
-export async function umaGetRpt(client: OxdClient, params: UmaGetRptParams): Promise<UmaRpt> {
+export function umaGetRpt(client: OxdClient, params: UmaGetRptParams): Promise<UmaRpt> {
+  return traced('uma_get_rpt', undefined, undefined, (span) => getRpt(client, params, span));
+}
+
+async function getRpt(
+  client: OxdClient,
+  params: UmaGetRptParams,
+  span: TelemetrySpan | undefined,
+): Promise<UmaRpt> {
   let reply;
   try {
-    reply = await client.umaRpGetRpt(params as UmaRpGetRptParams);
+    reply = await withParent(span, () => client.umaRpGetRpt(params as UmaRpGetRptParams));
   } catch (err) {
     throw err instanceof OxdCommandError ? translate(err) : err;
   }

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { ensureBuilt, ROOT } from '../helpers/build';
-import { followOpLogout, OpCookieJar, submitOpLogin } from '../helpers/op-login';
+import { followOpLogout, OpCookieJar, submitOpLogin } from '../../src/testing/op-login';
 
 jest.setTimeout(180_000);
 
@@ -267,7 +267,7 @@ test('README - the quick start runs as written: login at the OP, profile, logout
   for (let attempt = 1; stack === undefined; attempt += 1) {
     origin = `https://127.0.0.1:${await freePort()}`;
     const started = background(
-      `${stackLine} --port 0 --https-port 0 --data-dir ${stackData} --app-url ${origin}`,
+      `${stackLine} --op-port 0 --port 0 --https-port 0 --data-dir ${stackData} --app-url ${origin}`,
       project,
       userEnv(),
     );
@@ -283,7 +283,7 @@ test('README - the quick start runs as written: login at the OP, profile, logout
       await Promise.all([app.stop(), started.stop()]);
     }
   }
-  const opCa = await readFile(join(stackData, 'op-ca.pem'), 'utf8');
+  const opCa = await readFile(join(stackData, 'local-op', 'cert.pem'), 'utf8');
   const user = /^ {2}(\S+) \/ (\S+)/m.exec(stack.output().split('Test users')[1] ?? '');
   expect(user?.[1]).toBe('jane');
 

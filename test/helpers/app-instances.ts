@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { DIST_ENTRY, FIXTURES } from './instances';
 import { ROOT } from './build';
-import { OpCookieJar, submitOpLogin } from './op-login';
+import { OpCookieJar, submitOpLogin } from '../../src/testing/op-login';
 
 const running = new Set<ChildProcess>();
 process.once('exit', () => {

@@ -16,24 +16,19 @@ import {
   type OxdClient,
 } from '../../src';
 import type { OxdIncomingMessage } from '../../src/session';
-import { startLocalStack } from '../helpers/local-stack';
-import { OpCookieJar, resumeOpSession } from '../helpers/op-login';
-import { express4, FRAMEWORKS, type Framework } from './app-fixture';
-import { appPath, clientFor, configFor, HTML, logIn, type LocalStack } from './stack-fixture';
+import { useLocalStack } from '../helpers/local-stack';
+import { OpCookieJar, resumeOpSession } from '../../src/testing/op-login';
+import { express4, FRAMEWORKS, type Framework } from '../fixtures/apps';
+import { appPath, clientFor, configFor, HTML, logIn } from '../helpers/stack-fixture';
 
 type Next = (err?: unknown) => void;
 const USER_SUB = '248289761001';
 
-let stack: LocalStack;
+const stack = useLocalStack();
 const closers: (() => Promise<void>)[] = [];
-
-beforeAll(async () => {
-  stack = await startLocalStack();
-}, 180_000);
 
 afterAll(async () => {
   await Promise.all(closers.map((close) => close()));
-  await stack?.close();
 });
 
 function newSite(): OxdClient {

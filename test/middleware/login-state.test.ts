@@ -5,9 +5,9 @@
  */
 import request from 'supertest';
 import { OxdConfigError, oxdAuth, type AfterCallback, type GetLoginState } from '../../src';
-import { startLocalStack } from '../helpers/local-stack';
-import { submitOpLogin } from '../helpers/op-login';
-import { buildApp, FRAMEWORKS, type Framework } from './app-fixture';
+import { useLocalStack } from '../helpers/local-stack';
+import { submitOpLogin } from '../../src/testing/op-login';
+import { buildApp, FRAMEWORKS, type Framework } from '../fixtures/apps';
 import {
   appPath,
   clientFor,
@@ -16,19 +16,13 @@ import {
   HTML,
   logIn,
   type CountingTransport,
-  type LocalStack,
-} from './stack-fixture';
+} from '../helpers/stack-fixture';
 
-let stack: LocalStack;
+const stack = useLocalStack();
 const closers: (() => Promise<void>)[] = [];
-
-beforeAll(async () => {
-  stack = await startLocalStack();
-}, 180_000);
 
 afterAll(async () => {
   await Promise.all(closers.map((close) => close()));
-  await stack?.close();
 });
 
 function appWith(

@@ -5,21 +5,16 @@
  */
 import request from 'supertest';
 import { OxdConfigError, oxdAuth, type OxdAuthOptions } from '../../src';
-import { startLocalStack } from '../helpers/local-stack';
-import { followOpLogout, OpCookieJar } from '../helpers/op-login';
-import { buildApp, FRAMEWORKS, type Framework } from './app-fixture';
-import { APP_ORIGIN, clientFor, configFor, HTML, logIn, type LocalStack } from './stack-fixture';
+import { useLocalStack } from '../helpers/local-stack';
+import { followOpLogout, OpCookieJar } from '../../src/testing/op-login';
+import { buildApp, FRAMEWORKS, type Framework } from '../fixtures/apps';
+import { APP_ORIGIN, clientFor, configFor, HTML, logIn } from '../helpers/stack-fixture';
 
-let stack: LocalStack;
+const stack = useLocalStack();
 const closers: (() => Promise<void>)[] = [];
-
-beforeAll(async () => {
-  stack = await startLocalStack();
-}, 180_000);
 
 afterAll(async () => {
   await Promise.all(closers.map((close) => close()));
-  await stack?.close();
 });
 
 function agentFor(framework: Framework, options: Partial<OxdAuthOptions>) {

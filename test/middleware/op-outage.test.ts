@@ -10,8 +10,8 @@ import { ERROR_CODES, oxdAuth, type OxdAuthHandler } from '../../src';
 import { resolveConfig } from '../../src/config/resolve';
 import { OxdClient } from '../../src/oxd/client';
 import type { OxdReply, OxdRequest, Transport } from '../../src/oxd/transport';
-import { startLocalStack } from '../helpers/local-stack';
-import { buildApp } from './app-fixture';
+import { dedicatedStack } from '../helpers/local-stack';
+import { buildApp } from '../fixtures/apps';
 import {
   configFor,
   countingTransport,
@@ -21,7 +21,7 @@ import {
   type CountingTransport,
   type LocalStack,
   type TransportName,
-} from './stack-fixture';
+} from '../helpers/stack-fixture';
 
 const REFRESH = 'get_access_token_by_refresh_token';
 
@@ -67,7 +67,7 @@ const apps = new Map<
 >();
 
 beforeAll(async () => {
-  stack = await startLocalStack();
+  stack = await dedicatedStack();
   for (const name of TRANSPORT_NAMES) {
     const transport = new Op503Transport(countingTransport(stack, name));
     const client = new OxdClient(resolveConfig(configFor(stack, name)), {
@@ -96,7 +96,6 @@ afterAll(async () => {
   await Promise.all(
     servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))),
   );
-  await stack?.close();
 });
 
 function appOf(name: TransportName) {

@@ -10,7 +10,7 @@ import connect from 'connect';
 import express5 from 'express';
 import session from 'express-session';
 import { ERROR_CODES, oxdAuth, oxdErrorHandler, requireAuth } from '../../src';
-import { buildApp, express4, FRAMEWORKS, startSentinel } from './app-fixture';
+import { buildApp, express4, FRAMEWORKS, startSentinel } from '../fixtures/apps';
 
 let sentinel: Awaited<ReturnType<typeof startSentinel>>;
 

@@ -6,8 +6,8 @@
 import { createServer, type Server } from 'node:http';
 import request from 'supertest';
 import { ERROR_CODES, oxdAuth, type OxdAuthHandler } from '../../src';
-import { startLocalStack } from '../helpers/local-stack';
-import { buildApp } from './app-fixture';
+import { useLocalStack } from '../helpers/local-stack';
+import { buildApp } from '../fixtures/apps';
 import {
   clientFor,
   configFor,
@@ -15,23 +15,17 @@ import {
   logIn,
   type Agent,
   type CountingTransport,
-  type LocalStack,
-} from './stack-fixture';
+} from '../helpers/stack-fixture';
 
-let stack: LocalStack;
+const stack = useLocalStack();
 const servers: Server[] = [];
 const handlers: OxdAuthHandler[] = [];
-
-beforeAll(async () => {
-  stack = await startLocalStack();
-}, 180_000);
 
 afterAll(async () => {
   await Promise.all(handlers.map((handler) => handler.client.close()));
   await Promise.all(
     servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))),
   );
-  await stack?.close();
 });
 
 /** The app on a real listening server (supertest then reuses it for every agent). */

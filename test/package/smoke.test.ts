@@ -50,6 +50,7 @@ const EXPECTED: Readonly<Record<string, readonly string[]>> = {
     'redisRefreshLock',
     'renderOxdError',
     'requireAuth',
+    'traceIds',
     'umaClaims',
     'umaFetch',
     'umaGetRpt',

@@ -44,8 +44,8 @@ import {
   type HttpsFault,
   type ScriptedOxdHttps,
 } from '../fixtures/scripted-oxd-https';
-import { startLocalStack } from '../helpers/local-stack';
-import { buildApp } from '../middleware/app-fixture';
+import { dedicatedStack } from '../helpers/local-stack';
+import { buildApp } from '../fixtures/apps';
 import {
   configFor,
   countingTransport,
@@ -54,7 +54,7 @@ import {
   type Agent,
   type CountingTransport,
   type LocalStack,
-} from '../middleware/stack-fixture';
+} from '../helpers/stack-fixture';
 
 type Kind = 'socket' | 'https4';
 const KINDS: readonly Kind[] = ['socket', 'https4'];
@@ -124,7 +124,7 @@ async function buildOne(kind: Kind): Promise<App> {
 }
 
 beforeAll(async () => {
-  stack = await startLocalStack();
+  stack = await dedicatedStack();
   https = await startScriptedOxdHttps();
   for (const kind of KINDS) apps.set(kind, await buildOne(kind));
 }, 180_000);
@@ -140,7 +140,6 @@ afterAll(async () => {
     servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))),
   );
   await https?.close();
-  await stack?.close();
 });
 
 function appOf(kind: Kind): App {

@@ -183,6 +183,8 @@ export async function startLocalOxd(options: LocalOxdOptions): Promise<LocalOxd>
       asUri: httpsUrl,
       claimsGatheringEndpoint: httpsUrl + CLAIMS_GATHERING_PATH,
       ...(options.umaClaimsPolicy ? { claimsPolicy: options.umaClaimsPolicy } : {}),
+      // Claims marked signed_in_user are checked against the user signed in at this OP.
+      op,
     });
     if (store.savedUmaState !== undefined) uma.fromJSON(store.savedUmaState);
     store.setUmaSnapshot(() => uma.toJSON());
