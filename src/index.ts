@@ -82,6 +82,8 @@ export type { RefreshLock } from './middleware/refresh-lock';
 export type { OxdContext, OxdTokens } from './middleware/context';
 export type { LoginOptions } from './middleware/login-params';
 export type { LogoutOptions } from './middleware/logout';
+export type { CallbackOptions } from './middleware/callback';
+export type { RefreshOptions } from './middleware/refresh-options';
 export type { Claims } from './claims';
 export type { OxdSessionData, OxdSessionTokens } from './session/login';
 export type { OxdIncomingMessage, PendingLogin } from './session/store';

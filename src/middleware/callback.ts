@@ -33,11 +33,21 @@ import { activeLogin } from './lifetime';
 import { livePendingLogins } from './login';
 import { queryOf, singleParam } from '../http/request';
 import { redirect } from '../http/response';
+import { isSafeReturnTo, safeReturnTo } from '../http/return-to';
 import type { OxdRuntime } from './runtime';
 import { isRefusal, tokensFromReply } from './tokens';
 import { underRequest } from '../telemetry';
 
 const debug = debuglog('express-oxd');
+
+/** Options of `req.oxd.callback()`. */
+export interface CallbackOptions {
+  /**
+   * Same-origin path to go to once the login is complete, instead of the `returnTo` the
+   * login started with (validated like it; anything else is ignored).
+   */
+  returnTo?: string;
+}
 
 /**
  * The OP's error answer to a login this session started (the state matched, so the text
@@ -174,6 +184,7 @@ export async function handleCallback(
   runtime: OxdRuntime,
   req: OxdIncomingMessage,
   res: ServerResponse,
+  options: CallbackOptions = {},
 ): Promise<void> {
   const session = requireSession(req);
   const query = queryOf(req.url);
@@ -240,5 +251,5 @@ export async function handleCallback(
   await saveSession(fresh);
   if (runtime.routes.backchannelLogout) await rememberLogin(req, data);
   debug('callback: login completed, session regenerated');
-  redirect(res, login.returnTo);
+  redirect(res, isSafeReturnTo(options.returnTo) ? safeReturnTo(options.returnTo) : login.returnTo);
 }

@@ -109,11 +109,15 @@ async function requestRefresh(
   runtime: OxdRuntime,
   previous: OxdSessionTokens,
   req: OxdIncomingMessage,
+  scope?: readonly string[],
 ): Promise<OxdSessionTokens> {
   const refreshToken = previous.refresh_token;
   if (!refreshToken) return previous;
   const reply = await underRequest(req, () =>
-    runtime.client.getAccessTokenByRefreshToken({ refresh_token: refreshToken }),
+    runtime.client.getAccessTokenByRefreshToken({
+      refresh_token: refreshToken,
+      ...(scope === undefined ? {} : { scope: [...scope] }),
+    }),
   );
   return tokensFromReply(reply, runtime.clock(), previous, runtime.clockToleranceMs);
 }
@@ -129,13 +133,16 @@ async function obtainTokens(
   session: OxdSession,
   data: StoredLogin,
   force: boolean,
+  scope?: readonly string[],
 ): Promise<OxdSessionTokens> {
   const used = data.tokens;
-  const adopted = await newerStored(runtime, req, used, force);
+  // A refresh asking for a scope wants tokens of that scope: none adopted from elsewhere.
+  const adopt = scope === undefined;
+  const adopted = adopt ? await newerStored(runtime, req, used, force) : undefined;
   if (adopted) return adopted;
   const lock = runtime.refreshLock;
   const sid = req.sessionID;
-  if (!lock || sid === undefined) return requestRefresh(runtime, used, req);
+  if (!lock || sid === undefined) return requestRefresh(runtime, used, req, scope);
   const key = `oxd-refresh:${sid}`;
   const deadline = Date.now() + LOCK_TTL_MS;
   for (;;) {
@@ -147,9 +154,9 @@ async function obtainTokens(
     }
     if (owner !== undefined) {
       try {
-        const meanwhile = await newerStored(runtime, req, used, force);
+        const meanwhile = adopt ? await newerStored(runtime, req, used, force) : undefined;
         if (meanwhile) return meanwhile;
-        const fresh = await requestRefresh(runtime, used, req);
+        const fresh = await requestRefresh(runtime, used, req, scope);
         if (session[runtime.sessionKey] === data) {
           keepClaimsAcrossTokens(data, fresh);
           data.tokens = fresh;
@@ -163,7 +170,7 @@ async function obtainTokens(
       }
     }
     await sleep(POLL_MS);
-    const saved = await newerStored(runtime, req, used, force);
+    const saved = adopt ? await newerStored(runtime, req, used, force) : undefined;
     if (saved) return saved;
     if (Date.now() >= deadline) {
       throw new OxdError(
@@ -233,6 +240,8 @@ function outage(err: OxdCommandError): OxdCommandError {
  * OP failure passed on by oxd rejects with status 503.
  *
  * @param force refresh even though the access token is not due (`req.oxd.refresh()`).
+ * @param scope oxd's `scope` parameter (`req.oxd.refresh({ scope })`): such a refresh waits
+ *   for one in flight for the session, then makes its own with the tokens that one got.
  */
 export async function refreshTokens(
   runtime: OxdRuntime,
@@ -240,16 +249,25 @@ export async function refreshTokens(
   session: OxdSession,
   data: StoredLogin,
   force = false,
+  scope?: readonly string[],
 ): Promise<boolean> {
   if (!data.tokens.refresh_token) return true;
   const key = req.sessionID;
   let pending = key === undefined ? undefined : runtime.refreshes.get(key);
+  if (pending && scope !== undefined) {
+    const earlier = await pending.catch(() => undefined);
+    if (earlier && session[runtime.sessionKey] === data) {
+      keepClaimsAcrossTokens(data, earlier);
+      data.tokens = earlier;
+    }
+    pending = undefined;
+  }
   if (!pending) {
     pending = traced(
       'refresh',
       req,
       runtime,
-      () => obtainTokens(runtime, req, session, data, force),
+      () => obtainTokens(runtime, req, session, data, force, scope),
       refusedOutcome,
     );
     if (key !== undefined) {
