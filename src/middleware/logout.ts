@@ -152,8 +152,8 @@ export async function startLogout(
         };
   const data = activeLogin(runtime, session);
   // A silent login (the option, or attemptSilentLogin() on a route) must not log the user
-  // straight back in.
-  if (!hasSilentCookie(req)) markSilentLoginTried(req, res);
+  // straight back in: the cookie goes with every logout of a login.
+  if ((runtime.silentLogin || data) && !hasSilentCookie(req)) markSilentLoginTried(req, res);
   const returnTo = isSafeReturnTo(options.returnTo) ? safeReturnTo(options.returnTo) : undefined;
   const local = returnTo ?? runtime.routes.postLogoutRedirect;
   if (!data) {
