@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { debuglog } from 'node:util';
 import { OxdConfigError } from '../errors';
 import type { OxdIncomingMessage } from '../session/store';
+import { originFormTarget } from '../http/path';
 import { wantsHtml } from '../http/request';
 import { attachedRuntime } from './context';
 import { activeLogin } from './lifetime';
@@ -41,7 +42,7 @@ export async function trySilentLogin(
       runtime,
       req,
       res,
-      { returnTo: req.originalUrl ?? req.url ?? '/', prompt: 'none' },
+      { returnTo: originFormTarget(req.originalUrl ?? req.url) ?? '/', prompt: 'none' },
       true,
     );
     debug('silent login: trying prompt=none');

@@ -27,13 +27,14 @@ import {
   type OxdIncomingMessage,
   type PendingLogin,
 } from '../session/store';
-import { rememberLogin } from './backchannel-logout';
+import { followSessionId, rememberLogin, storeOf } from './logout-records';
 import { normaliseClaims } from '../claims';
 import { activeLogin } from './lifetime';
 import { livePendingLogins } from './login';
 import { queryOf, singleParam } from '../http/request';
 import { redirect } from '../http/response';
 import { isSafeReturnTo, safeReturnTo } from '../http/return-to';
+import { expectedIssuer, sameIssuer } from './issuer';
 import type { OxdRuntime } from './runtime';
 import { isRefusal, tokensFromReply } from './tokens';
 import { underRequest } from '../telemetry';
@@ -80,26 +81,6 @@ const SILENT_LOGIN_ERRORS: ReadonlySet<string> = new Set([
   'consent_required',
   'account_selection_required',
 ]);
-
-/** `https://op/` and `https://op` name the same issuer. */
-function sameIssuer(a: string, b: string): boolean {
-  const trim = (value: string) => (value.endsWith('/') ? value.slice(0, -1) : value);
-  return trim(a) === trim(b);
-}
-
-/**
- * The issuer a callback's `iss` (RFC 9207) must name: the configured OP, by `op_host` or
- * by the location of its discovery document.
- */
-function expectedIssuer(runtime: OxdRuntime): string | undefined {
-  const { opHost, opConfigurationEndpoint } = runtime.config.client;
-  if (opHost) return opHost;
-  const suffix = '/.well-known/openid-configuration';
-  if (opConfigurationEndpoint?.endsWith(suffix)) {
-    return opConfigurationEndpoint.slice(0, -suffix.length);
-  }
-  return undefined;
-}
 
 /**
  * The OP refused the authorization code (unknown, expired, used, or issued to another login):
@@ -244,12 +225,17 @@ export async function handleCallback(
   // A new session id at login (against session fixation); logins other tabs started, and
   // the logins of other oxdAuth() instances of the application, survive.
   const kept = otherLogins(session, [runtime.sessionKey, runtime.loginsKey]);
+  const previousId = req.sessionID;
   const fresh = await regenerateSession(req);
   for (const [key, value] of kept) fresh[key] = value;
   fresh[runtime.sessionKey] = data;
   if (rest.length > 0) fresh[runtime.loginsKey] = rest;
   await saveSession(fresh);
-  if (runtime.routes.backchannelLogout) await rememberLogin(req, data);
+  const store = storeOf(req);
+  await followSessionId(store, runtime.refreshLock, kept, previousId, req.sessionID);
+  if (runtime.routes.backchannelLogout) {
+    await rememberLogin(runtime, store, req.sessionID, data);
+  }
   debug('callback: login completed, session regenerated');
   redirect(res, isSafeReturnTo(options.returnTo) ? safeReturnTo(options.returnTo) : login.returnTo);
 }

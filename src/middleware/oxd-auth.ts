@@ -16,9 +16,14 @@ import { startLogin } from './login';
 import type { LoginOptions } from './login-params';
 import { trySilentLogin } from './attempt-silent-login';
 import { finishLogout, registeredPostLogoutUri, startLogout } from './logout';
-import { trimSlash } from '../option-check';
+import {
+  crossSiteLogoutError,
+  logoutRequestVerdict,
+  sendLogoutConfirmation,
+} from './logout-request';
 import { resolveOptions, type OxdAuthOptions, type Route } from './options';
-import { pathOf, queryOf, singleParam } from '../http/request';
+import { routePathOf, routePathOfRequest } from '../http/path';
+import { queryOf, singleParam } from '../http/request';
 import { createRuntime, type OxdRuntime } from './runtime';
 import { traced } from '../report';
 import type { OperationName } from '../telemetry';
@@ -115,11 +120,11 @@ function routeMatcher(
     if (route) routes.push([route, name]);
   }
   return (url, originalUrl) => {
-    const local = trimSlash(pathOf(url));
+    const local = routePathOfRequest(url);
     let full: string | undefined;
     for (const [route, name] of routes) {
       if (route.absolute) {
-        full ??= trimSlash(pathOf(originalUrl ?? url));
+        full ??= routePathOfRequest(originalUrl ?? url);
         if (route.path === full) return name;
       } else if (route.path === local) {
         return name;
@@ -144,10 +149,10 @@ function postLogoutLanding(
     if (current !== uri) {
       uri = current;
       path = URL.canParse(current ?? '')
-        ? trimSlash(new URL(current as string).pathname)
+        ? routePathOf(new URL(current as string).pathname)
         : undefined;
     }
-    return path !== undefined && path === trimSlash(pathOf(originalUrl ?? url));
+    return path !== undefined && path === routePathOfRequest(originalUrl ?? url);
   };
 }
 
@@ -164,7 +169,7 @@ export function oxdAuth(options: string | OxdAuthOptions): OxdAuthHandler {
   const matchBackchannel = (url: string, originalUrl: string | undefined): boolean => {
     if (!backchannel) return false;
     return (
-      trimSlash(pathOf(backchannel.absolute ? (originalUrl ?? url) : url)) === backchannel.path
+      routePathOfRequest(backchannel.absolute ? (originalUrl ?? url) : url) === backchannel.path
     );
   };
   const isPostLogoutLanding = postLogoutLanding(runtime);
@@ -183,6 +188,10 @@ export function oxdAuth(options: string | OxdAuthOptions): OxdAuthHandler {
     attachContext(runtime, request, res, url, originalUrl);
     if (method === 'GET') {
       const name = match(url, originalUrl);
+      if (name === 'logout' && logoutRequestVerdict(runtime, req, 'GET') === 'confirm') {
+        sendLogoutConfirmation(req, res);
+        return;
+      }
       if (name !== undefined) {
         traced(OPERATIONS[name], request, runtime, () => run(name, runtime, request, res)).catch(
           next,
@@ -196,11 +205,23 @@ export function oxdAuth(options: string | OxdAuthOptions): OxdAuthHandler {
         }, next);
         return;
       }
-    } else if (method === 'POST' && opKeys && matchBackchannel(url, originalUrl)) {
-      traced('backchannel_logout', request, runtime, () =>
-        handleBackchannelLogout(runtime, opKeys, request, res),
-      ).catch(next);
-      return;
+    } else if (method === 'POST') {
+      if (opKeys && matchBackchannel(url, originalUrl)) {
+        traced('backchannel_logout', request, runtime, () =>
+          handleBackchannelLogout(runtime, opKeys, request, res),
+        ).catch(next);
+        return;
+      }
+      if (match(url, originalUrl) === 'logout') {
+        if (logoutRequestVerdict(runtime, req, 'POST') === 'refuse') {
+          next(crossSiteLogoutError());
+          return;
+        }
+        traced(OPERATIONS.logout, request, runtime, () =>
+          run('logout', runtime, request, res),
+        ).catch(next);
+        return;
+      }
     }
     next();
   };

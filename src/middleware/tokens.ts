@@ -13,6 +13,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { debuglog } from 'node:util';
 import { ERROR_CODES, OxdCommandError, OxdError, sessionStoreUnavailable } from '../errors';
+import { keepLease, type Lease } from '../lease';
 import type { ResultOf } from '../oxd/commands';
 import { keepClaimsAcrossTokens, type OxdSessionTokens, type StoredLogin } from '../session/login';
 import { saveSession, type OxdIncomingMessage, type OxdSession } from '../session/store';
@@ -62,8 +63,19 @@ export function isDue(tokens: OxdSessionTokens, now: number, leewayMs: number): 
   return tokens.expires_at !== undefined && tokens.expires_at - leewayMs <= now;
 }
 
-/** How long one instance may hold a session's refresh lock (and others wait for it). */
-const LOCK_TTL_MS = 20_000;
+/** Time on top of one oxd command's deadline for reading and saving the session. */
+const LOCK_MARGIN_MS = 5_000;
+
+/**
+ * The lease of a session's refresh lock (and how long others wait for it): one oxd command
+ * at the configured timeouts (connecting, then oxd's answer) plus the session reads and
+ * writes around it. A lock with `extend()` renews it while the refresh runs.
+ */
+export function refreshLeaseMs(runtime: Pick<OxdRuntime, 'config'>): number {
+  const { connectTimeoutMs, responseTimeoutMs } = runtime.config.oxd;
+  return connectTimeoutMs + responseTimeoutMs + LOCK_MARGIN_MS;
+}
+
 /** How often a waiting instance looks for the tokens the lock holder saves. */
 const POLL_MS = 40;
 
@@ -144,18 +156,31 @@ async function obtainTokens(
   const sid = req.sessionID;
   if (!lock || sid === undefined) return requestRefresh(runtime, used, req, scope);
   const key = `oxd-refresh:${sid}`;
-  const deadline = Date.now() + LOCK_TTL_MS;
+  const ttlMs = refreshLeaseMs(runtime);
+  const deadline = Date.now() + ttlMs;
   for (;;) {
     let owner: string | undefined;
     try {
-      owner = await lock.acquire(key, LOCK_TTL_MS);
+      owner = await lock.acquire(key, ttlMs);
     } catch (err) {
       throw sessionStoreUnavailable(err);
     }
     if (owner !== undefined) {
+      const held = owner;
+      const lease =
+        typeof lock.extend === 'function'
+          ? keepLease({
+              ttlMs,
+              renew: () => (lock.extend as NonNullable<typeof lock.extend>)(key, held, ttlMs),
+              onLost: (reason) => debug('refresh: lost the lock (%s)', reason),
+            })
+          : undefined;
       try {
         const meanwhile = adopt ? await newerStored(runtime, req, used, force) : undefined;
         if (meanwhile) return meanwhile;
+        if (lease?.lost) throw lostLease(lease);
+        // Once asked, the OP may rotate the refresh token: the answer is saved even if the
+        // lease is lost meanwhile, since those are the only tokens that still work.
         const fresh = await requestRefresh(runtime, used, req, scope);
         if (session[runtime.sessionKey] === data) {
           keepClaimsAcrossTokens(data, fresh);
@@ -164,6 +189,7 @@ async function obtainTokens(
         }
         return fresh;
       } finally {
+        lease?.stop();
         await lock.release(key, owner).catch((err: unknown) => {
           debug('refresh: could not release the lock (%s); it expires by itself', String(err));
         });
@@ -180,6 +206,16 @@ async function obtainTokens(
       );
     }
   }
+}
+
+/** A refresh abandoned before asking the OP: its lock went to another instance. */
+function lostLease(lease: Lease): OxdError {
+  return new OxdError(
+    ERROR_CODES.RESPONSE_TIMEOUT,
+    'the refresh lock of this session was lost before the refresh started ' +
+      `(${String((lease.signal.reason as Error | undefined)?.message)}); try again`,
+    { status: 503 },
+  );
 }
 
 /** OAuth 2.0 token endpoint errors (RFC 6749 §5.2, RFC 6750 §3.1) and oxd's own refusal. */
@@ -230,14 +266,37 @@ function outage(err: OxdCommandError): OxdCommandError {
 }
 
 /**
+ * Whether an error oxd answered to a refresh ends the login. Every oxd release answers
+ * `internal_error` both when the OP refuses the refresh token and when the OP cannot be
+ * reached (`GetAccessTokenByRefreshTokenOperation`), so the two cannot be told apart: once
+ * the access token has expired, any error oxd answered ends the login (the user logs in again,
+ * which shows the OP's own failure if it is down). Before expiry only a refusal
+ * ({@link isRefusal}) does; anything else keeps the still valid token for a later try.
+ */
+function endsLogin(err: OxdCommandError, used: OxdSessionTokens, now: number): boolean {
+  return isRefusal(err) || (isExpired(used, now) && !oxdUnreachable(err));
+}
+
+/**
+ * Answers that come from in front of oxd and say oxd itself could not be reached: a gateway's
+ * 502/503/504, or the 3.x https-extension's 500 when its oxd-server is down (`RestResource`:
+ * "Command client is not able to connect to oxd-server."). oxd never answers a refresh so.
+ */
+function oxdUnreachable(err: OxdCommandError): boolean {
+  const status = err.httpStatus;
+  if (status === 502 || status === 503 || status === 504) return true;
+  return status === 500 && /not able to connect to oxd-server/i.test(err.error_description ?? '');
+}
+
+/**
  * Refreshes the session's access token with the refresh token, sharing one refresh between
  * concurrent requests of the session in this process and (see the top of this file) with
  * other instances through the session store. Resolves `true` when the session's tokens are
  * usable (refreshed, adopted from another instance, or there is no refresh token to use),
- * `false` when the OP refused the refresh token (see {@link isRefusal}) and no other
- * instance saved newer tokens: the login is then removed from the session. Rejects, keeping
- * the login, when oxd cannot be reached or the OP is failing (an outage, not a logout); an
- * OP failure passed on by oxd rejects with status 503.
+ * `false` when oxd answered the refresh with an error that ends the login (see
+ * `endsLogin`) and no other instance saved newer tokens: the login is then removed from the
+ * session. Rejects with status 503, keeping the login, when oxd cannot be reached or does not
+ * answer in time, and when a refresh of a still valid token fails short of a refusal.
  *
  * @param force refresh even though the access token is not due (`req.oxd.refresh()`).
  * @param scope oxd's `scope` parameter (`req.oxd.refresh({ scope })`): such a refresh waits
@@ -287,8 +346,8 @@ export async function refreshTokens(
     return true;
   } catch (err) {
     if (!(err instanceof OxdCommandError)) throw err;
-    if (!isRefusal(err)) {
-      debug('refresh: failed (%s), the login is kept', err.error);
+    if (!endsLogin(err, used, runtime.clock())) {
+      debug('refresh: failed (%s) before expiry, the login is kept', err.error);
       throw outage(err);
     }
     // Another instance may have used the refresh token first (rotation) and saved the
@@ -300,7 +359,7 @@ export async function refreshTokens(
       debug('refresh: refused, but another instance had refreshed; its tokens are used');
       return true;
     }
-    debug('refresh: refused by the OP (%s), the login ends', err.error);
+    debug('refresh: oxd answered %s for an expired token, the login ends', err.error);
     if (session[runtime.sessionKey] === data) delete session[runtime.sessionKey];
     return false;
   }

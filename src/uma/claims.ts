@@ -24,11 +24,12 @@ import {
   checkKeys,
   type Fail,
   failFor,
+  optionalBoolean,
   optionalFunction,
   routePath,
-  trimSlash,
 } from '../option-check';
-import { pathOf, queryOf, singleParam } from '../http/request';
+import { routePathOf, routePathOfRequest } from '../http/path';
+import { queryOf, singleParam } from '../http/request';
 import { redirect } from '../http/response';
 import { isSafeReturnTo, safeReturnTo } from '../http/return-to';
 import type { OxdClient, OxdClientOptions } from '../oxd/client';
@@ -43,6 +44,7 @@ import {
 } from '../session/store';
 import { umaFetch } from './fetch';
 import { UmaNeedInfoError, umaGetRpt, type UmaRpt } from './rpt';
+import { RptOwners, rptOwnerOf } from './rpt-owners';
 
 const debug = debuglog('express-oxd');
 
@@ -75,6 +77,13 @@ export interface UmaClaimsOptions {
   dispatcher?: Dispatcher;
   /** Current time in milliseconds. Default `Date.now`. */
   clock?: () => number;
+  /**
+   * `true`: RPTs are meant for the whole site (machine-to-machine use), so the RPT oxd hands
+   * back is used by every session. Default `false`, per-user grants: oxd keeps one RPT per site
+   * and answers every exchange with it while it is valid, so an RPT obtained for one user is
+   * refused (403 `OXD_UMA_RPT_OF_ANOTHER_USER`) to any other.
+   */
+  siteWideRpt?: boolean;
 }
 
 export interface GatherClaimsOptions {
@@ -111,6 +120,7 @@ const OPTION_KEYS = new Set([
   'route',
   'dispatcher',
   'clock',
+  'siteWideRpt',
 ]);
 const CLIENT_METHODS = ['umaRpGetRpt', 'umaRpGetClaimsGatheringUrl'] as const;
 
@@ -150,7 +160,7 @@ export function umaClaims(options: UmaClaimsOptions): UmaClaimsHandler {
     );
   }
   let route: { path: string; absolute: boolean } | undefined = {
-    path: trimSlash(redirectUrl.pathname),
+    path: routePathOf(redirectUrl.pathname),
     absolute: true,
   };
   if (options.route === false) route = undefined;
@@ -162,13 +172,22 @@ export function umaClaims(options: UmaClaimsOptions): UmaClaimsHandler {
       fail,
       'must be a path starting with "/" (no query, no fragment), or false',
     );
-    route = { path: path as string, absolute: false };
+    route = { path: routePathOf(path as string), absolute: false };
   }
   optionalFunction(options.clock, 'clock', fail);
   const clock = (options.clock as (() => number) | undefined) ?? Date.now;
   const dispatcher = options.dispatcher;
+  const owners = optionalBoolean(options.siteWideRpt, 'siteWideRpt', fail)
+    ? undefined
+    : new RptOwners();
 
-  const keep = async (session: OxdSession, obtained: UmaRpt): Promise<void> => {
+  /** Keeps an RPT in the session; with per-user grants, only one of this user's own. */
+  const keep = async (
+    req: OxdIncomingMessage,
+    session: OxdSession,
+    obtained: UmaRpt,
+  ): Promise<void> => {
+    owners?.claim(obtained.rpt, rptOwnerOf(req));
     const data = session.oxdUma ?? {};
     session.oxdUma = { ...data, rpt: obtained.rpt, pct: obtained.pct ?? data.pct };
     await saveSession(session);
@@ -213,14 +232,8 @@ export function umaClaims(options: UmaClaimsOptions): UmaClaimsHandler {
   const handleReturn = async (req: OxdIncomingMessage, res: ServerResponse): Promise<void> => {
     const session = requireSession(req);
     const query = queryOf(req.url);
-    const error = singleParam(query, 'error');
-    if (error !== undefined) {
-      throw new OxdAuthError(
-        ERROR_CODES.OP_ERROR,
-        `The UMA authorization server did not complete claims gathering: ${error}`,
-        { status: 400, opError: error },
-      );
-    }
+    // The state first, as the login callback does: the text of an `error` is shown only on
+    // a redirect this session asked for.
     const state = singleParam(query, 'state');
     const data = session.oxdUma ?? {};
     const pending = livePending<PendingUmaClaims>(data.pending, clock(), PENDING_CLAIMS_TTL_MS);
@@ -234,6 +247,14 @@ export function umaClaims(options: UmaClaimsOptions): UmaClaimsHandler {
     const rest = pending.filter((p) => p !== entry);
     session.oxdUma = { ...data, pending: rest.length > 0 ? rest : undefined };
     await saveSession(session);
+    const error = singleParam(query, 'error');
+    if (error !== undefined) {
+      throw new OxdAuthError(
+        ERROR_CODES.OP_ERROR,
+        `The UMA authorization server did not complete claims gathering: ${error}`,
+        { status: 400, opError: error },
+      );
+    }
     const ticket = singleParam(query, 'ticket');
     if (!ticket) {
       throw new OxdAuthError(
@@ -261,14 +282,14 @@ export function umaClaims(options: UmaClaimsOptions): UmaClaimsHandler {
       );
       return;
     }
-    await keep(session, obtained);
+    await keep(req, session, obtained);
     debug('uma: RPT obtained after claims gathering');
     redirect(res, entry.returnTo);
   };
 
   const matches = (req: OxdIncomingMessage): boolean => {
     if (!route || req.method !== 'GET') return false;
-    const path = trimSlash(pathOf(route.absolute ? (req.originalUrl ?? req.url) : req.url));
+    const path = routePathOfRequest(route.absolute ? (req.originalUrl ?? req.url) : req.url);
     return path === route.path;
   };
 
@@ -293,7 +314,7 @@ export function umaClaims(options: UmaClaimsOptions): UmaClaimsHandler {
         client,
         rpt: data?.rpt,
         pct: data?.pct,
-        onRpt: (obtained) => keep(session, obtained),
+        onRpt: (obtained) => keep(req as OxdIncomingMessage, session, obtained),
         ...(dispatcher ? { dispatcher } : {}),
       });
     },

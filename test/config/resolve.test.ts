@@ -1,4 +1,12 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULTS } from '../../src/config/defaults';
@@ -21,7 +29,7 @@ let counter = 0;
 /** Writes `text` to a fresh INI file in the temp directory and returns its path. */
 function iniFile(text: string): string {
   const path = join(dir, `case-${++counter}.cfg`);
-  writeFileSync(path, text);
+  writeFileSync(path, text, { mode: 0o600 }); // owner-only, as a file holding secrets should be
   return path;
 }
 
@@ -62,6 +70,7 @@ describe('resolveConfig - INI file', () => {
   it('maps every key of a complete file, aliases included, into a frozen config', () => {
     const path = join(dir, 'good.cfg');
     copyFileSync(join(FIXTURES, 'good.cfg'), path);
+    chmodSync(path, 0o600);
     const config = resolveConfig(path);
     const expected: OxdConfig = {
       file: path,
@@ -75,7 +84,7 @@ describe('resolveConfig - INI file', () => {
         connectTimeoutMs: 1500,
         responseTimeoutMs: 45000,
         poolSize: 8,
-        maxQueued: 100,
+        maxQueued: 10000,
         maxResponseBytes: 1048576,
         ca: undefined,
         caFile: undefined,
@@ -84,6 +93,8 @@ describe('resolveConfig - INI file', () => {
         opHost: 'https://op.example.com',
         opDiscoveryPath: '/.well-known/openid-configuration',
         opConfigurationEndpoint: 'https://op.example.com/.well-known/openid-configuration',
+        opCaFile: undefined,
+        opCa: undefined,
         authorizationRedirectUri: 'https://app.example.com/callback',
         redirectUris: ['https://app.example.com/callback2', 'https://app.example.com/callback3'],
         postLogoutRedirectUri: 'https://app.example.com/',
@@ -107,6 +118,7 @@ describe('resolveConfig - INI file', () => {
         clientRegistrationAccessToken: 'rat-456',
         clientRegistrationClientUri: 'https://op.example.com/register?client_id=client-123',
         protectionAccessToken: 'pat-789',
+        secretsFile: undefined,
       },
     };
     expect(config).toEqual(expected);
@@ -127,7 +139,7 @@ describe('resolveConfig - INI file', () => {
       connectTimeoutMs: 5000,
       responseTimeoutMs: 30000,
       poolSize: 4,
-      maxQueued: 100,
+      maxQueued: 10000,
       maxResponseBytes: 1048576,
       ca: undefined,
       caFile: undefined,
@@ -199,6 +211,30 @@ describe('resolveConfig - INI file', () => {
     const config = resolveConfig(path);
     expect(config.oxd.ca).toBe(CA_PEM);
     expect(config.oxd.caFile).toBe(join(sub, 'oxd-ca.pem'));
+  });
+
+  it('reads op_ca_file relative to the INI file; op_ca and op_ca_file together are refused', () => {
+    const sub = join(dir, 'with-op-ca');
+    mkdirSync(sub);
+    copyFileSync(join(FIXTURES, 'ca.pem'), join(sub, 'op-ca.pem'));
+    const path = join(sub, 'app.cfg');
+    writeFileSync(path, ini({ client: 'op_ca_file = op-ca.pem' }));
+    const config = resolveConfig(path);
+    expect(config.client.opCa).toBe(CA_PEM);
+    expect(config.client.opCaFile).toBe(join(sub, 'op-ca.pem'));
+    const both = captureError(() =>
+      resolveConfig({
+        oxd: { id: 'abc' },
+        client: {
+          authorizationRedirectUri: 'https://app.example.com/callback',
+          opCa: CA_PEM,
+          opCaFile: join(sub, 'op-ca.pem'),
+        },
+      }),
+    );
+    expect(both).toMatchObject({ code: 'OXD_CONFIG_INVALID', key: 'client.op_ca' });
+    const empty = iniFile(ini({ client: `op_ca_file = ${join(FIXTURES, 'not-a-cert.pem')}` }));
+    expect(captureError(() => resolveConfig(empty))).toMatchObject({ key: 'client.op_ca_file' });
   });
 
   it('resolves a relative path against the working directory', () => {

@@ -76,7 +76,9 @@ describe.each([
     const file = await configFile({ https });
     expect(await register(file)).toMatchObject({ code: 0 });
     const dir = join(file, '..');
-    chmodSync(file, 0o444);
+    // Read-only, and owner-only as a file holding secrets should be (a 0444 file would be
+    // used too, with a warning about the secrets others can read).
+    chmodSync(file, 0o400);
     chmodSync(dir, 0o555);
     const before = readFileSync(file, 'utf8');
     let app: Instance | undefined;
@@ -93,7 +95,7 @@ describe.each([
       expect(me.json()).toMatchObject({ sub: user.claims.sub });
       expect(app.stderr()).toBe('');
       expect(readFileSync(file, 'utf8')).toBe(before);
-      expect(statSync(file).mode & 0o777).toBe(0o444);
+      expect(statSync(file).mode & 0o777).toBe(0o400);
     } finally {
       await app?.stop();
       chmodSync(dir, 0o755);
@@ -109,6 +111,24 @@ it('explains an id oxd does not know, and leaves the file as it was', async () =
   expect(outcome.stderr).toContain('oxd does not know the site of');
   expect(outcome.stderr).toContain('remove [oxd] id');
   expect(readFileSync(file, 'utf8')).toBe(text);
+});
+
+it('refuses an id without the client credentials oxd 4.x needs: nothing registered or written', async () => {
+  const file = await configFile({ https: true, oxdId: '6f1c2f5e-0000-4000-8000-000000000001' });
+  const text = readFileSync(file, 'utf8');
+  const before = (await registeredSites(stack)).length;
+  const outcome = await register(file, '--json');
+  expect(outcome.code).toBe(1);
+  expect(JSON.parse(outcome.stdout)).toMatchObject({
+    action: 'failed',
+    code: 'OXD_CONFIG_INVALID',
+    file,
+  });
+  expect(outcome.stderr).toContain('no [client] client_id and client_secret');
+  expect(outcome.stderr).toContain('Nothing was registered or written');
+  expect(outcome.stderr).toContain('remove [oxd] id');
+  expect(readFileSync(file, 'utf8')).toBe(text);
+  expect((await registeredSites(stack)).length).toBe(before);
 });
 
 it('answers bad usage with exit code 2 and the usage text', async () => {
