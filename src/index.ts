@@ -49,6 +49,8 @@ export { oxdAuth, type OxdAuthHandler } from './middleware/oxd-auth';
 export type {
   AfterCallback,
   ErrorRenderer,
+  GetLoginState,
+  LoginState,
   LoginParams,
   LoginQueryParam,
   OxdAuthOptions,
@@ -70,6 +72,7 @@ export {
   type OxdErrorHandlerOptions,
 } from './middleware/error-page';
 export { guardSession } from './middleware/session-store';
+export { attemptSilentLogin } from './middleware/attempt-silent-login';
 export { traceIds } from './telemetry';
 export type { FailureLogger } from './report';
 export {
@@ -81,6 +84,8 @@ export type { RefreshLock } from './middleware/refresh-lock';
 export type { OxdContext, OxdTokens } from './middleware/context';
 export type { LoginOptions } from './middleware/login-params';
 export type { LogoutOptions } from './middleware/logout';
+export type { CallbackOptions } from './middleware/callback';
+export type { RefreshOptions } from './middleware/refresh-options';
 export type { Claims } from './claims';
 export type { OxdSessionData, OxdSessionTokens } from './session/login';
 export type { OxdIncomingMessage, PendingLogin } from './session/store';

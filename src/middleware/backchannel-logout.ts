@@ -40,6 +40,7 @@ import {
   type KeySource,
 } from './logout-token';
 import { checkKeySource, fetchOpJwks, keysFromDiscovery, KeysUnavailableError } from './op-jwks';
+import { expiredBeyondTolerance, iatOutOfWindow } from './clock-tolerance';
 import type { OxdRuntime } from './runtime';
 
 const debug = debuglog('express-oxd');
@@ -186,10 +187,10 @@ async function verifyLogoutToken(
     throw new LogoutTokenError('the logout_token aud does not name this client');
   }
   const now = runtime.clock() / 1000;
-  if (typeof claims.iat !== 'number' || Math.abs(now - claims.iat) > IAT_WINDOW_S) {
+  if (typeof claims.iat !== 'number' || iatOutOfWindow(runtime, claims.iat, now)) {
     throw new LogoutTokenError('the logout_token iat is missing or too far from now');
   }
-  if (typeof claims.exp === 'number' && claims.exp < now - 60) {
+  if (typeof claims.exp === 'number' && expiredBeyondTolerance(runtime, claims.exp, now)) {
     throw new LogoutTokenError('the logout_token has expired');
   }
   if (!isObject(claims.events) || !isObject(claims.events[BACKCHANNEL_LOGOUT_EVENT])) {

@@ -33,12 +33,22 @@ import { activeLogin } from './lifetime';
 import { livePendingLogins } from './login';
 import { queryOf, singleParam } from '../http/request';
 import { redirect } from '../http/response';
+import { isSafeReturnTo, safeReturnTo } from '../http/return-to';
 import { expectedIssuer, sameIssuer } from './issuer';
 import type { OxdRuntime } from './runtime';
 import { isRefusal, tokensFromReply } from './tokens';
 import { underRequest } from '../telemetry';
 
 const debug = debuglog('express-oxd');
+
+/** Options of `req.oxd.callback()`. */
+export interface CallbackOptions {
+  /**
+   * Same-origin path to go to once the login is complete, instead of the `returnTo` the
+   * login started with (validated like it; anything else is ignored).
+   */
+  returnTo?: string;
+}
 
 /**
  * The OP's error answer to a login this session started (the state matched, so the text
@@ -98,7 +108,7 @@ async function loginData(
   ).catch((err: unknown) => {
     throw refusedCode(err) ?? err;
   });
-  const tokens = tokensFromReply(reply, runtime.clock());
+  const tokens = tokensFromReply(reply, runtime.clock(), undefined, runtime.clockToleranceMs);
   const nonce = normaliseClaims(reply.id_token_claims).nonce;
   if (login.nonce !== undefined && nonce !== undefined && nonce !== login.nonce) {
     throw stateMismatch(
@@ -126,10 +136,11 @@ async function reshape(
   req: OxdIncomingMessage,
   res: ServerResponse,
   stored: StoredLogin,
+  login: PendingLogin,
 ): Promise<StoredLogin> {
   if (!runtime.afterCallback) return stored;
   const view = loginView(stored, runtime.claimsAsLists);
-  const shaped = await runtime.afterCallback(req, res, { ...view });
+  const shaped = await runtime.afterCallback(req, res, { ...view }, login.appState);
   if (typeof shaped !== 'object' || shaped === null || typeof shaped.tokens !== 'object') {
     // A fixed text about the application's own hook (no path or URL): shown on the page,
     // so that the developer trying the login sees what to fix.
@@ -154,6 +165,7 @@ export async function handleCallback(
   runtime: OxdRuntime,
   req: OxdIncomingMessage,
   res: ServerResponse,
+  options: CallbackOptions = {},
 ): Promise<void> {
   const session = requireSession(req);
   const query = queryOf(req.url);
@@ -207,7 +219,7 @@ export async function handleCallback(
       { status: 400 },
     );
   }
-  const data = await reshape(runtime, req, res, await loginData(runtime, code, login, req));
+  const data = await reshape(runtime, req, res, await loginData(runtime, code, login, req), login);
   data.startedAt = runtime.clock();
 
   // A new session id at login (against session fixation); logins other tabs started, and
@@ -225,5 +237,5 @@ export async function handleCallback(
     await rememberLogin(runtime, store, req.sessionID, data);
   }
   debug('callback: login completed, session regenerated');
-  redirect(res, login.returnTo);
+  redirect(res, isSafeReturnTo(options.returnTo) ? safeReturnTo(options.returnTo) : login.returnTo);
 }

@@ -15,7 +15,9 @@ import {
 import type { OxdIncomingMessage } from '../session/store';
 import { normaliseClaims, type Claims } from '../claims';
 import { activeLogin } from './lifetime';
+import { handleCallback, type CallbackOptions } from './callback';
 import { startLogin } from './login';
+import { refreshScope, type RefreshOptions } from './refresh-options';
 import type { LoginOptions } from './login-params';
 import { startLogout, type LogoutOptions } from './logout';
 import { mountPrefix } from '../http/request';
@@ -157,7 +159,8 @@ export class OxdContext {
    * `offline_access` scope), and a 503 error when oxd cannot be reached or a refresh of a
    * still valid token fails (the login is kept).
    */
-  async refresh(): Promise<OxdTokens> {
+  async refresh(options: RefreshOptions = {}): Promise<OxdTokens> {
+    const scope = refreshScope(options);
     const session = this.#req.session;
     const data = activeLogin(this.#runtime, session);
     if (!session || !data) {
@@ -174,7 +177,7 @@ export class OxdContext {
         { key: 'scope' },
       );
     }
-    const usable = await refreshTokens(this.#runtime, this.#req, session, data, true);
+    const usable = await refreshTokens(this.#runtime, this.#req, session, data, true, scope);
     if (!usable) {
       throw new OxdAuthError(
         ERROR_CODES.UNAUTHENTICATED,
@@ -192,6 +195,16 @@ export class OxdContext {
    */
   login(options: LoginOptions = {}): Promise<void> {
     return startLogin(this.#runtime, this.#req, this.#res, options);
+  }
+
+  /**
+   * Completes a login from the application's own route, as the callback route does (the
+   * state checked, the code exchanged, the session regenerated, a redirect to `returnTo`):
+   * for `routes: { callback: false }` and a route of the application at the path of
+   * `authorization_redirect_uri`. Rejects like `login()`.
+   */
+  callback(options: CallbackOptions = {}): Promise<void> {
+    return handleCallback(this.#runtime, this.#req, this.#res, options);
   }
 
   /**

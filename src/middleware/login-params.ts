@@ -53,7 +53,7 @@ export const RESERVED_PARAMS: ReadonlySet<string> = new Set([
 ]);
 
 /** A parameter name as the OP sees it: short, plain characters. */
-const PARAM_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
+export const PARAM_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
 
 /** True when `name` may be sent as an extra authorization request parameter. */
 export function isExtraParamName(name: string): boolean {
@@ -63,7 +63,8 @@ export function isExtraParamName(name: string): boolean {
 /** Longest value of an extra parameter. */
 const MAX_PARAM_VALUE = 1024;
 
-function isParamValue(value: unknown): value is string {
+/** A parameter value that may be sent: non-empty, not too long, no control characters. */
+export function isParamValue(value: unknown): value is string {
   if (typeof value !== 'string' || value === '' || value.length > MAX_PARAM_VALUE) return false;
   for (let i = 0; i < value.length; i += 1) {
     const code = value.charCodeAt(i);

@@ -16,6 +16,7 @@ import {
 } from '../session/store';
 import { oxdUrl, redirect } from '../http/response';
 import { safeReturnTo } from '../http/return-to';
+import { loginStateFor } from './login-state';
 import type { OxdRuntime } from './runtime';
 import { underRequest } from '../telemetry';
 
@@ -88,6 +89,7 @@ export async function startLogin(
   const returnTo = safeReturnTo(options.returnTo);
   const extra = extraParams(runtime.loginParams, options);
   const params = authorizationParams(runtime, options, extra);
+  const appState = await loginStateFor(runtime, req, options);
   if (runtime.clientChoosesState) {
     params.state = randomValue();
     params.nonce = randomValue();
@@ -103,6 +105,7 @@ export async function startLogin(
   const pending: PendingLogin = { state, returnTo, createdAt: now };
   if (nonce) pending.nonce = nonce;
   if (silent) pending.silent = true;
+  if (appState !== undefined) pending.appState = appState;
   const logins = livePendingLogins(session[runtime.loginsKey], now);
   logins.push(pending);
   session[runtime.loginsKey] = logins.slice(-MAX_PENDING_LOGINS);

@@ -7,11 +7,19 @@ import type { ServerResponse } from 'node:http';
 import { debuglog } from 'node:util';
 import type { GetLogoutUriParams } from '../oxd/commands';
 import { OxdCommandError } from '../errors';
-import { destroySession, requireSession, type OxdIncomingMessage } from '../session/store';
+import {
+  destroySession,
+  otherLogins,
+  requireSession,
+  saveSession,
+  type OxdIncomingMessage,
+  type OxdSession,
+} from '../session/store';
 import { oxdUrl, redirect } from '../http/response';
 import { queryOf, singleParam } from '../http/request';
 import { isSafeReturnTo, safeReturnTo } from '../http/return-to';
 import { activeLogin } from './lifetime';
+import { checkLogoutParams, withLogoutParams } from './logout-params';
 import type { OxdRuntime } from './runtime';
 import { hasSilentCookie, markSilentLoginTried } from './silent-login';
 import { underRequest } from '../telemetry';
@@ -31,6 +39,12 @@ export interface LogoutOptions {
    * option (`true`).
    */
   idpLogout?: boolean;
+  /**
+   * Extra parameters on the OP's end-session URL (e.g. `{ ui_locales: 'fr' }`), over those
+   * of the `logoutParams` option. `state`, `id_token_hint`, `post_logout_redirect_uri`,
+   * `client_id` and `session_state` are set by the logout itself and refused.
+   */
+  logoutParams?: Readonly<Record<string, string>>;
 }
 
 /** oxd's error when the OP publishes no `end_session_endpoint`. */
@@ -87,6 +101,20 @@ export function registeredPostLogoutUri(runtime: OxdRuntime): string | undefined
     : runtime.config.client.postLogoutRedirectUri;
 }
 
+/**
+ * Ends this instance's login: the whole session, unless another `oxdAuth()` instance of the
+ * application (another `sessionKey`) holds a login in it, which then stays.
+ */
+async function endLocalLogin(runtime: OxdRuntime, session: OxdSession): Promise<void> {
+  const own = [runtime.sessionKey, runtime.loginsKey];
+  if (otherLogins(session, own).length === 0) {
+    await destroySession(session);
+    return;
+  }
+  for (const key of own) delete session[key];
+  await saveSession(session);
+}
+
 async function endSessionUri(
   runtime: OxdRuntime,
   idToken: string | undefined,
@@ -115,9 +143,17 @@ export async function startLogout(
   options: LogoutOptions,
 ): Promise<void> {
   const session = requireSession(req);
+  const extra =
+    options.logoutParams === undefined
+      ? runtime.logoutParams
+      : {
+          ...runtime.logoutParams,
+          ...checkLogoutParams(options.logoutParams, 'logout() logoutParams'),
+        };
   const data = activeLogin(runtime, session);
-  // A silent login must not log the user straight back in.
-  if (runtime.silentLogin && !hasSilentCookie(req)) markSilentLoginTried(req, res);
+  // A silent login (the option, or attemptSilentLogin() on a route) must not log the user
+  // straight back in: the cookie goes with every logout of a login.
+  if ((runtime.silentLogin || data) && !hasSilentCookie(req)) markSilentLoginTried(req, res);
   const returnTo = isSafeReturnTo(options.returnTo) ? safeReturnTo(options.returnTo) : undefined;
   const local = returnTo ?? runtime.routes.postLogoutRedirect;
   if (!data) {
@@ -125,19 +161,22 @@ export async function startLogout(
     return;
   }
   if (!(options.idpLogout ?? runtime.idpLogout)) {
-    await destroySession(session);
-    debug('logout: local session destroyed, the OP session is kept (idpLogout false)');
+    await endLocalLogin(runtime, session);
+    debug('logout: local login ended, the OP session is kept (idpLogout false)');
     redirect(res, local);
     return;
   }
   let uri: string | undefined;
   let failure: unknown;
   try {
-    uri = await endSessionUri(runtime, data.tokens.id_token, returnTo, req);
+    uri = withLogoutParams(
+      await endSessionUri(runtime, data.tokens.id_token, returnTo, req),
+      extra,
+    );
   } catch (err) {
     failure = err;
   }
-  await destroySession(session);
+  await endLocalLogin(runtime, session);
   if (uri !== undefined) {
     debug('logout: local session destroyed, going to the OP');
     redirect(res, uri);

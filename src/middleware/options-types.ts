@@ -7,6 +7,7 @@ import type { OxdConfig } from '../config/types';
 import type { OxdError } from '../errors';
 import type { OxdClient, OxdClientOptions } from '../oxd/client';
 import type { OxdSessionData } from '../session/login';
+import type { LoginOptions } from './login-params';
 import type { RefreshLock } from './refresh-lock';
 
 /**
@@ -69,15 +70,29 @@ export type LoginQueryParam =
 /** Writes an error response for a failed request. */
 export type ErrorRenderer = (err: OxdError, req: IncomingMessage, res: ServerResponse) => void;
 
+/** Application state kept through a login: a small plain JSON object. */
+export type LoginState = Record<string, unknown>;
+
 /**
- * Called after a successful login with what is about to be stored in the session; return
+ * Called after a successful login with what is about to be stored in the session, and the
+ * state `getLoginState` returned when the login started (`undefined` without it); return
  * the data to store (reshaped, trimmed or enriched).
  */
 export type AfterCallback = (
   req: IncomingMessage,
   res: ServerResponse,
   session: OxdSessionData,
+  state: LoginState | undefined,
 ) => OxdSessionData | Promise<OxdSessionData>;
+
+/**
+ * Called when a login starts, with the login's options: returns a small plain JSON object
+ * (at most 2048 bytes as JSON) kept with the login in progress and given to `afterCallback`.
+ */
+export type GetLoginState = (
+  req: IncomingMessage,
+  options: LoginOptions,
+) => LoginState | Promise<LoginState>;
 
 export interface OxdAuthOptions {
   /** REQUIRED. The oxd-python style INI file (path), or the configuration as an object. */
@@ -90,6 +105,11 @@ export interface OxdAuthOptions {
   clientOptions?: OxdClientOptions;
   /** Reshapes the session data after a login. Default: stored as is. */
   afterCallback?: AfterCallback;
+  /**
+   * Returns application state to keep through the login (given to `afterCallback`); needs
+   * `afterCallback`. Default: none.
+   */
+  getLoginState?: GetLoginState;
   /** Authorization request parameters for every login. Default: none. */
   loginParams?: LoginParams;
   /**
@@ -113,6 +133,12 @@ export interface OxdAuthOptions {
    * session. Default `true`; `req.oxd.logout({ idpLogout })` decides per call.
    */
   idpLogout?: boolean;
+  /**
+   * Extra parameters on the OP's end-session URL of every logout, e.g. `{ ui_locales: 'fr' }`
+   * (`req.oxd.logout({ logoutParams })` adds or replaces some per call). Those the logout
+   * sets itself (`state`, `id_token_hint`, `post_logout_redirect_uri`, …) are refused.
+   */
+  logoutParams?: Readonly<Record<string, string>>;
   /**
    * Try a silent login (`prompt=none`) once per browser session for anonymous visitors of
    * HTML pages: someone already logged in at the OP comes back logged in without seeing a
@@ -148,6 +174,19 @@ export interface OxdAuthOptions {
    * 401). Default 604800 (seven days).
    */
   absoluteDuration?: number;
+  /**
+   * Seconds without a request after which a login ends (idle timeout), for applications
+   * whose session cookie does not already do it (express-session's `rolling` with a
+   * `cookie.maxAge`). Default `false`: no idle timeout.
+   */
+  rollingDuration?: number | false;
+  /**
+   * Seconds by which the clocks of the OP, oxd and the APIs called with the access token may
+   * differ from this server's: access tokens count as expired that much earlier (at most
+   * a tenth of their lifetime), and a back-channel `logout_token` may be issued that much in the
+   * future or that much older than the 4 minutes allowed for its delivery. Default 60.
+   */
+  clockTolerance?: number;
 }
 
 /** A route as matched: `absolute` paths are compared with the full path (mount included). */
@@ -168,11 +207,13 @@ export interface ResolvedOptions {
     readonly postLogoutRedirect: string;
   };
   readonly afterCallback: AfterCallback | undefined;
+  readonly getLoginState: GetLoginState | undefined;
   readonly loginParams: Readonly<LoginParams>;
   readonly loginQueryParams: ReadonlySet<LoginQueryParam>;
   readonly errorOnRequired: boolean;
   readonly renderError: ErrorRenderer | undefined;
   readonly idpLogout: boolean;
+  readonly logoutParams: Readonly<Record<string, string>>;
   readonly silentLogin: boolean;
   /** `refreshLeeway` in milliseconds. */
   readonly refreshLeewayMs: number;
@@ -184,4 +225,8 @@ export interface ResolvedOptions {
   readonly loginsKey: string;
   /** `absoluteDuration` in milliseconds. */
   readonly absoluteDurationMs: number;
+  /** `rollingDuration` in milliseconds; `undefined` when off. */
+  readonly rollingDurationMs: number | undefined;
+  /** `clockTolerance` in milliseconds. */
+  readonly clockToleranceMs: number;
 }

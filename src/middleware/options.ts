@@ -24,17 +24,27 @@ import {
   stringList,
 } from '../option-check';
 import { extraParams, isExtraParamName } from './login-params';
+import { checkLogoutParams } from './logout-params';
+import {
+  resolveClockTolerance,
+  resolveLeeway,
+  resolveRefreshLock,
+  resolveSessionKey,
+} from './option-checks';
 import type { RefreshLock } from './refresh-lock';
 import type {
   LoginParams,
   LoginQueryParam,
   ErrorRenderer,
   AfterCallback,
+  GetLoginState,
   Route,
   ResolvedOptions,
 } from './options-types';
 
 export type {
+  GetLoginState,
+  LoginState,
   OxdAuthRoutes,
   LoginParams,
   LoginQueryParam,
@@ -197,53 +207,6 @@ const CLIENT_METHODS = [
   'getLogoutUri',
 ] as const;
 
-/** Session properties express-session or express-oxd use for something else. */
-const RESERVED_SESSION_KEYS: ReadonlySet<string> = new Set([
-  'cookie',
-  'id',
-  'req',
-  'save',
-  'regenerate',
-  'destroy',
-  'reload',
-  'touch',
-  'resetMaxAge',
-  'oxdUma',
-]);
-
-function resolveSessionKey(value: unknown): string {
-  if (value === undefined) return 'oxd';
-  if (typeof value !== 'string' || !/^[A-Za-z_$][\w$]{0,63}$/.test(value)) {
-    fail('sessionKey', 'must be a property name such as "oxdAdmin" (letters, digits, _ or $)');
-  }
-  if (RESERVED_SESSION_KEYS.has(value) || value in Object.prototype) {
-    fail('sessionKey', `"${value}" is used by the session itself; choose another name`);
-  }
-  return value;
-}
-
-function resolveRefreshLock(value: unknown): RefreshLock | undefined {
-  const lock = value as Partial<RefreshLock> | undefined;
-  if (
-    lock !== undefined &&
-    (typeof lock !== 'object' ||
-      lock === null ||
-      typeof lock.acquire !== 'function' ||
-      typeof lock.release !== 'function')
-  ) {
-    fail('refreshLock', 'must be an object with acquire(key, ttlMs) and release(key, owner)');
-  }
-  return lock as RefreshLock | undefined;
-}
-
-function resolveLeeway(value: unknown): number {
-  const leeway = value ?? 0;
-  if (typeof leeway !== 'number' || !Number.isFinite(leeway) || leeway < 0) {
-    fail('refreshLeeway', 'must be a number of seconds, 0 or more');
-  }
-  return leeway;
-}
-
 /** What an option's check may use besides its own value. */
 interface OptionContext {
   readonly options: Record<string, unknown>;
@@ -306,13 +269,18 @@ export const OXD_AUTH_OPTIONS = {
     default: '`true`',
     doc: "logout also ends the session at the OP (oxd's `get_logout_uri`); `false`: only this site's session",
   }),
+  logoutParams: option<Readonly<Record<string, string>>>({
+    check: (value) => checkLogoutParams(value, 'oxdAuth option logoutParams'),
+    default: '—',
+    doc: "extra parameters on the OP's end-session URL, e.g. `{ ui_locales: 'fr' }` (not `state`, `id_token_hint`, …)",
+  }),
   silentLogin: option<boolean>({
     check: (value) => optionalBoolean(value, 'silentLogin', fail) === true,
     default: '`false`',
     doc: 'try a `prompt=none` login once per browser session for anonymous visitors of HTML pages',
   }),
   refreshLeeway: option<number>({
-    check: resolveLeeway,
+    check: (value) => resolveLeeway(value, 'refreshLeeway', 0),
     default: '`0`',
     doc: "seconds before the access token's expiry at which it is refreshed",
   }),
@@ -331,6 +299,17 @@ export const OXD_AUTH_OPTIONS = {
     default: '`604800` (7 days)',
     doc: 'seconds a login lasts from its start, however active the user; then treated as logged out',
   }),
+  rollingDuration: option<number | false>({
+    check: (value) =>
+      value === false ? false : positiveSeconds(value, 'rollingDuration', 0, fail) || false,
+    default: '`false`',
+    doc: 'seconds without a request after which a login ends (idle timeout); `false`: none',
+  }),
+  clockTolerance: option<number>({
+    check: resolveClockTolerance,
+    default: '`60`',
+    doc: "seconds the OP's, oxd's and APIs' clocks may differ from this server's (token expiry, logout token `iat`)",
+  }),
   routes: option<ResolvedOptions['routes']>({
     check: (value, { config }) => resolveRoutes(value, config),
     default: 'see the routes table',
@@ -339,7 +318,18 @@ export const OXD_AUTH_OPTIONS = {
   afterCallback: option<AfterCallback | undefined>({
     check: (value) => optionalFunction<AfterCallback>(value, 'afterCallback', fail),
     default: '—',
-    doc: '`(req, res, session)` returning the session data to store after a login (reshaped, trimmed, enriched)',
+    doc: '`(req, res, session, state)` returning the session data to store after a login (reshaped, trimmed, enriched)',
+  }),
+  getLoginState: option<GetLoginState | undefined>({
+    check: (value, { options }) => {
+      const hook = optionalFunction<GetLoginState>(value, 'getLoginState', fail);
+      if (hook !== undefined && options.afterCallback === undefined) {
+        fail('getLoginState', 'needs afterCallback, which receives the state it returns');
+      }
+      return hook;
+    },
+    default: '—',
+    doc: '`(req, loginOptions)` returning a plain JSON object (≤ 2048 bytes) kept through the login and given to `afterCallback`',
   }),
   loginParams: option<Readonly<LoginParams>>({
     check: resolveLoginParams,
@@ -388,11 +378,13 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     client: v.client,
     routes: v.routes,
     afterCallback: v.afterCallback,
+    getLoginState: v.getLoginState,
     loginParams: v.loginParams,
     loginQueryParams: v.loginQueryParams,
     errorOnRequired: v.errorOnRequired,
     renderError: v.renderError,
     idpLogout: v.idpLogout,
+    logoutParams: v.logoutParams,
     silentLogin: v.silentLogin,
     refreshLeewayMs: v.refreshLeeway * 1000,
     refreshLock: v.refreshLock,
@@ -400,5 +392,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     sessionKey: v.sessionKey,
     loginsKey: `${v.sessionKey}Logins`,
     absoluteDurationMs: v.absoluteDuration * 1000,
+    rollingDurationMs: v.rollingDuration === false ? undefined : v.rollingDuration * 1000,
+    clockToleranceMs: v.clockTolerance * 1000,
   });
 }

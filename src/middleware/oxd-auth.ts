@@ -12,10 +12,9 @@ import { handleBackchannelLogout, OpKeys } from './backchannel-logout';
 import { handleCallback } from './callback';
 import { attachContext, contextOf } from './context';
 import { handleFrontchannelLogout } from './frontchannel-logout';
-import { activeLogin } from './lifetime';
 import { startLogin } from './login';
 import type { LoginOptions } from './login-params';
-import { hasSilentCookie, markSilentLoginTried } from './silent-login';
+import { trySilentLogin } from './attempt-silent-login';
 import { finishLogout, registeredPostLogoutUri, startLogout } from './logout';
 import {
   crossSiteLogoutError,
@@ -23,8 +22,8 @@ import {
   sendLogoutConfirmation,
 } from './logout-request';
 import { resolveOptions, type OxdAuthOptions, type Route } from './options';
-import { originFormTarget, routePathOf, routePathOfRequest } from '../http/path';
-import { queryOf, singleParam, wantsHtml } from '../http/request';
+import { routePathOf, routePathOfRequest } from '../http/path';
+import { queryOf, singleParam } from '../http/request';
 import { createRuntime, type OxdRuntime } from './runtime';
 import { traced } from '../report';
 import type { OperationName } from '../telemetry';
@@ -155,43 +154,6 @@ function postLogoutLanding(
     }
     return path !== undefined && path === routePathOfRequest(originalUrl ?? url);
   };
-}
-
-/**
- * `silentLogin`: an anonymous GET of an HTML page, with a session middleware and no earlier
- * try in this browser session, starts a `prompt=none` login returning to the same URL. The
- * cookie is set first, so whatever the OP answers, the next page is not redirected again.
- * Resolves false (the request goes on) when no silent login is started.
- */
-async function trySilentLogin(
-  runtime: OxdRuntime,
-  req: OxdIncomingMessage,
-  res: ServerResponse,
-): Promise<boolean> {
-  const session = req.session;
-  if (
-    !session ||
-    typeof session.save !== 'function' ||
-    activeLogin(runtime, session) !== undefined
-  ) {
-    return false;
-  }
-  if (!wantsHtml(req) || hasSilentCookie(req)) return false;
-  markSilentLoginTried(req, res);
-  try {
-    await startLogin(
-      runtime,
-      req,
-      res,
-      { returnTo: originFormTarget(req.originalUrl ?? req.url) ?? '/', prompt: 'none' },
-      true,
-    );
-    debug('silent login: trying prompt=none');
-    return true;
-  } catch (err) {
-    debug('silent login: could not start (%s), going on anonymously', (err as Error).message);
-    return false;
-  }
 }
 
 /**

@@ -30,12 +30,15 @@ type TokenReply = ResultOf<'getAccessTokenByRefreshToken'> & { id_token?: string
  * The stored tokens from a `get_tokens_by_code` / `get_access_token_by_refresh_token` reply.
  * `expires_in` of -1 or absent (the OP did not say) means no known expiry. Tokens the reply
  * lacks (or sends empty) are kept from `previous` (a refresh usually returns no ID token,
- * maybe no new refresh token).
+ * maybe no new refresh token). The expiry is kept `toleranceMs` (`clockTolerance`) ahead of
+ * what the OP said, but never more than a tenth of the token's lifetime ahead, so that a server
+ * whose clock runs ahead never sees a token this one thinks still valid expire.
  */
 export function tokensFromReply(
   reply: TokenReply,
   now: number,
   previous?: OxdSessionTokens,
+  toleranceMs = 0,
 ): OxdSessionTokens {
   const tokens: OxdSessionTokens = { access_token: reply.access_token };
   const idToken = reply.id_token || previous?.id_token;
@@ -43,7 +46,10 @@ export function tokensFromReply(
   const refreshToken = reply.refresh_token || previous?.refresh_token;
   if (refreshToken) tokens.refresh_token = refreshToken;
   const expiresIn = reply.expires_in;
-  if (expiresIn !== undefined && expiresIn > 0) tokens.expires_at = now + expiresIn * 1000;
+  if (expiresIn !== undefined && expiresIn > 0) {
+    const lifetime = expiresIn * 1000;
+    tokens.expires_at = now + lifetime - Math.min(toleranceMs, lifetime / 10);
+  }
   return tokens;
 }
 
@@ -115,13 +121,17 @@ async function requestRefresh(
   runtime: OxdRuntime,
   previous: OxdSessionTokens,
   req: OxdIncomingMessage,
+  scope?: readonly string[],
 ): Promise<OxdSessionTokens> {
   const refreshToken = previous.refresh_token;
   if (!refreshToken) return previous;
   const reply = await underRequest(req, () =>
-    runtime.client.getAccessTokenByRefreshToken({ refresh_token: refreshToken }),
+    runtime.client.getAccessTokenByRefreshToken({
+      refresh_token: refreshToken,
+      ...(scope === undefined ? {} : { scope: [...scope] }),
+    }),
   );
-  return tokensFromReply(reply, runtime.clock(), previous);
+  return tokensFromReply(reply, runtime.clock(), previous, runtime.clockToleranceMs);
 }
 
 /**
@@ -135,13 +145,16 @@ async function obtainTokens(
   session: OxdSession,
   data: StoredLogin,
   force: boolean,
+  scope?: readonly string[],
 ): Promise<OxdSessionTokens> {
   const used = data.tokens;
-  const adopted = await newerStored(runtime, req, used, force);
+  // A refresh asking for a scope wants tokens of that scope: none adopted from elsewhere.
+  const adopt = scope === undefined;
+  const adopted = adopt ? await newerStored(runtime, req, used, force) : undefined;
   if (adopted) return adopted;
   const lock = runtime.refreshLock;
   const sid = req.sessionID;
-  if (!lock || sid === undefined) return requestRefresh(runtime, used, req);
+  if (!lock || sid === undefined) return requestRefresh(runtime, used, req, scope);
   const key = `oxd-refresh:${sid}`;
   const ttlMs = refreshLeaseMs(runtime);
   const deadline = Date.now() + ttlMs;
@@ -163,12 +176,12 @@ async function obtainTokens(
             })
           : undefined;
       try {
-        const meanwhile = await newerStored(runtime, req, used, force);
+        const meanwhile = adopt ? await newerStored(runtime, req, used, force) : undefined;
         if (meanwhile) return meanwhile;
         if (lease?.lost) throw lostLease(lease);
         // Once asked, the OP may rotate the refresh token: the answer is saved even if the
         // lease is lost meanwhile, since those are the only tokens that still work.
-        const fresh = await requestRefresh(runtime, used, req);
+        const fresh = await requestRefresh(runtime, used, req, scope);
         if (session[runtime.sessionKey] === data) {
           keepClaimsAcrossTokens(data, fresh);
           data.tokens = fresh;
@@ -183,7 +196,7 @@ async function obtainTokens(
       }
     }
     await sleep(POLL_MS);
-    const saved = await newerStored(runtime, req, used, force);
+    const saved = adopt ? await newerStored(runtime, req, used, force) : undefined;
     if (saved) return saved;
     if (Date.now() >= deadline) {
       throw new OxdError(
@@ -286,6 +299,8 @@ function oxdUnreachable(err: OxdCommandError): boolean {
  * answer in time, and when a refresh of a still valid token fails short of a refusal.
  *
  * @param force refresh even though the access token is not due (`req.oxd.refresh()`).
+ * @param scope oxd's `scope` parameter (`req.oxd.refresh({ scope })`): such a refresh waits
+ *   for one in flight for the session, then makes its own with the tokens that one got.
  */
 export async function refreshTokens(
   runtime: OxdRuntime,
@@ -293,16 +308,25 @@ export async function refreshTokens(
   session: OxdSession,
   data: StoredLogin,
   force = false,
+  scope?: readonly string[],
 ): Promise<boolean> {
   if (!data.tokens.refresh_token) return true;
   const key = req.sessionID;
   let pending = key === undefined ? undefined : runtime.refreshes.get(key);
+  if (pending && scope !== undefined) {
+    const earlier = await pending.catch(() => undefined);
+    if (earlier && session[runtime.sessionKey] === data) {
+      keepClaimsAcrossTokens(data, earlier);
+      data.tokens = earlier;
+    }
+    pending = undefined;
+  }
   if (!pending) {
     pending = traced(
       'refresh',
       req,
       runtime,
-      () => obtainTokens(runtime, req, session, data, force),
+      () => obtainTokens(runtime, req, session, data, force, scope),
       refusedOutcome,
     );
     if (key !== undefined) {

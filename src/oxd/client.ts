@@ -21,6 +21,7 @@ import {
 import { defaultTransport, isUnknownSite, pingTransport } from './client-support';
 import { isRejectedToken } from './protection-token';
 import { SiteRegistration, type ReadSavedRegistration, type RegisterOnce } from './registration';
+import { updateSiteParamsFromConfig } from './update-site';
 import { readResult } from './results';
 import type { OxdReply, Transport } from './transport';
 
@@ -70,6 +71,7 @@ export class OxdClient {
   private readonly transport: Transport;
   /** Whether commands carry a protection access token in this dialect. */
   private readonly usesToken: boolean;
+  private readonly config: OxdConfig;
   private readonly registration: SiteRegistration;
   private closed = false;
   private closed$: Promise<void> = Promise.resolve();
@@ -79,6 +81,7 @@ export class OxdClient {
   private bootstrapParent: TelemetrySpan | undefined;
 
   constructor(config: OxdConfig, options: OxdClientOptions = {}) {
+    this.config = config;
     this.serverVersion = config.oxd.serverVersion;
     const logger = loggerOf(options.logger, 'OxdClient option');
     this.transport = options.transport ?? defaultTransport(config, options.dispatcher, logger);
@@ -180,11 +183,12 @@ export class OxdClient {
   }
 
   /**
-   * Updates the registered site's client metadata. A changed post-logout redirect URI is
-   * remembered (see {@link postLogoutRedirectUri}) and saved with `writeBack`, so logout
-   * keeps sending the URI the OP has registered.
+   * Updates the registered site's client metadata: `params`, or without them the
+   * configuration's `[client]` values (as oxd-python's `update_site()`). A changed post-logout
+   * redirect URI is remembered (see {@link postLogoutRedirectUri}) and saved with `writeBack`.
    */
-  async updateSite(params: ParamsOf<'updateSite'>): Promise<ResultOf<'updateSite'>> {
+  async updateSite(given?: ParamsOf<'updateSite'>): Promise<ResultOf<'updateSite'>> {
+    const params = given ?? updateSiteParamsFromConfig(this.config, this.usesToken);
     const result = await this.call('updateSite', params);
     const postLogout =
       this.serverVersion === 4

@@ -110,7 +110,7 @@ interface RegistrationRequest {
 }
 
 /** The dialect's registration command and its params (compacted). */
-function registrationRequest(
+export function registrationRequest(
   client: ClientSettings,
   version: ServerVersion,
   usesToken: boolean,

@@ -51,6 +51,11 @@ export interface StoredLogin {
    * `absoluteDuration`. Absent in logins stored by earlier versions (stamped on first read).
    */
   startedAt?: number | undefined;
+  /**
+   * When the login was last used, in milliseconds since the epoch: kept only with a
+   * `rollingDuration`, and written at most once per step of it, not on every request.
+   */
+  seenAt?: number | undefined;
 }
 
 /**
@@ -261,6 +266,7 @@ export function compactLogin(
     ? { ...stored, tokens: data.tokens }
     : { tokens: data.tokens, claims: data.claims };
   if (stored.startedAt !== undefined) result.startedAt = stored.startedAt;
+  if (stored.seenAt !== undefined) result.seenAt = stored.seenAt;
   if (!sameClaims && data.rawClaims !== undefined) result.rawClaims = data.rawClaims;
   if (
     data.idTokenClaims !== undefined &&

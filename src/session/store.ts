@@ -23,6 +23,8 @@ export interface PendingLogin {
   createdAt: number;
   /** A `prompt=none` login: "no OP session" answers continue anonymously. */
   silent?: boolean | undefined;
+  /** What `getLoginState` returned, for `afterCallback`. */
+  appState?: Record<string, unknown> | undefined;
 }
 
 /** A UMA claims gathering that was started (user sent to the AS) and has not come back yet. */

@@ -128,6 +128,47 @@ describe.each(FRAMEWORKS)('%s', (framework) => {
   });
 });
 
+describe.each(FRAMEWORKS)('%s: logging out of one instance', (framework) => {
+  test.each([true, false])(
+    'keeps the other instance logged in (idpLogout %s), and the last logout ends the session',
+    async (idpLogout) => {
+      const site = oxdAuth({ config: configFor(stack, 'socket'), idpLogout });
+      const admin = oxdAuth({ config: adminConfig(), sessionKey: 'oxdAdmin', idpLogout });
+      handlers.push(site, admin);
+      const agent = request.agent(buildTwoInstanceApp(framework, site, admin));
+      const me = (path: string) => agent.get(path).set('Accept', 'application/json');
+
+      await logIn(agent, stack, '/login');
+      await logIn(agent, stack, '/admin/login');
+      const siteMe = await me('/me');
+      expect(siteMe.status).toBe(200);
+      expect((await me('/admin/me')).status).toBe(200);
+
+      // Out of the admin area: the site's login stays, unchanged.
+      const adminOut = await agent.get('/admin/logout').set('Accept', HTML);
+      expect(adminOut.status).toBe(302);
+      if (idpLogout) expect(adminOut.headers.location).toContain(stack.op.issuer);
+      expect((await me('/admin/me')).status).toBe(401);
+      const siteAfter = await me('/me');
+      expect(siteAfter.status).toBe(200);
+      expect(siteAfter.body).toEqual(siteMe.body);
+
+      // In again at the admin area, then out of the site: the admin login stays.
+      await logIn(agent, stack, '/admin/login');
+      const adminMe = await me('/admin/me');
+      expect(adminMe.status).toBe(200);
+      expect((await agent.get('/logout').set('Accept', HTML)).status).toBe(302);
+      expect((await me('/me')).status).toBe(401);
+      expect((await me('/admin/me')).body).toEqual(adminMe.body);
+
+      // The last logout ends the whole session: its cookie no longer names a stored session.
+      expect((await agent.get('/admin/logout').set('Accept', HTML)).status).toBe(302);
+      expect((await me('/admin/me')).status).toBe(401);
+      expect((await me('/me')).status).toBe(401);
+    },
+  );
+});
+
 describe('sessionKey option', () => {
   test.each<[string, unknown]>([
     ['an empty name', ''],

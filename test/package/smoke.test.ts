@@ -38,6 +38,7 @@ const EXPECTED: Readonly<Record<string, readonly string[]>> = {
     'SocketTransport',
     'UMA_CACHE_DEFAULTS',
     'UmaNeedInfoError',
+    'attemptSilentLogin',
     'claimCheck',
     'createOxdClient',
     'claimEquals',
