@@ -1,0 +1,34 @@
+/**
+ * Where the package reports what an operator should see (a secret in a readable file, oxd
+ * reached over a network in clear): an object with `warn(message, fields)` and
+ * `error(message, fields)`, as `console` and winston have them. Default `console`.
+ */
+export interface Logger {
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+/** `console`, without an empty fields argument. */
+export const consoleLogger: Logger = {
+  warn: (message, fields) =>
+    fields === undefined ? console.warn(message) : console.warn(message, fields),
+  error: (message, fields) =>
+    fields === undefined ? console.error(message) : console.error(message, fields),
+};
+
+/** The given logger, checked, or {@link consoleLogger}. */
+export function loggerOf(logger: unknown, where: string): Logger {
+  if (logger === undefined) return consoleLogger;
+  const candidate = logger as Partial<Logger> | null;
+  if (
+    typeof candidate !== 'object' ||
+    candidate === null ||
+    typeof candidate.warn !== 'function' ||
+    typeof candidate.error !== 'function'
+  ) {
+    throw new TypeError(
+      `${where} logger must be an object with warn(message, fields) and error(message, fields), such as console`,
+    );
+  }
+  return candidate as Logger;
+}
