@@ -53,19 +53,27 @@ const PLAIN_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
  */
 export function causeOf(failure: unknown): string | undefined {
   if (failure instanceof OxdCommandError && PLAIN_NAME.test(failure.error)) return failure.error;
-  let current: unknown = failure instanceof Error ? failure.cause : undefined;
-  for (let depth = 0; depth < 8 && current instanceof Error; depth += 1) {
+  // Errors of Node and undici may come from another realm: no `instanceof Error` below.
+  let current = causeIn(failure);
+  for (let depth = 0; depth < 8 && current !== undefined; depth += 1) {
     if (current instanceof OxdCommandError && PLAIN_NAME.test(current.error)) return current.error;
-    const code = (current as { code?: unknown }).code;
+    const { code, name } = current as { code?: unknown; name?: unknown };
     if (typeof code === 'string' && SYSTEM_CODE.test(code)) return code;
     if (!(current instanceof OxdError)) {
-      // undici's errors carry a code (`UND_ERR_CONNECT_TIMEOUT`) and a class name.
+      // undici's errors carry a code (`UND_ERR_CONNECT_TIMEOUT`) besides their class name.
       if (typeof code === 'string' && PLAIN_NAME.test(code)) return code;
-      if (PLAIN_NAME.test(current.name)) return current.name;
+      if (typeof name === 'string' && PLAIN_NAME.test(name)) return name;
     }
-    current = current.cause;
+    current = causeIn(current);
   }
   return undefined;
+}
+
+/** The `cause` of an error, when it is an object. */
+function causeIn(error: unknown): object | undefined {
+  const cause =
+    typeof error === 'object' && error !== null ? (error as { cause?: unknown }).cause : undefined;
+  return typeof cause === 'object' && cause !== null ? cause : undefined;
 }
 
 /**
@@ -82,7 +90,11 @@ export function reportFailure(failure: unknown, site: FailureSite): void {
   const logger = site.runtime?.logger ?? consoleLogger;
   const code = failureCode(failure);
   const cause = causeOf(failure);
-  const fields: Record<string, unknown> = { code, status, operation: site.operation };
+  // A warning's request was served: the status its failure would have had is not given.
+  const fields: Record<string, unknown> =
+    site.level === 'warn'
+      ? { code, operation: site.operation }
+      : { code, status, operation: site.operation };
   if (cause !== undefined) fields.cause = cause;
   Object.assign(fields, traceIds(site.span));
   const message = `express-oxd: ${site.operation} failed with ${code}${cause === undefined ? '' : ` (${cause})`}`;

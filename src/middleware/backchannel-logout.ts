@@ -13,6 +13,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { debuglog } from 'node:util';
 import { loginClaims, loginIssuer, loginSid, type StoredLogin } from '../session/login';
 import { type OxdIncomingMessage } from '../session/store';
+import { sessionStoreUnavailable } from '../errors';
 import { sendJson } from '../http/response';
 import type { OxdRuntime } from './runtime';
 
@@ -60,7 +61,7 @@ function call<T>(
   run: (callback: (err: unknown, value?: T) => void) => void,
 ): Promise<T | undefined> {
   return new Promise((resolve, reject) => {
-    run((err, value) => (err ? reject(err) : resolve(value)));
+    run((err, value) => (err ? reject(sessionStoreUnavailable(err)) : resolve(value)));
   });
 }
 

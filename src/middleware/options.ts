@@ -10,7 +10,9 @@ import { resolveConfig, type ConfigInput } from '../config/resolve';
 import type { OxdConfig } from '../config/types';
 import { OxdConfigError } from '../errors';
 import { isSafeReturnTo } from '../http/return-to';
+import type { Logger } from '../logger';
 import type { OxdClient } from '../oxd/client';
+import { loggerOption } from '../report';
 import {
   checkKeys,
   type Fail,
@@ -356,6 +358,11 @@ export const OXD_AUTH_OPTIONS = {
     default: 'HTML page or JSON',
     doc: '`(err, req, res)` writing the 401 / 403 answers of `requireAuth()` (default: as `oxdErrorHandler()`)',
   }),
+  logger: option<Logger>({
+    check: (value, { options }) => loggerOption(value, options.client, fail),
+    default: "`client`'s, else `console`",
+    doc: 'where failures answered 5xx are logged, once each: `warn(message, fields)` and `error(message, fields)` (console, winston; pino: see the operations page)',
+  }),
 } as const;
 
 type OptionValues = {
@@ -400,5 +407,6 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     sessionKey: v.sessionKey,
     loginsKey: `${v.sessionKey}Logins`,
     absoluteDurationMs: v.absoluteDuration * 1000,
+    logger: v.logger,
   });
 }

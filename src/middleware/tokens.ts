@@ -239,12 +239,19 @@ export async function refreshTokens(
   const key = req.sessionID;
   let pending = key === undefined ? undefined : runtime.refreshes.get(key);
   if (!pending) {
+    // The failure is reported as the request sees it: an outage as the 503 it is answered
+    // with, and as a warning when the current token is still valid and the request goes on
+    // with it (a refresh ahead of expiry, see ensureFreshTokens()).
     pending = traced(
       'refresh',
       req,
       runtime,
-      () => obtainTokens(runtime, req, session, data, force),
+      () =>
+        obtainTokens(runtime, req, session, data, force).catch((err: unknown) => {
+          throw err instanceof OxdCommandError && !isRefusal(err) ? outage(err) : err;
+        }),
       refusedOutcome,
+      () => (!force && !isExpired(data.tokens, runtime.clock()) ? 'warn' : 'error'),
     );
     if (key !== undefined) {
       runtime.refreshes.set(key, pending);
@@ -265,7 +272,7 @@ export async function refreshTokens(
     if (!(err instanceof OxdCommandError)) throw err;
     if (!isRefusal(err)) {
       debug('refresh: failed (%s), the login is kept', err.error);
-      throw outage(err);
+      throw err;
     }
     // Another instance may have used the refresh token first (rotation) and saved the
     // tokens it got: those are good, the login goes on.

@@ -9,6 +9,7 @@
 import type { Dispatcher } from 'undici';
 import type { OxdConfig, ServerVersion, WriteBackValues } from '../config/types';
 import { ERROR_CODES, OxdCommandError, OxdConfigError, OxdError } from '../errors';
+import { loggerOf, type Logger } from '../logger';
 import { observeCommand, takeParent, type TelemetrySpan } from '../telemetry';
 import {
   COMMANDS,
@@ -50,6 +51,13 @@ export interface OxdClientOptions {
   readSaved?: ReadSavedRegistration | undefined;
   /** Clock in milliseconds since the epoch, for token expiry. Default `Date.now`. */
   now?: (() => number) | undefined;
+  /**
+   * Where failures of the UMA helpers using this client (`umaGetRpt()`, `umaFetch()`,
+   * `umaClaims()`) are logged, and the default logger of `oxdAuth()` and `umaProtect()`
+   * given this client: `warn(message, fields)` and `error(message, fields)`, as `console`
+   * (the default) and winston have them.
+   */
+  logger?: Logger | undefined;
 }
 
 /**
@@ -101,6 +109,8 @@ function defaultTransport(config: OxdConfig, dispatcher: Dispatcher | undefined)
 export class OxdClient {
   /** Server generation the client speaks to (`[oxd] server_version`). */
   readonly serverVersion: ServerVersion;
+  /** Where failures of operations using this client are logged (`logger` option). */
+  readonly logger: Logger;
   private readonly transport: Transport;
   /** Whether commands carry a protection access token in this dialect. */
   private readonly usesToken: boolean;
@@ -111,6 +121,7 @@ export class OxdClient {
 
   constructor(config: OxdConfig, options: OxdClientOptions = {}) {
     this.serverVersion = config.oxd.serverVersion;
+    this.logger = loggerOf(options.logger, 'OxdClient option');
     this.transport = options.transport ?? defaultTransport(config, options.dispatcher);
     this.usesToken = this.transport.kind === 'https' || config.oxd.protectCommands;
     this.registration = new SiteRegistration({

@@ -15,6 +15,7 @@ import type { WriteBackValues } from '../../src/config/types';
 import { resolveConfig } from '../../src/config/resolve';
 import { OxdClient } from '../../src/oxd/client';
 import { ensureBuilt } from '../helpers/build';
+import { capturingLogger } from '../helpers/capture-logger';
 import { startLocalStack } from '../helpers/local-stack';
 import { followOpLogout, OpCookieJar } from '../helpers/op-login';
 import { buildApp, FRAMEWORKS, type Framework } from './app-fixture';
@@ -83,6 +84,24 @@ async function endSessionEndpoint(): Promise<string> {
 }
 
 /** The app on a real 127.0.0.1 socket; POST bodies to the back-channel route are recorded. */
+/** A session store that fails every call while `failing` is set, as Redis down would. */
+class FailingStore extends session.MemoryStore {
+  failing = false;
+  private refused(): Error {
+    return Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), {
+      code: 'ECONNREFUSED',
+    });
+  }
+  override get(sid: string, callback: (err: unknown, data?: session.SessionData | null) => void) {
+    if (this.failing) return callback(this.refused());
+    return super.get(sid, callback);
+  }
+  override set(sid: string, data: session.SessionData, callback?: (err?: unknown) => void) {
+    if (this.failing) return callback?.(this.refused());
+    return super.set(sid, data, callback);
+  }
+}
+
 async function startApp(framework: Framework) {
   const saved: WriteBackValues[] = [];
   const client = new OxdClient(resolveConfig(configFor(stack, 'https4')), {
@@ -91,10 +110,12 @@ async function startApp(framework: Framework) {
       saved.push(values);
     },
   });
-  const store = new session.MemoryStore();
+  const store = new FailingStore();
+  const logger = capturingLogger();
   const handler = oxdAuth({
     config: configFor(stack, 'https4'),
     client,
+    logger,
     routes: { backchannelLogout: '/backchannel-logout' },
   });
   const app = buildApp(framework, handler, { store });
@@ -115,7 +136,7 @@ async function startApp(framework: Framework) {
   });
   await client.register();
   await registerBackchannelUri(saved, `${base}/backchannel-logout`);
-  return { server, base, bodies, store, client };
+  return { server, base, bodies, store, client, logger };
 }
 
 function sessionCount(store: session.MemoryStore): Promise<number> {
@@ -189,4 +210,27 @@ describe.each(FRAMEWORKS)('%s', (framework) => {
     expect(empty.status).toBe(400);
     expect((await secondTab.get('/').set('Accept', HTML)).text).toMatch(/logged in/);
   });
+});
+
+test('a session store failing as the OP logs the user out: 503, logged once with its cause', async () => {
+  const app = await startApp('express5');
+  const jar = new OpCookieJar();
+  const browser = request.agent(app.server);
+  expect((await logIn(browser, stack, '/login', jar)).status).toBe(302);
+  app.store.failing = true;
+  try {
+    await followOpLogout(await endSessionEndpoint(), stack.op.ca, jar);
+    for (let i = 0; i < 100 && app.logger.lines.length === 0; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  } finally {
+    app.store.failing = false;
+  }
+  expect(app.bodies).toHaveLength(1);
+  expect(app.logger.summary()).toEqual([
+    ['error', 'OXD_SESSION_STORE_UNAVAILABLE', 'backchannel_logout', 503, 'ECONNREFUSED'],
+  ]);
+  // Nothing of the logout token is in the log.
+  const token = new URLSearchParams(app.bodies[0]).get('logout_token') as string;
+  expect(JSON.stringify(app.logger.lines)).not.toContain(token.split('.')[1]);
 });

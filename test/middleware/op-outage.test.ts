@@ -2,7 +2,9 @@
  * A token refresh while the OpenID Provider is failing, against the local oxd: an OP outage
  * (the OP answers 5xx, or is not running at all) answers 503 and keeps the login, so the
  * user is still logged in once the OP is back; only a refusal of the refresh token by the
- * OP ends the login (the refused case is in attacks.test.ts).
+ * OP ends the login (the refused case is in attacks.test.ts). The failure is logged once per
+ * refresh with the status the response gets (503), and a refresh ahead of expiry that fails
+ * while the page is served with the still valid token is a warning.
  */
 import { createServer, type Server } from 'node:http';
 import request from 'supertest';
@@ -10,6 +12,7 @@ import { ERROR_CODES, oxdAuth, type OxdAuthHandler } from '../../src';
 import { resolveConfig } from '../../src/config/resolve';
 import { OxdClient } from '../../src/oxd/client';
 import type { OxdReply, OxdRequest, Transport } from '../../src/oxd/transport';
+import { capturingLogger } from '../helpers/capture-logger';
 import { startLocalStack } from '../helpers/local-stack';
 import { buildApp } from './app-fixture';
 import {
@@ -61,6 +64,7 @@ const TRANSPORT_NAMES: readonly TransportName[] = ['socket', 'https4', 'https3']
 let stack: LocalStack;
 const servers: Server[] = [];
 const handlers: OxdAuthHandler[] = [];
+const logger = capturingLogger();
 const apps = new Map<
   TransportName,
   { server: Server; agent: Agent; offset: { ms: number }; transport: Op503Transport }
@@ -78,6 +82,7 @@ beforeAll(async () => {
     const auth = oxdAuth({
       config: configFor(stack, name),
       client,
+      logger,
       clock: () => Date.now() + offset.ms,
     });
     handlers.push(auth);
@@ -98,6 +103,8 @@ afterAll(async () => {
   );
   await stack?.close();
 });
+
+afterEach(() => logger.clear());
 
 function appOf(name: TransportName) {
   const app = apps.get(name);
@@ -134,6 +141,11 @@ describe('the OP answers the refresh with 503', () => {
         const api = await expiredProfile(name, 'application/json');
         expect(api.status).toBe(503);
         expect(api.body).toMatchObject({ code: ERROR_CODES.COMMAND_FAILED });
+        // Logged once per refresh, with the status the response got and oxd's error; not
+        // the OP's page that oxd passed on.
+        const line = ['error', ERROR_CODES.COMMAND_FAILED, 'refresh', 503, 'http_status_503'];
+        expect(logger.summary()).toEqual([line, line]);
+        expect(JSON.stringify(logger.lines)).not.toContain('Service Unavailable');
       } finally {
         transport.opAnswers503 = false;
       }
@@ -147,6 +159,35 @@ describe('the OP answers the refresh with 503', () => {
     60_000,
   );
 });
+
+test('a refresh ahead of expiry that fails while the token is still valid: the page is served, a warning is logged', async () => {
+  const transport = new Op503Transport(countingTransport(stack, 'socket'));
+  const client = new OxdClient(resolveConfig(configFor(stack, 'socket')), {
+    transport,
+    writeBack: false,
+  });
+  const early = capturingLogger();
+  // A leeway longer than the token's life: every request refreshes ahead of expiry.
+  const auth = oxdAuth({
+    config: configFor(stack, 'socket'),
+    client,
+    logger: early,
+    refreshLeeway: 86_400,
+  });
+  handlers.push(auth);
+  const server = createServer(buildApp('express5', auth));
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const agent = request.agent(server);
+  expect((await logIn(agent, stack)).status).toBe(302);
+  early.clear();
+  transport.opAnswers503 = true;
+  const page = await agent.get('/profile').set('Accept', HTML);
+  expect(page.status).toBe(200);
+  expect(early.summary()).toEqual([
+    ['warn', ERROR_CODES.COMMAND_FAILED, 'refresh', undefined, 'http_status_503'],
+  ]);
+}, 60_000);
 
 describe('the OP is not running', () => {
   beforeAll(async () => {
@@ -162,6 +203,12 @@ describe('the OP is not running', () => {
       expect(page.text).toContain('Login');
       const api = await expiredProfile(name, 'application/json', 6);
       expect(api.status).toBe(503);
+      expect(
+        logger.summary().map(([level, , operation, status]) => [level, operation, status]),
+      ).toEqual([
+        ['error', 'refresh', 503],
+        ['error', 'refresh', 503],
+      ]);
       const profile = await appOf(name).agent.get('/profile').set('Accept', HTML);
       expect(profile.status).toBe(200);
       expect(profile.body.user.email).toBe('jane.doe@example.com');

@@ -2,10 +2,12 @@
  * The middleware under load and through an oxd outage, against the local OP and oxd: a
  * burst of first logins registers the site once; while oxd is down, logins answer 503 with
  * a clear page, logged-in users keep working, and everything recovers when oxd is back.
+ * Each failure answered 5xx is logged once, with its code and cause, through the `logger`.
  */
 import { createServer, type Server } from 'node:http';
 import request from 'supertest';
 import { ERROR_CODES, oxdAuth, type OxdAuthHandler } from '../../src';
+import { capturingLogger } from '../helpers/capture-logger';
 import { startLocalStack } from '../helpers/local-stack';
 import { buildApp } from './app-fixture';
 import {
@@ -21,6 +23,7 @@ import {
 let stack: LocalStack;
 const servers: Server[] = [];
 const handlers: OxdAuthHandler[] = [];
+const logger = capturingLogger();
 
 beforeAll(async () => {
   stack = await startLocalStack();
@@ -37,7 +40,7 @@ afterAll(async () => {
 /** The app on a real listening server (supertest then reuses it for every agent). */
 async function serve(transport: 'socket' | 'https4', options: { clock?: () => number } = {}) {
   const { client, counter } = clientFor(stack, transport);
-  const auth = oxdAuth({ config: configFor(stack, transport), client, ...options });
+  const auth = oxdAuth({ config: configFor(stack, transport), client, logger, ...options });
   handlers.push(auth);
   const server = createServer(buildApp('express5', auth));
   servers.push(server);
@@ -81,7 +84,10 @@ describe('while oxd is down', () => {
       apps.set(transport, { server, counter, agent, offset });
     }
     await stack.stopOxd();
+    logger.clear();
   }, 60_000);
+
+  afterEach(() => logger.clear());
 
   afterAll(async () => {
     await stack.startOxd();
@@ -110,6 +116,12 @@ describe('while oxd is down', () => {
         error: 'oxd_unavailable',
         code: ERROR_CODES.TRANSPORT_FAILED,
       });
+      // Each failed login is in the application's log, once, with what caused it.
+      const line = ['error', ERROR_CODES.TRANSPORT_FAILED, 'login', 503, 'ECONNREFUSED'];
+      expect(logger.summary()).toEqual([line, line]);
+      expect(logger.lines[0]?.[1]).toBe(
+        'express-oxd: login failed with OXD_TRANSPORT_FAILED (ECONNREFUSED)',
+      );
     },
   );
 
@@ -130,6 +142,9 @@ describe('while oxd is down', () => {
       offset.ms = 2 * 60 * 60 * 1000;
       const page = await agent.get('/profile').set('Accept', HTML);
       expect(page.status).toBe(503);
+      expect(logger.summary()).toEqual([
+        ['error', ERROR_CODES.TRANSPORT_FAILED, 'refresh', 503, 'ECONNREFUSED'],
+      ]);
       offset.ms = 0;
       expect((await agent.get('/profile').set('Accept', HTML)).status).toBe(200);
     },
@@ -158,6 +173,9 @@ describe('while oxd is down', () => {
     const { agent } = appOf('socket');
     const logout = await agent.get('/logout').set('Accept', HTML);
     expect(logout.status).toBe(503);
+    expect(logger.summary()).toEqual([
+      ['error', ERROR_CODES.TRANSPORT_FAILED, 'logout', 503, 'ECONNREFUSED'],
+    ]);
     const guarded = await agent.get('/profile').set('Accept', HTML);
     expect(guarded.status).toBe(302);
     expect(guarded.headers.location).toBe('/login?returnTo=%2Fprofile');

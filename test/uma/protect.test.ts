@@ -7,6 +7,7 @@
 import { request } from 'undici';
 import { OxdCommandError, umaFetch, umaGetRpt, umaProtect, UmaNeedInfoError } from '../../src';
 import type { OxdClient } from '../../src/oxd/client';
+import { capturingLogger } from '../helpers/capture-logger';
 import { startLocalStack } from '../helpers/local-stack';
 import {
   clientFor,
@@ -74,11 +75,12 @@ function ticketOf(answer: Answer): string {
 describe.each<TransportName>([...TRANSPORTS])('umaProtect over %s', (transport) => {
   let rs: ResourceServer;
   let rp: OxdClient;
+  const rpLogger = capturingLogger();
   let rsClient: OxdClient;
 
   beforeAll(async () => {
     rsClient = clientFor(stack, transport).client;
-    rp = clientFor(stack, transport).client;
+    rp = clientFor(stack, transport, { logger: rpLogger }).client;
     rs = await startResourceServer(umaProtect(RESOURCES, { client: rsClient }));
     closers.push(
       () => rs.close(),
@@ -220,9 +222,15 @@ describe.each<TransportName>([...TRANSPORTS])('umaProtect over %s', (transport) 
     expect(error.redirectUser).toBe(`${stack.oxd.httpsUrl}/uma/claims-gathering`);
     // The ticket of the need_info answer is used up once exchanged again.
     await umaGetRpt(rp, { ticket: error.ticket }).catch(() => undefined);
+    rpLogger.clear();
     const reused = await umaGetRpt(rp, { ticket: error.ticket }).catch((e) => e);
     expect(reused).toBeInstanceOf(OxdCommandError);
     expect(reused.error).toBe('invalid_ticket');
+    // Logged through the client's logger, without the ticket.
+    expect(rpLogger.summary()).toEqual([
+      ['error', 'OXD_COMMAND_FAILED', 'uma_get_rpt', 502, 'invalid_ticket'],
+    ]);
+    expect(JSON.stringify(rpLogger.lines)).not.toContain(error.ticket);
   });
 
   test("another client's RPT - a second resource server's RPT gets 401 here, and back", async () => {
