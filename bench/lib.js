@@ -1,19 +1,13 @@
 'use strict';
 /**
- * Bench helpers: the local stack (local OP and local oxd server as child processes of the
- * built CLI), a scripted browser for the OP's login form, a small cookie-carrying HTTP
- * client for the apps, and statistics. Everything talks to 127.0.0.1 only.
+ * Bench helpers: the local stack and the OP login (the same code the tests use, from the
+ * built `express-oxd/testing` in dist/), a small cookie-carrying HTTP client for the apps,
+ * and statistics. Everything talks to 127.0.0.1 only.
  */
-const { spawn } = require('node:child_process');
-const { mkdtempSync, rmSync, writeFileSync } = require('node:fs');
 const { createServer } = require('node:net');
-const { tmpdir } = require('node:os');
-const { join } = require('node:path');
-const { URLSearchParams } = require('node:url');
 const { Agent, request } = require('undici');
-
-const ROOT = join(__dirname, '..');
-const CLI = join(ROOT, 'dist', 'testing', 'cli.js');
+const { submitOpLogin } = require('../dist/testing/op-login');
+const { startStackProcesses } = require('../dist/testing/stack-processes');
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -26,86 +20,9 @@ function freePort() {
   });
 }
 
-/** Spawns the CLI and resolves with the JSON line it prints once ready. */
-function startCli(args) {
-  const child = spawn(process.execPath, [CLI, ...args, '--json', '--until-stdin-closes'], {
-    cwd: ROOT,
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`express-oxd-local ${args[0]} did not start within 60 s\n${err}`));
-    }, 60_000);
-    child.stdout.on('data', (chunk) => {
-      out += chunk;
-      const end = out.indexOf('\n');
-      if (end === -1) return;
-      clearTimeout(timer);
-      resolve({ child, ready: JSON.parse(out.slice(0, end)) });
-    });
-    child.stderr.on('data', (chunk) => {
-      err += chunk;
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`express-oxd-local ${args[0]} exited (${code})\n${err}`));
-    });
-  });
-}
-
-function stopChild(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.stdin.end();
-    child.kill('SIGTERM');
-  });
-}
-
 /** The local OP and a local oxd server (commands not token-protected) on free ports. */
-async function startStack() {
-  const dataDir = mkdtempSync(join(tmpdir(), 'express-oxd-bench-'));
-  const op = await startCli(['op', '--op-port', '0', '--data-dir', dataDir]);
-  const opCaFile = join(dataDir, 'bench-op-ca.pem');
-  writeFileSync(opCaFile, op.ready.op.ca);
-  let oxd;
-  try {
-    const [port, httpsPort] = [await freePort(), await freePort()];
-    oxd = await startCli([
-      'oxd',
-      '--op-issuer',
-      op.ready.op.issuer,
-      '--op-ca-file',
-      opCaFile,
-      '--data-dir',
-      dataDir,
-      '--port',
-      String(port),
-      '--https-port',
-      String(httpsPort),
-      '--no-protect',
-    ]);
-  } catch (err) {
-    await stopChild(op.child);
-    throw err;
-  }
-  return {
-    op: op.ready.op,
-    oxd: oxd.ready.oxd,
-    opCaFile,
-    pids: [op.child.pid, oxd.child.pid],
-    async close() {
-      await Promise.all([stopChild(oxd.child), stopChild(op.child)]);
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
+function startStack() {
+  return startStackProcesses({ protectCommands: false, dataDirPrefix: 'express-oxd-bench-' });
 }
 
 /** Cookies by name (one origin, one path: enough for the apps and the OP here). */
@@ -152,39 +69,12 @@ async function fetchOnce(url, { jar, agent, method = 'GET', form, accept = 'text
   };
 }
 
-function attribute(tag, name) {
-  return new RegExp(`\\b${name}="([^"]*)"`).exec(tag)?.[1];
-}
-
 /**
- * Signs `user` in at the OP from `authorizationUrl` and returns the URL the OP sends the
- * browser back to (the RP's callback), without fetching it.
+ * Signs `user` in at the OP from `authorizationUrl` (the package's scripted OP login, over
+ * `opAgent`) and returns the URL the OP sends the browser back to, without fetching it.
  */
-async function opLogin(authorizationUrl, user, opAgent, opJar = new Jar()) {
-  const origin = new URL(authorizationUrl).origin;
-  let answer = await fetchOnce(authorizationUrl, { jar: opJar, agent: opAgent });
-  let url = authorizationUrl;
-  for (let hops = 0; ; hops += 1) {
-    if (hops > 20) throw new Error('too many redirects at the OP');
-    if (answer.location !== undefined) {
-      if (new URL(answer.location).origin !== origin) return answer.location;
-      url = answer.location;
-      answer = await fetchOnce(url, { jar: opJar, agent: opAgent });
-      continue;
-    }
-    const form = /<form\b([^>]*\bid="login-form"[^>]*)>([\s\S]*?)<\/form>/i.exec(answer.body);
-    if (!form) throw new Error(`the OP showed no login form (HTTP ${answer.status} at ${url})`);
-    const fields = new URLSearchParams();
-    for (const input of form[2].matchAll(/<input\b([^>]*)>/gi)) {
-      if (attribute(input[1], 'type') === 'hidden') {
-        fields.append(attribute(input[1], 'name'), attribute(input[1], 'value') ?? '');
-      }
-    }
-    fields.set('username', user.username);
-    fields.set('password', user.password);
-    url = new URL(attribute(form[1], 'action') ?? '', url).href;
-    answer = await fetchOnce(url, { jar: opJar, agent: opAgent, method: 'POST', form: fields });
-  }
+async function opLogin(authorizationUrl, user, opAgent) {
+  return (await submitOpLogin(authorizationUrl, user, opAgent)).href;
 }
 
 /** Registers a code-flow client at the local OP (for express-openid-connect). */
@@ -225,7 +115,6 @@ function median(values) {
 }
 
 module.exports = {
-  ROOT,
   Jar,
   fetchOnce,
   freePort,
@@ -235,5 +124,4 @@ module.exports = {
   quantile,
   registerOpClient,
   startStack,
-  stopChild,
 };

@@ -20,8 +20,23 @@ const session = require('express-session');
 
 const SECRET = 'bench secret, used nowhere else';
 
+/**
+ * What express-session warns while setting up (its MemoryStore warning under
+ * NODE_ENV=production): sent to bench/run.js, which prints each warning once per run.
+ */
+const setupWarnings = [];
+
 function sessionMiddleware(store) {
-  return session({ secret: SECRET, resave: false, saveUninitialized: false, store });
+  const warn = console.warn;
+  console.warn = (...args) => {
+    const text = args.join(' ');
+    if (!setupWarnings.includes(text)) setupWarnings.push(text);
+  };
+  try {
+    return session({ secret: SECRET, resave: false, saveUninitialized: false, store });
+  } finally {
+    console.warn = warn;
+  }
 }
 
 async function storeFor(setup) {
@@ -272,7 +287,10 @@ process.once('message', async (message) => {
       server.keepAliveTimeout = 30_000;
       servers.push(server);
     }
-    process.send({ ports: servers.map((server) => server.address().port) });
+    process.send({
+      ports: servers.map((server) => server.address().port),
+      warnings: setupWarnings,
+    });
     process.on('message', async (command) => {
       if (command !== 'stop') return;
       for (const server of servers) {

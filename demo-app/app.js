@@ -26,7 +26,12 @@ const NOTICE_COOKIE_OPTIONS = { secure: true, httpOnly: true, sameSite: 'lax', p
 const NOTICES = {
   'signed-out': {
     kind: 'success',
-    text: 'You have signed out, here and at the OpenID Provider.',
+    // The OP's sign-out page lets the user stay signed in there, which this site cannot see.
+    text: 'You have signed out of this site. Unless you chose to stay signed in at the OpenID Provider, you have signed out there too.',
+  },
+  'signed-out-here': {
+    kind: 'success',
+    text: 'You have signed out of this site. You are still signed in at the OpenID Provider, so the next login may not ask for your password.',
   },
   'login-cancelled': {
     kind: 'info',
@@ -217,6 +222,10 @@ function createDemoApp(options = {}) {
     }),
   );
   app.use('/static', express.static(PUBLIC_DIR, { index: false, maxAge: '1h' }));
+  // Browsers ask for it on every site, whatever the page links.
+  app.get('/favicon.ico', (req, res) => {
+    res.sendFile(path.join(PUBLIC_DIR, 'favicon.ico'), { maxAge: '1d' });
+  });
   app.use(
     session({
       name: SESSION_COOKIE,
@@ -236,6 +245,11 @@ function createDemoApp(options = {}) {
   app.use(auth);
 
   app.get('/', (req, res) => {
+    // Back from the OP's logout with its state: the same page without it in the address bar.
+    if (req.query.state !== undefined) {
+      res.redirect(303, '/');
+      return;
+    }
     const notice = takeNotice(req, res);
     const user = viewer(req);
     sendPage(res, 200, views.homePage({ user, site: site(), notice: user ? undefined : notice }));
@@ -257,6 +271,7 @@ function createDemoApp(options = {}) {
 
   // Logout options: this site only (the OP session stays), or everywhere and back to a page.
   app.get('/logout/here', (req, res, next) => {
+    if (req.oxd.isAuthenticated()) setNotice(res, 'signed-out-here');
     req.oxd.logout({ idpLogout: false, returnTo: '/' }).catch(next);
   });
   app.get('/logout/everywhere', (req, res, next) => {

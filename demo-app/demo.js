@@ -21,18 +21,30 @@ const {
 const DEFAULT_PORTS = { demo: 8443, op: 8444, oxd: 8099, oxdHttps: 8445 };
 const LISTEN_HOST = '127.0.0.1';
 
+/** A busy port's error, naming the flag (and variable) that moves the server elsewhere. */
+function portInUse(error, port, flag, variable) {
+  if (error?.code !== 'EADDRINUSE') return error;
+  return new Error(
+    `Port ${port} is in use; stop what runs there or choose another with ${flag} ` +
+      `(or ${variable}; 0 picks a free port).`,
+    { cause: error },
+  );
+}
+
+/** Starts a local server; a busy port is reported with the flag that changes it. */
+async function startOn(start, port, flag, variable) {
+  try {
+    return await start();
+  } catch (error) {
+    throw portInUse(error, port, flag, variable);
+  }
+}
+
 function listen(server, port) {
   return new Promise((resolve, reject) => {
     const onError = (error) => {
       server.off('listening', onListening);
-      reject(
-        error.code === 'EADDRINUSE'
-          ? new Error(
-              `Port ${port} is in use; stop what runs there or choose another with --port.`,
-              { cause: error },
-            )
-          : error,
-      );
+      reject(portInUse(error, port, '--port', 'DEMO_PORT'));
     };
     const onListening = () => {
       server.off('error', onError);
@@ -90,21 +102,38 @@ async function startLocalStack(options, ports, closers, log) {
   await mkdir(options.dataDir, { recursive: true });
   // The OP keeps its certificate across starts, so a browser's exception for it stays valid.
   const opTls = await loadTlsCredentials({ certDir: options.dataDir, name: 'op' });
-  const op = await startLocalOp({
-    port: ports.op,
-    certificate: { key: opTls.key, cert: opTls.cert },
-    dataDir: path.join(options.dataDir, 'op'),
-  });
+  const op = await startOn(
+    () =>
+      startLocalOp({
+        port: ports.op,
+        certificate: { key: opTls.key, cert: opTls.cert },
+        dataDir: path.join(options.dataDir, 'op'),
+      }),
+    ports.op,
+    '--op-port',
+    'DEMO_OP_PORT',
+  );
   closers.push(() => op.close());
   const oxdTls = await loadTlsCredentials({ certDir: options.dataDir, name: 'oxd' });
-  const oxd = await startLocalOxd({
-    opIssuer: op.issuer,
-    opCa: op.ca,
-    port: ports.oxd,
-    httpsPort: ports.oxdHttps,
-    dataDir: path.join(options.dataDir, 'oxd'),
-    certificate: { key: oxdTls.key, cert: oxdTls.cert },
-    umaClaimsPolicy: UMA_CLAIMS_POLICY,
+  const startOxd = () =>
+    startLocalOxd({
+      opIssuer: op.issuer,
+      opCa: op.ca,
+      port: ports.oxd,
+      httpsPort: ports.oxdHttps,
+      dataDir: path.join(options.dataDir, 'oxd'),
+      certificate: { key: oxdTls.key, cert: oxdTls.cert },
+      umaClaimsPolicy: UMA_CLAIMS_POLICY,
+    });
+  // The oxd server listens on two ports: the error's own port tells which one is taken.
+  const oxd = await startOxd().catch((error) => {
+    const https = error?.port === ports.oxdHttps && ports.oxdHttps !== 0;
+    throw portInUse(
+      error,
+      error?.port ?? ports.oxd,
+      https ? '--oxd-https-port' : '--oxd-port',
+      https ? 'DEMO_OXD_HTTPS_PORT' : 'DEMO_OXD_PORT',
+    );
   });
   closers.push(() => oxd.close());
   log(`Local OpenID Provider: ${op.issuer}`);

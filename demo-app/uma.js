@@ -7,9 +7,10 @@
  * - `/uma` calls that API from the server, the way a back end calls another service: first with
  *   the RPT kept in the session (none at first), showing the 401 and its ticket, then through
  *   `umaClaims().fetch`, which exchanges the ticket for an RPT and retries once: 200.
- * - The private album's scope needs the user's e-mail address as a claim: the exchange answers
- *   need_info, and the user is sent to the authorization server's claims-gathering page and
- *   back to `/uma/claims`, where the site obtains the RPT and returns to the page.
+ * - The private album's scope needs the user's own e-mail address as a claim: the exchange
+ *   answers need_info, and the user is sent to the authorization server's claims-gathering page
+ *   (which asks the OP who is signed in and accepts only that user's address) and back to
+ *   `/uma/claims`, where the site obtains the RPT and returns to the page.
  */
 const { Agent, fetch } = require('undici');
 const { umaProtect, umaClaims, UmaNeedInfoError, readUmaChallenge } = require('express-oxd');
@@ -21,7 +22,13 @@ const PRIVATE_SCOPE = 'https://photoz.example/dev/actions/private';
 /** What the local UMA server requires before it grants the private scope. */
 const UMA_CLAIMS_POLICY = {
   [PRIVATE_SCOPE]: [
-    { name: 'email', friendly_name: 'email', claim_type: 'urn:oid:0.9.2342.19200300.100.1.3' },
+    // Only the address of the user signed in at the OP is accepted.
+    {
+      name: 'email',
+      friendly_name: 'email',
+      claim_type: 'urn:oid:0.9.2342.19200300.100.1.3',
+      signed_in_user: true,
+    },
   ],
 };
 

@@ -38,6 +38,7 @@ function layout({ title, user, current, body, notice }) {
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>${title} · ${SITE_NAME}</title>
+        <link rel="icon" href="/favicon.ico" sizes="32x32" />
         <link rel="stylesheet" href="/static/style.css" />
       </head>
       <body>
@@ -117,12 +118,18 @@ function claimValue(value) {
   return String(value);
 }
 
+/** A claim name that may wrap after each underscore (`phone_<wbr>number`), nowhere else. */
+function claimName(name) {
+  const parts = name.split('_');
+  return parts.map((part, i) => (i < parts.length - 1 ? html`${part}_<wbr />` : part));
+}
+
 function claimsPage({ user, claims }) {
   const names = Object.keys(claims).sort();
   const rows = names.map(
     (name) =>
       html`<tr>
-        <th scope="row"><code>${name}</code></th>
+        <th scope="row"><code>${claimName(name)}</code></th>
         <td>${claimValue(claims[name])}</td>
       </tr>`,
   );

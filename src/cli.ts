@@ -11,10 +11,11 @@
  * needs the site) and changes nothing. A container can then ship the file read-only.
  * Exit codes: 0 done, 1 failed (the message says why), 2 bad usage.
  */
+import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { oxdClientFor } from './client-from-config';
 import { resolveConfig } from './config/resolve';
-import { OxdCommandError, OxdError } from './errors';
+import { ERROR_CODES, OxdCommandError, OxdConfigError, OxdError } from './errors';
 import type { OxdClient } from './oxd/client';
 
 const USAGE = `Usage:
@@ -23,7 +24,9 @@ const USAGE = `Usage:
       client credentials into the file; when the file already has [oxd] id, check that
       oxd knows that site (nothing is written)
 Options:
-  --json   print one JSON line: {"action":"registered"|"verified","oxdId":"…","file":"…"}
+  --json   print one JSON line: {"action":"registered"|"verified","oxdId":"…","file":"…"},
+           or on failure {"action":"failed","code":"OXD_…","message":"…","file":"…"}
+           (the message also goes to stderr)
   --help   show this text`;
 
 class UsageError extends Error {}
@@ -78,15 +81,32 @@ async function register(command: Command): Promise<string> {
   }
 }
 
-function explain(error: unknown, file: string): string {
+/** What went wrong, for a command-line user: `{ code, message }`. */
+function explain(error: unknown, file: string): { code: string | undefined; message: string } {
+  const code = error instanceof OxdError ? error.code : undefined;
   if (error instanceof OxdCommandError && error.error === 'invalid_oxd_id') {
-    return (
-      `oxd does not know the site of ${file} (its [oxd] id): remove [oxd] id from the file ` +
-      'and run express-oxd register again to register the site anew'
-    );
+    return {
+      code,
+      message:
+        `oxd does not know the site of ${file} (its [oxd] id): remove [oxd] id from the file ` +
+        'and run express-oxd register again to register the site anew',
+    };
   }
-  if (error instanceof OxdError) return `${error.code}: ${error.message}`;
-  return error instanceof Error ? error.message : String(error);
+  if (
+    error instanceof OxdConfigError &&
+    error.code === ERROR_CODES.CONFIG_READ_FAILED &&
+    error.cause instanceof Error
+  ) {
+    // The library's message also suggests passing the settings as an object, which a
+    // command line cannot do.
+    return {
+      code,
+      message:
+        `cannot read the configuration file ${error.file ?? file} (${error.cause.message}); ` +
+        'check the path (a relative path starts at the current directory)',
+    };
+  }
+  return { code, message: error instanceof Error ? error.message : String(error) };
 }
 
 async function main(): Promise<void> {
@@ -105,7 +125,16 @@ async function main(): Promise<void> {
   try {
     process.stdout.write(`${await register(command)}\n`);
   } catch (error) {
-    process.stderr.write(`express-oxd register: ${explain(error, command.file)}\n`);
+    const { code, message } = explain(error, command.file);
+    process.stderr.write(
+      `express-oxd register: ${code === undefined ? '' : `${code}: `}${message}\n`,
+    );
+    if (command.json) {
+      const file = path.resolve(command.file);
+      process.stdout.write(
+        `${JSON.stringify({ action: 'failed', code: code ?? null, message, file })}\n`,
+      );
+    }
     process.exitCode = 1;
   }
 }

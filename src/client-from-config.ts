@@ -85,7 +85,7 @@ export function oxdClientFor(config: OxdConfig, options: OxdClientOptions = {}):
 
 /**
  * Resolves `input` (INI file path or settings object, see `resolveConfig`) and creates a
- * client for it that writes its registration back into the file (see {@link oxdClientFor}).
+ * client for it that writes its registration back into the file (as `oxdAuth()` does).
  * Throws `OxdConfigError` for a bad configuration.
  *
  * @example

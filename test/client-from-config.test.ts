@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { createOxdClient, OxdBusyError, OxdClient, OxdConfigError } from '../src';
 import { ok, respond, startScriptedOxdServer, wait } from './fixtures/scripted-oxd-server';
 import { resolveConfig } from '../src/config-entry';
-import { oxdScript, ScriptedTransport } from './oxd/client-fixtures';
+import { oxdScript, ScriptedTransport } from './fixtures/oxd-client';
 
 const clients: OxdClient[] = [];
 

@@ -1,39 +1,15 @@
 /**
- * The files `express-oxd-local` keeps or writes: the oxd HTTPS certificate in its data
- * directory, the app's development certificate, and the app's configuration file.
+ * The files `express-oxd-local` writes for the app: its development certificate and its
+ * configuration file (what it keeps in its data directory: ./cli-data).
  */
 import { X509Certificate } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import * as path from 'node:path';
-import { type Certificate, createSelfSignedCertificate } from './op/certificate';
+import { withConfigLock } from '../config/write-back';
+import { RENEW_BEFORE_MS, type SavedRegistration } from './cli-data';
+import { createSelfSignedCertificate } from './op/certificate';
 import type { LocalOxd } from './oxd/local-oxd';
-
-const OXD_KEY_FILE = 'oxd-key.pem';
-export const OXD_CA_FILE = 'oxd-ca.pem';
-/** A kept certificate is replaced when it expires within this time. */
-const RENEW_BEFORE_MS = 24 * 60 * 60 * 1000;
-
-/**
- * The oxd HTTPS certificate kept in the data directory, so that a configured `ca_file`
- * stays valid across restarts; a new one is made when there is none or it expires soon.
- */
-export async function oxdCertificate(dataDir: string): Promise<Certificate> {
-  const keyFile = path.join(dataDir, OXD_KEY_FILE);
-  const certFile = path.join(dataDir, OXD_CA_FILE);
-  try {
-    const [key, cert] = await Promise.all([readFile(keyFile, 'utf8'), readFile(certFile, 'utf8')]);
-    if (Date.parse(new X509Certificate(cert).validTo) - Date.now() > RENEW_BEFORE_MS) {
-      return { key, cert };
-    }
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  const created = await createSelfSignedCertificate();
-  await writeFile(keyFile, created.key, { mode: 0o600 });
-  await writeFile(certFile, created.cert);
-  return created;
-}
 
 /**
  * The app's development certificate in `dir` (dev-cert.pem, dev-key.pem), for the app URL's
@@ -91,23 +67,48 @@ export function configFor(
   ];
 }
 
-/** Writes the configuration file through a temp file and a rename: never half written. */
+/** `lines` (from {@link configFor}) with the registration results of `kept` added. */
+function withRegistration(lines: string[], kept: SavedRegistration | undefined): string[] {
+  const id = kept?.oxd?.id;
+  const client = Object.entries(kept?.client ?? {}).filter(
+    (entry): entry is [string, string] => entry[1] !== undefined,
+  );
+  const out: string[] = [];
+  for (const line of lines) {
+    if (line === '[client]' && id !== undefined) out.push(`id = ${id}`);
+    out.push(line);
+  }
+  return [...out, ...client.map(([name, value]) => `${name} = ${value}`)];
+}
+
+/**
+ * Writes the configuration file through a temp file and a rename (never half written), under
+ * the lock the app's write-back takes. The registration the app wrote back into the file
+ * before is kept when `keep` returns it (the servers still know it), so that a restart of the
+ * local stack does not make a running app, or its next start, register again.
+ */
 export async function writeConfigFile(
   file: string,
   lines: string[],
   dataDir: string,
+  keep: (saved: SavedRegistration) => Promise<SavedRegistration | undefined>,
 ): Promise<void> {
-  const text = [
-    '# express-oxd configuration for the local OpenID Provider and oxd server started by',
-    `# express-oxd-local (data in ${dataDir}). Written at each start; the app writes its`,
-    '# registration ([oxd] id) back here on the first login.',
-    ...lines,
-    '',
-  ].join('\n');
   const temp = `${file}.${process.pid}.tmp`;
   try {
-    await writeFile(temp, text, { mode: 0o600 });
-    await rename(temp, file);
+    await withConfigLock(file, async (locked) => {
+      // A file that cannot be read is replaced all the same, as it always is.
+      const saved = await locked.read().catch((): SavedRegistration => ({}));
+      const text = [
+        '# express-oxd configuration for the local OpenID Provider and oxd server started by',
+        `# express-oxd-local (data in ${dataDir}). Written at each start; the app writes its`,
+        '# registration ([oxd] id, client id and secret) back here on the first login, and it is',
+        '# kept at the next start while the data directory still knows it.',
+        ...withRegistration(lines, await keep(saved)),
+        '',
+      ].join('\n');
+      await writeFile(temp, text, { mode: 0o600 });
+      await rename(temp, file);
+    });
   } catch (err) {
     await rm(temp, { force: true });
     throw new Error(`cannot write the configuration to ${file}: ${(err as Error).message}`);

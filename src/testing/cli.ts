@@ -18,18 +18,12 @@
  * that was started). SIGINT / SIGTERM (and, with `--until-stdin-closes`, the end of stdin)
  * stop the servers cleanly.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 // These modules load the optional peers only when a server starts, after the check below.
-import {
-  configFor,
-  devCertificate,
-  OXD_CA_FILE,
-  oxdCertificate,
-  writeConfigFile,
-} from './cli-files';
+import { dataLayout, defaultDataDir, keptCertificate, registrationStillKnown } from './cli-data';
+import { configFor, devCertificate, writeConfigFile } from './cli-files';
 import { type LocalOp, startLocalOp } from './op/local-op';
 import { type LocalOxd, type LocalOxdOptions, startLocalOxd } from './oxd/local-oxd';
 import { OXD_VERSIONS, isOxdVersion, type OxdVersion } from './oxd/profiles';
@@ -37,8 +31,10 @@ import type { ClaimsPolicy } from './uma';
 
 /**
  * Default ports, away from the ones `npm run demo` uses (site 8443, OP 8444, oxd socket 8099,
- * oxd HTTPS 8445), so both can run at once.
+ * oxd HTTPS 8445), so both can run at once. Fixed, so that a restart with the same command
+ * brings the servers back where a running app expects them.
  */
+const DEFAULT_OP_PORT = 8544;
 const DEFAULT_OXD_PORT = 8199;
 const DEFAULT_OXD_HTTPS_PORT = 8543;
 const DEFAULT_APP_URL = 'https://127.0.0.1:3000';
@@ -90,15 +86,17 @@ const USAGE = `Usage:
                                          start the local oxd server only
 Options:
   --json                  print one JSON line with what was started
-  --op-port N             OP HTTPS port (default: a free port)
+  --op-port N             OP HTTPS port (default ${DEFAULT_OP_PORT}, 0 = a free port)
   --access-token-ttl S    OP access token lifetime in seconds (default 3600)
   --no-end-session        the OP publishes no end_session_endpoint (no RP-initiated logout)
   --rotate-refresh-token  OP issues a new refresh token on every refresh; the used one
                           stops working and replaying it revokes the grant
   --port N                oxd socket port (default ${DEFAULT_OXD_PORT}, 0 = a free port)
   --https-port N          oxd HTTPS port (default ${DEFAULT_OXD_HTTPS_PORT}, 0 = a free port)
-  --data-dir DIR          where registrations and CA files are kept
-                          (default ${path.join(tmpdir(), 'express-oxd-local')})
+  --data-dir DIR          where the OP's clients and keys, the oxd registrations and
+                          both certificates are kept (default: node_modules/.cache/
+                          express-oxd-local of the project around the current folder,
+                          else ~/.cache/express-oxd-local)
   --app-url URL           your app's https origin, for the redirect URIs of the printed
                           configuration (default ${DEFAULT_APP_URL})
   --write-config FILE     also write that configuration (oxd socket) to FILE, replacing it
@@ -205,7 +203,7 @@ function parseCli(argv: string[]): Cli | undefined {
     rotateRefreshToken: values['rotate-refresh-token'] ?? false,
     port: integer('port'),
     httpsPort: integer('https-port'),
-    dataDir: path.resolve(values['data-dir'] ?? path.join(tmpdir(), 'express-oxd-local')),
+    dataDir: path.resolve(values['data-dir'] ?? defaultDataDir()),
     protect: values.protect ? true : values['no-protect'] ? false : undefined,
     stateTtl: integer('state-ttl'),
     umaClaimsPolicy: values['uma-claims-policy'],
@@ -242,8 +240,8 @@ async function startOxd(cli: Cli, opIssuer: string, opCa: string): Promise<Local
   const options: LocalOxdOptions = {
     opIssuer,
     opCa,
-    dataDir: cli.dataDir,
-    certificate: await oxdCertificate(cli.dataDir),
+    dataDir: dataLayout(cli.dataDir).oxd,
+    certificate: await keptCertificate(dataLayout(cli.dataDir).oxd),
   };
   options.port = cli.port ?? DEFAULT_OXD_PORT;
   options.httpsPort = cli.httpsPort ?? DEFAULT_OXD_HTTPS_PORT;
@@ -265,8 +263,7 @@ function describe(
   devCert: { certFile: string; keyFile: string } | undefined,
 ): string {
   const lines: string[] = [];
-  const opCaFile = path.join(cli.dataDir, 'op-ca.pem');
-  const oxdCaFile = path.join(cli.dataDir, OXD_CA_FILE);
+  const { opCaFile, oxdCaFile, registrations } = dataLayout(cli.dataDir);
   if (op) {
     lines.push(`Local OpenID Provider: ${op.issuer}`, `  its CA certificate: ${opCaFile}`);
   }
@@ -274,7 +271,7 @@ function describe(
     lines.push(
       `Local oxd server: socket ${oxd.host}:${oxd.port}, HTTPS ${oxd.httpsUrl}`,
       `  its CA certificate: ${oxdCaFile}`,
-      `  registrations: ${path.join(oxd.dataDir, 'registrations.json')}`,
+      `  registrations: ${registrations}`,
       '',
       `express-oxd configuration for an app at ${cli.appUrl.origin}, oxd 3.x socket` +
         (cli.writeConfig ? ` (written to ${cli.writeConfig}):` : ':'),
@@ -366,13 +363,16 @@ async function main(): Promise<void> {
   try {
     await mkdir(cli.dataDir, { recursive: true });
     if (cli.mode !== 'oxd') {
+      // Its port, certificate, clients and keys stay the same from one start to the next.
+      const opDir = dataLayout(cli.dataDir).op;
       op = await startLocalOp({
-        ...(cli.opPort !== undefined ? { port: cli.opPort } : {}),
+        port: cli.opPort ?? DEFAULT_OP_PORT,
+        certificate: await keptCertificate(opDir),
+        dataDir: opDir,
         ...(cli.accessTokenTtl !== undefined ? { accessTokenTtl: cli.accessTokenTtl } : {}),
         endSession: cli.endSession,
         ...(cli.rotateRefreshToken ? { rotateRefreshToken: true } : {}),
       });
-      await writeFile(path.join(cli.dataDir, 'op-ca.pem'), op.ca);
     }
     if (cli.mode !== 'op') {
       const opIssuer = op?.issuer ?? (cli.opIssuer as string);
@@ -383,6 +383,7 @@ async function main(): Promise<void> {
           cli.writeConfig,
           configFor(cli.appUrl, oxd, opIssuer, CLIENT_NAME),
           cli.dataDir,
+          (saved) => registrationStillKnown(cli!.dataDir, saved, opIssuer, op !== undefined),
         );
       }
     }

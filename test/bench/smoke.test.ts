@@ -1,10 +1,11 @@
 /**
  * `npm run bench` works: one short round of every scenario (BENCH_SMOKE=1) prints the
- * table and writes RESULTS.md and the SVG chart. The figures of such a run mean nothing;
- * only that each scenario ran (each checks its guard answers 200 logged in, 401 logged out).
+ * table, and with `--write` writes RESULTS.md and the SVG chart. The figures of such a run
+ * mean nothing; only that each scenario ran (each checks its guard answers 200 logged in,
+ * 401 logged out). Without `--write` the tracked results in bench/ stay as they are.
  */
-import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureBuilt, ROOT } from '../helpers/build';
@@ -20,11 +21,16 @@ afterAll(async () => {
   await rm(out, { recursive: true, force: true });
 });
 
-function runBench(): Promise<{ code: number | null; stdout: string; stderr: string }> {
+const TRACKED = [join('bench', 'RESULTS.md'), join('bench', 'results.svg')];
+
+function runBench(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join('bench', 'run.js')], {
+    const child = spawn(process.execPath, [join('bench', 'run.js'), ...args], {
       cwd: ROOT,
-      env: { ...process.env, BENCH_SMOKE: '1', BENCH_OUT: out },
+      env: { ...process.env, BENCH_SMOKE: '1', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -36,8 +42,19 @@ function runBench(): Promise<{ code: number | null; stdout: string; stderr: stri
   });
 }
 
+/** The tracked results: their bytes and what `git status` says about them. */
+async function trackedResults(): Promise<string[]> {
+  const status = execFileSync('git', ['status', '--porcelain', '--', ...TRACKED], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
+  const contents = await Promise.all(TRACKED.map((file) => readFile(join(ROOT, file), 'utf8')));
+  return [status, ...contents];
+}
+
 test('a smoke run of the bench prints the table and writes RESULTS.md and the chart', async () => {
-  const run = await runBench();
+  const tracked = await trackedResults();
+  const run = await runBench(['--write'], { BENCH_OUT: out });
   expect(run.stderr).not.toContain('bench failed');
   expect(run.code).toBe(0);
   for (const row of [
@@ -66,4 +83,23 @@ test('a smoke run of the bench prints the table and writes RESULTS.md and the ch
   const svg = await readFile(join(out, 'results.svg'), 'utf8');
   expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
   expect(svg).toContain('express-oxd requireAuth');
+  // express-session's MemoryStore warning, met by every app process: printed once.
+  expect(run.stderr.match(/MemoryStore is not/g)).toHaveLength(1);
+  expect(await trackedResults()).toEqual(tracked);
+}, 90_000);
+
+test('without --write a smoke run leaves the tracked results and BENCH_OUT alone', async () => {
+  const tracked = await trackedResults();
+  const elsewhere = await mkdtemp(join(tmpdir(), 'express-oxd-bench-nowrite-'));
+  try {
+    const run = await runBench([], { BENCH_OUT: elsewhere });
+    expect(run.stderr).not.toContain('bench failed');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('express-oxd requireAuth');
+    expect(run.stderr).toContain('--write');
+    expect(await readdir(elsewhere)).toEqual([]);
+  } finally {
+    await rm(elsewhere, { recursive: true, force: true });
+  }
+  expect(await trackedResults()).toEqual(tracked);
 }, 90_000);

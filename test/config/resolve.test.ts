@@ -5,6 +5,7 @@ import { DEFAULTS } from '../../src/config/defaults';
 import { resolveConfig, type ConfigInput } from '../../src/config/resolve';
 import type { OxdConfig } from '../../src/config/types';
 import { OxdConfigError } from '../../src/errors';
+import { capturingWarnings } from '../helpers/warnings';
 
 const FIXTURES = join(__dirname, '..', 'fixtures', 'config');
 const ROOT = join(__dirname, '..', '..');
@@ -152,7 +153,10 @@ describe('resolveConfig - INI file', () => {
   it('keeps unknown keys and sections out of the way and trims list items', () => {
     const path = join(dir, 'commented.cfg');
     copyFileSync(join(FIXTURES, 'commented.cfg'), path);
-    const config = resolveConfig(path);
+    const { result: config, warnings } = capturingWarnings(() => resolveConfig(path));
+    expect(warnings).toEqual([
+      `[OXD_CONFIG_UNKNOWN_KEY] ${path}: [oxd] unknown_oxd_key is not a setting and is ignored (the oxd settings are listed in the README)`,
+    ]);
     expect(config.client.scope).toEqual(['openid', 'profile', 'email']);
     expect(config.client.postLogoutRedirectUri).toBeUndefined();
     expect(config.oxd.oxdId).toBeUndefined();

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { resolveConfig, type ConfigInput } from '../../src/config/resolve';
 import { ERROR_CODES, OxdConfigError } from '../../src/errors';
 import { ensureBuilt } from '../helpers/build';
+import { capturingWarnings } from '../helpers/warnings';
 
 const ROOT = join(__dirname, '..', '..');
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'config');
@@ -107,7 +108,9 @@ describe('resolveConfig - unknown keys in the INI file', () => {
 
   it('loads a file with a key near no setting, and warns about it', async () => {
     const path = iniFile({ oxd: 'unknown_oxd_key = kept as is' });
-    expect(resolveConfig(path).oxd.oxdId).toBe('abc');
+    const { result, warnings } = capturingWarnings(() => resolveConfig(path));
+    expect(result.oxd.oxdId).toBe('abc');
+    expect(warnings).toEqual([expect.stringContaining('[oxd] unknown_oxd_key is not a setting')]);
     const stderr = await stderrOfResolving(path);
     expect(stderr).toContain(
       `[OXD_CONFIG_UNKNOWN_KEY] OxdConfigWarning: ${path}: [oxd] unknown_oxd_key is not a ` +
@@ -129,15 +132,28 @@ describe('resolveConfig - unknown keys in the INI file', () => {
   it.each(['demosite.cfg', 'test/fixtures/config/good.cfg', 'test/fixtures/config/commented.cfg'])(
     'still loads %s',
     (file) => {
-      expect(() => resolveConfig(join(ROOT, file))).not.toThrow();
+      const { warnings } = capturingWarnings(() => resolveConfig(join(ROOT, file)));
+      // commented.cfg keeps a key no setting has, on purpose.
+      expect(warnings).toEqual(
+        file.endsWith('commented.cfg')
+          ? [expect.stringContaining('[oxd] unknown_oxd_key is not a setting')]
+          : [],
+      );
     },
   );
 
   it.each(readdirSync(FIXTURES).filter((name) => name.endsWith('.cfg')))(
     'refuses no key of the fixture %s',
     (name) => {
-      expect(() => resolveConfig(join(FIXTURES, name))).not.toThrow(
-        /is not a setting|accepted only in a settings object/,
+      const { warnings } = capturingWarnings(() =>
+        expect(() => resolveConfig(join(FIXTURES, name))).not.toThrow(
+          /is not a setting|accepted only in a settings object/,
+        ),
+      );
+      expect(warnings).toEqual(
+        name === 'commented.cfg'
+          ? [expect.stringContaining('[oxd] unknown_oxd_key is not a setting')]
+          : [],
       );
     },
   );

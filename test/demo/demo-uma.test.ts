@@ -1,7 +1,8 @@
 /**
  * The demo's UMA page in headless Chromium: the server side calls the site's own protected
  * API, gets 401 with a ticket, exchanges it for an RPT and gets 200; the private album takes
- * the detour through the claims-gathering page of the local UMA server first. Screenshots
+ * the detour through the claims-gathering page of the local UMA server first (which has the
+ * user sign in at the OP, to accept only that user's own e-mail address). Screenshots
  * land in test-artifacts/demo/.
  */
 import { mkdir, readFile } from 'node:fs/promises';
@@ -27,7 +28,11 @@ describe.each([
     demo = await startDemoProcess({ args });
     const oxdCertificate = await readFile(join(demo.workDir, 'data', 'oxd-cert.pem'), 'utf8');
     browser = await launchBrowser({
-      trustedCertificates: [await demo.demoCertificate(), oxdCertificate],
+      trustedCertificates: [
+        await demo.demoCertificate(),
+        await demo.opCertificate(),
+        oxdCertificate,
+      ],
     });
     browser.page.setDefaultTimeout(30_000);
   });
@@ -57,7 +62,13 @@ describe.each([
 
     await page.goto(`${origin}/uma`);
     await page.click('#uma-private');
-    // need_info: the authorization server's page asks for the e-mail address.
+    // need_info: the authorization server's page needs the user's own e-mail address, so it
+    // first asks the OP who is signed in: nobody yet, so the OP's login form comes first.
+    await page.waitForSelector('#username');
+    await page.fill('#username', demo!.username!);
+    await page.fill('#password', demo!.password!);
+    await page.click('#login');
+    await page.waitForURL((url) => url.pathname === '/uma/claims-gathering');
     expect(page.url()).toContain('/uma/claims-gathering?');
     await page.screenshot({ path: join(ARTIFACTS, `${name}-uma-2-claims.png`), fullPage: true });
     await page.fill('#email', 'jane.doe@example.com');

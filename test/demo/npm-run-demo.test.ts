@@ -5,6 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { ensureBuilt, ROOT } from '../helpers/build';
@@ -165,6 +166,42 @@ test('start - registers again, with a notice, when the local oxd server lost the
     expect(again).not.toBe(registered);
   } finally {
     await cleanUp();
+    await rm(workDir, { recursive: true, force: true });
+  }
+});
+
+test.each([
+  ['--op-port', 'DEMO_OP_PORT'],
+  ['--oxd-port', 'DEMO_OXD_PORT'],
+  ['--oxd-https-port', 'DEMO_OXD_HTTPS_PORT'],
+  ['--port', 'DEMO_PORT'],
+])('start - a busy port is named with the flag that changes it (%s)', async (flag, variable) => {
+  const busy = createServer();
+  await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+  const { port } = busy.address() as AddressInfo;
+  const workDir = await prepareWorkDir();
+  try {
+    const ports = { '--port': '0', '--op-port': '0', '--oxd-port': '0', '--oxd-https-port': '0' };
+    ports[flag as keyof typeof ports] = String(port);
+    const outcome = await new Promise<{ code: number | null; output: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        [
+          join(ROOT, 'demo-app', 'start.js'),
+          ...Object.entries(ports).flat(),
+          ...['--config', join(workDir, 'demosite.cfg'), '--data-dir', join(workDir, 'data')],
+          ...['--cert-dir', join(workDir, 'certs')],
+        ],
+        { cwd: ROOT },
+        (error, stdout, stderr) =>
+          resolve({ code: error ? Number(error.code) : 0, output: stdout + stderr }),
+      );
+    });
+    expect(outcome.code).toBe(1);
+    expect(outcome.output).toContain(`Port ${port} is in use`);
+    expect(outcome.output).toContain(`choose another with ${flag} (or ${variable}`);
+  } finally {
+    busy.close();
     await rm(workDir, { recursive: true, force: true });
   }
 });

@@ -1,7 +1,8 @@
 /**
  * The README's quick start, run as a new user runs it: the code blocks marked
  * `<!-- readme-test: ... -->` are taken from README.md (and the express-oxd/testing snippet from
- * docs/local-stack.md), the packed package (`npm pack`) is
+ * docs/local-stack.md; the README's app.js must read as examples/quickstart/app.js, which is what
+ * runs), the packed package (`npm pack`) is
  * installed with the README's install lines in a scratch project, the local stack and the app
  * are started with the README's commands, and a user logs in through the OP's login form,
  * sees the profile, and logs out back to the app. Only the ports are chosen by the test
@@ -14,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { ensureBuilt, ROOT } from '../helpers/build';
-import { followOpLogout, OpCookieJar, submitOpLogin } from '../helpers/op-login';
+import { followOpLogout, OpCookieJar, submitOpLogin } from '../../src/testing/op-login';
 
 jest.setTimeout(180_000);
 
@@ -165,6 +166,18 @@ async function opLoginPageClientName(authorizationUrl: URL, ca: string): Promise
   }
 }
 
+const EXAMPLE_APP = join(ROOT, 'examples', 'quickstart', 'app.js');
+
+/**
+ * The quick start's app.js: examples/quickstart/app.js, which the README shows as it is (the
+ * block must be the file, so the README cannot drift from what runs here).
+ */
+async function quickStartApp(): Promise<string> {
+  const file = await readFile(EXAMPLE_APP, 'utf8');
+  expect(block('file app.js').code).toBe(file.replace(/\n$/, ''));
+  return file;
+}
+
 /** The pages holding the marked blocks: the quick start, and the express-oxd/testing snippet. */
 const DOC_PAGES = ['README.md', 'docs/local-stack.md'];
 
@@ -244,7 +257,7 @@ test('README - the install lines install express-oxd, express, express-session a
 
 test('README - app.js refuses to start without SESSION_SECRET and says how to set it', async () => {
   const project = join(dir, 'app');
-  await writeFile(join(project, 'app.js'), block('file app.js').code);
+  await writeFile(join(project, 'app.js'), await quickStartApp());
   const env = userEnv();
   delete env.SESSION_SECRET;
   const started = await run(process.execPath, ['app.js'], { cwd: project, env });
@@ -256,7 +269,7 @@ test('README - app.js refuses to start without SESSION_SECRET and says how to se
 
 test('README - the quick start runs as written: login at the OP, profile, logout back to the app', async () => {
   const project = join(dir, 'app');
-  await writeFile(join(project, 'app.js'), block('file app.js').code);
+  await writeFile(join(project, 'app.js'), await quickStartApp());
   const stackLine = block('stack').code.trim();
   expect(stackLine).toMatch(/^npx express-oxd-local /);
   const stackData = join(dir, 'stack-data');
@@ -267,7 +280,7 @@ test('README - the quick start runs as written: login at the OP, profile, logout
   for (let attempt = 1; stack === undefined; attempt += 1) {
     origin = `https://127.0.0.1:${await freePort()}`;
     const started = background(
-      `${stackLine} --port 0 --https-port 0 --data-dir ${stackData} --app-url ${origin}`,
+      `${stackLine} --op-port 0 --port 0 --https-port 0 --data-dir ${stackData} --app-url ${origin}`,
       project,
       userEnv(),
     );
@@ -283,7 +296,7 @@ test('README - the quick start runs as written: login at the OP, profile, logout
       await Promise.all([app.stop(), started.stop()]);
     }
   }
-  const opCa = await readFile(join(stackData, 'op-ca.pem'), 'utf8');
+  const opCa = await readFile(join(stackData, 'local-op', 'cert.pem'), 'utf8');
   const user = /^ {2}(\S+) \/ (\S+)/m.exec(stack.output().split('Test users')[1] ?? '');
   expect(user?.[1]).toBe('jane');
 

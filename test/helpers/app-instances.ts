@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { DIST_ENTRY, FIXTURES } from './instances';
 import { ROOT } from './build';
-import { OpCookieJar, submitOpLogin } from './op-login';
+import { OpCookieJar, submitOpLogin } from '../../src/testing/op-login';
 
 const running = new Set<ChildProcess>();
 process.once('exit', () => {
@@ -185,11 +185,28 @@ export class SiteBrowser {
   readonly jar = new OpCookieJar();
   readonly #site = new URL('http://site.invalid/');
 
-  async get(instance: Instance, path: string, accept = HTML): Promise<Reply> {
-    const headers: Record<string, string> = { accept };
+  /**
+   * `headers`: sent with every request (e.g. the `x-forwarded-proto` a load balancer adds);
+   * `newConnections`: each request on a connection of its own, so that `node:cluster` hands
+   * them to its workers in turn.
+   */
+  constructor(
+    private readonly options: { headers?: Record<string, string>; newConnections?: boolean } = {},
+  ) {}
+
+  async get(
+    instance: Pick<Instance, 'origin' | 'port'>,
+    path: string,
+    accept = HTML,
+  ): Promise<Reply> {
+    const headers: Record<string, string> = { ...this.options.headers, accept };
     const cookie = this.jar.header(new URL(path, this.#site));
     if (cookie) headers.cookie = cookie;
-    const response = await request(`${instance.origin}${path}`, { headers, dispatcher: shared });
+    const response = await request(`${instance.origin}${path}`, {
+      headers,
+      dispatcher: shared,
+      reset: this.options.newConnections === true,
+    });
     this.jar.store(new URL(path, this.#site), response.headers['set-cookie']);
     const text = await response.body.text();
     const location = response.headers.location;
@@ -207,8 +224,8 @@ export class SiteBrowser {
    * `callback`. Resolves with the callback's answer (a redirect to where the login began).
    */
   async login(
-    start: Instance,
-    callback: Instance,
+    start: Pick<Instance, 'origin' | 'port'>,
+    callback: Pick<Instance, 'origin' | 'port'>,
     user: { username: string; password: string },
     opCa: string,
   ): Promise<Reply> {

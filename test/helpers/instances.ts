@@ -52,7 +52,7 @@ export async function writeStackConfig(
 export async function registeredSites(stack: LocalStack): Promise<string[]> {
   let text: string;
   try {
-    text = await readFile(join(stack.dataDir, 'registrations.json'), 'utf8');
+    text = await readFile(join(stack.dataDir, 'local-oxd', 'registrations.json'), 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;

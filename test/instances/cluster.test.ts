@@ -17,7 +17,7 @@ import {
 } from '../helpers/app-instances';
 import { ensureBuilt, ROOT } from '../helpers/build';
 import { DIST_ENTRY, FIXTURES, registeredSites, writeStackConfig } from '../helpers/instances';
-import { startLocalStack, type LocalStack } from '../helpers/local-stack';
+import { dedicatedStack, type LocalStack } from '../helpers/local-stack';
 
 const WORKERS = 3;
 let stack: LocalStack;
@@ -28,7 +28,7 @@ let primary: ChildProcess | undefined;
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'express-oxd-cluster-'));
   await ensureBuilt();
-  [stack, redis] = await Promise.all([startLocalStack(), startRedis()]);
+  [stack, redis] = await Promise.all([dedicatedStack(), startRedis()]);
 }, 180_000);
 
 afterAll(async () => {
@@ -38,7 +38,7 @@ afterAll(async () => {
     await exited;
   }
   await closeSharedAgent();
-  await Promise.all([stack?.close(), redis?.stop()]);
+  await Promise.all([redis?.stop()]);
   rmSync(root, { recursive: true, force: true });
 });
 

@@ -20,7 +20,7 @@ import {
 } from '../helpers/app-instances';
 import { ensureBuilt } from '../helpers/build';
 import { registeredSites, writeStackConfig } from '../helpers/instances';
-import { startLocalStack, type LocalStack } from '../helpers/local-stack';
+import { dedicatedStack, type LocalStack } from '../helpers/local-stack';
 
 const LOGINS = process.env.CI ? 500 : 60;
 const CONCURRENCY = 8;
@@ -36,7 +36,7 @@ let instances: Instance[];
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'express-oxd-load-'));
   await ensureBuilt();
-  [stack, redis] = await Promise.all([startLocalStack(), startRedis()]);
+  [stack, redis] = await Promise.all([dedicatedStack(), startRedis()]);
   const file = join(root, 'site.cfg');
   await writeStackConfig(file, stack, 'https://app.example');
   instances = await Promise.all(
@@ -47,7 +47,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all((instances ?? []).map((instance) => instance.stop()));
   await closeSharedAgent();
-  await Promise.all([stack?.close(), redis?.stop()]);
+  await Promise.all([redis?.stop()]);
   rmSync(root, { recursive: true, force: true });
 });
 

@@ -16,7 +16,7 @@ import {
   type Instance,
 } from '../helpers/app-instances';
 import { registeredSites, runNode, writeStackConfig } from '../helpers/instances';
-import { startLocalStack, type LocalStack } from '../helpers/local-stack';
+import { dedicatedStack, type LocalStack } from '../helpers/local-stack';
 
 const CLI = join(ROOT, 'dist', 'cli.js');
 const ORIGIN = 'https://app.example';
@@ -28,11 +28,10 @@ beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'express-oxd-register-cli-'));
   chmodSync(root, 0o755);
   await ensureBuilt();
-  stack = await startLocalStack();
+  stack = await dedicatedStack();
 }, 180_000);
 afterAll(async () => {
   await closeSharedAgent();
-  await stack?.close();
   rmSync(root, { recursive: true, force: true });
 });
 
@@ -117,4 +116,42 @@ it('answers bad usage with exit code 2 and the usage text', async () => {
   expect(outcome.code).toBe(2);
   expect(outcome.stderr).toContain('unknown command "regster"');
   expect(outcome.stderr).toContain('express-oxd register <config>');
+});
+
+it('with --json, a failure is also one JSON line on stdout', async () => {
+  const file = await configFile({ oxdId: '6f1c2f5e-0000-4000-8000-000000000000' });
+  const outcome = await register(file, '--json');
+  expect(outcome.code).toBe(1);
+  expect(outcome.stderr).toContain('oxd does not know the site of');
+  const lines = outcome.stdout.trim().split('\n');
+  expect(lines).toHaveLength(1);
+  expect(JSON.parse(lines[0]!)).toEqual({
+    action: 'failed',
+    code: 'OXD_COMMAND_FAILED',
+    message: expect.stringContaining('remove [oxd] id'),
+    file,
+  });
+});
+
+it('a missing file is named, with advice a command-line user can follow', async () => {
+  const file = join(root, 'no-such-dir', 'site.cfg');
+  for (const flags of [[], ['--json']]) {
+    const outcome = await register(file, ...flags);
+    expect(outcome.code).toBe(1);
+    expect(outcome.stderr).toContain(`cannot read the configuration file ${file}`);
+    expect(outcome.stderr).toContain('check the path');
+    expect(outcome.stderr).not.toContain('object');
+    expect(outcome.stderr).not.toMatch(/\n\s+at /);
+    if (flags.length === 0) {
+      expect(outcome.stdout).toBe('');
+    } else {
+      expect(JSON.parse(outcome.stdout)).toEqual({
+        action: 'failed',
+        code: 'OXD_CONFIG_READ_FAILED',
+        message: expect.stringContaining(`cannot read the configuration file ${file}`),
+        file,
+      });
+      expect(JSON.parse(outcome.stdout).message).not.toContain('object');
+    }
+  }
 });

@@ -17,8 +17,8 @@ import {
   runNode,
   writeStackConfig,
 } from '../helpers/instances';
-import { startLocalStack, type LocalStack } from '../helpers/local-stack';
-import { submitOpLogin } from '../helpers/op-login';
+import { dedicatedStack, type LocalStack } from '../helpers/local-stack';
+import { submitOpLogin } from '../../src/testing/op-login';
 
 const ORIGIN = 'https://app.example';
 let stack: LocalStack;
@@ -28,10 +28,9 @@ let counter = 0;
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'express-oxd-registration-'));
   await ensureBuilt();
-  stack = await startLocalStack();
+  stack = await dedicatedStack();
 }, 180_000);
 afterAll(async () => {
-  await stack?.close();
   rmSync(root, { recursive: true, force: true });
 });
 

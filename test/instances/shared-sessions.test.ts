@@ -20,7 +20,7 @@ import {
 } from '../helpers/app-instances';
 import { ensureBuilt } from '../helpers/build';
 import { registeredSites, writeStackConfig } from '../helpers/instances';
-import { startLocalStack, type LocalStack } from '../helpers/local-stack';
+import { dedicatedStack, type LocalStack } from '../helpers/local-stack';
 
 const ACCESS_TOKEN_TTL = 4;
 const JSON_ACCEPT = 'application/json';
@@ -40,7 +40,7 @@ beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'express-oxd-shared-sessions-'));
   await ensureBuilt();
   [stack, redis] = await Promise.all([
-    startLocalStack({ accessTokenTtl: ACCESS_TOKEN_TTL, rotateRefreshToken: true }),
+    dedicatedStack({ accessTokenTtl: ACCESS_TOKEN_TTL, rotateRefreshToken: true }),
     startRedis(),
   ]);
   const file = join(root, 'site.cfg');
@@ -53,7 +53,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all((instances ?? []).map((instance) => instance.stop()));
   await closeSharedAgent();
-  await Promise.all([stack?.close(), redis?.stop()]);
+  await Promise.all([redis?.stop()]);
   rmSync(root, { recursive: true, force: true });
 });
 

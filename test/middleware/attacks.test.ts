@@ -8,9 +8,14 @@ import session from 'express-session';
 import request from 'supertest';
 import { ERROR_CODES, oxdAuth, type OxdAuthHandler } from '../../src';
 import type { OxdSessionData } from '../../src/session';
-import { startLocalStack } from '../helpers/local-stack';
-import { cancelOpLogin, followOpLogout, OpCookieJar, submitOpLogin } from '../helpers/op-login';
-import { buildApp } from './app-fixture';
+import { useLocalStack } from '../helpers/local-stack';
+import {
+  cancelOpLogin,
+  followOpLogout,
+  OpCookieJar,
+  submitOpLogin,
+} from '../../src/testing/op-login';
+import { buildApp } from '../fixtures/apps';
 import {
   appPath,
   clientFor,
@@ -21,18 +26,9 @@ import {
   sessionCookie,
   startAndSignIn,
   type Agent,
-  type LocalStack,
-} from './stack-fixture';
+} from '../helpers/stack-fixture';
 
-let stack: LocalStack;
-
-beforeAll(async () => {
-  stack = await startLocalStack();
-}, 180_000);
-
-afterAll(async () => {
-  await stack?.close();
-});
+const stack = useLocalStack();
 
 const JSON_ACCEPT = 'application/json';
 

@@ -14,24 +14,17 @@ import { oxdAuth } from '../../src';
 import type { WriteBackValues } from '../../src/config/types';
 import { resolveConfig } from '../../src/config/resolve';
 import { OxdClient } from '../../src/oxd/client';
-import { ensureBuilt } from '../helpers/build';
 import { capturingLogger } from '../helpers/capture-logger';
-import { startLocalStack } from '../helpers/local-stack';
-import { followOpLogout, OpCookieJar } from '../helpers/op-login';
-import { buildApp, FRAMEWORKS, type Framework } from './app-fixture';
-import { configFor, countingTransport, HTML, logIn, type LocalStack } from './stack-fixture';
+import { useLocalStack } from '../helpers/local-stack';
+import { followOpLogout, OpCookieJar } from '../../src/testing/op-login';
+import { buildApp, FRAMEWORKS, type Framework } from '../fixtures/apps';
+import { configFor, countingTransport, HTML, logIn } from '../helpers/stack-fixture';
 
-let stack: LocalStack;
+const stack = useLocalStack();
 const closers: (() => Promise<void>)[] = [];
-
-beforeAll(async () => {
-  await ensureBuilt();
-  stack = await startLocalStack();
-}, 180_000);
 
 afterAll(async () => {
   await Promise.all(closers.map((close) => close()));
-  await stack?.close();
 });
 
 /** Adds the back-channel URI to the client's registration at the OP (RFC 7592). */

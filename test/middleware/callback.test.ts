@@ -5,11 +5,10 @@
  */
 import request from 'supertest';
 import { ERROR_CODES, oxdAuth } from '../../src';
-import { ensureBuilt } from '../helpers/build';
 import { capturingLogger } from '../helpers/capture-logger';
-import { startLocalStack } from '../helpers/local-stack';
-import { cancelOpLogin, OpCookieJar } from '../helpers/op-login';
-import { buildApp, FRAMEWORKS, type Framework } from './app-fixture';
+import { useLocalStack } from '../helpers/local-stack';
+import { cancelOpLogin, OpCookieJar } from '../../src/testing/op-login';
+import { buildApp, FRAMEWORKS, type Framework } from '../fixtures/apps';
 import {
   appPath,
   clientFor,
@@ -17,24 +16,17 @@ import {
   HTML,
   startAndSignIn,
   type Agent,
-  type LocalStack,
-} from './stack-fixture';
+} from '../helpers/stack-fixture';
 
 const USER_SUB = '248289761001';
 /** Text an attacker would like the site to show as its own. */
 const BAIT = 'Your account is locked. Call +1 555 0100 now';
 
-let stack: LocalStack;
+const stack = useLocalStack();
 const closers: (() => Promise<void>)[] = [];
-
-beforeAll(async () => {
-  await ensureBuilt();
-  stack = await startLocalStack();
-}, 180_000);
 
 afterAll(async () => {
   await Promise.all(closers.map((close) => close()));
-  await stack?.close();
 });
 
 function agentFor(framework: Framework): Agent {

@@ -19,7 +19,7 @@ import { resolveConfig } from '../../src/config/resolve';
 import { OxdClient } from '../../src/oxd/client';
 import { causeOf } from '../../src/report';
 import { capturingLogger } from '../helpers/capture-logger';
-import { buildApp } from './app-fixture';
+import { buildApp } from '../fixtures/apps';
 
 let port: number;
 const clients: OxdClient[] = [];

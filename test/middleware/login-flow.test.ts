@@ -14,11 +14,10 @@ import {
   type OxdAuthHandler,
   type OxdAuthOptions,
 } from '../../src';
-import { ensureBuilt } from '../helpers/build';
 import { capturingLogger } from '../helpers/capture-logger';
-import { startLocalStack } from '../helpers/local-stack';
-import { followOpLogout, OpCookieJar, submitOpLogin } from '../helpers/op-login';
-import { buildApp, express4, FRAMEWORKS, type Framework } from './app-fixture';
+import { useLocalStack } from '../helpers/local-stack';
+import { followOpLogout, OpCookieJar, submitOpLogin } from '../../src/testing/op-login';
+import { buildApp, express4, FRAMEWORKS, type Framework } from '../fixtures/apps';
 import {
   appPath,
   clientFor,
@@ -30,24 +29,14 @@ import {
   TRANSPORTS,
   type Agent,
   type CountingTransport,
-  type LocalStack,
-} from './stack-fixture';
+} from '../helpers/stack-fixture';
 
 /** Access tokens live 2 s, so the refresh test waits for real expiry, briefly. */
 const ACCESS_TOKEN_TTL_S = 2;
 /** `sub` of the local OP's first user (jane). */
 const USER_SUB = '248289761001';
 
-let stack: LocalStack;
-
-beforeAll(async () => {
-  await ensureBuilt();
-  stack = await startLocalStack({ accessTokenTtl: ACCESS_TOKEN_TTL_S });
-}, 180_000);
-
-afterAll(async () => {
-  await stack?.close();
-});
+const stack = useLocalStack({ accessTokenTtl: ACCESS_TOKEN_TTL_S });
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

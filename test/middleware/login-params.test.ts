@@ -5,10 +5,9 @@
  */
 import request from 'supertest';
 import { OxdConfigError, oxdAuth, type OxdAuthOptions } from '../../src';
-import { ensureBuilt } from '../helpers/build';
-import { startLocalStack } from '../helpers/local-stack';
-import { OpCookieJar, resumeOpSession } from '../helpers/op-login';
-import { buildApp, FRAMEWORKS } from './app-fixture';
+import { useLocalStack } from '../helpers/local-stack';
+import { OpCookieJar, resumeOpSession } from '../../src/testing/op-login';
+import { buildApp, FRAMEWORKS } from '../fixtures/apps';
 import {
   appPath,
   clientFor,
@@ -16,21 +15,14 @@ import {
   HTML,
   logIn,
   type Agent,
-  type LocalStack,
   type TransportName,
-} from './stack-fixture';
+} from '../helpers/stack-fixture';
 
-let stack: LocalStack;
+const stack = useLocalStack();
 const closers: (() => Promise<void>)[] = [];
-
-beforeAll(async () => {
-  await ensureBuilt();
-  stack = await startLocalStack();
-}, 180_000);
 
 afterAll(async () => {
   await Promise.all(closers.map((close) => close()));
-  await stack?.close();
 });
 
 function agentFor(

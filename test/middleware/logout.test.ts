@@ -8,10 +8,14 @@ import { oxdAuth, type OxdAuthOptions } from '../../src';
 import type { WriteBackValues } from '../../src/config/types';
 import { resolveConfig } from '../../src/config/resolve';
 import { OxdClient } from '../../src/oxd/client';
-import { ensureBuilt } from '../helpers/build';
-import { startLocalStack } from '../helpers/local-stack';
-import { followOpLogout, OpCookieJar, resumeOpSession, submitOpLogin } from '../helpers/op-login';
-import { buildApp, FRAMEWORKS, type Framework } from './app-fixture';
+import { useLocalStack, dedicatedStack } from '../helpers/local-stack';
+import {
+  followOpLogout,
+  OpCookieJar,
+  resumeOpSession,
+  submitOpLogin,
+} from '../../src/testing/op-login';
+import { buildApp, FRAMEWORKS, type Framework } from '../fixtures/apps';
 import {
   APP_ORIGIN,
   appPath,
@@ -23,19 +27,13 @@ import {
   type Agent,
   type LocalStack,
   type TransportName,
-} from './stack-fixture';
+} from '../helpers/stack-fixture';
 
-let stack: LocalStack;
+const stack = useLocalStack();
 const clients: OxdClient[] = [];
-
-beforeAll(async () => {
-  await ensureBuilt();
-  stack = await startLocalStack();
-}, 180_000);
 
 afterAll(async () => {
   await Promise.all(clients.map((client) => client.close()));
-  await stack?.close();
 });
 
 /** A client registering its own site, whose write-backs land in `saved`. */
@@ -105,7 +103,7 @@ describe.each(['socket', 'https4'] as const)('after update_site, over %s', (tran
 describe('an OP without end_session_endpoint', () => {
   let bare: LocalStack;
   beforeAll(async () => {
-    bare = await startLocalStack({ endSession: false });
+    bare = await dedicatedStack({ endSession: false });
   }, 180_000);
   afterAll(async () => {
     await bare?.close();

@@ -13,8 +13,8 @@ import { resolveConfig } from '../../src/config/resolve';
 import { OxdClient } from '../../src/oxd/client';
 import type { OxdReply, OxdRequest, Transport } from '../../src/oxd/transport';
 import { capturingLogger } from '../helpers/capture-logger';
-import { startLocalStack } from '../helpers/local-stack';
-import { buildApp } from './app-fixture';
+import { dedicatedStack } from '../helpers/local-stack';
+import { buildApp } from '../fixtures/apps';
 import {
   configFor,
   countingTransport,
@@ -24,7 +24,7 @@ import {
   type CountingTransport,
   type LocalStack,
   type TransportName,
-} from './stack-fixture';
+} from '../helpers/stack-fixture';
 
 const REFRESH = 'get_access_token_by_refresh_token';
 
@@ -71,7 +71,7 @@ const apps = new Map<
 >();
 
 beforeAll(async () => {
-  stack = await startLocalStack();
+  stack = await dedicatedStack();
   for (const name of TRANSPORT_NAMES) {
     const transport = new Op503Transport(countingTransport(stack, name));
     const client = new OxdClient(resolveConfig(configFor(stack, name)), {
@@ -101,7 +101,6 @@ afterAll(async () => {
   await Promise.all(
     servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))),
   );
-  await stack?.close();
 });
 
 afterEach(() => logger.clear());

@@ -11,7 +11,7 @@ import express5 from 'express';
 import session from 'express-session';
 import { ERROR_CODES, oxdAuth, oxdErrorHandler, requireAuth } from '../../src';
 import { capturingLogger } from '../helpers/capture-logger';
-import { buildApp, express4, FRAMEWORKS, startSentinel } from './app-fixture';
+import { buildApp, express4, FRAMEWORKS, startSentinel } from '../fixtures/apps';
 
 let sentinel: Awaited<ReturnType<typeof startSentinel>>;
 

@@ -11,9 +11,9 @@ import { resolveConfig } from '../../src/config/resolve';
 import { OxdClient } from '../../src/oxd/client';
 import type { OxdReply, OxdRequest, Transport } from '../../src/oxd/transport';
 import { ensureBuilt } from '../helpers/build';
-import { startLocalStack } from '../helpers/local-stack';
-import { followOpLogout, OpCookieJar } from '../helpers/op-login';
-import { buildApp } from './app-fixture';
+import { dedicatedStack } from '../helpers/local-stack';
+import { followOpLogout, OpCookieJar } from '../../src/testing/op-login';
+import { buildApp } from '../fixtures/apps';
 import {
   type Agent,
   configFor,
@@ -22,7 +22,7 @@ import {
   type LocalStack,
   logIn,
   type TransportName,
-} from './stack-fixture';
+} from '../helpers/stack-fixture';
 
 /** Access tokens live 2 s, so the refresh test waits for real expiry, briefly. */
 const ACCESS_TOKEN_TTL_S = 2;
@@ -48,7 +48,7 @@ beforeAll(async () => {
   for (const version of new Set(CASES.map(([version]) => version))) {
     stacks.set(
       version,
-      await startLocalStack({ oxdVersion: version, accessTokenTtl: ACCESS_TOKEN_TTL_S }),
+      await dedicatedStack({ oxdVersion: version, accessTokenTtl: ACCESS_TOKEN_TTL_S }),
     );
   }
 }, 240_000);

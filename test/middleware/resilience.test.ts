@@ -8,8 +8,8 @@ import { createServer, type Server } from 'node:http';
 import request from 'supertest';
 import { ERROR_CODES, oxdAuth, type OxdAuthHandler } from '../../src';
 import { capturingLogger } from '../helpers/capture-logger';
-import { startLocalStack } from '../helpers/local-stack';
-import { buildApp } from './app-fixture';
+import { useLocalStack } from '../helpers/local-stack';
+import { buildApp } from '../fixtures/apps';
 import {
   clientFor,
   configFor,
@@ -17,24 +17,18 @@ import {
   logIn,
   type Agent,
   type CountingTransport,
-  type LocalStack,
-} from './stack-fixture';
+} from '../helpers/stack-fixture';
 
-let stack: LocalStack;
+const stack = useLocalStack();
 const servers: Server[] = [];
 const handlers: OxdAuthHandler[] = [];
 const logger = capturingLogger();
-
-beforeAll(async () => {
-  stack = await startLocalStack();
-}, 180_000);
 
 afterAll(async () => {
   await Promise.all(handlers.map((handler) => handler.client.close()));
   await Promise.all(
     servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))),
   );
-  await stack?.close();
 });
 
 /** The app on a real listening server (supertest then reuses it for every agent). */

@@ -16,10 +16,9 @@ import {
   type OxdAuthHandler,
 } from '../../src';
 import type { OxdIncomingMessage } from '../../src/session';
-import { ensureBuilt } from '../helpers/build';
-import { startLocalStack } from '../helpers/local-stack';
-import { express4, FRAMEWORKS, type Framework } from './app-fixture';
-import { APP_ORIGIN, configFor, HTML, logIn, type LocalStack } from './stack-fixture';
+import { useLocalStack } from '../helpers/local-stack';
+import { express4, FRAMEWORKS, type Framework } from '../fixtures/apps';
+import { APP_ORIGIN, configFor, HTML, logIn } from '../helpers/stack-fixture';
 
 type Next = (err?: unknown) => void;
 
@@ -29,17 +28,11 @@ const CONFIG = {
   client: { opHost: 'https://127.0.0.1:2', authorizationRedirectUri: 'https://app.example/cb' },
 };
 
-let stack: LocalStack;
+const stack = useLocalStack();
 const handlers: OxdAuthHandler[] = [];
-
-beforeAll(async () => {
-  await ensureBuilt();
-  stack = await startLocalStack();
-}, 180_000);
 
 afterAll(async () => {
   await Promise.all(handlers.map((handler) => handler.client.close()));
-  await stack?.close();
 });
 
 /** The admin area: another oxd site (its own client at the OP), mounted under /admin. */

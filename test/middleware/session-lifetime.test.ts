@@ -8,24 +8,19 @@ import request from 'supertest';
 import { OxdConfigError, oxdAuth, type OxdAuthHandler, type OxdAuthOptions } from '../../src';
 import { resolveOptions } from '../../src/middleware/options';
 import { loginExpiresAt, type StoredLogin } from '../../src/session/login';
-import { startLocalStack } from '../helpers/local-stack';
-import { buildApp, FRAMEWORKS } from './app-fixture';
-import { clientFor, configFor, HTML, logIn, type LocalStack } from './stack-fixture';
+import { buildApp, FRAMEWORKS } from '../fixtures/apps';
+import { useLocalStack } from '../helpers/local-stack';
+import { clientFor, configFor, HTML, logIn } from '../helpers/stack-fixture';
 
 const HOUR_S = 60 * 60;
 const JSON_ACCEPT = 'application/json';
 const USER_SUB = '248289761001';
 
-let stack: LocalStack;
+const stack = useLocalStack();
 const handlers: OxdAuthHandler[] = [];
-
-beforeAll(async () => {
-  stack = await startLocalStack();
-}, 180_000);
 
 afterAll(async () => {
   await Promise.all(handlers.map((handler) => handler.client.close()));
-  await stack?.close();
 });
 
 type Sessions = Record<string, string>;

@@ -14,35 +14,27 @@ import {
   loginSid,
   storedLogin,
 } from '../../src/session';
-import { ensureBuilt } from '../helpers/build';
-import { startLocalStack } from '../helpers/local-stack';
-import { buildApp, FRAMEWORKS } from './app-fixture';
+import { useLocalStack } from '../helpers/local-stack';
+import { buildApp, FRAMEWORKS } from '../fixtures/apps';
 import {
   clientFor,
   configFor,
   HTML,
   logIn,
   TRANSPORTS,
-  type LocalStack,
   type TransportName,
-} from './stack-fixture';
+} from '../helpers/stack-fixture';
 
 /** `sub` of the local OP's first user (jane). */
 const USER_SUB = '248289761001';
 /** The size budget of one login's stored session (express-session's JSON, cookie included). */
 const MAX_SESSION_BYTES = 1300;
 
-let stack: LocalStack;
+const stack = useLocalStack();
 const handlers: OxdAuthHandler[] = [];
-
-beforeAll(async () => {
-  await ensureBuilt();
-  stack = await startLocalStack();
-}, 180_000);
 
 afterAll(async () => {
   await Promise.all(handlers.map((handler) => handler.client.close()));
-  await stack?.close();
 });
 
 /** The one session a MemoryStore holds, as the JSON string it stores. */

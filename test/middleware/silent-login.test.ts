@@ -4,33 +4,18 @@
  */
 import request from 'supertest';
 import { oxdAuth } from '../../src';
-import { ensureBuilt } from '../helpers/build';
-import { startLocalStack } from '../helpers/local-stack';
-import { OpCookieJar, resumeOpSession } from '../helpers/op-login';
-import { buildApp, FRAMEWORKS, type Framework } from './app-fixture';
-import {
-  appPath,
-  clientFor,
-  configFor,
-  HTML,
-  logIn,
-  type Agent,
-  type LocalStack,
-} from './stack-fixture';
+import { useLocalStack } from '../helpers/local-stack';
+import { OpCookieJar, resumeOpSession } from '../../src/testing/op-login';
+import { buildApp, FRAMEWORKS, type Framework } from '../fixtures/apps';
+import { appPath, clientFor, configFor, HTML, logIn, type Agent } from '../helpers/stack-fixture';
 
 const USER_SUB = '248289761001';
 
-let stack: LocalStack;
+const stack = useLocalStack();
 const closers: (() => Promise<void>)[] = [];
-
-beforeAll(async () => {
-  await ensureBuilt();
-  stack = await startLocalStack();
-}, 180_000);
 
 afterAll(async () => {
   await Promise.all(closers.map((close) => close()));
-  await stack?.close();
 });
 
 function agentFor(framework: Framework, silentLogin = true, site = newSite()): Agent {

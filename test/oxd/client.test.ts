@@ -1,7 +1,14 @@
 import type { WriteBackValues } from '../../src/config/types';
 import { ERROR_CODES, OxdCommandError, OxdConfigError } from '../../src/errors';
 import { OxdClient } from '../../src/oxd/client';
-import { fail, ok, oxdScript, ScriptedTransport, testConfig, type Answer } from './client-fixtures';
+import {
+  fail,
+  ok,
+  oxdScript,
+  ScriptedTransport,
+  testConfig,
+  type Answer,
+} from '../fixtures/oxd-client';
 
 const clients: OxdClient[] = [];
 

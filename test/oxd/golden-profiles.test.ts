@@ -11,7 +11,7 @@
 import { Agent } from 'undici';
 import { encodeFrame } from '../../src/oxd/framing';
 import { COMMANDS } from '../../src/oxd/commands';
-import { type LocalStack, startLocalStack } from '../helpers/local-stack';
+import { dedicatedStack, type LocalStack } from '../helpers/local-stack';
 import { rawHttps } from '../helpers/raw-https';
 import { RawOxdSocket } from '../helpers/raw-socket';
 
@@ -544,7 +544,7 @@ describe.each(['3.1.3', '3.1.4', '4.1', '4.2'] as const)('profile %s', (profile)
   const v3 = profile.startsWith('3.');
 
   beforeAll(async () => {
-    stack = await startLocalStack({ oxdVersion: profile });
+    stack = await dedicatedStack({ oxdVersion: profile });
   }, 120_000);
 
   afterAll(async () => {

@@ -5,7 +5,6 @@
  * from the code under test.
  */
 import { once } from 'node:events';
-import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import {
   createServer as createNetServer,
   type AddressInfo,
@@ -13,8 +12,8 @@ import {
 } from 'node:net';
 import { COMMANDS, type CommandName } from '../../src/oxd/commands';
 import { OxdClient } from '../../src/oxd/client';
-import { selfSignedCert, type TestCertificate } from '../fixtures/tls';
-import { testConfig } from './client-fixtures';
+import { json, type ScriptedOxdHttps, startScriptedOxdHttps } from '../fixtures/scripted-oxd-https';
+import { testConfig } from '../fixtures/oxd-client';
 
 interface GoldenRow {
   name: CommandName;
@@ -518,39 +517,15 @@ describe('golden socket frames', () => {
 });
 
 describe('golden HTTPS requests', () => {
-  let cert: TestCertificate;
-  let server: HttpsServer;
+  let server: ScriptedOxdHttps;
   const clients = new Map<3 | 4, OxdClient>();
-  const requests: {
-    method?: string | undefined;
-    url?: string | undefined;
-    headers: Record<string, unknown>;
-    body: string;
-  }[] = [];
-  let replyBody = '';
+  let seenBefore = 0;
 
   beforeAll(async () => {
-    cert = await selfSignedCert();
-    server = createHttpsServer({ cert: cert.cert, key: cert.key }, (req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (chunk: Buffer) => chunks.push(chunk));
-      req.on('end', () => {
-        requests.push({
-          method: req.method,
-          url: req.url,
-          headers: req.headers,
-          body: Buffer.concat(chunks).toString('utf8'),
-        });
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(replyBody);
-      });
-    });
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const { port } = server.address() as AddressInfo;
+    server = await startScriptedOxdHttps();
     for (const serverVersion of [3, 4] as const) {
       const config = testConfig(
-        { https: true, host: `https://127.0.0.1:${port}`, serverVersion, ca: cert.cert, ...SITE },
+        { https: true, host: server.url, serverVersion, ca: server.ca, ...SITE },
         CREDENTIALS,
       );
       clients.set(serverVersion, new OxdClient(config, { writeBack: false }));
@@ -559,28 +534,29 @@ describe('golden HTTPS requests', () => {
 
   afterAll(async () => {
     await Promise.all([...clients.values()].map((c) => c.close()));
-    server.closeAllConnections();
-    server.close();
-    await once(server, 'close');
+    await server.close();
   });
 
   beforeEach(() => {
-    requests.length = 0;
+    seenBefore = server.requests.length;
   });
 
   test.each([...ROWS, NON_ASCII].map((row) => [row.https.path, row] as const))(
     'https - POST %s with the exact headers and body',
     async (_path, row) => {
       const data = row.httpsReply ?? row.reply;
-      replyBody = JSON.stringify(row.https.version === 3 ? { status: 'ok', data } : data);
+      server.answer(
+        json(200, JSON.stringify(row.https.version === 3 ? { status: 'ok', data } : data)),
+      );
       const client = clients.get(row.https.version) as OxdClient;
       await expect(invoke(client, row.name, row.httpsParams ?? row.params)).resolves.toEqual(
         row.httpsResult ?? row.result ?? row.reply,
       );
+      const requests = server.requests.slice(seenBefore);
       expect(requests).toHaveLength(1);
       const [request] = requests;
       expect(request?.method).toBe('POST');
-      expect(request?.url).toBe(row.https.path);
+      expect(request?.path).toBe(row.https.path);
       expect(request?.headers['content-type']).toBe('application/json');
       expect(request?.headers.authorization).toBe(row.https.bearer ? 'Bearer tok-1' : undefined);
       expect(request?.body).toBe(row.https.body);
@@ -595,44 +571,14 @@ describe('golden HTTPS requests', () => {
  * socket has goes out this way too.
  */
 describe('golden 3.x https-extension requests (/v3/)', () => {
-  let cert: TestCertificate;
-  let server: HttpsServer;
+  let server: ScriptedOxdHttps;
   let client: OxdClient;
-  const requests: {
-    method?: string | undefined;
-    url?: string | undefined;
-    headers: Record<string, unknown>;
-    body: string;
-  }[] = [];
-  let replyBody = '';
+  let seenBefore = 0;
 
   beforeAll(async () => {
-    cert = await selfSignedCert();
-    server = createHttpsServer({ cert: cert.cert, key: cert.key }, (req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (chunk: Buffer) => chunks.push(chunk));
-      req.on('end', () => {
-        requests.push({
-          method: req.method,
-          url: req.url,
-          headers: req.headers,
-          body: Buffer.concat(chunks).toString('utf8'),
-        });
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(replyBody);
-      });
-    });
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const { port } = server.address() as AddressInfo;
+    server = await startScriptedOxdHttps();
     const config = testConfig(
-      {
-        https: true,
-        host: `https://127.0.0.1:${port}/v3`,
-        serverVersion: 3,
-        ca: cert.cert,
-        ...SITE,
-      },
+      { https: true, host: `${server.url}/v3`, serverVersion: 3, ca: server.ca, ...SITE },
       CREDENTIALS,
     );
     client = new OxdClient(config, { writeBack: false });
@@ -640,25 +586,24 @@ describe('golden 3.x https-extension requests (/v3/)', () => {
 
   afterAll(async () => {
     await client.close();
-    server.closeAllConnections();
-    server.close();
-    await once(server, 'close');
+    await server.close();
   });
 
   beforeEach(() => {
-    requests.length = 0;
+    seenBefore = server.requests.length;
   });
 
   const v3Rows = [...ROWS, NON_ASCII].filter((row) => row.socket !== null);
   test.each(v3Rows.map((row) => [row.https.path, row] as const))(
     'v3 - POST /v3%s with the exact headers and body',
     async (_path, row) => {
-      replyBody = JSON.stringify({ status: 'ok', data: row.reply });
+      server.answer(json(200, JSON.stringify({ status: 'ok', data: row.reply })));
       await expect(invoke(client, row.name, row.params)).resolves.toEqual(row.result ?? row.reply);
+      const requests = server.requests.slice(seenBefore);
       expect(requests).toHaveLength(1);
       const [request] = requests;
       expect(request?.method).toBe('POST');
-      expect(request?.url).toBe(`/v3${row.https.path}`);
+      expect(request?.path).toBe(`/v3${row.https.path}`);
       expect(request?.headers['content-type']).toBe('application/json');
       expect(request?.headers.authorization).toBe(row.https.bearer ? 'Bearer tok-1' : undefined);
       expect(request?.body).toBe(row.v3Body ?? row.https.body);
@@ -666,8 +611,12 @@ describe('golden 3.x https-extension requests (/v3/)', () => {
   );
 
   test('v3 - an error in the envelope with HTTP 200 is an oxd error, not a success', async () => {
-    replyBody =
-      '{"status":"error","data":{"error":"invalid_oxd_id","error_description":"Invalid oxd_id.","details":null}}';
+    server.answer(
+      json(
+        200,
+        '{"status":"error","data":{"error":"invalid_oxd_id","error_description":"Invalid oxd_id.","details":null}}',
+      ),
+    );
     await expect(client.getRp({})).rejects.toMatchObject({ error: 'invalid_oxd_id' });
   });
 });

@@ -15,10 +15,10 @@ import {
   OXD_431_ROUTES,
   SPEC_OVER_REQUIRES,
 } from '../fixtures/oxd-4.3.1-openapi';
-import { type LocalStack, startLocalStack } from '../helpers/local-stack';
-import { submitOpLogin } from '../helpers/op-login';
+import { dedicatedStack, type LocalStack } from '../helpers/local-stack';
+import { submitOpLogin } from '../../src/testing/op-login';
 import { rawHttps } from '../helpers/raw-https';
-import { configFor, countingTransport } from '../middleware/stack-fixture';
+import { configFor, countingTransport } from '../helpers/stack-fixture';
 
 /**
  * Answer fields the description marks required that oxd copies from the OP's optional
@@ -61,7 +61,7 @@ let agent: Agent;
 const exercised = new Set<string>();
 
 beforeAll(async () => {
-  stack = await startLocalStack({ oxdVersion: '4.2' });
+  stack = await dedicatedStack({ oxdVersion: '4.2' });
   agent = new Agent({ connect: { ca: stack.oxd.ca } });
   client = new OxdClient(resolveConfig(configFor(stack, 'https4')), {
     transport: new RecordingTransport(countingTransport(stack, 'https4')),
@@ -108,7 +108,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await client?.close();
   await agent?.close();
-  await stack?.close();
 });
 
 test('the description has 23 routes; each is exercised or named as not served', async () => {

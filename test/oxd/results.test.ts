@@ -11,7 +11,7 @@ import {
   startScriptedOxdServer,
   type ReceivedRequest,
 } from '../fixtures/scripted-oxd-server';
-import { testConfig } from './client-fixtures';
+import { testConfig } from '../fixtures/oxd-client';
 
 const cleanups: (() => Promise<void>)[] = [];
 

@@ -9,9 +9,9 @@ import session from 'express-session';
 import request from 'supertest';
 import { ERROR_CODES, oxdAuth, type OxdAuthHandler } from '../../src';
 import { capturingLogger } from '../helpers/capture-logger';
-import { startLocalStack } from '../helpers/local-stack';
-import { submitOpLogin } from '../helpers/op-login';
-import { buildApp } from '../middleware/app-fixture';
+import { dedicatedStack } from '../helpers/local-stack';
+import { submitOpLogin } from '../../src/testing/op-login';
+import { buildApp } from '../fixtures/apps';
 import {
   appPath,
   clientFor,
@@ -22,7 +22,7 @@ import {
   type Agent,
   type CountingTransport,
   type LocalStack,
-} from '../middleware/stack-fixture';
+} from '../helpers/stack-fixture';
 
 const JSON_ACCEPT = 'application/json';
 
@@ -33,7 +33,7 @@ let server: Server;
 const logger = capturingLogger();
 
 beforeAll(async () => {
-  stack = await startLocalStack();
+  stack = await dedicatedStack();
   const made = clientFor(stack, 'socket');
   counter = made.counter;
   auth = oxdAuth({
@@ -49,7 +49,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await auth?.client.close();
   await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-  await stack?.close();
 });
 
 const newAgent = (): Agent => request.agent(server);

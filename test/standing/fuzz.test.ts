@@ -28,7 +28,7 @@ import {
   startScriptedOxdServer,
   type ScriptedOxdServer,
 } from '../fixtures/scripted-oxd-server';
-import { buildApp } from '../middleware/app-fixture';
+import { buildApp } from '../fixtures/apps';
 
 const CASES = process.env.CI ? 10_000 : 300;
 /** Cases that each cost a network round trip to a child-free local server. */

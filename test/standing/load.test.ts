@@ -15,15 +15,9 @@ import { resolveConfig } from '../../src/config/resolve';
 import { OxdClient } from '../../src/oxd/client';
 import { HttpsTransport } from '../../src/oxd/https-transport';
 import { SocketTransport } from '../../src/oxd/socket-transport';
-import { startLocalStack } from '../helpers/local-stack';
-import { buildApp } from '../middleware/app-fixture';
-import {
-  configFor,
-  CountingTransport,
-  HTML,
-  logIn,
-  type LocalStack,
-} from '../middleware/stack-fixture';
+import { useLocalStack } from '../helpers/local-stack';
+import { buildApp } from '../fixtures/apps';
+import { configFor, CountingTransport, HTML, logIn } from '../helpers/stack-fixture';
 
 const LOGINS = process.env.CI ? 200 : 25;
 const MB = 1024 * 1024;
@@ -46,15 +40,7 @@ async function heapAfterGc(): Promise<number> {
   return process.memoryUsage().heapUsed;
 }
 
-let stack: LocalStack;
-
-beforeAll(async () => {
-  stack = await startLocalStack();
-}, 180_000);
-
-afterAll(async () => {
-  await stack?.close();
-});
+const stack = useLocalStack();
 
 describe.each(['socket', 'https4'] as const)('%s', (kind) => {
   let server: Server;

@@ -46,8 +46,8 @@ import {
   type ScriptedOxdHttps,
 } from '../fixtures/scripted-oxd-https';
 import { capturingLogger } from '../helpers/capture-logger';
-import { startLocalStack } from '../helpers/local-stack';
-import { buildApp } from '../middleware/app-fixture';
+import { dedicatedStack } from '../helpers/local-stack';
+import { buildApp } from '../fixtures/apps';
 import {
   configFor,
   countingTransport,
@@ -56,7 +56,7 @@ import {
   type Agent,
   type CountingTransport,
   type LocalStack,
-} from '../middleware/stack-fixture';
+} from '../helpers/stack-fixture';
 
 type Kind = 'socket' | 'https4';
 const KINDS: readonly Kind[] = ['socket', 'https4'];
@@ -128,7 +128,7 @@ async function buildOne(kind: Kind): Promise<App> {
 }
 
 beforeAll(async () => {
-  stack = await startLocalStack();
+  stack = await dedicatedStack();
   https = await startScriptedOxdHttps();
   for (const kind of KINDS) apps.set(kind, await buildOne(kind));
 }, 180_000);
@@ -155,7 +155,6 @@ afterAll(async () => {
     servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))),
   );
   await https?.close();
-  await stack?.close();
 });
 
 function appOf(kind: Kind): App {

@@ -10,23 +10,22 @@ import { oxdAuth, traceIds } from '../../src';
 import { resolveConfig } from '../../src/config/resolve';
 import { OxdClient } from '../../src/oxd/client';
 import { ensureBuilt } from '../helpers/build';
-import { startLocalStack } from '../helpers/local-stack';
+import { dedicatedStack } from '../helpers/local-stack';
 import { installTelemetry, type TestTelemetry } from '../helpers/telemetry';
-import { buildApp } from '../middleware/app-fixture';
-import { configFor, type LocalStack, logIn } from '../middleware/stack-fixture';
+import { buildApp } from '../fixtures/apps';
+import { configFor, type LocalStack, logIn } from '../helpers/stack-fixture';
 
 let stack: LocalStack;
 let telemetry: TestTelemetry;
 
 beforeAll(async () => {
   await ensureBuilt();
-  stack = await startLocalStack();
+  stack = await dedicatedStack();
   telemetry = installTelemetry({ contextManager: true });
 }, 240_000);
 
 afterAll(async () => {
   await telemetry?.shutdown();
-  await stack?.close();
 });
 
 /** The app behind a server span made active for each request, as HTTP instrumentation does. */

@@ -15,10 +15,10 @@ import { reportFailure } from '../../src/report';
 import { startOperation } from '../../src/telemetry';
 import { ensureBuilt } from '../helpers/build';
 import { capturingLogger } from '../helpers/capture-logger';
-import { startLocalStack } from '../helpers/local-stack';
+import { dedicatedStack } from '../helpers/local-stack';
 import { countOf, installTelemetry, type TestTelemetry } from '../helpers/telemetry';
-import { buildApp } from '../middleware/app-fixture';
-import { APP_ORIGIN, configFor, HTML, type LocalStack, logIn } from '../middleware/stack-fixture';
+import { buildApp } from '../fixtures/apps';
+import { APP_ORIGIN, configFor, HTML, type LocalStack, logIn } from '../helpers/stack-fixture';
 
 /** Access tokens live 2 s, so the refresh test waits for real expiry, briefly. */
 const ACCESS_TOKEN_TTL_S = 2;
@@ -29,13 +29,12 @@ let telemetry: TestTelemetry;
 
 beforeAll(async () => {
   await ensureBuilt();
-  stack = await startLocalStack({ accessTokenTtl: ACCESS_TOKEN_TTL_S });
+  stack = await dedicatedStack({ accessTokenTtl: ACCESS_TOKEN_TTL_S });
   telemetry = installTelemetry();
 }, 240_000);
 
 afterAll(async () => {
   await telemetry?.shutdown();
-  await stack?.close();
 });
 
 /** A local port nothing listens on (taken, then given back). */

@@ -11,10 +11,10 @@ import { resolveConfig } from '../../src/config/resolve';
 import type { WriteBackValues } from '../../src/config/types';
 import { OxdClient } from '../../src/oxd/client';
 import { ensureBuilt } from '../helpers/build';
-import { startLocalStack } from '../helpers/local-stack';
-import { OpCookieJar } from '../helpers/op-login';
+import { dedicatedStack } from '../helpers/local-stack';
+import { OpCookieJar } from '../../src/testing/op-login';
 import { countOf, installTelemetry, type TestTelemetry } from '../helpers/telemetry';
-import { buildApp } from '../middleware/app-fixture';
+import { buildApp } from '../fixtures/apps';
 import {
   appPath,
   configFor,
@@ -23,20 +23,19 @@ import {
   sessionCookie,
   startAndSignIn,
   TRANSPORTS,
-} from '../middleware/stack-fixture';
+} from '../helpers/stack-fixture';
 
 let stack: LocalStack;
 let telemetry: TestTelemetry;
 
 beforeAll(async () => {
   await ensureBuilt();
-  stack = await startLocalStack();
+  stack = await dedicatedStack();
   telemetry = installTelemetry();
 }, 240_000);
 
 afterAll(async () => {
   await telemetry?.shutdown();
-  await stack?.close();
 });
 
 /** Every string in `value` (deeply), for the secret scan. */

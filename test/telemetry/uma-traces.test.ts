@@ -7,9 +7,9 @@
 import { request } from 'undici';
 import { umaGetRpt, umaProtect } from '../../src';
 import type { OxdClient } from '../../src/oxd/client';
-import { startLocalStack } from '../helpers/local-stack';
+import { dedicatedStack } from '../helpers/local-stack';
 import { installTelemetry, type TestTelemetry } from '../helpers/telemetry';
-import { clientFor, type LocalStack } from '../middleware/stack-fixture';
+import { clientFor, type LocalStack } from '../helpers/stack-fixture';
 import {
   parseOxdChallenge,
   RESOURCES,
@@ -24,7 +24,7 @@ let rsClient: OxdClient;
 let rp: OxdClient;
 
 beforeAll(async () => {
-  stack = await startLocalStack();
+  stack = await dedicatedStack();
   telemetry = installTelemetry();
   rsClient = clientFor(stack, 'socket').client;
   rp = clientFor(stack, 'socket').client;
@@ -36,7 +36,6 @@ afterAll(async () => {
   await rsClient?.close();
   await rp?.close();
   await telemetry?.shutdown();
-  await stack?.close();
 });
 
 async function get(path: string, rpt?: string) {

@@ -14,7 +14,7 @@ import {
   OpPageError,
   resumeOpSession,
   submitOpLogin,
-} from '../helpers/op-login';
+} from '../../src/testing/op-login';
 
 const RUN_OP = join(ROOT, 'dist', 'testing', 'op', 'run.js');
 const ACCESS_TOKEN_TTL = 120;

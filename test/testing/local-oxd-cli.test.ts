@@ -95,7 +95,7 @@ test('cli - the oxd command needs the OP issuer and CA file', async () => {
 });
 
 test('cli - without a command starts both and says what to configure; SIGINT exits 0', async () => {
-  const both = start(['--port', '0', '--https-port', '0', '--data-dir', dataDir]);
+  const both = start(['--op-port', '0', '--port', '0', '--https-port', '0', '--data-dir', dataDir]);
   const text = await waitFor(both, 'Press Ctrl+C to stop.');
   const issuer = /Local OpenID Provider: (https:\/\/127\.0\.0\.1:\d+)/.exec(text)?.[1];
   const port = /\n {2}port = (\d+)\n/.exec(text)?.[1];
@@ -106,17 +106,25 @@ test('cli - without a command starts both and says what to configure; SIGINT exi
   expect(text).toContain(`  [client]\n  op_host = ${issuer}\n`);
   expect(text).toContain(`  host = ${httpsUrl}/v3 `);
   expect(text).toContain('  https_extension = true');
-  expect(text).toContain(`  ca_file = ${join(dataDir, 'oxd-ca.pem')}`);
+  expect(text).toContain(`  ca_file = ${join(dataDir, 'local-oxd', 'cert.pem')}`);
   expect(text).toContain('  jane / jane-password  jane.doe@example.com');
-  expect(await readFile(join(dataDir, 'op-ca.pem'), 'utf8')).toContain('BEGIN CERTIFICATE');
-  expect(await readFile(join(dataDir, 'oxd-ca.pem'), 'utf8')).toContain('BEGIN CERTIFICATE');
+  expect(text).toContain(`  its CA certificate: ${join(dataDir, 'local-op', 'cert.pem')}`);
+  expect(await readFile(join(dataDir, 'local-op', 'cert.pem'), 'utf8')).toContain(
+    'BEGIN CERTIFICATE',
+  );
+  expect(await readFile(join(dataDir, 'local-oxd', 'cert.pem'), 'utf8')).toContain(
+    'BEGIN CERTIFICATE',
+  );
 
   both.child.kill('SIGINT');
   expect(await both.exited).toBe(0);
 }, 90_000);
 
 test('cli - --json prints one line with both servers; SIGTERM exits 0', async () => {
-  const both = start(['--json', '--port', '0', '--https-port', '0', '--data-dir', dataDir]);
+  const both = start([
+    '--json',
+    ...['--op-port', '0', '--port', '0', '--https-port', '0', '--data-dir', dataDir],
+  ]);
   const line = await waitFor(both, '\n');
   const parsed = JSON.parse(line) as Record<string, Record<string, unknown>>;
   expect(Object.keys(parsed)).toEqual(['op', 'oxd']);
@@ -137,7 +145,7 @@ test('cli - --json prints one line with both servers; SIGTERM exits 0', async ()
 }, 90_000);
 
 test('cli - op and oxd start separately; the oxd keeps its certificate across restarts', async () => {
-  const op = start(['op', '--json', '--data-dir', dataDir]);
+  const op = start(['op', '--json', '--op-port', '0', '--data-dir', dataDir]);
   const opInfo = (JSON.parse(await waitFor(op, '\n')) as { op: { issuer: string } }).op;
   expect(Object.keys(JSON.parse(op.output()) as object)).toEqual(['op']);
   const oxdArgs = [
@@ -146,7 +154,7 @@ test('cli - op and oxd start separately; the oxd keeps its certificate across re
     '--op-issuer',
     opInfo.issuer,
     '--op-ca-file',
-    join(dataDir, 'op-ca.pem'),
+    join(dataDir, 'local-op', 'cert.pem'),
     '--data-dir',
     dataDir,
     '--port',
@@ -233,7 +241,7 @@ test("cli - default ports differ from the demo's", async () => {
   const help = start(['--help']);
   expect(await help.exited).toBe(0);
   const ours = defaultPorts(help.output());
-  expect(ours).toHaveLength(2);
+  expect(ours).toHaveLength(3);
 
   const demoHelp = runFile(join(ROOT, 'demo-app', 'start.js'), ['--help']);
   expect(await demoHelp.exited).toBe(0);
@@ -245,7 +253,7 @@ test("cli - default ports differ from the demo's", async () => {
 test('cli - --write-config writes a complete configuration for --app-url, also printed', async () => {
   const file = join(dataDir, 'app.cfg');
   const both = start([
-    ...['--port', '0', '--https-port', '0', '--data-dir', dataDir],
+    ...['--op-port', '0', '--port', '0', '--https-port', '0', '--data-dir', dataDir],
     ...['--app-url', 'https://127.0.0.1:4711', '--write-config', file],
   ]);
   const text = await waitFor(both, 'Press Ctrl+C to stop.');
@@ -286,6 +294,8 @@ test('cli - --write-config writes a complete configuration for --app-url, also p
 test('cli - a --write-config path that cannot be written fails clearly and stops the servers', async () => {
   const file = join(dataDir, 'missing-dir', 'app.cfg');
   const both = start([
+    '--op-port',
+    '0',
     '--port',
     '0',
     '--https-port',
@@ -313,6 +323,8 @@ test('cli - --write-dev-cert writes a certificate for the app host and keeps it'
   const certDir = join(dataDir, 'certs');
   const args = [
     'op',
+    '--op-port',
+    '0',
     '--data-dir',
     dataDir,
     '--write-dev-cert',

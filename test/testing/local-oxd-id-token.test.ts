@@ -5,7 +5,7 @@
  * fault must come back as oxd's error code: on the socket in the `{status, data}` envelope,
  * on HTTPS 4.x as HTTP 500 `{error, error_description}`.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { type KeyObject, createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -17,11 +17,10 @@ import { join } from 'node:path';
 import { Agent } from 'undici';
 import { FrameDecoder, encodeFrame } from '../../src/oxd/framing';
 import { selfSignedCert } from '../fixtures/tls';
-import { ROOT, ensureBuilt } from '../helpers/build';
+import { startLocalProcess, stopLocalProcess } from '../helpers/local-stack';
 import { rawHttps } from '../helpers/raw-https';
 
 const REDIRECT = 'https://rp.example/callback';
-const CLI = join(ROOT, 'dist', 'testing', 'cli.js');
 
 type Fault =
   | 'none'
@@ -213,50 +212,6 @@ class ScriptedOp {
   }
 }
 
-/** The local oxd server as a child process; resolves once it printed its JSON line. */
-function startOxd(args: string[]): Promise<{
-  child: ChildProcess;
-  oxd: { host: string; port: number; httpsUrl: string; ca: string };
-}> {
-  const child = spawn(process.execPath, [CLI, 'oxd', ...args, '--json', '--until-stdin-closes'], {
-    cwd: ROOT,
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  return new Promise((resolve, reject) => {
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`local oxd not ready in time\n${stderr}`));
-    }, 60_000);
-    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-      const newline = stdout.indexOf('\n');
-      if (newline < 0) return;
-      clearTimeout(timer);
-      child.removeAllListeners('exit');
-      resolve({ child, oxd: (JSON.parse(stdout.slice(0, newline)) as { oxd: never }).oxd });
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`local oxd exited (${code}) before it was ready\n${stderr}`));
-    });
-  });
-}
-
-function stopOxd(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
-
 /** One socket command on a fresh connection; resolves with the reply frame. */
 function socketCommand(
   port: number,
@@ -286,13 +241,13 @@ let agent: Agent;
 let dataDir: string;
 
 beforeAll(async () => {
-  await ensureBuilt();
   dataDir = await mkdtemp(join(tmpdir(), 'express-oxd-id-token-'));
   const cert = await selfSignedCert();
   op = await ScriptedOp.start(cert);
   const caFile = join(dataDir, 'op-ca.pem');
   await writeFile(caFile, cert.cert);
-  const started = await startOxd([
+  const started = await startLocalProcess([
+    'oxd',
     '--op-issuer',
     op.issuer,
     '--op-ca-file',
@@ -305,13 +260,13 @@ beforeAll(async () => {
     dataDir,
   ]);
   oxdChild = started.child;
-  oxd = started.oxd;
+  oxd = started.ready.oxd as typeof oxd;
   agent = new Agent({ connect: { ca: oxd.ca } });
 }, 120_000);
 
 afterAll(async () => {
   await agent?.close();
-  await stopOxd(oxdChild);
+  await stopLocalProcess(oxdChild);
   await op?.close();
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });

@@ -6,10 +6,10 @@
  */
 import { Agent } from 'undici';
 import { encodeFrame } from '../../src/oxd/framing';
-import { type LocalStack, startLocalStack } from '../helpers/local-stack';
+import { dedicatedStack, type LocalStack } from '../helpers/local-stack';
 import { rawHttps } from '../helpers/raw-https';
 import { RawOxdSocket } from '../helpers/raw-socket';
-import { submitOpLogin } from '../helpers/op-login';
+import { submitOpLogin } from '../../src/testing/op-login';
 
 const REDIRECT = 'https://rp.example/callback';
 const OTHER_REDIRECT = 'https://rp.example/other-callback';
@@ -37,7 +37,7 @@ const sockets: RawOxdSocket[] = [];
 
 beforeAll(async () => {
   for (const version of PROFILES) {
-    stacks.set(version, await startLocalStack({ oxdVersion: version }));
+    stacks.set(version, await dedicatedStack({ oxdVersion: version }));
   }
   for (const [version, stack] of stacks) {
     agents.set(version, new Agent({ connect: { ca: stack.oxd.ca } }));

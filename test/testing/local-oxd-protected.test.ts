@@ -7,7 +7,7 @@ import { type Socket, connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent } from 'undici';
 import { FrameDecoder, encodeFrame } from '../../src/oxd/framing';
-import { type LocalStack, startLocalStack } from '../helpers/local-stack';
+import { dedicatedStack, type LocalStack } from '../helpers/local-stack';
 import { rawHttps } from '../helpers/raw-https';
 
 const REDIRECT = 'https://rp.example/callback';
@@ -56,7 +56,7 @@ async function setupClient(scope: string[] = ['oxd']) {
 }
 
 beforeAll(async () => {
-  stack = await startLocalStack({ protectCommands: true, accessTokenTtl: TOKEN_TTL });
+  stack = await dedicatedStack({ protectCommands: true, accessTokenTtl: TOKEN_TTL });
   agent = new Agent({ connect: { ca: stack.oxd.ca } });
   socket = connect(stack.oxd.port, '127.0.0.1');
   const decoder = new FrameDecoder();
@@ -70,7 +70,6 @@ beforeAll(async () => {
 afterAll(async () => {
   socket?.destroy();
   await agent?.close();
-  await stack?.close();
 });
 
 test('socket protection - setup_client and get_client_token need no token', async () => {

@@ -9,7 +9,7 @@ import { resolveConfig } from '../../src/config/resolve';
 import { OxdClient } from '../../src/oxd/client';
 import { FrameDecoder, encodeFrame } from '../../src/oxd/framing';
 import { RequestObjectStore } from '../../src/testing/oxd/request-objects';
-import { type LocalStack, startLocalStack } from '../helpers/local-stack';
+import { dedicatedStack, type LocalStack } from '../helpers/local-stack';
 import { type HttpAnswer, rawHttps } from '../helpers/raw-https';
 
 const REDIRECT = 'https://rp.example/callback';
@@ -19,14 +19,13 @@ let agent: Agent;
 const clients: OxdClient[] = [];
 
 beforeAll(async () => {
-  stack = await startLocalStack();
+  stack = await dedicatedStack();
   agent = new Agent({ connect: { ca: stack.oxd.ca } });
 }, 120_000);
 
 afterAll(async () => {
   await Promise.all(clients.map((client) => client.close()));
   await agent?.close();
-  await stack?.close();
 });
 
 function call(

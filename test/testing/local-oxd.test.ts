@@ -5,10 +5,10 @@
  */
 import { Agent, request } from 'undici';
 import { encodeFrame } from '../../src/oxd/framing';
-import { type LocalStack, startLocalStack } from '../helpers/local-stack';
+import { dedicatedStack, type LocalStack } from '../helpers/local-stack';
 import { RawOxdSocket } from '../helpers/raw-socket';
 import { type HttpAnswer, rawHttps } from '../helpers/raw-https';
-import { submitOpLogin } from '../helpers/op-login';
+import { submitOpLogin } from '../../src/testing/op-login';
 
 const REDIRECT = 'https://rp.example/callback';
 const VIEW = 'https://photoz.example/view';
@@ -99,7 +99,7 @@ async function site3(base?: string): Promise<{ oxdId: string; token: string }> {
 }
 
 beforeAll(async () => {
-  stack = await startLocalStack({
+  stack = await dedicatedStack({
     umaClaimsPolicy: { [SECRET]: [{ name: 'email', value: 'jane.doe@example.com' }] },
   });
   agent = new Agent({ connect: { ca: stack.oxd.ca } });
@@ -111,7 +111,6 @@ afterEach(() => {
 
 afterAll(async () => {
   await agent?.close();
-  await stack?.close();
 });
 
 describe('socket framing', () => {

@@ -12,8 +12,8 @@ import { OxdCommandError } from '../../src/errors';
 import type { UmaResource } from '../../src/oxd/commands';
 import { OxdClient } from '../../src/oxd/client';
 import { ROOT } from '../helpers/build';
-import { type LocalStack, startLocalStack } from '../helpers/local-stack';
-import { submitOpLogin } from '../helpers/op-login';
+import { useLocalStack } from '../helpers/local-stack';
+import { submitOpLogin } from '../../src/testing/op-login';
 
 const RP = 'https://rp.example';
 const VIEW = 'https://photoz.example/dev/actions/view';
@@ -48,20 +48,15 @@ const RESOURCES: UmaResource[] = [
 
 type Dialect = 'socket' | 'https4' | 'https3';
 
-let stack: LocalStack;
+const stack = useLocalStack({
+  umaClaimsPolicy: {
+    [PRIVATE]: [{ name: 'email', friendly_name: 'email', value: JANE_EMAIL }],
+  },
+});
 const clients: OxdClient[] = [];
-
-beforeAll(async () => {
-  stack = await startLocalStack({
-    umaClaimsPolicy: {
-      [PRIVATE]: [{ name: 'email', friendly_name: 'email', value: JANE_EMAIL }],
-    },
-  });
-}, 120_000);
 
 afterAll(async () => {
   await Promise.all(clients.map((client) => client.close()));
-  await stack?.close();
 });
 
 /** A client of the local stack for one dialect; `name` keeps sites apart. */

@@ -8,8 +8,8 @@
  * 100-character request framed as `00100…`, the test shows what real oxd answers.
  */
 import { globalAgent } from 'node:https';
-import { type LocalStack, startLocalStack } from '../helpers/local-stack';
-import { submitOpLogin } from '../helpers/op-login';
+import { useLocalStack } from '../helpers/local-stack';
+import { submitOpLogin } from '../../src/testing/op-login';
 
 // oxd-node is plain CommonJS without type declarations.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -40,15 +40,7 @@ const INTERNAL_ERROR_REPLY = {
   },
 };
 
-let stack: LocalStack;
-
-beforeAll(async () => {
-  stack = await startLocalStack({ oxdVersion: '3.1.4' });
-}, 120_000);
-
-afterAll(async () => {
-  await stack?.close();
-});
+const stack = useLocalStack({ oxdVersion: '3.1.4' });
 
 beforeEach(() => {
   // oxd-node logs every request and answer, tokens included.

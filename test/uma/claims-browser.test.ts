@@ -13,8 +13,8 @@ import session from 'express-session';
 import { request } from 'undici';
 import { umaClaims, UmaNeedInfoError, umaProtect } from '../../src';
 import { launchBrowser, type BrowserSession } from '../helpers/browser';
-import { startLocalStack } from '../helpers/local-stack';
-import { clientFor, type LocalStack, type TransportName } from '../middleware/stack-fixture';
+import { dedicatedStack } from '../helpers/local-stack';
+import { clientFor, type LocalStack, type TransportName } from '../helpers/stack-fixture';
 import { JANE_EMAIL, PRIVATE, RESOURCES, startResourceServer } from './uma-fixture';
 
 let stack: LocalStack;
@@ -22,7 +22,7 @@ let browser: BrowserSession;
 const closers: (() => Promise<void>)[] = [];
 
 beforeAll(async () => {
-  stack = await startLocalStack({
+  stack = await dedicatedStack({
     umaClaimsPolicy: { [PRIVATE]: [{ name: 'email', friendly_name: 'email', value: JANE_EMAIL }] },
   });
   browser = await launchBrowser({ trustedCertificates: [stack.oxd.ca] });
@@ -31,7 +31,6 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const close of closers.reverse()) await close();
   await browser?.close();
-  await stack?.close();
 });
 
 /** The requesting party's web app, over HTTP on 127.0.0.1; resolves with its origin. */

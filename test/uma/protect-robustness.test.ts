@@ -8,8 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { request } from 'undici';
 import { umaGetRpt, umaProtect } from '../../src';
 import { capturingLogger } from '../helpers/capture-logger';
-import { startLocalStack } from '../helpers/local-stack';
-import { clientFor, type LocalStack, type TransportName } from '../middleware/stack-fixture';
+import { useLocalStack } from '../helpers/local-stack';
+import { clientFor, type TransportName } from '../helpers/stack-fixture';
 import {
   RESOURCES,
   type ResourceServer,
@@ -18,16 +18,11 @@ import {
   startResourceServer,
 } from './uma-fixture';
 
-let stack: LocalStack;
+const stack = useLocalStack();
 const closers: (() => Promise<void>)[] = [];
-
-beforeAll(async () => {
-  stack = await startLocalStack();
-}, 120_000);
 
 afterAll(async () => {
   for (const close of closers.reverse()) await close();
-  await stack?.close();
 });
 
 async function status(rs: ResourceServer, path: string, rpt?: string): Promise<number> {

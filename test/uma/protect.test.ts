@@ -8,13 +8,8 @@ import { request } from 'undici';
 import { OxdCommandError, umaFetch, umaGetRpt, umaProtect, UmaNeedInfoError } from '../../src';
 import type { OxdClient } from '../../src/oxd/client';
 import { capturingLogger } from '../helpers/capture-logger';
-import { startLocalStack } from '../helpers/local-stack';
-import {
-  clientFor,
-  type LocalStack,
-  TRANSPORTS,
-  type TransportName,
-} from '../middleware/stack-fixture';
+import { useLocalStack } from '../helpers/local-stack';
+import { clientFor, TRANSPORTS, type TransportName } from '../helpers/stack-fixture';
 import {
   B,
   C,
@@ -27,18 +22,13 @@ import {
   startResourceServer,
 } from './uma-fixture';
 
-let stack: LocalStack;
+const stack = useLocalStack({
+  umaClaimsPolicy: { [PRIVATE]: [{ name: 'email', friendly_name: 'email', value: JANE_EMAIL }] },
+});
 const closers: (() => Promise<void>)[] = [];
-
-beforeAll(async () => {
-  stack = await startLocalStack({
-    umaClaimsPolicy: { [PRIVATE]: [{ name: 'email', friendly_name: 'email', value: JANE_EMAIL }] },
-  });
-}, 120_000);
 
 afterAll(async () => {
   for (const close of closers.reverse()) await close();
-  await stack?.close();
 });
 
 interface Answer {

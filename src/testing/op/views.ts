@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import { escapeHtml } from '../http';
+import { PAGE_ICON, PAGE_STYLE, PAGE_STYLE_HASH } from '../page-style';
 
 /**
  * HTML pages of the local OP. No scripts at all, one `<style>` block allowed by its hash, so
@@ -7,22 +7,13 @@ import { escapeHtml } from '../http';
  * scripted and browser tests look for them.
  */
 
-const STYLE =
-  'body{font-family:system-ui,sans-serif;background:#f4f5f7;margin:0}' +
-  'main{max-width:22rem;margin:4rem auto;padding:1.5rem 2rem;background:#fff;border-radius:6px;' +
-  'box-shadow:0 1px 3px rgba(0,0,0,.2)}h1{font-size:1.4rem;font-weight:500}' +
-  'label{display:block;margin:.8rem 0 .2rem}input{width:100%;box-sizing:border-box;padding:.5rem}' +
-  'button{margin-top:1rem;padding:.5rem 1rem;margin-right:.5rem}' +
-  '.error{color:#b00020}.hint{color:#555;font-size:.85rem}iframe{display:none}';
-
-const STYLE_HASH = `'sha256-${createHash('sha256').update(STYLE).digest('base64')}'`;
-
 /** CSP for every page: nothing loads but the inline style; frames only where listed. */
 export function contentSecurityPolicy(frameSources: readonly string[] = []): string {
   const frames = frameSources.length > 0 ? frameSources.join(' ') : "'none'";
   return [
     "default-src 'none'",
-    `style-src ${STYLE_HASH}`,
+    `style-src ${PAGE_STYLE_HASH}`,
+    'img-src data:',
     `frame-src ${frames}`,
     "frame-ancestors 'none'",
     "base-uri 'none'",
@@ -37,10 +28,12 @@ function page(title: string, body: string, extraHead = ''): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 ${extraHead}<title>${escapeHtml(title)}</title>
-<style>${STYLE}</style>
+<link rel="icon" href="${PAGE_ICON}">
+<style>${PAGE_STYLE}</style>
 </head>
 <body>
 <main>
+<p class="brand">◆ Local OpenID Provider</p>
 ${body}
 </main>
 </body>
@@ -90,15 +83,24 @@ ${error}<form method="post" action="${escapeHtml(input.action)}" id="login-form"
 
 /**
  * The sign-out confirmation. `form` is oidc-provider's form (hidden `xsrf` input); the
- * `#logout` button is placed inside it and submits `logout=yes` (end the whole OP session).
+ * `#logout` button inside it submits `logout=yes` (end the whole OP session), the `#stay`
+ * button submits without it: the OP session stays and the browser goes back to the
+ * application's post-logout address, as after a sign-out.
  */
 export function renderLogoutPage(form: string, host: string): string {
-  const button =
-    '<button type="submit" id="logout" name="logout" value="yes">Yes, sign me out</button>';
-  const withButton = form.includes('</form>')
-    ? form.replace('</form>', `${button}</form>`)
-    : `${form}${button}`;
-  return page('Sign out', `<h1>Sign out of ${escapeHtml(host)}?</h1>\n${withButton}`);
+  const buttons =
+    '<button type="submit" id="logout" name="logout" value="yes">Yes, sign me out</button>' +
+    '<button type="submit" id="stay" class="quiet">No, stay signed in here</button>';
+  const withButtons = form.includes('</form>')
+    ? form.replace('</form>', `${buttons}</form>`)
+    : `${form}${buttons}`;
+  return page(
+    'Sign out',
+    `<h1>Sign out of ${escapeHtml(host)}?</h1>
+<p>The application has signed you out. Sign out of this OpenID Provider too, or stay signed in here
+and go back to the application.</p>
+${withButtons}`,
+  );
 }
 
 /** Shown after a logout request that carried no `post_logout_redirect_uri`. */
@@ -128,10 +130,47 @@ export function renderFrontchannelLogoutPage(
   );
 }
 
+/** What an OP error means to the person who sees it, by oidc-provider's error code. */
+const ERROR_TEXT: Readonly<Record<string, { title: string; advice: string }>> = {
+  invalid_client: {
+    title: 'This application is not known here',
+    advice:
+      'The OpenID Provider has no client with the id the application sent: it was registered ' +
+      'at another provider, or the provider lost its data. Go back to the application; it ' +
+      'registers again when its registration ([oxd] id) is removed from its configuration.',
+  },
+  invalid_redirect_uri: {
+    title: 'This application asked to come back to an unknown address',
+    advice:
+      "The return address in the request is not one of the application's registered redirect " +
+      'URIs. Check authorization_redirect_uri in its configuration.',
+  },
+  invalid_request: {
+    title: 'This sign-in request cannot be used',
+    advice:
+      'It is incomplete, expired or was already used. Go back to the application and start ' +
+      'again from its login link.',
+  },
+};
+
 /** oidc-provider's error page (bad client, bad redirect_uri, expired interaction, ...). */
 export function renderErrorPage(out: Record<string, unknown>): string {
+  const code = typeof out.error === 'string' ? out.error : 'server_error';
+  const text = ERROR_TEXT[code] ?? {
+    title: 'The sign-in could not go on',
+    advice: 'Go back to the application and try again.',
+  };
   const rows = Object.entries(out)
-    .map(([key, value]) => `<dt>${escapeHtml(key)}</dt><dd>${escapeHtml(value)}</dd>`)
+    .map(([key, value]) => `<dt>${escapeHtml(key)}</dt><dd><code>${escapeHtml(value)}</code></dd>`)
     .join('\n');
-  return page('Error', `<h1 id="op-error">Something went wrong</h1>\n<dl>\n${rows}\n</dl>`);
+  return page(
+    'Error',
+    `<h1 id="op-error">${escapeHtml(text.title)}</h1>
+<p>${escapeHtml(text.advice)}</p>
+<details><summary>Technical details</summary>
+<dl>
+${rows}
+</dl>
+</details>`,
+  );
 }

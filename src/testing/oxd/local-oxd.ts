@@ -117,6 +117,13 @@ function protectionOf(option: LocalOxdOptions['protectCommands']): {
   };
 }
 
+/**
+ * Starts a local oxd server for the OP at `options.opIssuer`: the oxd 3.x socket protocol and,
+ * over HTTPS, the oxd 4.x REST API and the oxd-https-extension 3.x envelope (or only the
+ * transports of `options.oxdVersion`'s release line), with a UMA authorization server.
+ * Listens on 127.0.0.1 (ports 8099 and 8443 unless told otherwise); registrations are kept in
+ * `options.dataDir`, or in a temporary directory that `close()` removes.
+ */
 export async function startLocalOxd(options: LocalOxdOptions): Promise<LocalOxd> {
   let issuer: URL;
   try {
@@ -183,6 +190,8 @@ export async function startLocalOxd(options: LocalOxdOptions): Promise<LocalOxd>
       asUri: httpsUrl,
       claimsGatheringEndpoint: httpsUrl + CLAIMS_GATHERING_PATH,
       ...(options.umaClaimsPolicy ? { claimsPolicy: options.umaClaimsPolicy } : {}),
+      // Claims marked signed_in_user are checked against the user signed in at this OP.
+      op,
     });
     if (store.savedUmaState !== undefined) uma.fromJSON(store.savedUmaState);
     store.setUmaSnapshot(() => uma.toJSON());

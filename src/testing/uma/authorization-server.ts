@@ -25,7 +25,8 @@
  *
  * What is emulated or simplified:
  * - Policies are a static {@link ClaimsPolicy}: scope -> claims (optionally with an exact
- *   value). There are no policy scripts, no user authentication and no consent.
+ *   value, or the value of the user signed in at the OP: `signed_in_user`). There are no
+ *   policy scripts and no consent.
  * - Claims come from the claims-gathering page, from a PCT issued earlier to the same client,
  *   or from a pushed ID token (`claim_token_format` = the OpenID IDToken URI). A pushed token is
  *   decoded and its `exp` checked but its signature is NOT verified: this server trusts its only
@@ -53,6 +54,7 @@ import { ClaimsGatheringPage, type ClaimsGatheringUrlRequest } from './claims-ga
 import { type ClaimsPolicy, checkClaimsPolicy } from './claims-policy';
 import { type GetRptRequest, type GetRptResult, UmaGrants } from './grants';
 import { evaluateScopeExpression } from './json-logic';
+import { type OpAccess, SignedInUser } from './signed-in-user';
 import {
   type ProtectedResource,
   ResourceRegistry,
@@ -93,6 +95,11 @@ export interface UmaAuthorizationServerOptions {
   rptTtlSeconds?: number;
   /** Clock in milliseconds since the epoch. Default `Date.now`. */
   now?: () => number;
+  /**
+   * The OP users sign in at, for policy claims marked `signed_in_user` (the claims-gathering
+   * page then asks the OP who is signed in). Default: none.
+   */
+  op?: OpAccess;
 }
 
 export interface CheckAccessRequest {
@@ -181,7 +188,11 @@ export class UmaAuthorizationServer {
       ),
       now: options.now ?? Date.now,
     });
-    this.page = new ClaimsGatheringPage(endpoint, policy, this.grants);
+    const signedIn =
+      options.op === undefined
+        ? undefined
+        : new SignedInUser(options.op, endpoint.href, options.now ?? Date.now);
+    this.page = new ClaimsGatheringPage(endpoint, policy, this.grants, signedIn);
   }
 
   /** `uma_rs_protect`: registers `resources` for `oxdId` (all of them replace the old ones). */

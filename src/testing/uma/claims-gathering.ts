@@ -1,12 +1,13 @@
 /**
  * The claims-gathering page of the local UMA authorization server: the URL of
- * `uma_rp_get_claims_gathering_url`, a form (escaped, no script, no style) asking for the
+ * `uma_rp_get_claims_gathering_url`, a form (escaped, no script, one inline style) asking for the
  * claims the policy still needs, and the redirect back to the client with a new ticket.
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { debuglog } from 'node:util';
 import { BodyError, escapeHtml, readForm, sendPage } from '../http';
+import { PAGE_ICON, PAGE_STYLE, PAGE_STYLE_HASH } from '../page-style';
 import {
   type ClaimValues,
   type ClaimsPolicy,
@@ -16,12 +17,16 @@ import {
   unsatisfiedClaims,
 } from './claims-policy';
 import type { Gathering, Ticket, UmaGrants } from './grants';
+import type { SignedInUser } from './signed-in-user';
 import { UmaError, asError, isNonEmptyString } from './uma-error';
 
 const debug = debuglog('express-oxd');
 
 /** Largest accepted form body. */
 export const MAX_FORM_BYTES = 16 * 1024;
+/** How long a sign-in at the OP may take before its state is forgotten. */
+const SIGN_IN_TTL_MS = 10 * 60 * 1000;
+const MAX_PENDING_SIGN_INS = 1000;
 
 /** One input of the claims form. */
 export interface ClaimField {
@@ -29,6 +34,8 @@ export interface ClaimField {
   name: string;
   label: string;
   type: 'email' | 'text';
+  /** Only the signed-in user's own value is accepted. */
+  signedInUser?: boolean;
 }
 
 function page(title: string, body: string): string {
@@ -38,9 +45,12 @@ function page(title: string, body: string): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)}</title>
+<link rel="icon" href="${PAGE_ICON}">
+<style>${PAGE_STYLE}</style>
 </head>
 <body>
 <main>
+<p class="brand">◆ UMA authorization server</p>
 <h1>${escapeHtml(title)}</h1>
 ${body}
 </main>
@@ -62,7 +72,10 @@ export function renderClaimsForm(options: {
     fields.length === 0
       ? '<p>No further information is needed. Continue to return to the application.</p>'
       : '<p>The application needs the following information before it can grant access.</p>';
-  const alert = error ? `<p role="alert" id="error">${escapeHtml(error)}</p>\n` : '';
+  const own = fields.some((field) => field.signedInUser)
+    ? '<p class="hint">Give the values of the account you are signed in with at the OpenID Provider.</p>\n'
+    : '';
+  const alert = error ? `<p role="alert" id="error" class="error">${escapeHtml(error)}</p>\n` : '';
   const inputs = fields
     .map((field) => {
       const id = escapeHtml(field.name);
@@ -75,7 +88,7 @@ export function renderClaimsForm(options: {
   return page(
     'Additional information required',
     `${alert}${intro}
-<form method="post" action="${escapeHtml(action)}">
+${own}<form method="post" action="${escapeHtml(action)}">
 <input type="hidden" name="ticket" value="${escapeHtml(ticket)}">
 ${inputs}
 <p><button type="submit" id="submit">Continue</button></p>
@@ -85,11 +98,11 @@ ${inputs}
 
 /** A page with a single message (invalid link, server failure). */
 export function renderMessagePage(title: string, message: string): string {
-  return page(title, `<p role="alert" id="error">${escapeHtml(message)}</p>`);
+  return page(title, `<p role="alert" id="error" class="error">${escapeHtml(message)}</p>`);
 }
 
-/** The page's CSP: nothing loads, nothing frames it. */
-const PAGE_CSP = "default-src 'none'; frame-ancestors 'none'";
+/** The page's CSP: nothing loads but its own style and icon, nothing frames it. */
+const PAGE_CSP = `default-src 'none'; style-src ${PAGE_STYLE_HASH}; img-src data:; frame-ancestors 'none'`;
 
 function sendHtml(res: ServerResponse, status: number, html: string): void {
   sendPage(res, status, html, PAGE_CSP);
@@ -107,15 +120,25 @@ function toField(claim: RequiredClaim): ClaimField {
     claim.name === 'email' ||
     claim.friendly_name === 'email' ||
     claim.claim_type === 'urn:oid:0.9.2342.19200300.100.1.3';
-  return { name: claim.name, label, type: isEmail ? 'email' : 'text' };
+  return {
+    name: claim.name,
+    label,
+    type: isEmail ? 'email' : 'text',
+    ...(claim.signed_in_user ? { signedInUser: true } : {}),
+  };
 }
 
 /** The claims-gathering endpoint at `endpoint`, working on the tickets of `grants`. */
 export class ClaimsGatheringPage {
+  /** Sign-ins at the OP under way: their state -> the ticket and the form's query. */
+  private readonly signIns = new Map<string, { ticketId: string; search: string; at: number }>();
+
   constructor(
     private readonly endpoint: URL,
     private readonly policy: ClaimsPolicy,
     private readonly grants: UmaGrants,
+    /** Asks the OP who is signed in, for claims marked `signed_in_user`. */
+    private readonly signedInUser?: SignedInUser,
   ) {}
 
   /** See UmaAuthorizationServer.claimsGatheringUrl. */
@@ -155,8 +178,35 @@ export class ClaimsGatheringPage {
   handle(req: IncomingMessage, res: ServerResponse): boolean {
     const url = new URL(req.url ?? '/', this.endpoint.origin);
     if (url.pathname !== this.endpoint.pathname) return false;
-    if (req.method === 'GET') {
-      this.showForm(url.searchParams, res);
+    if (req.method === 'GET' && !url.searchParams.has('ticket') && url.searchParams.has('state')) {
+      // Back from the sign-in at the OP.
+      this.finishSignIn(url.searchParams, res).catch((err: unknown) => {
+        debug('uma: sign-in at the OP failed: %s', (err as Error)?.message);
+        if (!res.headersSent) {
+          sendHtml(
+            res,
+            502,
+            renderMessagePage(
+              'Sign-in failed',
+              'The OpenID Provider could not tell who is signed in; return to the application and try again.',
+            ),
+          );
+        }
+      });
+    } else if (req.method === 'GET') {
+      this.showForm(url, res).catch((err: unknown) => {
+        debug('uma: claims-gathering page failed: %s', (err as Error)?.message);
+        if (!res.headersSent) {
+          sendHtml(
+            res,
+            502,
+            renderMessagePage(
+              'Server error',
+              'The OpenID Provider could not be reached; try again.',
+            ),
+          );
+        }
+      });
     } else if (req.method === 'POST') {
       readForm(req, MAX_FORM_BYTES)
         .then((form) => this.acceptForm(form, res))
@@ -212,7 +262,8 @@ export class ClaimsGatheringPage {
     );
   }
 
-  private showForm(query: URLSearchParams, res: ServerResponse): void {
+  private async showForm(url: URL, res: ServerResponse): Promise<void> {
+    const query = url.searchParams;
     const ticketId = query.get('ticket');
     const found = this.gatheringTicket(ticketId, query);
     if (!found || !ticketId) {
@@ -220,6 +271,22 @@ export class ClaimsGatheringPage {
       return;
     }
     const fields = this.missingClaims(found.ticket, found.gathering).map(toField);
+    if (fields.some((field) => field.signedInUser) && found.gathering.signedIn === undefined) {
+      if (!this.signedInUser) {
+        throw new Error('the claims policy needs the signed-in user, and no OP was given to ask');
+      }
+      // First find out at the OP who is signed in, then come back to this form.
+      const now = Date.now();
+      for (const [key, entry] of this.signIns) {
+        if (now - entry.at > SIGN_IN_TTL_MS || this.signIns.size > MAX_PENDING_SIGN_INS) {
+          this.signIns.delete(key);
+        }
+      }
+      const state = randomBytes(16).toString('base64url');
+      this.signIns.set(state, { ticketId, search: url.search, at: now });
+      redirect(res, await this.signedInUser.loginUrl(state));
+      return;
+    }
     sendHtml(
       res,
       200,
@@ -243,8 +310,11 @@ export class ClaimsGatheringPage {
       values[claim.name] = value;
       const field = toField(claim);
       const wellFormed = field.type !== 'email' || /^[^\s@]+@[^\s@]+$/.test(value);
+      const own = (gathering.signedIn?.[claim.name] ?? []).map((v) => v.trim().toLowerCase());
       if (!wellFormed || !isClaimSatisfied(claim, { [claim.name]: [value] })) {
         rejected.push(field.label);
+      } else if (field.signedInUser && !own.includes(value.toLowerCase())) {
+        rejected.push(`${field.label} (not the one of the account you are signed in with)`);
       }
     }
     if (rejected.length > 0) {
@@ -280,10 +350,40 @@ export class ClaimsGatheringPage {
     location.searchParams.set('ticket', next);
     location.searchParams.set('state', gathering.state);
     debug('uma: claims gathered for %s', gathering.clientId);
-    res.statusCode = 302;
-    res.setHeader('Location', location.href);
-    res.setHeader('Cache-Control', 'no-store');
-    res.setHeader('Referrer-Policy', 'no-referrer');
-    res.end();
+    redirect(res, location.href);
   }
+
+  /** The OP sent the browser back: keep who signed in on the gathering, show the form again. */
+  private async finishSignIn(query: URLSearchParams, res: ServerResponse): Promise<void> {
+    const state = query.get('state') ?? '';
+    const pending = this.signIns.get(state);
+    this.signIns.delete(state);
+    const gathering = pending ? this.grants.activeTicket(pending.ticketId)?.gathering : undefined;
+    if (!pending || !gathering) {
+      this.sendInvalidLink(res);
+      return;
+    }
+    const code = query.get('code');
+    if (!code || !this.signedInUser) {
+      sendHtml(
+        res,
+        400,
+        renderMessagePage(
+          'Not signed in',
+          `The OpenID Provider did not sign you in (${query.get('error') ?? 'no code'}); return to the application and try again.`,
+        ),
+      );
+      return;
+    }
+    gathering.signedIn = await this.signedInUser.claims(code);
+    redirect(res, `${this.endpoint.pathname}${pending.search}`);
+  }
+}
+
+function redirect(res: ServerResponse, location: string): void {
+  res.statusCode = 302;
+  res.setHeader('Location', location);
+  res.setHeader('Cache-Control', 'no-store');
+  res.setHeader('Referrer-Policy', 'no-referrer');
+  res.end();
 }

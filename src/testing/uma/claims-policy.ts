@@ -17,6 +17,11 @@ export interface RequiredClaim {
   claim_type?: string;
   /** When set, the claim must have exactly this value (after trimming); otherwise any non-empty value. */
   value?: string;
+  /**
+   * The claims-gathering page accepts only the value the user signed in at the OP has for
+   * this claim (e.g. their own e-mail address); it sends the browser to the OP to find out.
+   */
+  signed_in_user?: boolean;
 }
 
 /** Scope URI -> claims the requesting party must present before an RPT carries that scope. */
@@ -70,7 +75,10 @@ export function checkClaimsPolicy(policy: unknown): ClaimsPolicy {
       if (typeof claim !== 'object' || claim === null) {
         throw new TypeError(`${where} must be an object with a "name"`);
       }
-      const { name, friendly_name, claim_type, value } = claim as Record<string, unknown>;
+      const { name, friendly_name, claim_type, value, signed_in_user } = claim as Record<
+        string,
+        unknown
+      >;
       if (!isNonEmptyString(name) || /\s/.test(name)) {
         throw new TypeError(`${where}.name must be a non-empty string without spaces`);
       }
@@ -78,6 +86,9 @@ export function checkClaimsPolicy(policy: unknown): ClaimsPolicy {
         throw new TypeError(
           `${where}.name "${name}" is used by the claims-gathering page itself; rename the claim`,
         );
+      }
+      if (signed_in_user !== undefined && typeof signed_in_user !== 'boolean') {
+        throw new TypeError(`${where}.signed_in_user must be true or false when given`);
       }
       for (const [key, field] of Object.entries({ friendly_name, claim_type, value })) {
         if (field !== undefined && typeof field !== 'string') {
@@ -89,6 +100,7 @@ export function checkClaimsPolicy(policy: unknown): ClaimsPolicy {
         ...(friendly_name === undefined ? {} : { friendly_name: friendly_name as string }),
         ...(claim_type === undefined ? {} : { claim_type: claim_type as string }),
         ...(value === undefined ? {} : { value: value as string }),
+        ...(signed_in_user === true ? { signed_in_user: true } : {}),
       };
     });
   }

@@ -54,6 +54,8 @@ export interface Gathering {
   clientId: string;
   claimsRedirectUri: string;
   state: string;
+  /** Claims of the user signed in at the OP, once the page has asked it. */
+  signedIn?: ClaimValues;
 }
 
 export interface Ticket {

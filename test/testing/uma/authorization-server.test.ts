@@ -99,6 +99,15 @@ describe('UmaAuthorizationServer options', () => {
       { claimsPolicy: { [VIEW]: [{ name: 'ticket' }] } },
       /ticket/,
     ],
+    [
+      'a signed_in_user flag that is not a boolean',
+      {
+        claimsPolicy: {
+          [VIEW]: [{ name: 'email', signed_in_user: 'yes' as unknown as boolean }],
+        },
+      },
+      /signed_in_user must be true or false/,
+    ],
   ])('constructor - rejects %s, naming the option', (_title, options, message) => {
     expect(
       () =>

@@ -10,10 +10,10 @@ import { OxdClient, type OxdClientOptions } from '../../src/oxd/client';
 import { HttpsTransport } from '../../src/oxd/https-transport';
 import { SocketTransport } from '../../src/oxd/socket-transport';
 import type { OxdReply, OxdRequest, Transport } from '../../src/oxd/transport';
-import type { startLocalStack } from '../helpers/local-stack';
-import { OpCookieJar, submitOpLogin } from '../helpers/op-login';
+import type { LocalStack } from './local-stack';
+import { OpCookieJar, submitOpLogin } from '../../src/testing/op-login';
 
-export type LocalStack = Awaited<ReturnType<typeof startLocalStack>>;
+export type { LocalStack };
 export type Agent = TestAgent<Test>;
 
 /** socket = oxd 3.x socket; https4 = oxd-server 4.x; https3 = the 3.x https-extension. */

@@ -2,9 +2,14 @@
  * A scripted browser for the local OP's pages: follows redirects inside the OP, fills in the
  * login form (`#username`, `#password`, `#login`) and the sign-out confirmation (`#logout`),
  * and stops at the first redirect that leaves the OP, without fetching it. Uses undici with
- * the OP's certificate as the only extra trust anchor, and a small cookie jar.
+ * the OP's certificate as the only extra trust anchor (or a caller's undici dispatcher that
+ * trusts it, to keep connections between logins), and a small cookie jar. Used by the
+ * package's tests and its bench.
  */
-import { Agent, request } from 'undici';
+import { Agent, type Dispatcher, request } from 'undici';
+import { OpCookieJar } from './op-cookie-jar';
+
+export { OpCookieJar };
 
 const MAX_HOPS = 20;
 
@@ -37,76 +42,6 @@ export class OpLoginRejectedError extends OpPageError {
   }
 }
 
-interface StoredCookie {
-  name: string;
-  value: string;
-  path: string;
-  /** Epoch ms, or `Infinity` for a session cookie. */
-  expires: number;
-}
-
-/**
- * Cookies of one origin, by name and path, as a browser keeps them (RFC 6265 path matching;
- * `Domain` is ignored: every cookie is host-only). Pass the same jar to several calls to keep
- * the OP session between them.
- */
-export class OpCookieJar {
-  readonly #cookies = new Map<string, StoredCookie>();
-
-  /** Stores the `Set-Cookie` headers of a response to `url`. */
-  store(url: URL, setCookie: string | string[] | undefined): void {
-    for (const header of setCookie === undefined ? [] : [setCookie].flat()) {
-      const [pair = '', ...attributes] = header.split(';');
-      const eq = pair.indexOf('=');
-      if (eq <= 0) continue;
-      const cookie: StoredCookie = {
-        name: pair.slice(0, eq).trim(),
-        value: pair.slice(eq + 1).trim(),
-        path: defaultPath(url),
-        expires: Infinity,
-      };
-      for (const attribute of attributes) {
-        const [rawKey = '', ...rest] = attribute.split('=');
-        const key = rawKey.trim().toLowerCase();
-        const value = rest.join('=').trim();
-        if (key === 'path' && value.startsWith('/')) cookie.path = value;
-        else if (key === 'expires') cookie.expires = Date.parse(value);
-        else if (key === 'max-age') cookie.expires = Date.now() + Number(value) * 1000;
-      }
-      const key = `${cookie.name};${cookie.path}`;
-      if (!(cookie.expires > Date.now())) this.#cookies.delete(key);
-      else this.#cookies.set(key, cookie);
-    }
-  }
-
-  /** The `Cookie` header for a request to `url`, longest paths first. */
-  header(url: URL): string | undefined {
-    const now = Date.now();
-    const matching = [...this.#cookies.values()]
-      .filter((cookie) => cookie.expires > now && pathMatches(url.pathname, cookie.path))
-      .sort((a, b) => b.path.length - a.path.length);
-    return matching.length === 0
-      ? undefined
-      : matching.map((cookie) => `${cookie.name}=${cookie.value}`).join('; ');
-  }
-
-  /** Names of the cookies currently held (any path). */
-  names(): string[] {
-    return [...new Set([...this.#cookies.values()].map((cookie) => cookie.name))];
-  }
-}
-
-function defaultPath(url: URL): string {
-  const slash = url.pathname.lastIndexOf('/');
-  return slash <= 0 ? '/' : url.pathname.slice(0, slash);
-}
-
-function pathMatches(requestPath: string, cookiePath: string): boolean {
-  if (requestPath === cookiePath) return true;
-  if (!requestPath.startsWith(cookiePath)) return false;
-  return cookiePath.endsWith('/') || requestPath.charAt(cookiePath.length) === '/';
-}
-
 interface Page {
   url: URL;
   status: number;
@@ -117,18 +52,20 @@ type Outcome = { left: URL } | { page: Page };
 
 /** One browsing session against one OP origin. */
 class OpBrowser {
-  readonly #agent: Agent;
+  readonly #agent: Dispatcher;
+  readonly #ownAgent: Agent | undefined;
   readonly #origin: string;
   readonly #jar: OpCookieJar;
 
-  constructor(opUrl: URL, ca: string, jar: OpCookieJar) {
-    this.#agent = new Agent({ connect: { ca } });
+  constructor(opUrl: URL, trust: OpTrust, jar: OpCookieJar) {
+    this.#ownAgent = typeof trust === 'string' ? new Agent({ connect: { ca: trust } }) : undefined;
+    this.#agent = this.#ownAgent ?? (trust as Dispatcher);
     this.#origin = opUrl.origin;
     this.#jar = jar;
   }
 
-  close(): Promise<void> {
-    return this.#agent.close();
+  async close(): Promise<void> {
+    await this.#ownAgent?.close();
   }
 
   /** GETs `url` and follows redirects until a page is shown or a redirect leaves the OP. */
@@ -177,9 +114,12 @@ class OpBrowser {
   }
 }
 
+/** The OP's CA certificate (PEM), or an undici dispatcher that trusts it (kept open). */
+export type OpTrust = string | Dispatcher;
+
 async function withBrowser<T>(
   start: string,
-  ca: string,
+  ca: OpTrust,
   jar: OpCookieJar,
   run: (browser: OpBrowser, url: URL) => Promise<T>,
 ): Promise<T> {
@@ -201,7 +141,7 @@ async function withBrowser<T>(
 export async function submitOpLogin(
   authorizationUrl: string,
   user: { username: string; password: string },
-  ca: string,
+  ca: OpTrust,
   jar: OpCookieJar = new OpCookieJar(),
 ): Promise<URL> {
   return withBrowser(authorizationUrl, ca, jar, async (browser, url) => {
@@ -233,7 +173,7 @@ export async function submitOpLogin(
  */
 export async function resumeOpSession(
   authorizationUrl: string,
-  ca: string,
+  ca: OpTrust,
   jar: OpCookieJar,
 ): Promise<URL> {
   return withBrowser(authorizationUrl, ca, jar, async (browser, url) => {
@@ -255,7 +195,7 @@ export async function resumeOpSession(
  */
 export async function cancelOpLogin(
   authorizationUrl: string,
-  ca: string,
+  ca: OpTrust,
   jar: OpCookieJar = new OpCookieJar(),
 ): Promise<URL> {
   return withBrowser(authorizationUrl, ca, jar, async (browser, url) => {
@@ -303,7 +243,7 @@ export interface OpLogoutResult {
  */
 export async function followOpLogout(
   logoutUrl: string,
-  ca: string,
+  ca: OpTrust,
   jar: OpCookieJar = new OpCookieJar(),
 ): Promise<OpLogoutResult> {
   return withBrowser(logoutUrl, ca, jar, async (browser, url) => {
