@@ -8,13 +8,15 @@
  * it registers the site (`register_site`, or `setup_client` on 3.x with protected commands)
  * and writes the results back into the file, under the same lock the running middleware
  * uses; with an id it asks oxd whether it knows the site (`get_rp`, else a command that
- * needs the site) and changes nothing. A container can then ship the file read-only.
+ * needs the site) and changes nothing; an id without the client credentials a protection token
+ * needs is refused (registering would replace it). A container can then ship the file read-only.
  * Exit codes: 0 done, 1 failed (the message says why), 2 bad usage.
  */
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { oxdClientFor } from './client-from-config';
-import { resolveConfig } from './config/resolve';
+import { needsWriteBack, resolveConfig } from './config/resolve';
+import type { OxdConfig } from './config/types';
 import { ERROR_CODES, OxdCommandError, OxdConfigError, OxdError } from './errors';
 import type { OxdClient } from './oxd/client';
 
@@ -22,7 +24,8 @@ const USAGE = `Usage:
   express-oxd register <config> [--json]
       register the site of the INI configuration file with oxd and write the oxd id and
       client credentials into the file; when the file already has [oxd] id, check that
-      oxd knows that site (nothing is written)
+      oxd knows that site (nothing is written; an id without the client_id and
+      client_secret a protection token needs is refused)
 Options:
   --json   print one JSON line: {"action":"registered"|"verified","oxdId":"…","file":"…"},
            or on failure {"action":"failed","code":"OXD_…","message":"…","file":"…"}
@@ -66,8 +69,25 @@ async function verify(client: OxdClient): Promise<void> {
   }
 }
 
+/**
+ * An id without the client credentials a protection token needs (oxd 4.x, or 3.x with
+ * protected commands): oxd cannot be asked about that site, and registering would replace
+ * the id, which the file's owner did not ask for. Refused, before any oxd call.
+ */
+function refuseIdWithoutCredentials(config: OxdConfig): void {
+  if (config.oxd.oxdId === undefined || !needsWriteBack(config)) return;
+  throw new OxdConfigError(
+    `${config.file} has [oxd] id ${config.oxd.oxdId} but no [client] client_id and ` +
+      'client_secret, which this oxd needs to obtain a protection token for the site. Nothing ' +
+      'was registered or written: add the client_id and client_secret of that site to the ' +
+      'file, or remove [oxd] id to register the site anew',
+    { key: 'oxd.id', ...(config.file === undefined ? {} : { file: config.file }) },
+  );
+}
+
 async function register(command: Command): Promise<string> {
   const config = resolveConfig(command.file);
+  refuseIdWithoutCredentials(config);
   const client = oxdClientFor(config);
   try {
     const action = config.oxd.oxdId === undefined ? 'registered' : 'verified';

@@ -49,6 +49,8 @@ export const ERROR_CODES = {
   FORBIDDEN: 'OXD_FORBIDDEN',
   /** UMA: the authorization server needs claims about the user before it issues an RPT. */
   UMA_NEED_INFO: 'OXD_UMA_NEED_INFO',
+  /** UMA: oxd answered with the site's RPT, obtained for another user (per-user grants). */
+  UMA_RPT_OF_ANOTHER_USER: 'OXD_UMA_RPT_OF_ANOTHER_USER',
 } as const;
 
 export type OxdErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
@@ -190,7 +192,8 @@ export class OxdAuthError extends OxdError {
       | typeof ERROR_CODES.OP_ERROR
       | typeof ERROR_CODES.LOGIN_CANCELLED
       | typeof ERROR_CODES.UNAUTHENTICATED
-      | typeof ERROR_CODES.FORBIDDEN,
+      | typeof ERROR_CODES.FORBIDDEN
+      | typeof ERROR_CODES.UMA_RPT_OF_ANOTHER_USER,
     message: string,
     options: OxdErrorOptions & { opError?: string; opErrorDescription?: string } = {},
   ) {

@@ -1,25 +1,31 @@
 /**
- * The INI syntax: text split into lines the way Python's `configparser` reads a file (the
- * same `.cfg` files are read by oxd-python), every line kept as written so that
- * `IniDocument` (ini.ts) can edit a value in place and write the rest back untouched.
+ * The INI syntax: text split into lines the way oxd-python 3.1.3 reads its `.cfg` file,
+ * with Python 2.7's `ConfigParser` (CPython 2.7 `RawConfigParser._read`), every line kept as
+ * written so that `IniDocument` (ini.ts) can edit a value in place and write the rest back
+ * untouched.
  *
- * Syntax, as `configparser.ConfigParser(interpolation=None)` reads it:
- * - `[section]` headers; section names are case-sensitive; a section may appear only once.
- *   Text after the closing `]` is ignored. `[DEFAULT]` holds defaults for every section.
+ * Syntax, as `RawConfigParser._read` reads it:
+ * - `[section]` headers (the name stops at the first `]`; the rest of the line is ignored);
+ *   section names are case-sensitive. `[DEFAULT]` holds defaults for every section.
  * - `key = value` or `key: value` entries: the key ends at the first `=` or `:`; keys are
- *   case-insensitive (read lower-cased) and may appear only once per section.
+ *   case-insensitive (read lower-cased).
+ * - The value on the key's line ends at its first `;` when whitespace precedes that `;`
+ *   (`a = x ; y` is `x`; `a = x;y ; z` is `x;y ; z`: only the first `;` counts); `#` is never
+ *   a comment inside a value. It is then trimmed, and exactly `""` reads as empty.
  * - A line indented deeper than the entry it follows continues that entry's value (joined
- *   with line breaks, trailing blank lines dropped); blank lines inside such a value belong
- *   to it.
- * - Whole-line comments start with `#` or `;` (after any indentation); there are no inline
- *   comments, so `key = a ; b` has the value `a ; b`.
- * - Values are trimmed and may be empty; `%` has no special meaning.
- * - Lines end with LF, CRLF or a lone CR.
+ *   with line breaks), even when it starts with `#` or `;`. Blank lines inside a continued
+ *   value are skipped.
+ * - Whole-line comments start with `#` or `;`, or with the word `rem` (any case) in column 0.
+ * - `%` has no special meaning (interpolation is off). Lines end with LF, CRLF or a lone CR.
  *
- * Deliberate differences: a UTF-8 byte order mark is skipped (configparser reads it as part
- * of the first line); a section name that is blank or has spaces around it, and a line that
- * starts with `[` but is not a header, are refused (configparser accepts them and reads a
- * differently named section or key); text must be UTF-8.
+ * Deliberate differences: a section that appears twice and a key set twice in a section are
+ * refused (Python 2.7 merges the sections and keeps the last value, so a forgotten old line
+ * would silently win or lose); a UTF-8 byte order mark is skipped (2.7 fails on it); a
+ * section name that is blank or has spaces around it, and a line that starts with `[` but is
+ * not a header, are refused (2.7 reads another section or key); an indented comment, key
+ * or header that continues no value is read as such (2.7 refuses the file); a lone CR
+ * ends a line (2.7 on POSIX reads such a file as one line); text must be UTF-8 (2.7 reads
+ * any bytes).
  */
 import { OxdConfigError } from '../errors';
 
@@ -48,8 +54,8 @@ export interface Entry {
   /** Whitespace after the value on the key's own line. */
   readonly suffix: string;
   /**
-   * The value's pieces: `first`, then one per continuation line (trimmed) and one empty
-   * string per blank line met while the value was open.
+   * The value's pieces: `first` as read (see {@link optionValue}), then one per
+   * continuation line (trimmed).
    */
   parts: string[];
   text: string;
@@ -79,10 +85,28 @@ export const DEFAULT_SECTION = 'DEFAULT';
 const LINE_BREAK = /\r\n|\n|\r/g;
 const BOM = '\uFEFF';
 const REPLACEMENT = '\uFFFD';
-/** configparser's section header: `[`, anything (greedy), `]`; the rest is ignored. */
-const HEADER = /^\[(.+)\]/s;
-/** configparser's option line: the key ends at the first `=` or `:`. */
+/** 2.7's section header (`SECTCRE`): `[`, no `]`, `]`; the rest is ignored. */
+const HEADER = /^\[([^\]]+)\]/;
+/** The option line: the key ends at the first `=` or `:`. */
 const OPTION = /^(.*?)\s*([=:])\s*(.*)$/s;
+/** A line whose first word is `rem` in column 0: a comment for 2.7. */
+const REM = /^rem(\s|$)/i;
+
+/**
+ * The value of an option line as 2.7 reads it from `raw` (the text after the separator and
+ * its spacing, trailing whitespace included): the first `;` ends it when whitespace precedes
+ * it (for a `;` at index 0, Python's index -1: the last character), then it is trimmed, and
+ * exactly `""` is empty.
+ */
+export function optionValue(raw: string): string {
+  let value = raw;
+  const semicolon = value.indexOf(';');
+  if (semicolon !== -1 && /\s/.test(value.at(semicolon - 1) ?? '')) {
+    value = value.slice(0, semicolon);
+  }
+  value = value.trim();
+  return value === '""' ? '' : value;
+}
 
 /** An entry from a line known to match {@link OPTION}. */
 export function makeEntry(section: string, text: string, eol: string): Entry {
@@ -92,14 +116,17 @@ export function makeEntry(section: string, text: string, eol: string): Entry {
   const key = (match[1] as string).trimEnd().toLowerCase();
   const value = match[3] as string;
   const valueStart = leading + stripped.length - value.length;
+  const suffix = text.slice(valueStart + value.length);
+  // Python 2 keeps the `\r` of a CRLF line in the value it reads.
+  const raw = value + suffix + (eol === '\r\n' ? '\r' : '');
   return {
     kind: 'entry',
     section,
     key,
     prefix: text.slice(0, valueStart),
     first: value,
-    suffix: text.slice(valueStart + value.length),
-    parts: [value],
+    suffix,
+    parts: [optionValue(raw)],
     text,
     eol,
   };
@@ -166,16 +193,17 @@ export function readIniLines(input: string | Uint8Array, options: IniParseOption
       );
     }
     const stripped = raw.trim();
-    if (stripped.startsWith('#') || stripped.startsWith(';')) {
+    const indent = raw.length - raw.trimStart().length;
+    const commentMark = stripped.startsWith('#') || stripped.startsWith(';');
+    // 2.7: `#`, `;` or `rem` in column 0 is a comment; indented, `#` or `;` is value text.
+    if ((commentMark && (indent === 0 || !open || indent <= indentLevel)) || REM.test(raw)) {
       lines.push({ kind: 'comment', text: raw, eol });
       continue;
     }
     if (stripped === '') {
       lines.push({ kind: 'blank', text: raw, eol });
-      open?.parts.push('');
       continue;
     }
-    const indent = raw.length - raw.trimStart().length;
     if (open && indent > indentLevel) {
       lines.push({ kind: 'continuation', entry: open, text: raw, eol });
       open.parts.push(stripped);
@@ -200,7 +228,8 @@ export function readIniLines(input: string | Uint8Array, options: IniParseOption
         fail(
           lineNumber,
           `section [${header}] appears a second time (first on line ${first}); ` +
-            "merge the two into one (Python's configparser refuses this file too)",
+            'merge the two into one (oxd-python would merge them silently, a key set in ' +
+            'both taking the later value)',
         );
       }
       if (header !== DEFAULT_SECTION) sectionLines.set(header, lineNumber);
@@ -226,7 +255,7 @@ export function readIniLines(input: string | Uint8Array, options: IniParseOption
       fail(
         lineNumber,
         `[${entry.section}] ${entry.key} is set a second time (first on line ${first}); ` +
-          "keep one of them (Python's configparser refuses this file too)",
+          'keep one of them (oxd-python would silently use the later one)',
       );
     }
     keyLines.set(id, lineNumber);

@@ -1,13 +1,14 @@
 /**
- * An INI reader that reads a file the way Python's `configparser` does (the same `.cfg`
- * files are read by oxd-python), and keeps every line, so a value can be changed in place
+ * An INI reader that reads a file the way oxd-python 3.1.3 does (Python 2.7's
+ * `ConfigParser`), and keeps every line, so a value can be changed in place
  * and the file written back with its comments, blank lines, spacing, key order, line
  * endings and unknown keys untouched. The syntax, and where it deliberately differs from
- * `configparser`, is described in ini-syntax.ts.
+ * Python 2.7, is described in ini-syntax.ts.
  */
 import {
   DEFAULT_SECTION,
   makeEntry,
+  optionValue,
   readIniLines,
   type BlankOrComment,
   type Entry,
@@ -103,6 +104,12 @@ export class IniDocument {
     if (/[\r\n]/.test(value)) throw new RangeError(`INI value for ${key} contains a line break`);
     const name = key.trim();
     const trimmed = value.trim();
+    if (optionValue(trimmed) !== trimmed) {
+      throw new RangeError(
+        `INI value for ${key} would read back as ${JSON.stringify(optionValue(trimmed))}: ` +
+          'oxd-python ends a value at a ";" that follows a space, and reads "" as empty',
+      );
+    }
     const before = this.toString();
     const existing = this.#findEntry(section, name.toLowerCase());
     if (existing) {

@@ -104,7 +104,10 @@ function build(source: Source): OxdConfig {
   const oxd = settle('oxd', oxdRules(given, report, source.directory)) as OxdSettings;
   const needsClientToken = oxd.https || oxd.protectCommands;
   checkRequired('client');
-  const client = settle('client', clientRules(given, report, needsClientToken)) as ClientSettings;
+  const client = settle(
+    'client',
+    clientRules(given, report, needsClientToken, source.directory),
+  ) as ClientSettings;
 
   const config: OxdConfig = { oxd, client, file: source.file };
   if (source.file !== undefined && needsWriteBack(config)) assertWritable(source.file);

@@ -51,7 +51,7 @@ export function oxdRules(
     });
   }
   const host = resolveHost(given.oxd('host'), https, report);
-  const ca = resolveCa(directory, given.oxd('ca'), given.oxd('caFile'), report);
+  const ca = resolveCa(directory, given.oxd('ca'), given.oxd('caFile'), report, 'oxd');
   return { host, ca: ca.pem, caFile: ca.file };
 }
 
@@ -63,7 +63,8 @@ export function clientRules(
   given: GivenValues,
   report: Report,
   needsClientToken: boolean,
-): Pick<ClientSettings, 'grantTypes'> {
+  directory: string,
+): Pick<ClientSettings, 'grantTypes' | 'opCa' | 'opCaFile'> {
   const scope = given.client('scope') ?? DEFAULTS.client.scope;
   if (!scope.includes('openid')) {
     report(
@@ -79,7 +80,16 @@ export function clientRules(
     const present = clientId === undefined ? 'client_secret' : 'client_id';
     report('client', missing, `is missing while ${present} is set`);
   }
+  const opCa = resolveCa(
+    directory,
+    given.client('opCa'),
+    given.client('opCaFile'),
+    report,
+    'client',
+  );
   return {
+    opCa: opCa.pem,
+    opCaFile: opCa.file,
     grantTypes:
       given.client('grantTypes') ??
       (needsClientToken ? DEFAULTS.client.grantTypesWithClientToken : DEFAULTS.client.grantTypes),
@@ -146,15 +156,20 @@ function resolveHost(given: string | undefined, https: boolean, report: Report):
   return parsed.href;
 }
 
-/** `ca` (PEM text) or `ca_file` (read relative to `directory`), not both. */
+/**
+ * A CA given as PEM text or as a file (read relative to `directory`), not both: `[oxd]`
+ * `ca` / `ca_file` (the oxd HTTPS server), `[client]` `op_ca` / `op_ca_file` (the OP).
+ */
 function resolveCa(
   directory: string,
   pem: string | undefined,
   file: string | undefined,
   report: Report,
+  section: 'oxd' | 'client',
 ): { pem: string | undefined; file: string | undefined } {
+  const [pemName, fileName] = section === 'oxd' ? ['ca', 'caFile'] : ['opCa', 'opCaFile'];
   if (pem !== undefined && file !== undefined) {
-    report('oxd', 'ca', 'and caFile are both set', { hint: 'give one of them' });
+    report(section, pemName, `and ${fileName} are both set`, { hint: 'give one of them' });
   }
   if (file === undefined) return { pem, file: undefined };
   const path = resolve(directory, file);
@@ -163,10 +178,13 @@ function resolveCa(
     content = readFileSync(path, 'utf8');
   } catch (error) {
     const message = `names ${path}, which cannot be read (${(error as Error).message})`;
-    return report('oxd', 'caFile', message, { code: ERROR_CODES.CONFIG_READ_FAILED, cause: error });
+    return report(section, fileName, message, {
+      code: ERROR_CODES.CONFIG_READ_FAILED,
+      cause: error,
+    });
   }
   if (!PEM_CERTIFICATE.test(content)) {
-    report('oxd', 'caFile', `names ${path}, which holds no PEM certificate`);
+    report(section, fileName, `names ${path}, which holds no PEM certificate`);
   }
   return { pem: content, file: path };
 }

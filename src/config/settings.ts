@@ -193,6 +193,20 @@ export const CLIENT_SETTINGS = {
     doc: "https URL of the OP's discovery document (`…/.well-known/openid-configuration`)",
     hint: 'set it to the https URL of the OP discovery document (…/.well-known/openid-configuration)',
   }),
+  opCaFile: setting({
+    ini: 'op_ca_file',
+    parse: text,
+    doc: "PEM file of extra CA certificate(s) to trust, besides the system's, when the middleware fetches the OP's discovery document and keys itself (back-channel logout on oxd 3.x), for a self-signed OP; relative to the INI file (in an object: to the working directory)",
+    hint: 'set it to a PEM file with the CA certificate(s) that signed the OP HTTPS certificate',
+  }),
+  opCa: setting({
+    ini: 'op_ca',
+    objectOnly: true,
+    iniInstead: 'op_ca_file',
+    parse: pem,
+    doc: 'the same CA certificate(s) as PEM text, instead of `opCaFile`',
+    hint: 'give the PEM text of the CA certificate(s) that signed the OP HTTPS certificate',
+  }),
   postLogoutRedirectUri: setting({
     ini: 'post_logout_redirect_uri',
     parse: url('app'),

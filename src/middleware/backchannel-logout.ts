@@ -1,112 +1,76 @@
 /**
  * OpenID Connect Back-Channel Logout 1.0: the OP POSTs a signed `logout_token` to this route
  * when a user's OP session ends. The token is checked (signature against the OP's keys from
- * oxd's `get_jwks`, `iss`, `aud`, `iat`, `events`, `sid`/`sub`, no `nonce`, `jti` used once)
- * and the matching sessions are destroyed in the application's session store.
+ * oxd's `get_jwks` on 4.x or the OP's discovery document on 3.x, see `op-jwks.ts`; `iss`,
+ * `aud`, `iat`, `events`, `sid`/`sub`, no `nonce`, `jti` used once) and this instance's
+ * matching logins are ended in the application's session store.
  *
  * No store lookup happens on ordinary requests: at login, small records `sid → session ids`
- * and `sub → session ids` are written into the same store (next to the sessions, with their
- * lifetime), and this route destroys the sessions they name, by id.
+ * and `sub → session ids` are written into the same store (see `logout-records.ts`), and
+ * this route ends the logins of this instance in the sessions they name, by id.
  */
-import { createHash, createPublicKey, verify, type KeyObject, constants } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createPublicKey, verify, type KeyObject, constants } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
 import { debuglog } from 'node:util';
+import { ERROR_CODES, sessionStoreUnavailable } from '../errors';
+import { sendJson } from '../http/response';
 import { loginClaims, loginIssuer, loginSid, type StoredLogin } from '../session/login';
 import { type OxdIncomingMessage } from '../session/store';
-import { sessionStoreUnavailable } from '../errors';
-import { sendJson } from '../http/response';
+import { LogoutBodyError, readLogoutForm } from './backchannel-body';
+import {
+  audienceOf,
+  call,
+  endLoginIn,
+  forgetIds,
+  keepRecordsFor,
+  loginRecordKeys,
+  record,
+  recordKey,
+  storeOf,
+  trimIssuer,
+  type SessionStore,
+  type StoreRecord,
+} from './logout-records';
+import { checkKeySource, fetchOpJwks, keysFromDiscovery, KeysUnavailableError } from './op-jwks';
 import type { OxdRuntime } from './runtime';
 
 const debug = debuglog('express-oxd');
 
 const EVENT = 'http://schemas.openid.net/event/backchannel-logout';
-/** Largest request body read; logout tokens are a few kilobytes. */
-const MAX_BODY_BYTES = 64 * 1024;
 /** How far `iat` may be from now (clock skew and delivery delay), in seconds. */
 const IAT_WINDOW_S = 5 * 60;
 /** How long a used `jti` is remembered (longer than the `iat` window). */
 const JTI_TTL_MS = 2 * IAT_WINDOW_S * 1000;
-/** How long the login records live when the session cookie says nothing: one day. */
-const DEFAULT_RECORD_TTL_MS = 24 * 60 * 60 * 1000;
-/** Sessions kept per `sid` or `sub` record; the oldest go first. */
-const MAX_SESSIONS_PER_RECORD = 20;
 /** Refetch the OP's keys for an unknown `kid` at most this often. */
 const JWKS_REFRESH_MS = 60 * 1000;
+/** How long posts wait for a key fetch under way before answering 503. */
+const KEY_WAIT_MS = 5_000;
 
-/** The express-session `Store` methods used here. */
-interface SessionStore {
-  get(sid: string, callback: (err: unknown, session?: never) => void): void;
-  set(sid: string, session: unknown, callback?: (err?: unknown) => void): void;
-  destroy(sid: string, callback?: (err?: unknown) => void): void;
-}
-
-interface StoreRecord {
-  cookie: { originalMaxAge: number; expires: string };
-  oxdSessionIds?: string[];
+/** Resolves true once `promise` settles, or false after `ms` (at least 0). */
+function settlesWithin(promise: Promise<void>, ms: number): Promise<boolean> {
+  if (ms <= 0) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    void promise.then(() => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
 }
 
 class LogoutTokenError extends Error {}
 
-function storeOf(req: IncomingMessage): SessionStore | undefined {
-  const store = (req as { sessionStore?: unknown }).sessionStore as SessionStore | undefined;
-  return store &&
-    typeof store.get === 'function' &&
-    typeof store.set === 'function' &&
-    typeof store.destroy === 'function'
-    ? store
-    : undefined;
-}
-
-function call<T>(
-  run: (callback: (err: unknown, value?: T) => void) => void,
-): Promise<T | undefined> {
-  return new Promise((resolve, reject) => {
-    run((err, value) => (err ? reject(sessionStoreUnavailable(err)) : resolve(value)));
-  });
-}
-
-function recordKey(kind: 'sid' | 'sub' | 'jti', iss: string, value: string): string {
-  const digest = createHash('sha256').update(`${iss}\u0000${value}`).digest('base64url');
-  return `express-oxd:backchannel:${kind}:${digest}`;
-}
-
-function record(ttlMs: number, ids?: string[]): StoreRecord {
-  return {
-    cookie: { originalMaxAge: ttlMs, expires: new Date(Date.now() + ttlMs).toISOString() },
-    ...(ids ? { oxdSessionIds: ids } : {}),
-  };
-}
-
-function trimIssuer(value: string): string {
-  return value.endsWith('/') ? value.slice(0, -1) : value;
-}
-
 /**
- * At login: adds the new session's id to the `sid` and `sub` records of its login, so a
- * back-channel logout can find it. Failures are logged, not thrown: the login stands.
+ * The OP client id of the site on oxd 4.x (registered or configured). On 3.x it is not
+ * known: `register_site` does not return it, and `setup_client`'s `client_id` is the setup
+ * client's, not the site's. The token's `aud` is then checked against the client id each
+ * login recorded from its ID token.
  */
-export async function rememberLogin(req: OxdIncomingMessage, data: StoredLogin): Promise<void> {
-  const store = storeOf(req);
-  const id = req.sessionID;
-  const iss = loginIssuer(data);
-  const sid = loginSid(data);
-  if (!store || !id || !iss) return;
-  const maxAge = (req.session as { cookie?: { maxAge?: unknown } } | undefined)?.cookie?.maxAge;
-  const ttl = typeof maxAge === 'number' && maxAge > 0 ? maxAge : DEFAULT_RECORD_TTL_MS;
-  const sub = loginClaims(data).sub;
-  const keys = [
-    ...(sid ? [recordKey('sid', trimIssuer(iss), sid)] : []),
-    ...(typeof sub === 'string' && sub !== '' ? [recordKey('sub', trimIssuer(iss), sub)] : []),
-  ];
-  try {
-    for (const key of keys) {
-      const found = (await call<StoreRecord>((done) => store.get(key, done))) ?? undefined;
-      const ids = [...(found?.oxdSessionIds ?? []).filter((known) => known !== id), id];
-      await call((done) => store.set(key, record(ttl, ids.slice(-MAX_SESSIONS_PER_RECORD)), done));
-    }
-  } catch (err) {
-    debug('back-channel logout: could not record the login (%s)', (err as Error).message);
-  }
+function knownClientId(runtime: OxdRuntime): string | undefined {
+  if (keysFromDiscovery(runtime)) return undefined;
+  const clientId =
+    (runtime.client as { clientId?: unknown }).clientId ?? runtime.config.client.clientId;
+  return typeof clientId === 'string' && clientId !== '' ? clientId : undefined;
 }
 
 interface OpKey {
@@ -115,24 +79,53 @@ interface OpKey {
   key: KeyObject;
 }
 
-/** The OP's signing keys by `kid`, fetched through oxd and refreshed for unknown ids. */
+/**
+ * The OP's signing keys by `kid`, fetched through oxd (4.x) or from the OP (3.x), and
+ * refetched for an unknown id at most once a minute, failed attempts included. While the key
+ * set cannot be had (the last attempt failed, or one is under way for longer than
+ * `KEY_WAIT_MS`), a token no known key fits gets `KeysUnavailableError` (503) at once.
+ */
 export class OpKeys {
   #keys: OpKey[] = [];
-  #fetchedAt = 0;
+  #attemptedAt = Number.NEGATIVE_INFINITY;
+  #failed = false;
   #pending: Promise<void> | undefined;
+  /** When the fetch under way started, by the wall clock (bounds how long posts wait). */
+  #pendingSince = 0;
 
-  constructor(private readonly runtime: OxdRuntime) {}
+  constructor(private readonly runtime: OxdRuntime) {
+    checkKeySource(runtime);
+    keepRecordsFor(runtime.sessionKey);
+  }
 
   async find(kid: string | undefined, alg: string): Promise<KeyObject[]> {
-    let found = this.#matching(kid, alg);
-    if (found.length === 0 && this.runtime.clock() - this.#fetchedAt >= JWKS_REFRESH_MS) {
-      this.#pending ??= this.#fetch().finally(() => {
+    const found = this.#matching(kid, alg);
+    if (found.length > 0) return found;
+    const now = this.runtime.clock();
+    if (this.#pending === undefined && now - this.#attemptedAt >= JWKS_REFRESH_MS) {
+      this.#attemptedAt = now;
+      this.#pendingSince = Date.now();
+      this.#pending = this.#fetch().then(
+        () => {
+          this.#failed = false;
+        },
+        (err: unknown) => {
+          this.#failed = true;
+          debug('back-channel logout: could not fetch the OP keys (%s)', (err as Error).message);
+        },
+      );
+      void this.#pending.finally(() => {
         this.#pending = undefined;
       });
-      await this.#pending;
-      found = this.#matching(kid, alg);
     }
-    return found;
+    if (this.#pending !== undefined) {
+      const left = KEY_WAIT_MS - (Date.now() - this.#pendingSince);
+      if (!(await settlesWithin(this.#pending, left))) {
+        throw new KeysUnavailableError('the OP keys are still being fetched');
+      }
+    }
+    if (this.#failed) throw new KeysUnavailableError('the OP keys cannot be fetched right now');
+    return this.#matching(kid, alg);
   }
 
   #matching(kid: string | undefined, alg: string): KeyObject[] {
@@ -144,14 +137,9 @@ export class OpKeys {
   }
 
   async #fetch(): Promise<void> {
-    const { opHost, opDiscoveryPath, opConfigurationEndpoint } = this.runtime.config.client;
-    const reply = await this.runtime.client.getJwks({
-      ...(opHost ? { op_host: opHost } : {}),
-      ...(opDiscoveryPath ? { op_discovery_path: opDiscoveryPath } : {}),
-      ...(opConfigurationEndpoint ? { op_configuration_endpoint: opConfigurationEndpoint } : {}),
-    });
+    const jwks = await fetchOpJwks(this.runtime);
     const keys: OpKey[] = [];
-    for (const jwk of reply.keys) {
+    for (const jwk of jwks) {
       if (jwk.use !== undefined && jwk.use !== 'sig') continue;
       try {
         const key = createPublicKey({ key: jwk as never, format: 'jwk' });
@@ -165,7 +153,6 @@ export class OpKeys {
       }
     }
     this.#keys = keys;
-    this.#fetchedAt = this.runtime.clock();
   }
 }
 
@@ -241,10 +228,9 @@ async function verifyLogoutToken(
   ) {
     throw new LogoutTokenError('the logout_token iss is not the configured OP');
   }
-  const clientId =
-    (runtime.client as { clientId?: unknown }).clientId ?? runtime.config.client.clientId;
-  const aud = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
-  if (typeof clientId !== 'string' || !aud.includes(clientId)) {
+  const clientId = knownClientId(runtime);
+  const aud = audienceOf(claims);
+  if (clientId === undefined ? aud.length === 0 : !aud.includes(clientId)) {
     throw new LogoutTokenError('the logout_token aud does not name this client');
   }
   const now = runtime.clock() / 1000;
@@ -272,27 +258,20 @@ async function verifyLogoutToken(
   return claims;
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new LogoutTokenError('the request body is too large'));
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
 function refuse(res: ServerResponse, description: string): void {
   res.setHeader('Cache-Control', 'no-store');
   sendJson(res, 400, { error: 'invalid_request', error_description: description });
+}
+
+/** 503: the OP sends the token again later (keys or store unavailable for now). */
+function unavailable(res: ServerResponse, description: string, code?: string): void {
+  res.setHeader('Cache-Control', 'no-store');
+  res.setHeader('Retry-After', '60');
+  sendJson(res, 503, {
+    error: 'temporarily_unavailable',
+    error_description: description,
+    ...(code ? { code } : {}),
+  });
 }
 
 /** Handles `POST <backchannelLogout>` with `logout_token` (form-encoded). */
@@ -316,16 +295,45 @@ export async function handleBackchannelLogout(
     if (type !== 'application/x-www-form-urlencoded') {
       throw new LogoutTokenError('send logout_token as application/x-www-form-urlencoded');
     }
-    const form = new URLSearchParams(await readBody(req));
-    const tokens = form.getAll('logout_token');
+    const tokens = (await readLogoutForm(req)).getAll('logout_token');
     if (tokens.length !== 1 || !tokens[0]) throw new LogoutTokenError('logout_token is missing');
     claims = await verifyLogoutToken(runtime, keys, tokens[0]);
   } catch (err) {
-    if (!(err instanceof LogoutTokenError)) throw err;
+    if (err instanceof KeysUnavailableError) {
+      debug('back-channel logout: answered 503 (%s)', err.message);
+      unavailable(res, err.message);
+      return;
+    }
+    if (err instanceof LogoutBodyError) res.setHeader('Connection', 'close');
+    else if (!(err instanceof LogoutTokenError)) throw err;
     debug('back-channel logout: refused (%s)', err.message);
     refuse(res, err.message);
     return;
   }
+  try {
+    const audience = knownClientId(runtime) === undefined ? audienceOf(claims) : undefined;
+    await endSessionsOf(runtime, store, claims, audience, res);
+  } catch (err) {
+    const failure = sessionStoreUnavailable(err);
+    if (failure.code !== ERROR_CODES.SESSION_STORE_UNAVAILABLE) throw err;
+    debug('back-channel logout: the session store failed (%s)', failure.message);
+    unavailable(res, 'the session store failed; send the token again later', failure.code);
+  }
+}
+
+/**
+ * Ends the sessions a verified token names and answers 200. The `jti` is kept as used only
+ * once they have ended, so a token whose processing failed can be sent again. `audience`:
+ * the token's `aud`, when the client id was not known to check it (only records of logins
+ * issued to one of them are ended).
+ */
+async function endSessionsOf(
+  runtime: OxdRuntime,
+  store: SessionStore,
+  claims: Record<string, unknown>,
+  audience: string[] | undefined,
+  res: ServerResponse,
+): Promise<void> {
   const iss = trimIssuer(claims.iss as string);
   const jtiKey = recordKey('jti', iss, claims.jti as string);
   if (await call((done) => store.get(jtiKey, done))) {
@@ -333,25 +341,47 @@ export async function handleBackchannelLogout(
     refuse(res, 'this logout_token was already used');
     return;
   }
+  const ended = await endMatchingLogins(runtime, store, claims, audience);
   await call((done) => store.set(jtiKey, record(JTI_TTL_MS), done));
-
-  const keysToEnd = [
-    ...(typeof claims.sid === 'string' ? [recordKey('sid', iss, claims.sid)] : []),
-    ...(typeof claims.sid !== 'string' && typeof claims.sub === 'string'
-      ? [recordKey('sub', iss, claims.sub)]
-      : []),
-  ];
-  let ended = 0;
-  for (const key of keysToEnd) {
-    const found = await call<StoreRecord>((done) => store.get(key, done));
-    for (const id of found?.oxdSessionIds ?? []) {
-      await call((done) => store.destroy(id, done));
-      ended += 1;
-    }
-    await call((done) => store.destroy(key, done));
-  }
-  debug('back-channel logout: %d session(s) ended', ended);
+  debug('back-channel logout: %d login(s) ended', ended);
   res.setHeader('Cache-Control', 'no-store');
   res.statusCode = 200;
   res.end();
+}
+
+/**
+ * Ends this instance's logins the token names (by `sid`, else every one of its `sub`), and
+ * drops the ended sessions' ids from their records. Resolves with how many ended.
+ */
+async function endMatchingLogins(
+  runtime: OxdRuntime,
+  store: SessionStore,
+  claims: Record<string, unknown>,
+  audience: string[] | undefined,
+): Promise<number> {
+  const iss = trimIssuer(claims.iss as string);
+  const sid = typeof claims.sid === 'string' ? claims.sid : undefined;
+  const sub = typeof claims.sub === 'string' ? claims.sub : undefined;
+  const key =
+    sid !== undefined
+      ? recordKey('sid', iss, sid, runtime.sessionKey)
+      : recordKey('sub', iss, sub as string, runtime.sessionKey);
+  const found = await call<StoreRecord>((done) => store.get(key, done));
+  const ids = found?.oxdSessionIds ?? [];
+  if (ids.length === 0) return 0;
+  if (audience && !(found?.oxdClientId && audience.includes(found.oxdClientId))) return 0;
+  const matches = (data: StoredLogin): boolean =>
+    trimIssuer(loginIssuer(data) ?? '') === iss &&
+    (sid !== undefined ? loginSid(data) === sid : loginClaims(data).sub === sub);
+  const ended = new Map<string, StoredLogin>();
+  for (const id of ids) {
+    const data = await endLoginIn(store, runtime, id, matches);
+    if (data) ended.set(id, data);
+  }
+  const keys = new Set([key]);
+  for (const data of ended.values()) {
+    for (const other of loginRecordKeys(data, runtime.sessionKey)) keys.add(other);
+  }
+  await forgetIds(store, runtime.refreshLock, [...keys], ids);
+  return ended.size;
 }

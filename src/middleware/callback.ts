@@ -27,7 +27,7 @@ import {
   type OxdIncomingMessage,
   type PendingLogin,
 } from '../session/store';
-import { rememberLogin } from './backchannel-logout';
+import { followSessionId, rememberLogin, storeOf } from './logout-records';
 import { normaliseClaims } from '../claims';
 import { activeLogin } from './lifetime';
 import { livePendingLogins } from './login';
@@ -232,12 +232,17 @@ export async function handleCallback(
   // A new session id at login (against session fixation); logins other tabs started, and
   // the logins of other oxdAuth() instances of the application, survive.
   const kept = otherLogins(session, [runtime.sessionKey, runtime.loginsKey]);
+  const previousId = req.sessionID;
   const fresh = await regenerateSession(req);
   for (const [key, value] of kept) fresh[key] = value;
   fresh[runtime.sessionKey] = data;
   if (rest.length > 0) fresh[runtime.loginsKey] = rest;
   await saveSession(fresh);
-  if (runtime.routes.backchannelLogout) await rememberLogin(req, data);
+  const store = storeOf(req);
+  await followSessionId(store, runtime.refreshLock, kept, previousId, req.sessionID);
+  if (runtime.routes.backchannelLogout) {
+    await rememberLogin(runtime, store, req.sessionID, data);
+  }
   debug('callback: login completed, session regenerated');
   redirect(res, login.returnTo);
 }

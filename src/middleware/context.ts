@@ -152,9 +152,10 @@ export class OxdContext {
    * Refreshes the access token now, whether or not it is due, and resolves with the new
    * tokens (the session keeps them). When another instance sharing the session refreshed it
    * meanwhile, its tokens are used. Rejects with `OxdAuthError` 401 when nobody is logged in
-   * or the OP refused the refresh token (the login then ends), `OxdConfigError` when the
-   * login has no refresh token (request the `offline_access` scope), and a 503 error when
-   * oxd or the OP cannot be reached (the login is kept).
+   * or the login ended (the OP refused the refresh token, or oxd answered an error for an
+   * expired one), `OxdConfigError` when the login has no refresh token (request the
+   * `offline_access` scope), and a 503 error when oxd cannot be reached or a refresh of a
+   * still valid token fails (the login is kept).
    */
   async refresh(): Promise<OxdTokens> {
     const session = this.#req.session;

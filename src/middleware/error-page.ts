@@ -97,6 +97,13 @@ const EXPLANATIONS: Readonly<Record<OxdErrorCode, Explanation>> = {
     title: 'More information needed',
     advice: 'The authorization server needs more information about you before it grants access.',
   },
+  [ERROR_CODES.UMA_RPT_OF_ANOTHER_USER]: {
+    error: 'uma_rpt_of_another_user',
+    title: 'Access not granted yet',
+    advice:
+      'The site could only obtain an access grant that belongs to another user, so it was not ' +
+      'used. Please try again later.',
+  },
 };
 
 /** JWTs and long opaque strings that could be tokens. */

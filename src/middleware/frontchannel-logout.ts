@@ -4,11 +4,12 @@
  * session cookie, so the session to end is the request's own; no session-id table is kept
  * in memory (sessions may live in a store shared by several app instances).
  *
- * Rules: the session ends only when the request carries both `iss` and `sid` and they equal
+ * Rules: the login ends only when the request carries both `iss` and `sid` and they equal
  * the login's (its ID token's `iss` and `sid`); requests without them are refused, as are
  * logins whose ID token had no `sid` (the OP was not asked for it: oxd 4.x registers
- * `front_channel_logout_session_required`; with 3.x set it at the OP). Always answers 200
- * with a tiny uncached page.
+ * `front_channel_logout_session_required`; with 3.x set it at the OP). When the session also
+ * holds other `oxdAuth()` instances' logins (`sessionKey`), only this instance's login is
+ * removed; otherwise the session is destroyed. Always answers 200 with a tiny uncached page.
  *
  * Browsers send cookies to a cross-site iframe only when the session cookie is
  * `SameSite=None; Secure`; with `SameSite=Lax` the iframe arrives without the cookie and
@@ -19,12 +20,16 @@ import { debuglog } from 'node:util';
 import { loginIssuer, loginSid, type StoredLogin } from '../session/login';
 import {
   destroySession,
+  otherLogins,
   requireSession,
+  saveSession,
   sessionLogin,
   type OxdIncomingMessage,
+  type OxdSession,
 } from '../session/store';
 import { queryOf, singleParam } from '../http/request';
 import { htmlPage, sendHtml } from '../http/response';
+import { forgetLogin, storeOf } from './logout-records';
 import type { OxdRuntime } from './runtime';
 
 /**
@@ -48,6 +53,19 @@ const debug = debuglog('express-oxd');
 
 const PAGE = htmlPage('Logged out', ['This session has ended.']);
 
+/**
+ * Ends this instance's login: only its session property when the session holds logins of
+ * other `oxdAuth()` instances (`sessionKey`), else the whole session.
+ */
+async function endLogin(runtime: OxdRuntime, session: OxdSession): Promise<void> {
+  if (otherLogins(session, [runtime.sessionKey, runtime.loginsKey]).length === 0) {
+    await destroySession(session);
+    return;
+  }
+  delete session[runtime.sessionKey];
+  await saveSession(session);
+}
+
 export async function handleFrontchannelLogout(
   runtime: OxdRuntime,
   req: OxdIncomingMessage,
@@ -57,8 +75,10 @@ export async function handleFrontchannelLogout(
   const query = queryOf(req.url);
   const data = sessionLogin(session, runtime.sessionKey);
   if (data && matchesLogout(data, singleParam(query, 'iss'), singleParam(query, 'sid'))) {
-    await destroySession(session);
-    debug('front-channel logout: session ended');
+    const id = req.sessionID;
+    await endLogin(runtime, session);
+    await forgetLogin(runtime, storeOf(req), id, data);
+    debug('front-channel logout: login ended');
   }
   sendHtml(res, 200, PAGE);
 }

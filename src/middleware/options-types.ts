@@ -30,7 +30,8 @@ export interface OxdAuthRoutes {
   /**
    * POST route for OpenID Connect Back-Channel Logout (the OP's `logout_token`). Off by
    * default: oxd cannot register a `backchannel_logout_uri`, so it is set at the OP (see the
-   * README); needs oxd 4.x (`get_jwks`) and a session store shared by the app's instances.
+   * docs); the OP's keys come from oxd `get_jwks` (4.x) or the OP's discovery document (3.x).
+   * Needs a session store shared by the app's instances.
    */
   backchannelLogout?: string | false;
   /**

@@ -217,14 +217,37 @@ function outage(err: OxdCommandError): OxdCommandError {
 }
 
 /**
+ * Whether an error oxd answered to a refresh ends the login. Every oxd release answers
+ * `internal_error` both when the OP refuses the refresh token and when the OP cannot be
+ * reached (`GetAccessTokenByRefreshTokenOperation`), so the two cannot be told apart: once
+ * the access token has expired, any error oxd answered ends the login (the user logs in again,
+ * which shows the OP's own failure if it is down). Before expiry only a refusal
+ * ({@link isRefusal}) does; anything else keeps the still valid token for a later try.
+ */
+function endsLogin(err: OxdCommandError, used: OxdSessionTokens, now: number): boolean {
+  return isRefusal(err) || (isExpired(used, now) && !oxdUnreachable(err));
+}
+
+/**
+ * Answers that come from in front of oxd and say oxd itself could not be reached: a gateway's
+ * 502/503/504, or the 3.x https-extension's 500 when its oxd-server is down (`RestResource`:
+ * "Command client is not able to connect to oxd-server."). oxd never answers a refresh so.
+ */
+function oxdUnreachable(err: OxdCommandError): boolean {
+  const status = err.httpStatus;
+  if (status === 502 || status === 503 || status === 504) return true;
+  return status === 500 && /not able to connect to oxd-server/i.test(err.error_description ?? '');
+}
+
+/**
  * Refreshes the session's access token with the refresh token, sharing one refresh between
  * concurrent requests of the session in this process and (see the top of this file) with
  * other instances through the session store. Resolves `true` when the session's tokens are
  * usable (refreshed, adopted from another instance, or there is no refresh token to use),
- * `false` when the OP refused the refresh token (see {@link isRefusal}) and no other
- * instance saved newer tokens: the login is then removed from the session. Rejects, keeping
- * the login, when oxd cannot be reached or the OP is failing (an outage, not a logout); an
- * OP failure passed on by oxd rejects with status 503.
+ * `false` when oxd answered the refresh with an error that ends the login (see
+ * `endsLogin`) and no other instance saved newer tokens: the login is then removed from the
+ * session. Rejects with status 503, keeping the login, when oxd cannot be reached or does not
+ * answer in time, and when a refresh of a still valid token fails short of a refusal.
  *
  * @param force refresh even though the access token is not due (`req.oxd.refresh()`).
  */
@@ -238,20 +261,25 @@ export async function refreshTokens(
   if (!data.tokens.refresh_token) return true;
   const key = req.sessionID;
   let pending = key === undefined ? undefined : runtime.refreshes.get(key);
+  const used = data.tokens;
   if (!pending) {
     // The failure is reported as the request sees it: an outage as the 503 it is answered
-    // with, and as a warning when the current token is still valid and the request goes on
-    // with it (a refresh ahead of expiry, see ensureFreshTokens()).
+    // with; a warning when the request goes on without it (a refresh ahead of expiry, see
+    // ensureFreshTokens(): the current token is still valid) or when it ends the login (the
+    // request is answered as logged out, not with a 5xx).
+    const endsIt = (err: unknown): boolean =>
+      err instanceof OxdCommandError && endsLogin(err, used, runtime.clock());
     pending = traced(
       'refresh',
       req,
       runtime,
       () =>
         obtainTokens(runtime, req, session, data, force).catch((err: unknown) => {
-          throw err instanceof OxdCommandError && !isRefusal(err) ? outage(err) : err;
+          throw err instanceof OxdCommandError && !endsIt(err) ? outage(err) : err;
         }),
       refusedOutcome,
-      () => (!force && !isExpired(data.tokens, runtime.clock()) ? 'warn' : 'error'),
+      (err) =>
+        endsIt(err) || (!force && !isExpired(data.tokens, runtime.clock())) ? 'warn' : 'error',
     );
     if (key !== undefined) {
       runtime.refreshes.set(key, pending);
@@ -261,7 +289,6 @@ export async function refreshTokens(
       pending.then(forget, forget);
     }
   }
-  const used = data.tokens;
   try {
     const fresh = await pending;
     keepClaimsAcrossTokens(data, fresh);
@@ -270,9 +297,10 @@ export async function refreshTokens(
     return true;
   } catch (err) {
     if (!(err instanceof OxdCommandError)) throw err;
-    if (!isRefusal(err)) {
-      debug('refresh: failed (%s), the login is kept', err.error);
-      throw err;
+    if (!endsLogin(err, used, runtime.clock())) {
+      debug('refresh: failed (%s) before expiry, the login is kept', err.error);
+      // Already the outage (503) the refresh failed with, see above.
+      throw err.status === 503 ? err : outage(err);
     }
     // Another instance may have used the refresh token first (rotation) and saved the
     // tokens it got: those are good, the login goes on.
@@ -283,7 +311,7 @@ export async function refreshTokens(
       debug('refresh: refused, but another instance had refreshed; its tokens are used');
       return true;
     }
-    debug('refresh: refused by the OP (%s), the login ends', err.error);
+    debug('refresh: oxd answered %s for an expired token, the login ends', err.error);
     if (session[runtime.sessionKey] === data) delete session[runtime.sessionKey];
     return false;
   }

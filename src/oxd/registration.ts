@@ -6,8 +6,9 @@
  * callback. Nothing here touches a file.
  */
 import type { ClientSettings, OxdConfig, ServerVersion, WriteBackValues } from '../config/types';
-import { ERROR_CODES, OxdConfigError, OxdError, OxdProtocolError } from '../errors';
+import { ERROR_CODES, OxdError, OxdProtocolError } from '../errors';
 import { COMMANDS, type ResultOf } from './commands';
+import { PendingWrites, type SaveRegistration } from './pending-writes';
 import { clientTokenParams, ProtectionToken, tokenOf, type Token } from './protection-token';
 
 type Data = Record<string, unknown>;
@@ -19,8 +20,7 @@ export interface Site {
   clientSecret?: string | undefined;
 }
 
-/** Saves registration results (oxd id, client credentials, protection token). */
-export type SaveRegistration = (values: WriteBackValues) => Promise<void>;
+export type { SaveRegistration } from './pending-writes';
 
 /**
  * Makes one registration out of the registrations of several processes that share saved
@@ -183,64 +183,9 @@ function registrationOutcome(
   };
 }
 
-/** Merges values to save, leaving out unset keys and empty sections. */
-function mergeValues(a: WriteBackValues | undefined, b: WriteBackValues): WriteBackValues {
-  const section = <T extends object>(x: T | undefined, y: T | undefined): T | undefined => {
-    const merged = Object.fromEntries(
-      Object.entries({ ...x, ...y }).filter(([, v]) => v !== undefined),
-    ) as T;
-    return Object.keys(merged).length > 0 ? merged : undefined;
-  };
-  const oxd = section(a?.oxd, b.oxd);
-  const client = section(a?.client, b.client);
-  return { ...(oxd ? { oxd } : {}), ...(client ? { client } : {}) };
-}
-
-/**
- * Registration results not yet saved. A failed save keeps them queued (merged with later
- * ones) and is retried by the next flush.
- */
-class PendingWrites {
-  private pending: WriteBackValues | undefined;
-
-  /**
-   * @param save the caller's callback; without one, results live in memory only.
-   * @param file the configuration file, named in the error when saving fails.
-   */
-  constructor(
-    private readonly save: SaveRegistration | undefined,
-    private readonly file: string | undefined,
-  ) {}
-
-  get hasPending(): boolean {
-    return this.pending !== undefined;
-  }
-
-  add(values: WriteBackValues): void {
-    this.pending = mergeValues(this.pending, values);
-  }
-
-  /** Saves what is queued; on failure it stays queued and the error is thrown. */
-  async flush(): Promise<void> {
-    const values = this.pending;
-    if (!values) return;
-    if (!this.save) {
-      this.pending = undefined;
-      return;
-    }
-    try {
-      await this.save(values);
-    } catch (cause) {
-      if (cause instanceof OxdError) throw cause;
-      throw new OxdConfigError(
-        `could not write the oxd registration back${this.file ? ` to ${this.file}` : ''}: ` +
-          `${cause instanceof Error ? cause.message : String(cause)}; check that the file is writable`,
-        { code: ERROR_CODES.CONFIG_WRITE_FAILED, file: this.file },
-        { cause },
-      );
-    }
-    if (this.pending === values) this.pending = undefined;
-  }
+/** A failure to save registration results (`OXD_CONFIG_WRITE_FAILED`). */
+function isWriteFailure(err: unknown): boolean {
+  return err instanceof OxdError && err.code === ERROR_CODES.CONFIG_WRITE_FAILED;
 }
 
 /** Sends a command that needs neither registration nor token; resolves its checked result. */
@@ -371,10 +316,20 @@ export class SiteRegistration {
   private async complete(): Promise<string> {
     let site = this.site;
     if (!site && this.registerOnce) {
-      const saved = await this.registerOnce(async (current) => {
-        if (siteFromSaved(current, this.config, this.usesToken)) return undefined;
-        return (await this.registerNow()).values;
-      });
+      let registered: WriteBackValues | undefined;
+      let saved: WriteBackValues;
+      try {
+        saved = await this.registerOnce(async (current) => {
+          if (siteFromSaved(current, this.config, this.usesToken)) return undefined;
+          registered = (await this.registerNow()).values;
+          return registered;
+        });
+      } catch (err) {
+        // Registered at oxd and the OP, but the results could not be saved: keep them.
+        if (registered === undefined || !isWriteFailure(err)) throw err;
+        this.keepInMemory(registered, err);
+        saved = registered;
+      }
       site = siteFromSaved(saved, this.config, this.usesToken);
       if (!site) {
         throw new OxdProtocolError('the registration left no oxd id in the saved results');
@@ -390,6 +345,23 @@ export class SiteRegistration {
     if (this.usesToken && !this.token.known) await this.token.renew(undefined);
     await this.writes.flush();
     return site.oxdId;
+  }
+
+  /**
+   * A registration whose results cannot be saved (the configuration file became unwritable
+   * after start-up) stays in this process's memory, and so do later results: registering
+   * again at each login would leave a new site at oxd and a new client at the OP each time.
+   * Warned once; a restart with a writable file registers again.
+   */
+  private keepInMemory(values: WriteBackValues, err: unknown): void {
+    this.writes.keepInMemory();
+    const file = this.config.file ?? 'the configuration';
+    process.emitWarning(
+      `${(err as Error).message}. The registration (oxd id ${values.oxd?.id ?? '?'}) is kept ` +
+        `in memory and used until this process stops; it will not register again. Make ` +
+        `${file} writable, or the next start registers anew.`,
+      { type: 'OxdConfigWarning', code: ERROR_CODES.CONFIG_WRITE_FAILED },
+    );
   }
 
   /**

@@ -7,7 +7,7 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import * as path from 'node:path';
 import { withConfigLock } from '../config/write-back';
-import { RENEW_BEFORE_MS, type SavedRegistration } from './cli-data';
+import { CERT_FILE, RENEW_BEFORE_MS, type SavedRegistration } from './cli-data';
 import { createSelfSignedCertificate } from './op/certificate';
 import type { LocalOxd } from './oxd/local-oxd';
 
@@ -46,18 +46,30 @@ export async function devCertificate(
   return { certFile, keyFile };
 }
 
-/** A complete express-oxd configuration (oxd socket) for an app at `appUrl`. */
+/**
+ * A complete express-oxd configuration for an app at `appUrl`: the oxd socket when the
+ * server has one, else (the 4.x profiles) its REST routes over HTTPS, trusting the oxd
+ * certificate kept in its data directory.
+ */
 export function configFor(
   appUrl: URL,
-  oxd: Pick<LocalOxd, 'host' | 'port'>,
+  oxd: Pick<LocalOxd, 'host' | 'port' | 'httpsUrl' | 'dataDir'>,
   opIssuer: string,
   clientName: string,
 ): string[] {
   const base = appUrl.href.replace(/\/+$/, '');
+  const transport =
+    oxd.port === 0
+      ? [
+          'https_extension = true',
+          `host = ${oxd.httpsUrl}`,
+          'server_version = 4',
+          `ca_file = ${path.join(oxd.dataDir, CERT_FILE)}`,
+        ]
+      : [`host = ${oxd.host}`, `port = ${oxd.port}`];
   return [
     '[oxd]',
-    `host = ${oxd.host}`,
-    `port = ${oxd.port}`,
+    ...transport,
     '[client]',
     `op_host = ${opIssuer}`,
     `authorization_redirect_uri = ${base}/callback`,

@@ -99,11 +99,12 @@ Options:
                           else ~/.cache/express-oxd-local)
   --app-url URL           your app's https origin, for the redirect URIs of the printed
                           configuration (default ${DEFAULT_APP_URL})
-  --write-config FILE     also write that configuration (oxd socket) to FILE, replacing it
+  --write-config FILE     also write that configuration (socket; 4.x profiles: REST) to
+                          FILE, replacing it
   --write-dev-cert DIR    write a self-signed certificate for the app's host to
                           DIR/dev-cert.pem and DIR/dev-key.pem (kept while valid)
   --protect, --no-protect require protection tokens on socket and HTTPS
-                          (default: socket no, HTTPS yes)
+                          (default: socket and /v3/ no, as oxd-conf.json; 4.x REST yes)
   --state-ttl S           lifetime of authorization states (default 300)
   --uma-claims-policy F   JSON file: claims the UMA server requires per scope
   --oxd-version V         oxd release line to reproduce: ${OXD_VERSIONS.join(' | ')}
@@ -273,7 +274,8 @@ function describe(
       `  its CA certificate: ${oxdCaFile}`,
       `  registrations: ${registrations}`,
       '',
-      `express-oxd configuration for an app at ${cli.appUrl.origin}, oxd 3.x socket` +
+      `express-oxd configuration for an app at ${cli.appUrl.origin}, ` +
+        (oxd.port === 0 ? 'oxd 4.x REST' : 'oxd 3.x socket') +
         (cli.writeConfig ? ` (written to ${cli.writeConfig}):` : ':'),
       ...configFor(cli.appUrl, oxd, op?.issuer ?? cli.opIssuer ?? '', CLIENT_NAME).map(
         (line) => `  ${line}`,

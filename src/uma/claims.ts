@@ -24,6 +24,7 @@ import {
   checkKeys,
   type Fail,
   failFor,
+  optionalBoolean,
   optionalFunction,
   routePath,
   trimSlash,
@@ -43,6 +44,7 @@ import {
 } from '../session/store';
 import { umaFetch } from './fetch';
 import { UmaNeedInfoError, umaGetRpt, type UmaRpt } from './rpt';
+import { RptOwners, rptOwnerOf } from './rpt-owners';
 
 const debug = debuglog('express-oxd');
 
@@ -75,6 +77,13 @@ export interface UmaClaimsOptions {
   dispatcher?: Dispatcher;
   /** Current time in milliseconds. Default `Date.now`. */
   clock?: () => number;
+  /**
+   * `true`: RPTs are meant for the whole site (machine-to-machine use), so the RPT oxd hands
+   * back is used by every session. Default `false`, per-user grants: oxd keeps one RPT per site
+   * and answers every exchange with it while it is valid, so an RPT obtained for one user is
+   * refused (403 `OXD_UMA_RPT_OF_ANOTHER_USER`) to any other.
+   */
+  siteWideRpt?: boolean;
 }
 
 export interface GatherClaimsOptions {
@@ -111,6 +120,7 @@ const OPTION_KEYS = new Set([
   'route',
   'dispatcher',
   'clock',
+  'siteWideRpt',
 ]);
 const CLIENT_METHODS = ['umaRpGetRpt', 'umaRpGetClaimsGatheringUrl'] as const;
 
@@ -167,8 +177,17 @@ export function umaClaims(options: UmaClaimsOptions): UmaClaimsHandler {
   optionalFunction(options.clock, 'clock', fail);
   const clock = (options.clock as (() => number) | undefined) ?? Date.now;
   const dispatcher = options.dispatcher;
+  const owners = optionalBoolean(options.siteWideRpt, 'siteWideRpt', fail)
+    ? undefined
+    : new RptOwners();
 
-  const keep = async (session: OxdSession, obtained: UmaRpt): Promise<void> => {
+  /** Keeps an RPT in the session; with per-user grants, only one of this user's own. */
+  const keep = async (
+    req: OxdIncomingMessage,
+    session: OxdSession,
+    obtained: UmaRpt,
+  ): Promise<void> => {
+    owners?.claim(obtained.rpt, rptOwnerOf(req));
     const data = session.oxdUma ?? {};
     session.oxdUma = { ...data, rpt: obtained.rpt, pct: obtained.pct ?? data.pct };
     await saveSession(session);
@@ -261,7 +280,7 @@ export function umaClaims(options: UmaClaimsOptions): UmaClaimsHandler {
       );
       return;
     }
-    await keep(session, obtained);
+    await keep(req, session, obtained);
     debug('uma: RPT obtained after claims gathering');
     redirect(res, entry.returnTo);
   };
@@ -293,7 +312,7 @@ export function umaClaims(options: UmaClaimsOptions): UmaClaimsHandler {
         client,
         rpt: data?.rpt,
         pct: data?.pct,
-        onRpt: (obtained) => keep(session, obtained),
+        onRpt: (obtained) => keep(req as OxdIncomingMessage, session, obtained),
         ...(dispatcher ? { dispatcher } : {}),
       });
     },

@@ -84,6 +84,8 @@ describe('resolveConfig - INI file', () => {
         opHost: 'https://op.example.com',
         opDiscoveryPath: '/.well-known/openid-configuration',
         opConfigurationEndpoint: 'https://op.example.com/.well-known/openid-configuration',
+        opCaFile: undefined,
+        opCa: undefined,
         authorizationRedirectUri: 'https://app.example.com/callback',
         redirectUris: ['https://app.example.com/callback2', 'https://app.example.com/callback3'],
         postLogoutRedirectUri: 'https://app.example.com/',
@@ -199,6 +201,30 @@ describe('resolveConfig - INI file', () => {
     const config = resolveConfig(path);
     expect(config.oxd.ca).toBe(CA_PEM);
     expect(config.oxd.caFile).toBe(join(sub, 'oxd-ca.pem'));
+  });
+
+  it('reads op_ca_file relative to the INI file; op_ca and op_ca_file together are refused', () => {
+    const sub = join(dir, 'with-op-ca');
+    mkdirSync(sub);
+    copyFileSync(join(FIXTURES, 'ca.pem'), join(sub, 'op-ca.pem'));
+    const path = join(sub, 'app.cfg');
+    writeFileSync(path, ini({ client: 'op_ca_file = op-ca.pem' }));
+    const config = resolveConfig(path);
+    expect(config.client.opCa).toBe(CA_PEM);
+    expect(config.client.opCaFile).toBe(join(sub, 'op-ca.pem'));
+    const both = captureError(() =>
+      resolveConfig({
+        oxd: { id: 'abc' },
+        client: {
+          authorizationRedirectUri: 'https://app.example.com/callback',
+          opCa: CA_PEM,
+          opCaFile: join(sub, 'op-ca.pem'),
+        },
+      }),
+    );
+    expect(both).toMatchObject({ code: 'OXD_CONFIG_INVALID', key: 'client.op_ca' });
+    const empty = iniFile(ini({ client: `op_ca_file = ${join(FIXTURES, 'not-a-cert.pem')}` }));
+    expect(captureError(() => resolveConfig(empty))).toMatchObject({ key: 'client.op_ca_file' });
   });
 
   it('resolves a relative path against the working directory', () => {

@@ -131,9 +131,17 @@ const DROP_FILE_OVERRIDE = [
 /** Starts one app instance process (see test/fixtures/instances/instance.js). */
 export async function startInstance(
   configFile: string,
-  options: { redisPort?: number; leeway?: number; withoutFileOverride?: boolean } = {},
+  options: {
+    redisPort?: number;
+    leeway?: number;
+    withoutFileOverride?: boolean;
+    register?: boolean;
+    backchannel?: boolean;
+  } = {},
 ): Promise<Instance> {
   const args = [join(FIXTURES, 'instance.js'), DIST_ENTRY, configFile];
+  if (options.register) args.push('--register');
+  if (options.backchannel) args.push('--backchannel');
   if (options.redisPort !== undefined) args.push('--redis-port', String(options.redisPort));
   if (options.leeway !== undefined) args.push('--leeway', String(options.leeway));
   // Root writes any file whatever its mode; without CAP_DAC_OVERRIDE (dropped by util-linux's
@@ -222,18 +230,20 @@ export class SiteBrowser {
   /**
    * Logs `user` in: the login starts on `start`, the OP's redirect back is followed on
    * `callback`. Resolves with the callback's answer (a redirect to where the login began).
+   * `opJar` keeps the OP session (to sign out there later); default a fresh one.
    */
   async login(
     start: Pick<Instance, 'origin' | 'port'>,
     callback: Pick<Instance, 'origin' | 'port'>,
     user: { username: string; password: string },
     opCa: string,
+    opJar: OpCookieJar = new OpCookieJar(),
   ): Promise<Reply> {
     const begun = await this.get(start, '/login');
     if (begun.status !== 302 || !begun.location) {
       throw new Error(`login on ${start.port} answered ${begun.status}: ${begun.text}`);
     }
-    const back = await submitOpLogin(begun.location, user, opCa, new OpCookieJar());
+    const back = await submitOpLogin(begun.location, user, opCa, opJar);
     return this.get(callback, back.pathname + back.search);
   }
 }

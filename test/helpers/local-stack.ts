@@ -20,7 +20,7 @@
  * disturbing another file. `dist/` is built first when it is older than `src/`.
  * Options: `accessTokenTtl` (OP access and client tokens, seconds), `rotateRefreshToken`,
  * `protectCommands` (true: socket commands need a protection token too; false: neither socket
- * nor HTTPS check tokens; default: socket no, HTTPS yes), `umaClaimsPolicy` (claims the UMA
+ * nor HTTPS check tokens; default: socket and /v3/ no, 4.x REST yes), `umaClaimsPolicy` (claims the UMA
  * server requires per scope, to provoke need_info), `endSession`, `oxdVersion`.
  */
 import { join } from 'node:path';

@@ -20,6 +20,21 @@ export type Agent = TestAgent<Test>;
 export const TRANSPORTS = ['socket', 'https4', 'https3'] as const;
 export type TransportName = (typeof TRANSPORTS)[number];
 
+/** The oxd release lines the local oxd reproduces (`--oxd-version`). */
+export type Profile = '3.1.3' | '3.1.4' | '4.1' | '4.2';
+/**
+ * Every release on each transport it has: 3.1.x over the socket and the https-extension
+ * envelope, 4.x over 4.x REST (4.x has no socket).
+ */
+export const PROFILE_CASES: [Profile, TransportName][] = [
+  ['3.1.3', 'socket'],
+  ['3.1.3', 'https3'],
+  ['3.1.4', 'socket'],
+  ['3.1.4', 'https3'],
+  ['4.1', 'https4'],
+  ['4.2', 'https4'],
+];
+
 export const APP_ORIGIN = 'https://app.example';
 export const HTML = 'text/html,application/xhtml+xml';
 

@@ -111,6 +111,24 @@ it('explains an id oxd does not know, and leaves the file as it was', async () =
   expect(readFileSync(file, 'utf8')).toBe(text);
 });
 
+it('refuses an id without the client credentials oxd 4.x needs: nothing registered or written', async () => {
+  const file = await configFile({ https: true, oxdId: '6f1c2f5e-0000-4000-8000-000000000001' });
+  const text = readFileSync(file, 'utf8');
+  const before = (await registeredSites(stack)).length;
+  const outcome = await register(file, '--json');
+  expect(outcome.code).toBe(1);
+  expect(JSON.parse(outcome.stdout)).toMatchObject({
+    action: 'failed',
+    code: 'OXD_CONFIG_INVALID',
+    file,
+  });
+  expect(outcome.stderr).toContain('no [client] client_id and client_secret');
+  expect(outcome.stderr).toContain('Nothing was registered or written');
+  expect(outcome.stderr).toContain('remove [oxd] id');
+  expect(readFileSync(file, 'utf8')).toBe(text);
+  expect((await registeredSites(stack)).length).toBe(before);
+});
+
 it('answers bad usage with exit code 2 and the usage text', async () => {
   const outcome = await runNode([CLI, 'regster', 'x.cfg']).done;
   expect(outcome.code).toBe(2);

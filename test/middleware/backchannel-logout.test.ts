@@ -9,11 +9,10 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import session from 'express-session';
-import { Agent as UndiciAgent, request as undiciRequest } from 'undici';
 import { oxdAuth } from '../../src';
-import type { WriteBackValues } from '../../src/config/types';
 import { resolveConfig } from '../../src/config/resolve';
 import { OxdClient } from '../../src/oxd/client';
+import { endSessionEndpoint, registerBackchannelUri } from '../helpers/backchannel-fixture';
 import { capturingLogger } from '../helpers/capture-logger';
 import { useLocalStack } from '../helpers/local-stack';
 import { followOpLogout, OpCookieJar } from '../../src/testing/op-login';
@@ -26,55 +25,6 @@ const closers: (() => Promise<void>)[] = [];
 afterAll(async () => {
   await Promise.all(closers.map((close) => close()));
 });
-
-/** Adds the back-channel URI to the client's registration at the OP (RFC 7592). */
-async function registerBackchannelUri(saved: WriteBackValues[], uri: string): Promise<void> {
-  const values = Object.assign({}, ...saved.map((v) => v.client ?? {})) as Record<string, string>;
-  const registration = values.client_registration_client_uri as string;
-  const token = values.client_registration_access_token as string;
-  const dispatcher = new UndiciAgent({ connect: { ca: stack.op.ca } });
-  try {
-    const current = await undiciRequest(registration, {
-      headers: { authorization: `Bearer ${token}` },
-      dispatcher,
-    });
-    const metadata = (await current.body.json()) as Record<string, unknown>;
-    for (const key of [
-      'registration_access_token',
-      'registration_client_uri',
-      'client_id_issued_at',
-      'client_secret_expires_at',
-    ]) {
-      delete metadata[key];
-    }
-    const updated = await undiciRequest(registration, {
-      method: 'PUT',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({
-        ...metadata,
-        backchannel_logout_uri: uri,
-        backchannel_logout_session_required: true,
-      }),
-      dispatcher,
-    });
-    const text = await updated.body.text();
-    if (updated.statusCode !== 200) throw new Error(`OP refused the update: ${text}`);
-  } finally {
-    await dispatcher.close();
-  }
-}
-
-async function endSessionEndpoint(): Promise<string> {
-  const dispatcher = new UndiciAgent({ connect: { ca: stack.op.ca } });
-  try {
-    const reply = await undiciRequest(`${stack.op.issuer}/.well-known/openid-configuration`, {
-      dispatcher,
-    });
-    return ((await reply.body.json()) as { end_session_endpoint: string }).end_session_endpoint;
-  } finally {
-    await dispatcher.close();
-  }
-}
 
 /** The app on a real 127.0.0.1 socket; POST bodies to the back-channel route are recorded. */
 /** A session store that fails every call while `failing` is set, as Redis down would. */
@@ -96,12 +46,9 @@ class FailingStore extends session.MemoryStore {
 }
 
 async function startApp(framework: Framework) {
-  const saved: WriteBackValues[] = [];
   const client = new OxdClient(resolveConfig(configFor(stack, 'https4')), {
     transport: countingTransport(stack, 'https4'),
-    writeBack: async (values) => {
-      saved.push(values);
-    },
+    writeBack: false,
   });
   const store = new FailingStore();
   const logger = capturingLogger();
@@ -128,7 +75,7 @@ async function startApp(framework: Framework) {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   });
   await client.register();
-  await registerBackchannelUri(saved, `${base}/backchannel-logout`);
+  await registerBackchannelUri(stack, client.oxdId as string, `${base}/backchannel-logout`);
   return { server, base, bodies, store, client, logger };
 }
 
@@ -157,7 +104,7 @@ describe.each(FRAMEWORKS)('%s', (framework) => {
     expect(await sessionCount(app.store)).toBe(2);
 
     // The user logs out at the OP (elsewhere): the OP POSTs the logout_token.
-    await followOpLogout(await endSessionEndpoint(), stack.op.ca, jar);
+    await followOpLogout(await endSessionEndpoint(stack), stack.op.ca, jar);
     for (let i = 0; i < 50 && app.bodies.length === 0; i += 1) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
@@ -212,7 +159,7 @@ test('a session store failing as the OP logs the user out: 503, logged once with
   expect((await logIn(browser, stack, '/login', jar)).status).toBe(302);
   app.store.failing = true;
   try {
-    await followOpLogout(await endSessionEndpoint(), stack.op.ca, jar);
+    await followOpLogout(await endSessionEndpoint(stack), stack.op.ca, jar);
     for (let i = 0; i < 100 && app.logger.lines.length === 0; i += 1) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }

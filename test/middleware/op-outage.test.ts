@@ -1,14 +1,14 @@
 /**
- * A token refresh while the OpenID Provider is failing, against the local oxd: an OP outage
- * (the OP answers 5xx, or is not running at all) answers 503 and keeps the login, so the
- * user is still logged in once the OP is back; only a refusal of the refresh token by the
- * OP ends the login (the refused case is in attacks.test.ts). The failure is logged once per
- * refresh with the status the response gets (503), and a refresh ahead of expiry that fails
- * while the page is served with the still valid token is a warning.
+ * A token refresh while the OpenID Provider is failing, against the local oxd. Every oxd
+ * release answers `internal_error` to a refresh the OP refused and to one it could not make
+ * (`GetAccessTokenByRefreshTokenOperation`): for an expired access token either ends the
+ * login (a browser is sent to log in again, an API client gets 401), never a 503 that would
+ * last as long as the session. A refresh ahead of expiry (`refreshLeeway`) that fails keeps
+ * the still valid token. Only oxd itself being unreachable answers 503 (resilience.test.ts).
  */
 import { createServer, type Server } from 'node:http';
 import request from 'supertest';
-import { ERROR_CODES, oxdAuth, type OxdAuthHandler } from '../../src';
+import { oxdAuth, type OxdAuthHandler } from '../../src';
 import { resolveConfig } from '../../src/config/resolve';
 import { OxdClient } from '../../src/oxd/client';
 import type { OxdReply, OxdRequest, Transport } from '../../src/oxd/transport';
@@ -27,28 +27,42 @@ import {
 } from '../helpers/stack-fixture';
 
 const REFRESH = 'get_access_token_by_refresh_token';
+/** Access tokens of the app's logins are refreshed this long before they expire. */
+const LEEWAY_S = 600;
 
 /**
  * Passes every command to the real oxd, except that while `opAnswers503` is set the
  * refresh gets the reply oxd gives when the OP's token endpoint answers HTTP 503 (the local
- * OP cannot be made to answer 503): oxd 3.1 socket `http_status_503` with the OP's body,
- * over HTTPS with HTTP status 503 as well.
+ * OP cannot be made to answer 503 while it still serves logins): oxd's generic internal
+ * error, on 4.x with HTTP 500 (`GetAccessTokenByRefreshTokenOperation`, every release).
  */
 class Op503Transport implements Transport {
   readonly kind: 'socket' | 'https';
   opAnswers503 = false;
+  /** A gateway in front of oxd answers the refresh 502: oxd itself is out of reach. */
+  gatewayAnswers502 = false;
+  refreshes = 0;
 
   constructor(readonly inner: CountingTransport) {
     this.kind = inner.kind;
   }
 
   send(request: OxdRequest): Promise<OxdReply> {
+    if (request.command === REFRESH) this.refreshes += 1;
+    if (request.command === REFRESH && this.gatewayAnswers502) {
+      return Promise.resolve({
+        ok: false,
+        error: 'http_status_502',
+        error_description: '<html><body>502 Bad Gateway</body></html>',
+        httpStatus: 502,
+      });
+    }
     if (request.command === REFRESH && this.opAnswers503) {
       return Promise.resolve({
         ok: false,
-        error: 'http_status_503',
-        error_description: '<html><body>503 Service Unavailable</body></html>',
-        ...(this.kind === 'https' ? { httpStatus: 503 } : {}),
+        error: 'internal_error',
+        error_description: 'Unknown internal server error occurs.',
+        ...(this.kind === 'https' ? { httpStatus: 500 } : {}),
       });
     }
     return this.inner.send(request);
@@ -82,8 +96,9 @@ beforeAll(async () => {
     const auth = oxdAuth({
       config: configFor(stack, name),
       client,
-      logger,
       clock: () => Date.now() + offset.ms,
+      refreshLeeway: LEEWAY_S,
+      logger,
     });
     handlers.push(auth);
     const server = createServer(buildApp('express5', auth));
@@ -127,66 +142,100 @@ async function expiredProfile(name: TransportName, accept = HTML, hours = 2) {
 
 describe('the OP answers the refresh with 503', () => {
   test.each(TRANSPORT_NAMES)(
-    '%s - answers 503 and the user is still logged in afterwards',
+    '%s - an expired token: the login ends, a browser is sent to log in, an API client gets 401',
     async (name) => {
       const { agent, transport } = appOf(name);
       transport.opAnswers503 = true;
       try {
+        const refreshes = transport.refreshes;
         const page = await expiredProfile(name);
-        expect(page.status).toBe(503);
-        // A 5xx page gives the code and general advice; oxd's error text stays in the logs.
-        expect(page.text).toContain(ERROR_CODES.COMMAND_FAILED);
-        expect(page.text).toContain('try again later');
+        expect(transport.refreshes).toBe(refreshes + 1);
+        expect(page.status).toBe(302);
+        expect(page.headers.location).toBe('/login?returnTo=%2Fprofile');
+        expect((await agent.get('/profile').set('Accept', HTML)).status).toBe(302);
+        expect((await logIn(agent, stack)).status).toBe(302);
         const api = await expiredProfile(name, 'application/json');
-        expect(api.status).toBe(503);
-        expect(api.body).toMatchObject({ code: ERROR_CODES.COMMAND_FAILED });
-        // Logged once per refresh, with the status the response got and oxd's error; not
+        expect(api.status).toBe(401);
+        // No 5xx: each refresh that ended a login is a warning naming oxd's error, without
         // the OP's page that oxd passed on.
-        const line = ['error', ERROR_CODES.COMMAND_FAILED, 'refresh', 503, 'http_status_503'];
-        expect(logger.summary()).toEqual([line, line]);
+        const warning = ['warn', 'OXD_COMMAND_FAILED', 'refresh', undefined, 'http_status_503'];
+        expect(logger.summary()).toEqual([warning, warning]);
         expect(JSON.stringify(logger.lines)).not.toContain('Service Unavailable');
       } finally {
         transport.opAnswers503 = false;
       }
-      // The session still holds the login: the page works without logging in again, and
-      // a refresh now that the OP answers again succeeds.
-      const profile = await agent.get('/profile').set('Accept', HTML);
-      expect(profile.status).toBe(200);
-      expect(profile.body.user.email).toBe('jane.doe@example.com');
-      expect((await expiredProfile(name)).status).toBe(200);
+      // Logging in again works as soon as the OP does.
+      expect((await logIn(agent, stack)).status).toBe(302);
+      expect((await agent.get('/profile').set('Accept', HTML)).status).toBe(200);
+    },
+    60_000,
+  );
+
+  test.each(TRANSPORT_NAMES)(
+    '%s - ahead of expiry (refreshLeeway): the still valid token is kept and tried again later',
+    async (name) => {
+      const { agent, offset, transport } = appOf(name);
+      const before = await agent.get('/profile').set('Accept', HTML);
+      const expiresAt = before.body.expiresAt as number;
+      transport.opAnswers503 = true;
+      try {
+        // One minute before expiry: inside the leeway, the token still valid.
+        offset.ms = expiresAt - Date.now() - 60_000;
+        const refreshes = transport.refreshes;
+        const page = await agent.get('/profile').set('Accept', HTML);
+        expect(transport.refreshes).toBe(refreshes + 1);
+        expect(page.status).toBe(200);
+        expect(page.body.expiresAt).toBe(expiresAt);
+        const api = await agent.get('/profile').set('Accept', 'application/json');
+        expect(api.status).toBe(200);
+        // The page was served: a warning per failed refresh, not an error.
+        expect(
+          logger.summary().map(([level, , operation, status]) => [level, operation, status]),
+        ).toEqual([
+          ['warn', 'refresh', undefined],
+          ['warn', 'refresh', undefined],
+        ]);
+      } finally {
+        transport.opAnswers503 = false;
+        offset.ms = 0;
+      }
+      // The next try, with the OP answering again, refreshes.
+      offset.ms = expiresAt - Date.now() - 60_000;
+      try {
+        const page = await agent.get('/profile').set('Accept', HTML);
+        expect(page.status).toBe(200);
+        expect(page.body.expiresAt).toBeGreaterThan(expiresAt);
+      } finally {
+        offset.ms = 0;
+      }
     },
     60_000,
   );
 });
 
-test('a refresh ahead of expiry that fails while the token is still valid: the page is served, a warning is logged', async () => {
-  const transport = new Op503Transport(countingTransport(stack, 'socket'));
-  const client = new OxdClient(resolveConfig(configFor(stack, 'socket')), {
-    transport,
-    writeBack: false,
-  });
-  const early = capturingLogger();
-  // A leeway longer than the token's life: every request refreshes ahead of expiry.
-  const auth = oxdAuth({
-    config: configFor(stack, 'socket'),
-    client,
-    logger: early,
-    refreshLeeway: 86_400,
-  });
-  handlers.push(auth);
-  const server = createServer(buildApp('express5', auth));
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const agent = request.agent(server);
-  expect((await logIn(agent, stack)).status).toBe(302);
-  early.clear();
-  transport.opAnswers503 = true;
-  const page = await agent.get('/profile').set('Accept', HTML);
-  expect(page.status).toBe(200);
-  expect(early.summary()).toEqual([
-    ['warn', ERROR_CODES.COMMAND_FAILED, 'refresh', undefined, 'http_status_503'],
-  ]);
-}, 60_000);
+describe('oxd is out of reach behind a gateway', () => {
+  test.each(['https4', 'https3'] as TransportName[])(
+    '%s - a gateway 502 answers 503 and keeps the login',
+    async (name) => {
+      const { agent, transport } = appOf(name);
+      transport.gatewayAnswers502 = true;
+      try {
+        const page = await expiredProfile(name);
+        expect(page.status).toBe(503);
+        // Logged once, with the status the page got (503), not the gateway's 502.
+        expect(
+          logger.summary().map(([level, , operation, status]) => [level, operation, status]),
+        ).toEqual([['error', 'refresh', 503]]);
+      } finally {
+        transport.gatewayAnswers502 = false;
+      }
+      const profile = await agent.get('/profile').set('Accept', HTML);
+      expect(profile.status).toBe(200);
+      expect(profile.body.user.email).toBe('jane.doe@example.com');
+    },
+    60_000,
+  );
+});
 
 describe('the OP is not running', () => {
   beforeAll(async () => {
@@ -194,23 +243,13 @@ describe('the OP is not running', () => {
   }, 30_000);
 
   test.each(TRANSPORT_NAMES)(
-    '%s - a refresh answers 503 and keeps the login',
+    '%s - oxd answers internal_error: the login ends instead of a lasting 503',
     async (name) => {
-      // The first describe refreshed these tokens with the clock two hours ahead.
       const page = await expiredProfile(name, HTML, 6);
-      expect(page.status).toBe(503);
-      expect(page.text).toContain('Login');
+      expect(page.status).toBe(302);
+      expect(page.headers.location).toBe('/login?returnTo=%2Fprofile');
       const api = await expiredProfile(name, 'application/json', 6);
-      expect(api.status).toBe(503);
-      expect(
-        logger.summary().map(([level, , operation, status]) => [level, operation, status]),
-      ).toEqual([
-        ['error', 'refresh', 503],
-        ['error', 'refresh', 503],
-      ]);
-      const profile = await appOf(name).agent.get('/profile').set('Accept', HTML);
-      expect(profile.status).toBe(200);
-      expect(profile.body.user.email).toBe('jane.doe@example.com');
+      expect(api.status).toBe(401);
     },
     60_000,
   );

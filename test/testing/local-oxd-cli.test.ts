@@ -291,6 +291,37 @@ test('cli - --write-config writes a complete configuration for --app-url, also p
   expect(await both.exited).toBe(0);
 }, 90_000);
 
+test.each(['4.1', '4.2'])(
+  'cli - --oxd-version %s --write-config writes an oxd 4.x REST configuration the package accepts',
+  async (version) => {
+    // oxd 4.x has no socket (4.x RestResource only): the configuration names its HTTPS URL.
+    const file = join(dataDir, `app-${version}.cfg`);
+    const both = start([
+      ...['--port', '0', '--https-port', '0', '--data-dir', dataDir, '--oxd-version', version],
+      ...['--app-url', 'https://127.0.0.1:4711', '--write-config', file],
+    ]);
+    const text = await waitFor(both, 'Press Ctrl+C to stop.');
+    const httpsUrl = /HTTPS (https:\/\/127\.0\.0\.1:\d+)/.exec(text)?.[1];
+    const written = await readFile(file, 'utf8');
+    expect(written).not.toMatch(/^port = /m);
+    for (const line of ['https_extension = true', `host = ${httpsUrl}`, 'server_version = 4']) {
+      expect(written).toContain(`\n${line}\n`);
+      expect(text).toContain(`  ${line}\n`);
+    }
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { resolveConfig } = require(
+      join(ROOT, 'dist', 'config-entry.js'),
+    ) as typeof import('../../src/config-entry');
+    const config = resolveConfig(file);
+    expect(config.oxd).toMatchObject({ https: true, serverVersion: 4 });
+    expect(config.oxd.host.replace(/\/+$/, '')).toBe(httpsUrl);
+    expect(await readFile(config.oxd.caFile as string, 'utf8')).toContain('BEGIN CERTIFICATE');
+    both.child.kill('SIGINT');
+    expect(await both.exited).toBe(0);
+  },
+  90_000,
+);
+
 test('cli - a --write-config path that cannot be written fails clearly and stops the servers', async () => {
   const file = join(dataDir, 'missing-dir', 'app.cfg');
   const both = start([

@@ -121,10 +121,13 @@ async function registerSite(version: Profile, extra: Record<string, unknown> = {
       post_logout_redirect_uri: BYE,
       ...extra,
     });
-    const { node } = await ok(version, 'get_rp', { oxd_id: oxdId });
+    // 3.1.3 has no get_rp: the client id is read from an authorization URL.
+    const { authorization_url: url } = await ok(version, 'get_authorization_url', {
+      oxd_id: oxdId,
+    });
     return {
       oxdId: oxdId as string,
-      clientId: (node as { client_id: string }).client_id,
+      clientId: new URL(url as string).searchParams.get('client_id') as string,
       token: undefined,
     };
   }
@@ -192,12 +195,13 @@ async function logoutUri(version: Profile, site: Site, params: Record<string, un
 describe.each(V3_PROFILES)('%s - socket framing as CoreUtils.readCommand reads', (version) => {
   test('a complete frame followed by bytes that are no frame: the frame is answered, the rest dropped', async () => {
     const socket = await openSocket(version);
-    socket.write(`${encodeFrame({ command: 'get_rp', params: { list: true } })}#garbage!`);
+    const request = encodeFrame({ command: 'get_authorization_url', params: {} });
+    socket.write(`${request}#garbage!`);
     const first = await socket.frame();
-    expect(first.status).toBe('ok');
+    expect(first.data).toMatchObject({ error: 'bad_request' });
     // The connection is still usable: the garbage was dropped, not read as a frame.
-    socket.write(encodeFrame({ command: 'get_rp', params: { list: true } }));
-    expect((await socket.frame()).status).toBe('ok');
+    socket.write(request);
+    expect((await socket.frame()).data).toMatchObject({ error: 'bad_request' });
     expect(socket.isOpen).toBe(true);
   });
 
@@ -394,9 +398,11 @@ describe.each(PROFILES)('%s - the same in every release', (version) => {
   });
 
   test('register_site accepts the uma-ticket grant type, as Gluu’s OP does', async () => {
+    // A grant type the OP refused would make register_site fail (RegisterSiteOperation).
     const site = await registerSite(version, {
       grant_types: ['authorization_code', UMA_TICKET_GRANT],
     });
+    if (version === '3.1.3') return; // no get_rp to read the registration back
     const { node } = await ok(version, 'get_rp', { oxd_id: site.oxdId }, site.token);
     expect((node as { grant_types: string[] }).grant_types).toContain(UMA_TICKET_GRANT);
   });

@@ -211,7 +211,7 @@ describe('get_request_uri (socket 3.x)', () => {
       status: 'error',
       data: {
         error: 'unsupported_operation',
-        error_description: expect.stringContaining('get_request_uri'),
+        error_description: 'Operation is not supported by server error.',
         details: null,
       },
     });

@@ -19,6 +19,21 @@ export interface Services {
   requestObjects: RequestObjectStore;
   /** The oxd release line(s) the server reproduces. */
   profile: OxdProfile;
+  /**
+   * The RPT each site holds (oxd's `Rp.rpt` and its expiry), by oxd_id. Kept in memory, as
+   * the local UMA server keeps its RPTs: a restart forgets both.
+   */
+  siteRpts: Map<string, SiteRpt>;
+}
+
+/** The RPT oxd stores on a site after `uma_rp_get_rpt` (`UmaTokenService.getRpt`). */
+export interface SiteRpt {
+  access_token: string;
+  token_type: string;
+  pct: string;
+  updated: boolean;
+  /** Epoch milliseconds. */
+  expiresAt: number;
 }
 
 export interface Call {

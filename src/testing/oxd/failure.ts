@@ -2,6 +2,7 @@
  * The failures a local oxd command can end in, with the HTTP status oxd 4.x gives each
  * error code. Handlers throw {@link CommandFailure}; the processor turns it into a reply.
  */
+import { randomBytes } from 'node:crypto';
 
 /** HTTP status oxd 4.x answers with, per error code (anything not listed: 500). */
 const HTTP_STATUS: Readonly<Record<string, number>> = {
@@ -81,6 +82,32 @@ export class CommandFailure extends Error {
 
 /** Description oxd gives its generic internal error (the socket closes after it). */
 export const UNKNOWN_INTERNAL_ERROR = 'Unknown internal server error occurs.';
+
+/**
+ * oxd's generic internal error: 3.x `CommandResponse.INTERNAL_ERROR_RESPONSE` (the socket
+ * closes after it, `SocketProcessor`), 4.x `HttpException.internalError()` (HTTP 500). Every
+ * release answers so when the OP refuses a token or registration request
+ * (`GetAccessTokenByRefreshTokenOperation`, `GetClientTokenOperation`, `RegisterSiteOperation`):
+ * the OP's own error (`invalid_grant`, `invalid_client`, ...) is logged, never passed on.
+ */
+export function internalError(): CommandFailure {
+  return new CommandFailure('internal_error', UNKNOWN_INTERNAL_ERROR, { closeConnection: true });
+}
+
+/**
+ * Dropwizard's answer to an exception oxd 4.x does not map (an NPE, a bad substring): HTTP 500
+ * `{code, message}` with a log id.
+ */
+export function dropwizardError(): CommandFailure {
+  const id = randomBytes(8).toString('hex');
+  return new CommandFailure('internal_error', UNKNOWN_INTERNAL_ERROR, {
+    httpStatus: 500,
+    httpBody: {
+      code: 500,
+      message: `There was an error processing your request. It has been logged (ID ${id}).`,
+    },
+  });
+}
 
 export function badRequest(description: string): CommandFailure {
   return new CommandFailure('bad_request', description);

@@ -8,10 +8,10 @@
  * Plus `GET /health-check` (`running`), `GET /get-request-object/<id>` (the JWTs of
  * get_request_uri, as text) and the UMA claims-gathering page.
  */
-import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { debuglog } from 'node:util';
 import { BodyError, readBody } from '../http';
+import { dropwizardError } from './failure';
 import type { Dialect } from './params';
 import type { OxdProfile } from './profiles';
 import type { CommandProcessor, ProcessResult } from './processor';
@@ -25,6 +25,30 @@ const MAX_BODY_BYTES = 1024 * 1024;
 const V3_PREFIX = '/v3/';
 /** 3.x commands the https-extension forwards without an Authorization header. */
 const V3_OPEN = new Set(['setup_client', 'get_client_token']);
+/**
+ * The commands oxd-https-extension 3.1.x serves (its `RestResource` paths, the same in 3.1.3
+ * and 3.1.4): no get_rp, no check-id-token / check-access-token.
+ */
+const V3_ROUTES = new Set([
+  'setup_client',
+  'get_client_token',
+  'introspect_access_token',
+  'introspect_rpt',
+  'register_site',
+  'update_site',
+  'remove_site',
+  'get_authorization_url',
+  'get_tokens_by_code',
+  'get_user_info',
+  'get_logout_uri',
+  'get_access_token_by_refresh_token',
+  'uma_rs_protect',
+  'uma_rs_check_access',
+  'uma_rp_get_rpt',
+  'uma_rp_get_claims_gathering_url',
+]);
+/** Jackson's words for an empty body (`RestResource.read` puts them after "Message: "). */
+const NO_CONTENT = 'No content to map due to end-of-input';
 
 /** The https-extension's 403: a Dropwizard error whose message is the oxd envelope as text. */
 const V3_FORBIDDEN = {
@@ -37,8 +61,13 @@ const V3_FORBIDDEN = {
 
 export interface HttpsHandlerOptions {
   processor: CommandProcessor;
-  /** Whether tokens are checked (the /v3/ header itself is always required, as in 3.x). */
+  /** Whether 4.x REST routes check tokens (`protect_commands_with_access_token`). */
   protect: boolean;
+  /**
+   * Whether the oxd-server behind `/v3/` checks tokens (its `oxd-conf.json`, the socket's
+   * setting); the extension's own header check is always made.
+   */
+  protectV3: boolean;
   /** The UMA claims-gathering page; returns false when the request is not for it. */
   claimsGathering: (req: IncomingMessage, res: ServerResponse) => boolean;
   /** The request objects of get_request_uri. */
@@ -61,15 +90,18 @@ function send(res: ServerResponse, status: number, body: unknown): void {
 
 /** Dropwizard's answer to an unexpected exception. */
 function dropwizard500(res: ServerResponse): void {
-  send(res, 500, {
-    code: 500,
-    message: `There was an error processing your request. It has been logged (ID ${randomBytes(8).toString('hex')}).`,
-  });
+  send(res, 500, dropwizardError().options.httpBody);
 }
 
-/** Parses the body like oxd's JSON reader: empty means `{}`. */
-function parseParams(body: string): { params: Record<string, unknown> } | { problem: string } {
-  if (body.trim() === '') return { params: {} };
+/**
+ * Parses the body like oxd's JSON reader. An empty body is `{}` for 4.2+ (`safeToJson`),
+ * a 400 for the 3.x extension and 4.1, whose `read` hands it to Jackson as it is.
+ */
+function parseParams(
+  body: string,
+  emptyIsObject: boolean,
+): { params: Record<string, unknown> } | { problem: string } {
+  if (body.trim() === '') return emptyIsObject ? { params: {} } : { problem: NO_CONTENT };
   let value: unknown;
   try {
     value = JSON.parse(body);
@@ -136,7 +168,10 @@ export function createHttpsHandler(options: HttpsHandlerOptions): RequestListene
     const dialect: Dialect = pathname.startsWith(V3_PREFIX) ? 'https3' : 'https4';
     const name = pathname.slice(dialect === 'https3' ? V3_PREFIX.length : 1);
     const served = dialect === 'https3' ? options.profile.v3 : options.profile.v4;
-    const command = served === undefined ? undefined : commandForPath(dialect, name);
+    let command = served === undefined ? undefined : commandForPath(dialect, name);
+    if (dialect === 'https3' && command !== undefined && !V3_ROUTES.has(command)) {
+      command = undefined;
+    }
     if (!command) {
       req.resume();
       send(res, 404, { code: 404, message: 'HTTP 404 Not Found' });
@@ -158,7 +193,7 @@ export function createHttpsHandler(options: HttpsHandlerOptions): RequestListene
       }
       throw err;
     }
-    const parsed = parseParams(body);
+    const parsed = parseParams(body, served === '4.2');
     if ('problem' in parsed) {
       send(res, 400, `Invalid parameters. Message: ${parsed.problem}`);
       return;
@@ -175,26 +210,20 @@ export function createHttpsHandler(options: HttpsHandlerOptions): RequestListene
         }
         params.protection_access_token = token;
       }
-      sendV3(res, await processor.process(command, params, { dialect, protect }));
+      sendV3(
+        res,
+        await processor.process(command, params, { dialect, protect: options.protectV3 }),
+      );
       return;
     }
 
-    // 4.2+ takes the token as the header minus its first 7 characters, unchecked.
-    let accessToken: string | undefined;
-    if (authorization !== undefined && authorization.trim() !== '') {
-      if (authorization.length < 7) {
-        dropwizard500(res);
-        return;
-      }
-      accessToken = authorization.slice(7);
-    }
     const oxdIdHeader = req.headers.authorizationoxdid;
     sendV4(
       res,
       await processor.process(command, params, {
         dialect,
         protect,
-        accessToken,
+        authorization,
         authorizationOxdId: typeof oxdIdHeader === 'string' ? oxdIdHeader : undefined,
       }),
     );

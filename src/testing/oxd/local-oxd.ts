@@ -37,7 +37,7 @@ export const LOCAL_OXD_DEFAULTS = {
   stateTtlSeconds: 300,
   /** oxd 3.x does not protect socket commands by default. */
   protectSocket: false,
-  /** The https-extension and oxd 4.x do. */
+  /** oxd 4.x does (`protect_commands_with_access_token: true` in its yml). */
   protectHttps: true,
 } as const;
 
@@ -61,8 +61,10 @@ export interface LocalOxdOptions {
    */
   dataDir?: string;
   /**
-   * Whether commands need a protection/access token. `true`/`false` set both transports;
-   * default: socket off (oxd 3.x's default), HTTPS on (oxd 4.x's and the extension's).
+   * Whether commands need a protection/access token. `true`/`false` set both; `socket` is
+   * oxd-server 3.x's `protect_commands_with_access_token` (the socket and the
+   * https-extension's `/v3/` in front of it: stock `oxd-conf.json` ships false), `https` is
+   * oxd 4.x's (its yml ships true). The extension itself always wants a Bearer header.
    */
   protectCommands?: boolean | { socket?: boolean; https?: boolean };
   /** TLS key and certificate of the HTTPS server. Default: a fresh self-signed one. */
@@ -203,6 +205,7 @@ export async function startLocalOxd(options: LocalOxdOptions): Promise<LocalOxd>
       uma,
       requestObjects: new RequestObjectStore(),
       profile,
+      siteRpts: new Map(),
     };
     const processor = new CommandProcessor(services);
     httpsServer.on(
@@ -210,6 +213,7 @@ export async function startLocalOxd(options: LocalOxdOptions): Promise<LocalOxd>
       createHttpsHandler({
         processor,
         protect: protect.https,
+        protectV3: protect.socket,
         profile,
         requestObjects: services.requestObjects,
         claimsGathering: (req, res) => uma.handleClaimsGathering(req, res),

@@ -78,6 +78,10 @@ export async function beginLogin(
     if (!RESERVED.has(name)) query.set(name, value);
   }
 
+  // GetAuthorizationUrlOperation appends `&redirect_uri=` + the URI as it is (every release).
+  const encoded = new URLSearchParams({ redirect_uri: redirectUri }).toString();
+  url.search = url.search.replace(encoded, `redirect_uri=${redirectUri}`);
+
   services.logins.remember(state, { oxdId: site.oxd_id, nonce, redirectUri });
   return { url, state, redirectUri };
 }

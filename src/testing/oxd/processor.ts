@@ -6,14 +6,28 @@
 import { debuglog } from 'node:util';
 import { COMMANDS } from '../../oxd/commands';
 import type { Call, Handler, ReplyData, Services } from './call';
-import { CommandFailure, UNKNOWN_INTERNAL_ERROR, badRequest, httpStatusOf } from './failure';
+import {
+  AUTHORIZATION_OXD_ID_NOT_FOUND_TEXT,
+  BAD_REQUEST_NO_OXD_ID_TEXT,
+  UNSUPPORTED_OPERATION_TEXT,
+  invalidOxdIdText,
+} from './error-texts';
+import {
+  CommandFailure,
+  badRequest,
+  dropwizardError,
+  httpStatusOf,
+  internalError,
+} from './failure';
 import { getAuthorizationCode } from './authorization-code';
 import { getAuthorizationUrl, getLogoutUri } from './login-commands';
 import { getDiscovery, getJwks, issuerDiscovery } from './op-commands';
 import type { Dialect } from './params';
 import { Params, isV3, malformedParams } from './params';
 import { getRequestUri } from './request-object-commands';
-import { checkV3Protection, checkV4Protection, needsProtection } from './protection';
+import type { V3Release, V4Release } from './profiles';
+import { releaseOf } from './profiles';
+import { bearerToken, checkV3Protection, checkV4Protection, needsProtection } from './protection';
 import type { Site } from './registration-store';
 import { getRp, registerSite, removeSite, setupClient, updateSite } from './site-commands';
 import {
@@ -113,8 +127,8 @@ export interface ProcessContext {
   dialect: Dialect;
   /** Whether commands need a protection/access token. */
   protect: boolean;
-  /** 4.x: the token of the `Authorization` header (its first 7 characters removed). */
-  accessToken?: string | undefined;
+  /** 4.x: the `Authorization` header as sent (each release reads it its own way). */
+  authorization?: string | undefined;
   /** 4.x: the `AuthorizationOxdId` header. */
   authorizationOxdId?: string | undefined;
 }
@@ -161,7 +175,16 @@ function shape(data: ReplyData, v3: boolean): ReplyData {
   return out;
 }
 
-function failureResult(failure: CommandFailure, v3: boolean): ProcessResult {
+function failureResult(
+  failure: CommandFailure,
+  v3: boolean,
+  release?: V3Release | V4Release,
+): ProcessResult {
+  // 3.1.3 has no HttpErrorResponseException: an OP error status is an exception like any
+  // other, answered with the generic internal error (and the socket closes).
+  if (release === '3.1.3' && failure.error.startsWith('http_status_')) {
+    return failureResult(internalError(), v3);
+  }
   const { details, httpStatus, httpBody, closeConnection } = failure.options;
   return {
     ok: false,
@@ -180,45 +203,69 @@ export class CommandProcessor {
   /** Runs one command; never rejects. */
   async process(command: string, params: unknown, ctx: ProcessContext): Promise<ProcessResult> {
     const v3 = isV3(ctx.dialect);
+    const release = releaseOf(this.services.profile, v3);
     try {
-      return { ok: true, data: shape(await this.run(command, params, ctx), v3) };
+      return { ok: true, data: shape(await this.run(command, params, ctx, release), v3) };
     } catch (err) {
-      if (err instanceof CommandFailure) return failureResult(err, v3);
+      if (err instanceof CommandFailure) return failureResult(err, v3, release);
       debug('local oxd: %s failed unexpectedly: %s', command, (err as Error)?.stack ?? err);
-      return failureResult(
-        new CommandFailure('internal_error', UNKNOWN_INTERNAL_ERROR, { closeConnection: true }),
-        v3,
-      );
+      return failureResult(internalError(), v3);
     }
   }
 
-  private async run(command: string, rawParams: unknown, ctx: ProcessContext): Promise<ReplyData> {
+  private async run(
+    command: string,
+    rawParams: unknown,
+    ctx: ProcessContext,
+    release: V3Release | V4Release,
+  ): Promise<ReplyData> {
     const v3 = isV3(ctx.dialect);
     const lower = command.toLowerCase();
     const name = ALIASES[lower] ?? lower;
     const entry = ENTRIES.get(name);
-    if (!entry || !entry.versions.includes(versionOf(ctx.dialect))) {
-      throw new CommandFailure(
-        'unsupported_operation',
-        `Operation ${command} is not supported by this server.`,
-      );
+    // 3.1.3's CommandType has no get_rp (added in 3.1.4).
+    if (
+      !entry ||
+      !entry.versions.includes(versionOf(ctx.dialect)) ||
+      (release === '3.1.3' && name === 'get_rp')
+    ) {
+      throw new CommandFailure('unsupported_operation', UNSUPPORTED_OPERATION_TEXT);
     }
     if (typeof rawParams !== 'object' || rawParams === null || Array.isArray(rawParams)) {
       throw malformedParams(ctx.dialect, 'params must be a JSON object');
     }
     const params = new Params(rawParams as Record<string, unknown>, ctx.dialect);
-    const authorizationSite = this.authorizationSite(ctx);
-    const site = entry.needsOxdId ? this.siteOf(name, params) : undefined;
-    let setupOxdId: string | undefined;
-    const call: Call = { command: name, params, dialect: ctx.dialect, v3, site };
-    if (ctx.protect && needsProtection(name, v3)) {
-      if (v3) setupOxdId = await checkV3Protection(call, this.services);
-      else await checkV4Protection(this.services, ctx.accessToken, authorizationSite ?? site);
+    const guarded = needsProtection(name, release);
+    if (v3) {
+      const site = entry.needsOxdId ? this.siteOf(name, params, v3) : undefined;
+      const call: Call = { command: name, params, dialect: ctx.dialect, v3, site };
+      const setupOxdId = guarded
+        ? await checkV3Protection(call, this.services, ctx.protect, release as V3Release)
+        : undefined;
+      return entry.handler({ ...call, setupOxdId }, this.services);
     }
-    return entry.handler({ ...call, setupOxdId }, this.services);
+    // 4.x RestResource reads the Authorization header before the body's oxd_id.
+    const v4 = release as V4Release;
+    const token = guarded ? bearerToken(v4, ctx.authorization, ctx.protect) : undefined;
+    const authorizationSite =
+      token !== undefined && v4 === '4.2' ? this.authorizationSite(ctx) : undefined;
+    let site: Site | undefined;
+    if (entry.needsOxdId) {
+      // 4.2 looks the body's oxd_id up to check the token: none at all is an NPE there.
+      if (token !== undefined && !authorizationSite && params.string('oxd_id') === undefined) {
+        if (v4 === '4.2' && !(name === 'get_rp' && params.boolean('list'))) {
+          throw dropwizardError();
+        }
+      }
+      site = this.siteOf(name, params, v3);
+    }
+    const owner = authorizationSite ?? site;
+    if (token !== undefined && owner) await checkV4Protection(this.services, v4, token, owner);
+    const call: Call = { command: name, params, dialect: ctx.dialect, v3, site };
+    return entry.handler(call, this.services);
   }
 
-  /** 4.x `AuthorizationOxdId`: when given, it must name a site. */
+  /** 4.2 `AuthorizationOxdId`: when given, it must name a site. */
   private authorizationSite(ctx: ProcessContext): Site | undefined {
     const oxdId = ctx.authorizationOxdId?.trim();
     if (!oxdId) return undefined;
@@ -226,25 +273,20 @@ export class CommandProcessor {
     if (!site) {
       throw new CommandFailure(
         'authorization_oxd_id_not_found',
-        `AuthorizationOxdId ${oxdId} names no registered site.`,
+        AUTHORIZATION_OXD_ID_NOT_FOUND_TEXT,
       );
     }
     return site;
   }
 
-  private siteOf(command: string, params: Params): Site | undefined {
+  private siteOf(command: string, params: Params, v3: boolean): Site | undefined {
     const oxdId = params.string('oxd_id');
     if (oxdId === undefined) {
       if (command === 'get_rp' && params.boolean('list')) return undefined;
-      throw badRequest("'oxd_id' is empty or not specified.");
+      throw badRequest(BAD_REQUEST_NO_OXD_ID_TEXT);
     }
     const site = this.services.store.get(oxdId);
-    if (!site) {
-      throw new CommandFailure(
-        'invalid_oxd_id',
-        `No site is registered with oxd_id ${oxdId} (never registered, or removed); run register_site (or setup_client) again.`,
-      );
-    }
+    if (!site) throw new CommandFailure('invalid_oxd_id', invalidOxdIdText(v3));
     return site;
   }
 }

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Call, Handler, ReplyData, Services } from './call';
 import { siteOf } from './call';
-import { CommandFailure, upstreamFailure } from './failure';
+import { CommandFailure, internalError, upstreamFailure } from './failure';
 import { isHttpUrl, type Params } from './params';
 import type { Site } from './registration-store';
 
@@ -189,7 +189,9 @@ async function registerAtOp(
   }
   const response = await services.op.sendJson('POST', doc.registration_endpoint, metadata);
   if (response.status !== 201 && response.status !== 200) {
-    throw upstreamFailure(response.status, response.text);
+    // RegisterSiteOperation.registerClient throws a RuntimeException ("Failed to register
+    // client for site"): internal_error in every release (3.x then closes the socket).
+    throw internalError();
   }
   return response.json as Record<string, unknown>;
 }

@@ -5,7 +5,13 @@
  */
 import type { Call, Handler, ReplyData, Services } from './call';
 import { clientAuthOf, siteOf } from './call';
-import { CommandFailure, UNKNOWN_INTERNAL_ERROR, badRequest, upstreamFailure } from './failure';
+import {
+  CommandFailure,
+  UNKNOWN_INTERNAL_ERROR,
+  badRequest,
+  internalError,
+  upstreamFailure,
+} from './failure';
 import { decodeIdToken, verifyIdToken } from './id-token';
 import type { IdTokenClaims } from './id-token';
 import type { OpResponse } from './op-client';
@@ -28,11 +34,25 @@ function scopeList(value: unknown): string[] {
   return typeof value === 'string' && value !== '' ? value.split(' ') : [];
 }
 
+/**
+ * The OP's token response, when it holds an access token. Anything else (the OP refused the
+ * grant, or answered without a token) is oxd's generic internal error in every release:
+ * `GetClientTokenOperation` and `GetAccessTokenByRefreshTokenOperation` log the OP's answer
+ * and return `CommandResponse.INTERNAL_ERROR_RESPONSE` (3.x) / throw
+ * `HttpException.internalError()` (4.x).
+ */
 function tokenBody(response: OpResponse): Record<string, unknown> {
-  if (response.status !== 200 || typeof response.json !== 'object' || response.json === null) {
-    throw upstreamFailure(response.status, response.text);
+  const body = response.json as Record<string, unknown> | null | undefined;
+  if (
+    response.status !== 200 ||
+    typeof body !== 'object' ||
+    body === null ||
+    typeof body.access_token !== 'string' ||
+    body.access_token === ''
+  ) {
+    throw internalError();
   }
-  return response.json as Record<string, unknown>;
+  return body;
 }
 
 function required(call: Call, name: string): string {
@@ -84,12 +104,14 @@ export const introspectAccessToken: Handler = async (call, services) => {
   const token = required(call, 'access_token');
   const result = await services.op.introspect(token, clientAuthOf(site), site.op_host);
   const scopes = scopeList(result.scope);
+  // oxAuth's IntrospectionResponse as each release serialises it: 3.1 writes the scope list
+  // twice (`scope` and `scopes`), 4.1.3 and 4.2.3 only as `scope`.
   return {
     active: result.active === true,
     client_id: result.client_id,
     username: result.username,
-    scope: call.v3 ? (result.scope ?? undefined) : scopes,
-    ...(call.v3 ? {} : { scopes }),
+    scope: scopes,
+    ...(call.v3 ? { scopes } : {}),
     token_type: result.token_type,
     exp: result.exp,
     iat: result.iat,

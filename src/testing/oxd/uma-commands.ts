@@ -15,6 +15,23 @@ const NEED_INFO_DESCRIPTION =
 /** AS errors oxd 4.x answers with the AS's body itself (need_info: 403, these two: 400). */
 const BODY_AS_IS = new Set(['need_info', 'invalid_ticket', 'invalid_claim_token_format']);
 
+/**
+ * 4.x `RpGetRptOperation.handleRptError` re-serialises the AS's error body through oxAuth's
+ * `UmaNeedInfoResponse`: only `error`, `ticket`, `required_claims` and `redirect_user` are
+ * kept (an `error_description` of the AS is lost).
+ */
+function asNeedInfoResponse(details: unknown): Record<string, unknown> {
+  const body = (typeof details === 'object' && details !== null ? details : {}) as Record<
+    string,
+    unknown
+  >;
+  const out: Record<string, unknown> = {};
+  for (const key of ['error', 'ticket', 'required_claims', 'redirect_user']) {
+    if (body[key] !== undefined && body[key] !== null) out[key] = body[key];
+  }
+  return out;
+}
+
 /** The oxd answer to an UMA failure, per dialect. */
 function umaFailure(call: Call, err: UmaError): CommandFailure {
   const fromAs = err.details !== undefined;
@@ -32,7 +49,7 @@ function umaFailure(call: Call, err: UmaError): CommandFailure {
       details: err.details,
       httpStatus: err.status,
       httpBody: BODY_AS_IS.has(err.error)
-        ? err.details
+        ? asNeedInfoResponse(err.details)
         : { code: err.status, message: JSON.stringify(err.details) },
     });
   }
@@ -121,14 +138,48 @@ export const umaRsCheckAccess: Handler = umaHandler((call, services) => {
       };
 });
 
+/**
+ * introspect_rpt. 3.1's `CorrectRptIntrospectionResponse` (property order active, exp, iat,
+ * nbf, permissions, client_id, sub, aud, iss, jti) writes the fields it has no value for as
+ * null: `sub`, `aud` and `jti` always are.
+ */
 export const introspectRpt: Handler = umaHandler((call, services) => {
   siteOf(call);
-  return { ...services.uma.introspectRpt(call.params.string('rpt') ?? '') };
+  const result = services.uma.introspectRpt(call.params.string('rpt') ?? '');
+  if (!call.v3) return { ...result };
+  const { active, exp, iat, nbf, permissions, client_id, iss } = result;
+  return {
+    active,
+    exp,
+    iat,
+    nbf,
+    permissions,
+    client_id,
+    sub: undefined,
+    aud: undefined,
+    iss,
+    jti: undefined,
+  };
 });
 
+/**
+ * uma_rp_get_rpt as `UmaTokenService.getRpt` does it (3.1.3 through 4.5) in the release
+ * profiles: while the site holds an unexpired RPT, that RPT is the answer, whatever the
+ * ticket, and the AS is not asked. A new RPT (the AS's answer, checked active by
+ * introspection) replaces the site's one. One RPT per oxd_id, shared by every user of the
+ * site. Without a profile each exchange still goes to the AS.
+ */
 export const umaRpGetRpt: Handler = umaHandler((call, services) => {
   const site = siteOf(call);
   const { params } = call;
+  // The release profiles hold the site's RPT as oxd does; the default (both lines at once)
+  // still asks the AS at every exchange.
+  const holds = services.profile.version !== undefined;
+  const held = holds ? services.siteRpts.get(site.oxd_id) : undefined;
+  if (held && held.expiresAt > Date.now()) {
+    const { expiresAt: _expiresAt, ...answer } = held;
+    return answer;
+  }
   // oxd names the site's OP client to the AS, never the oxd_id.
   const result = services.uma.getRpt(site.client_id, {
     ticket: params.string('ticket') ?? '',
@@ -139,6 +190,10 @@ export const umaRpGetRpt: Handler = umaHandler((call, services) => {
     ...optional('scope', params.list('scope')),
     ...optional('state', params.string('state')),
   });
+  const status = services.uma.introspectRpt(result.access_token);
+  if (holds && status.active && typeof status.exp === 'number') {
+    services.siteRpts.set(site.oxd_id, { ...result, expiresAt: status.exp * 1000 });
+  }
   return { ...result };
 });
 

@@ -1,0 +1,296 @@
+/**
+ * The records back-channel logout finds sessions by, against the local OP and oxd: they
+ * follow the session id when another `oxdAuth()` instance's login regenerates the session;
+ * concurrent logins of one user lose no entry; a user's many sessions all end (no cap);
+ * a rolling session that outlives its cookie's `maxAge` still ends; and logging out of one
+ * of two instances in a session (front- or back-channel) ends only that instance's login.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import express from 'express';
+import session from 'express-session';
+import request from 'supertest';
+import { oxdAuth, oxdErrorHandler, requireAuth, type OxdAuthHandler } from '../../src';
+import type { OxdIncomingMessage } from '../../src/session';
+import { ensureBuilt } from '../helpers/build';
+import { dedicatedStack } from '../helpers/local-stack';
+import { OpCookieJar, resumeOpSession } from '../../src/testing/op-login';
+import { loginsIn, startBackchannelApp, type BackchannelApp } from '../helpers/backchannel-fixture';
+import {
+  APP_ORIGIN,
+  appPath,
+  configFor,
+  HTML,
+  logIn,
+  type LocalStack,
+} from '../helpers/stack-fixture';
+
+let stack: LocalStack;
+const apps: BackchannelApp[] = [];
+const handlers: OxdAuthHandler[] = [];
+
+beforeAll(async () => {
+  await ensureBuilt();
+  stack = await dedicatedStack();
+}, 180_000);
+
+afterAll(async () => {
+  await Promise.all(apps.map((app) => app.close()));
+  await Promise.all(handlers.map((handler) => handler.client.close()));
+  await stack?.close();
+});
+
+async function started(options: Parameters<typeof startBackchannelApp>[1]) {
+  const app = await startBackchannelApp(stack, options);
+  apps.push(app);
+  return app;
+}
+
+function deliver(app: BackchannelApp, token: string) {
+  return request(app.server)
+    .post('/backchannel-logout')
+    .type('form')
+    .send({ logout_token: token })
+    .timeout(20_000);
+}
+
+/** A MemoryStore whose calls answer after `latencyMs`, as a networked store does. */
+class SlowStore extends session.MemoryStore {
+  constructor(private readonly latencyMs: number) {
+    super();
+  }
+
+  #later(run: () => void): void {
+    setTimeout(run, this.latencyMs);
+  }
+
+  override get(sid: string, callback: (err: unknown, data?: session.SessionData | null) => void) {
+    this.#later(() => super.get(sid, callback));
+  }
+
+  override set(sid: string, data: session.SessionData, callback?: (err?: unknown) => void) {
+    this.#later(() => super.set(sid, data, callback));
+  }
+
+  override destroy(sid: string, callback?: (err?: unknown) => void) {
+    this.#later(() => super.destroy(sid, callback));
+  }
+}
+
+/** A shared lock in memory, as `redisRefreshLock()` gives across instances; counts takes. */
+class MemoryLock {
+  readonly held = new Map<string, string>();
+  taken: string[] = [];
+
+  async acquire(key: string): Promise<string | undefined> {
+    if (this.held.has(key)) return undefined;
+    const owner = `${this.taken.length}`;
+    this.held.set(key, owner);
+    this.taken.push(key);
+    return owner;
+  }
+
+  async release(key: string, owner: string): Promise<void> {
+    if (this.held.get(key) === owner) this.held.delete(key);
+  }
+}
+
+test('12 concurrent logins of one user: a sub-only logout ends all 12', async () => {
+  const store = new SlowStore(5);
+  const lock = new MemoryLock();
+  const app = await started({ store, subOnly: true, options: { refreshLock: lock } });
+  const jars = Array.from({ length: 12 }, () => new OpCookieJar());
+  const agents = jars.map(() => request.agent(app.server));
+  const done = await Promise.all(agents.map((agent, i) => logIn(agent, stack, '/login', jars[i])));
+  expect(done.map((reply) => reply.status)).toEqual(Array(12).fill(302));
+  expect(await loginsIn(store)).toHaveLength(12);
+  const token = await app.signOutAtOp(jars[0] as OpCookieJar);
+  expect(
+    JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()),
+  ).not.toHaveProperty('sid');
+  expect((await deliver(app, token)).status).toBe(200);
+  expect(await loginsIn(store)).toHaveLength(0);
+  // Each record change held the application's shared lock, and let go of it.
+  expect(lock.taken.filter((key) => key.startsWith('backchannel-record:')).length).toBeGreaterThan(
+    12,
+  );
+  expect(lock.held.size).toBe(0);
+}, 120_000);
+
+test('22 logins of one user: a sub-only logout ends all 22 (no cap on sessions per user)', async () => {
+  const store = new session.MemoryStore();
+  const app = await started({ store, subOnly: true });
+  const jars: OpCookieJar[] = [];
+  for (let i = 0; i < 22; i += 1) {
+    const jar = new OpCookieJar();
+    jars.push(jar);
+    expect((await logIn(request.agent(app.server), stack, '/login', jar)).status).toBe(302);
+  }
+  expect(await loginsIn(store)).toHaveLength(22);
+  expect((await deliver(app, await app.signOutAtOp(jars[0] as OpCookieJar))).status).toBe(200);
+  expect(await loginsIn(store)).toHaveLength(0);
+}, 120_000);
+
+/** Every id the back-channel records of `store` name. */
+function recordedIds(store: session.MemoryStore): Promise<string[]> {
+  return new Promise((resolve, reject) =>
+    store.all((err, all) =>
+      err
+        ? reject(err)
+        : resolve(
+            Object.values(all ?? {}).flatMap(
+              (data) => (data as { oxdSessionIds?: string[] }).oxdSessionIds ?? [],
+            ),
+          ),
+    ),
+  );
+}
+
+/** When each back-channel record of `store` expires, in milliseconds since the epoch. */
+function recordExpiries(store: session.MemoryStore): Promise<number[]> {
+  return new Promise((resolve, reject) =>
+    store.all((err, all) =>
+      err
+        ? reject(err)
+        : resolve(
+            Object.values(all ?? {})
+              .filter((data) => 'oxdSessionIds' in (data as object))
+              .map((data) => Date.parse(String(data.cookie.expires))),
+          ),
+    ),
+  );
+}
+
+test('a rolling session older than its maxAge still ends; its id leaves every record', async () => {
+  const store = new session.MemoryStore();
+  const app = await started({
+    store,
+    options: { absoluteDuration: 3600 },
+    app: (auth) => {
+      const site = express();
+      site.use(
+        session({
+          secret: 'test secret, not used anywhere else',
+          resave: false,
+          saveUninitialized: false,
+          rolling: true,
+          cookie: { maxAge: 1500 },
+          store,
+        }),
+      );
+      site.use(auth);
+      site.get('/', (req, res) => {
+        res.send(
+          (req as unknown as OxdIncomingMessage).oxd?.isAuthenticated() ? 'logged in' : 'home',
+        );
+      });
+      return site;
+    },
+  });
+  const agent = request.agent(app.server);
+  const jar = new OpCookieJar();
+  expect((await logIn(agent, stack, '/login', jar)).status).toBe(302);
+  const [login] = await loginsIn(store);
+  // The records live as long as the login can (absoluteDuration: one hour here), no longer.
+  const expiries = await recordExpiries(store);
+  expect(expiries).toHaveLength(2);
+  for (const expires of expiries) {
+    expect(expires).toBeGreaterThan(Date.now() + 3500_000);
+    expect(expires).toBeLessThanOrEqual(Date.now() + 3600_000);
+  }
+  // The user stays active for twice the cookie's maxAge: the session rolls on.
+  for (let i = 0; i < 6; i += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect((await agent.get('/').set('Accept', HTML)).text).toBe('logged in');
+  }
+  expect((await deliver(app, await app.signOutAtOp(jar))).status).toBe(200);
+  expect((await agent.get('/').set('Accept', HTML)).text).toBe('home');
+  expect(await recordedIds(store)).not.toContain(login?.id);
+}, 60_000);
+
+describe('two oxdAuth() instances in one session', () => {
+  function whoAmI(req: IncomingMessage, res: ServerResponse): void {
+    const oxd = (req as OxdIncomingMessage).oxd;
+    res.setHeader('Content-Type', 'application/json');
+    res.end(JSON.stringify({ sub: oxd?.user?.sub, sid: oxd?.idTokenClaims?.sid }));
+  }
+
+  /** The site (with back-channel logout) and an admin area, another oxd site, at /admin. */
+  async function twoInstances() {
+    const base = configFor(stack, 'https4');
+    const admin = oxdAuth({
+      config: {
+        oxd: base.oxd,
+        client: {
+          ...base.client,
+          authorizationRedirectUri: `${APP_ORIGIN}/admin/callback`,
+          postLogoutRedirectUri: `${APP_ORIGIN}/admin/logged-out`,
+          clientFrontchannelLogoutUris: [`${APP_ORIGIN}/admin/frontchannel-logout`],
+        },
+      },
+      sessionKey: 'oxdAdmin',
+      routes: { backchannelLogout: '/backchannel-logout' },
+    });
+    handlers.push(admin);
+    const store = new session.MemoryStore();
+    const guard = requireAuth({ redirect: false });
+    const app = await started({
+      store,
+      app: (site) => {
+        const adminApp = express();
+        adminApp.use(admin);
+        adminApp.get('/me', guard, whoAmI);
+        const root = express();
+        root.use(
+          session({
+            secret: 'test secret, not used anywhere else',
+            resave: false,
+            saveUninitialized: false,
+            store,
+          }),
+        );
+        root.use('/admin', adminApp);
+        root.use(site);
+        root.get('/me', guard, whoAmI);
+        root.use(oxdErrorHandler());
+        return root;
+      },
+    });
+    const agent = request.agent(app.server);
+    const jar = new OpCookieJar();
+    expect((await logIn(agent, stack, '/login', jar)).status).toBe(302);
+    // The admin login (same browser, same OP session) regenerates the session and carries
+    // the site's login over.
+    const start = await agent.get('/admin/login').set('Accept', HTML);
+    const back = await resumeOpSession(start.headers.location as string, stack.op.ca, jar);
+    expect((await agent.get(appPath(back)).set('Accept', HTML)).status).toBe(302);
+    const me = (path: string) => agent.get(path).set('Accept', 'application/json');
+    expect((await me('/me')).status).toBe(200);
+    expect((await me('/admin/me')).status).toBe(200);
+    return { app, agent, jar, me };
+  }
+
+  test('back-channel: the site login ends after the session id changed; the admin login stays', async () => {
+    const { app, jar, me } = await twoInstances();
+    expect((await deliver(app, await app.signOutAtOp(jar))).status).toBe(200);
+    expect((await me('/me')).status).toBe(401);
+    expect((await me('/admin/me')).status).toBe(200);
+  });
+
+  test('front-channel: only the login whose iss and sid match ends', async () => {
+    const { agent, me } = await twoInstances();
+    const sid = (await me('/me')).body.sid as string;
+    const query = new URLSearchParams({ iss: stack.op.issuer, sid });
+    const front = await agent.get(`/frontchannel-logout?${query}`);
+    expect(front.status).toBe(200);
+    expect((await me('/me')).status).toBe(401);
+    expect((await me('/admin/me')).status).toBe(200);
+    // The admin instance's own front-channel request (the OP gives each client its own sid)
+    // ends the admin login, now the last one.
+    const adminSid = (await me('/admin/me')).body.sid as string;
+    expect(adminSid).not.toBe(sid);
+    await agent.get(
+      `/admin/frontchannel-logout?${new URLSearchParams({ iss: stack.op.issuer, sid: adminSid })}`,
+    );
+    expect((await me('/admin/me')).status).toBe(401);
+  });
+});
