@@ -23,9 +23,10 @@ import type { OxdClient } from './oxd/client';
 const USAGE = `Usage:
   express-oxd register <config> [--json]
       register the site of the INI configuration file with oxd and write the oxd id and
-      client credentials into the file; when the file already has [oxd] id, check that
-      oxd knows that site (nothing is written; an id without the client_id and
-      client_secret a protection token needs is refused)
+      client credentials into the file (into its [client] secrets_file when it names one,
+      owner-only); when it already has [oxd] id, check that oxd knows that site (nothing
+      is written; an id without the client_id and client_secret a protection token needs
+      is refused)
 Options:
   --json   print one JSON line: {"action":"registered"|"verified","oxdId":"…","file":"…"},
            or on failure {"action":"failed","code":"OXD_…","message":"…","file":"…"}

@@ -9,7 +9,12 @@ import { debuglog } from 'node:util';
 import { resolveConfig, type ConfigInput } from './config/resolve';
 import { needsWriteBack } from './config/rules';
 import type { OxdConfig, WriteBackValues } from './config/types';
-import { readSavedRegistration, withConfigLock, writeBack } from './config/write-back';
+import {
+  readSavedRegistration,
+  withConfigLock,
+  writeBack,
+  type ConfigLockOptions,
+} from './config/write-back';
 import { OxdClient as OxdClientBase, type OxdClientOptions } from './oxd/client';
 import type { RegisterOnce } from './oxd/registration';
 import { hasMethods, isPlainObject, type Fail } from './option-check';
@@ -35,18 +40,22 @@ export class OxdClient extends OxdClientBase {
 }
 
 /** Registration under the file's lock: re-read, register only if still needed, write. */
-function registerOnceIn(file: string): RegisterOnce {
+function registerOnceIn(file: string, lock: ConfigLockOptions): RegisterOnce {
   return (register) =>
-    withConfigLock(file, async (locked) => {
-      const saved = await locked.read();
-      const fresh = await register(saved);
-      if (fresh === undefined) return saved;
-      await locked.write(fresh);
-      return {
-        oxd: { ...saved.oxd, ...fresh.oxd },
-        client: { ...saved.client, ...fresh.client },
-      };
-    });
+    withConfigLock(
+      file,
+      async (locked) => {
+        const saved = await locked.read();
+        const fresh = await register(saved);
+        if (fresh === undefined) return saved;
+        await locked.write(fresh);
+        return {
+          oxd: { ...saved.oxd, ...fresh.oxd },
+          client: { ...saved.client, ...fresh.client },
+        };
+      },
+      lock,
+    );
 }
 
 function onlyProtectionToken(values: WriteBackValues): boolean {
@@ -62,19 +71,25 @@ function onlyProtectionToken(values: WriteBackValues): boolean {
  * (a callback of its own, or `false` for memory only), registration results are written
  * into `config.file` when the configuration came from a file. A file that already holds
  * the registration may be read-only: the protection token (which can always be fetched
- * again) is then kept in memory when it cannot be written.
+ * again) is then kept in memory when it cannot be written. `lock` sets the lease of the
+ * file's registration lock (tests use a short one).
  */
-export function oxdClientFor(config: OxdConfig, options: OxdClientOptions = {}): OxdClient {
+export function oxdClientFor(
+  config: OxdConfig,
+  options: OxdClientOptions = {},
+  lock: ConfigLockOptions = {},
+): OxdClient {
   const { file } = config;
   if (options.writeBack !== undefined || file === undefined) return new OxdClient(config, options);
   const registered = !needsWriteBack(config);
+  const { logger } = options;
   return new OxdClient(config, {
-    registerOnce: registerOnceIn(file),
+    registerOnce: registerOnceIn(file, { logger, ...lock }),
     readSaved: () => readSavedRegistration(file),
     ...options,
     writeBack: async (values) => {
       try {
-        await writeBack(file, values);
+        await writeBack(file, values, { logger });
       } catch (error) {
         if (!registered || !onlyProtectionToken(values)) throw error;
         debug('write-back: keeping the protection token in memory (%s)', String(error));
@@ -96,7 +111,7 @@ export function createOxdClient(
   input: string | ConfigInput,
   options: OxdClientOptions = {},
 ): OxdClient {
-  return oxdClientFor(resolveConfig(input), options);
+  return oxdClientFor(resolveConfig(input, { logger: options.logger }), options);
 }
 
 /**

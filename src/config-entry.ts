@@ -21,6 +21,8 @@ export {
   type Defaults,
   type IniParseOptions,
   type WriteBackValues,
+  type WriteBackOptions,
+  type ResolveOptions,
   type ConfigInput,
   type OxdInput,
   type ClientInput,

@@ -4,6 +4,8 @@
  * `express-oxd/config`, the local OP and oxd server in `express-oxd/testing`.
  */
 export { createOxdClient, OxdClient } from './client-from-config';
+export { oxdReadiness, type ReadinessOptions } from './health';
+export type { Logger } from './logger';
 export {
   ERROR_CODES,
   OxdError,

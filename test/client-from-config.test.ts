@@ -43,7 +43,7 @@ describe('OxdClient.fromConfig', () => {
 
   test('fromConfig - reads the INI file and writes the registration back into it', async () => {
     const file = join(dir, 'site.cfg');
-    await writeFile(file, SITE);
+    await writeFile(file, SITE, { mode: 0o600 }); // owner-only: registration writes a secret
     const transport = new ScriptedTransport('socket', oxdScript());
     const client = OxdClient.fromConfig(file, { transport });
     clients.push(client);

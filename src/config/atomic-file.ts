@@ -18,10 +18,17 @@ export const STALE_MS = 30_000;
 /** Mode of a configuration file created by write-back, and of every temporary file. */
 export const NEW_FILE_MODE = 0o600;
 
-/** Writes `text` to a temporary file next to `target` and renames it over `target`. */
-export async function replaceFile(target: string, text: string, original: Stats | undefined) {
+/**
+ * Writes `text` to a temporary file next to `target` and renames it over `target`, with
+ * `mode` (default: the original's mode, or {@link NEW_FILE_MODE} for a new file).
+ */
+export async function replaceFile(
+  target: string,
+  text: string,
+  original: Stats | undefined,
+  mode: number = original === undefined ? NEW_FILE_MODE : original.mode & 0o7777,
+) {
   const temp = tempPath(target);
-  const mode = original === undefined ? NEW_FILE_MODE : original.mode & 0o7777;
   // Owner-only while it is being written: it holds the client secret, and a writer killed
   // now leaves it behind until the next start-up or write-back removes it.
   const handle = await open(temp, 'wx', NEW_FILE_MODE);

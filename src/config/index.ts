@@ -8,6 +8,7 @@ export {
   type ConfigInput,
   type OxdIniKey,
   type OxdInput,
+  type ResolveOptions,
 } from './resolve';
 export type { ClientSettings, OxdConfig, OxdSettings, WriteBackValues } from './types';
-export { assertWritable, writeBack } from './write-back';
+export { assertWritable, writeBack, type WriteBackOptions } from './write-back';

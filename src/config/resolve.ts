@@ -8,12 +8,19 @@ import { OxdConfigError, ERROR_CODES } from '../errors';
 import { show } from './parsers';
 import { clientRules, needsWriteBack, oxdRules, type GivenValues, type Report } from './rules';
 import { table, type SectionName, type Setting } from './settings';
-import { objectSource, readIniSource, type Source } from './source';
+import { objectSource, readIniSource, type Source, type SourceOptions } from './source';
 import type { ClientSettings, ConfigInput, OxdConfig, OxdSettings } from './types';
 import { assertWritable } from './write-back';
 
 export { needsWriteBack } from './rules';
 export type { ClientIniKey, ClientInput, ConfigInput, OxdIniKey, OxdInput } from './types';
+
+/**
+ * Options of {@link resolveConfig}: `logger` is told (once per file) about a file holding
+ * secrets that other users can read; `env` stands in for `process.env`, which may hold
+ * `EXPRESS_OXD_CLIENT_SECRET` and `EXPRESS_OXD_PROTECTION_ACCESS_TOKEN` (INI files only).
+ */
+export type ResolveOptions = SourceOptions;
 
 /**
  * Resolves the configuration. `input` is the path of an INI file (relative to the working
@@ -26,10 +33,13 @@ export type { ClientIniKey, ClientInput, ConfigInput, OxdIniKey, OxdInput } from
  * `OXD_CONFIG_WRITE_FAILED` when registration results will have to be written back but the
  * file cannot be replaced (see {@link assertWritable}).
  */
-export function resolveConfig(input: string | ConfigInput): OxdConfig {
-  if (typeof input === 'string') return build(readIniSource(input));
+export function resolveConfig(
+  input: string | ConfigInput,
+  options: ResolveOptions = {},
+): OxdConfig {
+  if (typeof input === 'string') return build(readIniSource(input, options));
   if (typeof input === 'object' && input !== null && !Array.isArray(input)) {
-    return build(objectSource(input));
+    return build(objectSource(input, options));
   }
   throw new OxdConfigError(
     `resolveConfig() expects the path of an INI file or an object { oxd, client, file }, got ${show(input)}`,
@@ -42,12 +52,11 @@ function build(source: Source): OxdConfig {
 
   const report: Report = (section, setting, message, options = {}) => {
     const { ini, hint } = spec(section, setting);
-    const spelling =
-      source.given[section].get(setting)?.[0]?.spelling ??
-      (source.iniFile === undefined ? setting : ini);
+    const first = source.given[section].get(setting)?.[0];
+    const spelling = first?.spelling ?? (source.iniFile === undefined ? setting : ini);
     const file = source.iniFile ?? source.file;
     throw new OxdConfigError(
-      `${source.where(section, spelling)} ${message}; ${options.hint ?? hint}`,
+      `${first?.where ?? source.where(section, spelling)} ${message}; ${options.hint ?? hint}`,
       {
         key: `${section}.${ini}`,
         code: options.code ?? ERROR_CODES.CONFIG_INVALID,

@@ -139,9 +139,9 @@ export const OXD_SETTINGS = {
   maxQueued: setting({
     ini: 'max_queued',
     parse: integer(0, 100000),
-    default: 100,
-    doc: 'socket only: commands that may wait for a free connection; one more is refused at once with `OXD_BUSY` (503)',
-    hint: 'set how many commands may wait for a socket connection, e.g. 100',
+    default: 10000,
+    doc: "socket only: commands that may wait for a free connection, a memory cap (about 1.6 kB each: the default is about 16 MB); the real limit is each command's `response_timeout`, so a queue that cannot drain in time fails its tail with `OXD_RESPONSE_TIMEOUT`; one more than this is refused at once with `OXD_BUSY` (503)",
+    hint: 'set how many commands may wait for a socket connection, e.g. 10000',
   }),
   maxResponseBytes: setting({
     ini: 'max_response_bytes',
@@ -334,7 +334,7 @@ export const CLIENT_SETTINGS = {
   clientSecret: setting({
     ini: 'client_secret',
     parse: secret,
-    doc: 'secret of that client',
+    doc: 'secret of that client; the environment variable `EXPRESS_OXD_CLIENT_SECRET` overrides it (INI files only)',
     hint: CLIENT_PAIR_HINT,
     writtenBack: 'with `client_id`',
   }),
@@ -355,9 +355,15 @@ export const CLIENT_SETTINGS = {
   protectionAccessToken: setting({
     ini: 'protection_access_token',
     parse: secret,
-    doc: 'cached protection token',
+    doc: 'cached protection token; the environment variable `EXPRESS_OXD_PROTECTION_ACCESS_TOKEN` overrides it (INI files only)',
     hint: 'leave it to get_client_token, which writes it',
     writtenBack: 'after `get_client_token`',
+  }),
+  secretsFile: setting({
+    ini: 'secrets_file',
+    parse: text,
+    doc: "INI file holding the registration results and secrets (`[oxd] id`, `[client] client_id`, `client_secret`, the tokens), relative to this file (in an object: to the working directory); its values win over this file's, and write-back and `express-oxd register` write there (owner-only) instead of into this file, which can then be public",
+    hint: 'set it to the path of the secrets file, e.g. site-secrets.cfg; it is created on registration',
   }),
 } as const;
 

@@ -7,7 +7,9 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { debuglog } from 'node:util';
 import { ERROR_CODES, OxdConfigError } from '../errors';
-import { parseIni } from './ini';
+import { consoleLogger, type Logger } from '../logger';
+import { parseIni, type IniDocument } from './ini';
+import { SECRET_KEYS, warnIfReadable } from './permissions';
 import { show } from './parsers';
 import {
   OXD_PYTHON_ONLY_KEYS,
@@ -24,7 +26,36 @@ const debug = debuglog('express-oxd');
 export interface Given {
   readonly spelling: string;
   readonly value: unknown;
+  /** How messages name where it came from, when not the source's own file or object. */
+  readonly where?: string;
 }
+
+/** What reading a source may need besides the source itself. */
+export interface SourceOptions {
+  /** Told about secrets in files others can read. Default `console`. */
+  readonly logger?: Logger | undefined;
+  /** Environment variables (`EXPRESS_OXD_CLIENT_SECRET`, …). Default `process.env`. */
+  readonly env?: Readonly<Record<string, string | undefined>> | undefined;
+}
+
+/** Environment variables that override a `[client]` secret of an INI file. */
+export const SECRET_ENV: Readonly<Record<string, string>> = Object.freeze({
+  clientSecret: 'EXPRESS_OXD_CLIENT_SECRET',
+  protectionAccessToken: 'EXPRESS_OXD_PROTECTION_ACCESS_TOKEN',
+});
+
+/** Keys a secrets file may hold: the registration results write-back writes. */
+const SECRETS_FILE_KEYS: { readonly [S in SectionName]: readonly string[] } = {
+  oxd: ['id', 'oxd_id'],
+  client: [
+    'client_id',
+    'client_secret',
+    'client_registration_access_token',
+    'client_registration_client_uri',
+    'protection_access_token',
+    'post_logout_redirect_uri',
+  ],
+};
 
 export interface Source {
   /** Absolute path of the INI file read, if any. */
@@ -78,21 +109,36 @@ function notASetting(
   );
 }
 
-export function readIniSource(path: string): Source {
-  const file = resolve(path);
-  const name = displayPath(file);
-  let content: Uint8Array;
+function readFileOrFail(file: string, what: string): Uint8Array {
   try {
-    content = readFileSync(file);
+    return readFileSync(file);
   } catch (error) {
-    throw new OxdConfigError(
-      `cannot read the configuration file ${file} (${(error as Error).message}); check the ` +
+    throw readFailed(file, what, error);
+  }
+}
+
+function readFailed(file: string, what: string, error: unknown): OxdConfigError {
+  {
+    return new OxdConfigError(
+      `cannot read the ${what} ${file} (${(error as Error).message}); check the ` +
         'path (relative paths start at the working directory) or pass the settings as an object',
       { code: ERROR_CODES.CONFIG_READ_FAILED, file },
       { cause: error },
     );
   }
-  const document = parseIni(content, { file, name });
+}
+
+/** Whether the document gives a value to a secret of `[client]`. */
+function holdsSecrets(document: IniDocument): boolean {
+  return SECRET_KEYS.some((key) => (document.get('client', key) ?? '').trim() !== '');
+}
+
+export function readIniSource(path: string, options: SourceOptions = {}): Source {
+  const logger = options.logger ?? consoleLogger;
+  const file = resolve(path);
+  const name = displayPath(file);
+  const document = parseIni(readFileOrFail(file, 'configuration file'), { file, name });
+  if (holdsSecrets(document)) warnIfReadable(file, logger);
   for (const section of document.sections()) {
     if (section !== 'oxd' && section !== 'client')
       debug('%s: ignoring section [%s]', name, section);
@@ -117,7 +163,51 @@ export function readIniSource(path: string): Source {
       add(given, section, setting, { spelling: key, value });
     }
   }
-  return { iniFile: file, file, where, directory: dirname(file), given };
+  const secretsFile = secretsFileOf(given, dirname(file), logger);
+  const env = options.env ?? process.env;
+  for (const [setting, variable] of Object.entries(SECRET_ENV)) {
+    const value = env[variable];
+    if (value === undefined || value.trim() === '') continue;
+    given.client.set(setting, [{ spelling: variable, value, where: `environment ${variable}` }]);
+  }
+  return { iniFile: file, file: secretsFile ?? file, where, directory: dirname(file), given };
+}
+
+/**
+ * Reads the `secrets_file` the settings name, if any: its registration results replace
+ * those given in the configuration. Returns its absolute path (the write-back target). A
+ * missing secrets file is fine: registration creates it.
+ */
+function secretsFileOf(
+  given: GivenBySection,
+  directory: string,
+  logger: Logger,
+): string | undefined {
+  const named = given.client.get('secretsFile')?.[0]?.value;
+  if (typeof named !== 'string' || named.trim() === '') return undefined;
+  const file = resolve(directory, named.trim());
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return file;
+    throw readFailed(file, 'secrets file', error);
+  }
+  const name = displayPath(file);
+  const document = parseIni(bytes, { file, name });
+  if (holdsSecrets(document)) warnIfReadable(file, logger);
+  for (const section of SECTIONS) {
+    const lookup = spellingIndex(table(section), false);
+    for (const key of SECRETS_FILE_KEYS[section]) {
+      const value = document.get(section, key);
+      const setting = lookup.get(key);
+      if (value === undefined || value.trim() === '' || setting === undefined) continue;
+      given[section].set(setting, [
+        { spelling: key, value, where: `${name}: [${section}] ${key}` },
+      ]);
+    }
+  }
+  return file;
 }
 
 /**
@@ -155,7 +245,7 @@ function unknownIniKey(
   );
 }
 
-export function objectSource(input: ConfigInput): Source {
+export function objectSource(input: ConfigInput, options: SourceOptions = {}): Source {
   const where = (section: SectionName, spelling: string): string => `config ${section}.${spelling}`;
   const invalid = (message: string, key: string): never => {
     throw new OxdConfigError(message, { key });
@@ -196,7 +286,8 @@ export function objectSource(input: ConfigInput): Source {
       add(given, section, setting, { spelling: key, value });
     }
   }
-  return { iniFile: undefined, file, where, directory: process.cwd(), given };
+  const secretsFile = secretsFileOf(given, process.cwd(), options.logger ?? consoleLogger);
+  return { iniFile: undefined, file: secretsFile ?? file, where, directory: process.cwd(), given };
 }
 
 /** The known spelling nearest to a mistyped one (edit distance at most 2). */

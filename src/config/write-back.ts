@@ -4,7 +4,8 @@
  * Only the given keys change; every other byte of the file stays as the user wrote it (a
  * file that is not UTF-8 is refused rather than re-encoded). The new text goes to a
  * temporary file in the same directory (`<file>.<pid>.<random>.tmp`, created with mode 0600
- * as it holds the client secret, given the original's mode and owner once complete), is
+ * as it holds the client secret, given the original's mode and owner once complete; the
+ * owner's bits only when a secret is written into a file others could read), is
  * flushed to disk and renamed over the original, so a crash at any moment leaves either the
  * old or the new file. Temporary files a killed writer left behind are removed at start-up
  * ({@link assertWritable}) and before each write. Writers are serialised within the process
@@ -26,8 +27,10 @@ import {
   statOrUndefinedSync,
   tempPath,
 } from './atomic-file';
-import { acquireLock, releaseLock } from './file-lock';
+import { consoleLogger, type Logger } from '../logger';
+import { acquireLock, releaseLock, type HeldLock } from './file-lock';
 import { parseIni } from './ini';
+import { isWide, ownerOnly, reportTightened, SECRET_KEYS } from './permissions';
 import type { WriteBackValues } from './types';
 
 /**
@@ -41,15 +44,25 @@ const ALIASES: Readonly<Record<string, readonly string[]>> = { 'oxd.id': ['id', 
 
 const queues = new Map<string, Promise<void>>();
 
+export interface WriteBackOptions {
+  /** Told once per file when writing a secret made a file others could read owner-only. */
+  readonly logger?: Logger | undefined;
+}
+
 /**
  * Sets the given keys in the INI file (`undefined` values are skipped) and replaces the
- * file atomically. A missing file is created (mode 0600). Rejects with
- * {@link OxdConfigError} `OXD_CONFIG_WRITE_FAILED` (cause attached) and leaves the file as it
- * was when anything fails.
+ * file atomically. A missing file is created (mode 0600); a file that others can read
+ * becomes owner-only when a secret is written into it (said once through `logger`).
+ * Rejects with {@link OxdConfigError} `OXD_CONFIG_WRITE_FAILED` (cause attached) and leaves
+ * the file as it was when anything fails.
  */
-export function writeBack(file: string, values: WriteBackValues): Promise<void> {
+export function writeBack(
+  file: string,
+  values: WriteBackValues,
+  options: WriteBackOptions = {},
+): Promise<void> {
   const path = resolve(file);
-  return queued(path, () => writeLocked(path, values));
+  return queued(path, () => writeLocked(path, values, options.logger ?? consoleLogger));
 }
 
 /** Runs `task` after the earlier tasks of this process on `path` (one queue per file). */
@@ -76,23 +89,34 @@ export interface LockedConfig {
   write(values: WriteBackValues): Promise<void>;
 }
 
+export interface ConfigLockOptions extends WriteBackOptions {
+  /** The lease of the lock, renewed while the task runs. Default 30 s (`LOCK_LEASE_MS`). */
+  readonly leaseMs?: number | undefined;
+}
+
 /**
  * Runs `task` while holding the lock `writeBack` uses (`<file>.lock`, shared by processes,
  * and this process's queue for the file), so that a task that reads the file, registers and
- * writes the result runs in one process at a time. Waits up to a minute for the lock (a
- * registration may take that long), then rejects with `OXD_CONFIG_WRITE_FAILED`.
+ * writes the result runs in one process at a time. The lock is a lease renewed while the
+ * task runs, however long it takes; `write` refuses once the lease was lost (the process
+ * stalled for a whole lease and another one took over). Waits up to a minute for the lock,
+ * then rejects with `OXD_CONFIG_WRITE_FAILED`.
  */
 export function withConfigLock<T>(
   file: string,
   task: (config: LockedConfig) => Promise<T>,
+  options: ConfigLockOptions = {},
 ): Promise<T> {
   const path = resolve(file);
   return queued(path, async () => {
     let target: string;
-    let lock: string;
+    let lock: HeldLock;
     try {
       target = await realTarget(path);
-      lock = await acquireLock(`${target}.lock`, REGISTRATION_WAIT_MS);
+      lock = await acquireLock(`${target}.lock`, {
+        waitMs: REGISTRATION_WAIT_MS,
+        leaseMs: options.leaseMs,
+      });
     } catch (error) {
       throw new OxdConfigError(
         `cannot lock ${path} for the registration: ${describe(error)}`,
@@ -105,15 +129,21 @@ export function withConfigLock<T>(
         read: () => readSaved(target),
         write: async (values) => {
           try {
+            if (lock.lease.lost) {
+              throw new Error(
+                `the lock ${target}.lock was lost (${describe(lock.lease.signal.reason)}); ` +
+                  'another process may have written the file meanwhile',
+              );
+            }
             await removeStaleTemps(target);
-            await update(target, values);
+            await update(target, values, options.logger ?? consoleLogger);
           } catch (error) {
             throw writeFailed(path, error);
           }
         },
       });
     } finally {
-      await releaseLock(`${target}.lock`, lock);
+      await releaseLock(lock);
     }
   });
 }
@@ -196,15 +226,15 @@ export function assertWritable(file: string): void {
   removeStaleTempsSync(target);
 }
 
-async function writeLocked(path: string, values: WriteBackValues): Promise<void> {
+async function writeLocked(path: string, values: WriteBackValues, logger: Logger): Promise<void> {
   try {
     const target = await realTarget(path);
     const lock = await acquireLock(`${target}.lock`);
     try {
       await removeStaleTemps(target);
-      await update(target, values);
+      await update(target, values, logger);
     } finally {
-      await releaseLock(`${target}.lock`, lock);
+      await releaseLock(lock);
     }
   } catch (error) {
     throw writeFailed(path, error);
@@ -223,7 +253,7 @@ function writeFailed(path: string, error: unknown): OxdConfigError {
   );
 }
 
-async function update(target: string, values: WriteBackValues): Promise<void> {
+async function update(target: string, values: WriteBackValues, logger: Logger): Promise<void> {
   let bytes: Buffer = Buffer.alloc(0);
   let original: Stats | undefined;
   try {
@@ -245,5 +275,11 @@ async function update(target: string, values: WriteBackValues): Promise<void> {
   }
   const next = document.toString();
   if (original !== undefined && next === text) return;
+  const writesSecret = SECRET_KEYS.some((key) => Boolean(values.client?.[key as 'client_secret']));
+  if (original !== undefined && writesSecret && isWide(original.mode)) {
+    await replaceFile(target, next, original, ownerOnly(original.mode & 0o7777));
+    reportTightened(target, original.mode, logger);
+    return;
+  }
   await replaceFile(target, next, original);
 }

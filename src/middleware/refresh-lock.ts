@@ -1,8 +1,9 @@
 /**
  * `redisRefreshLock()`: the `refreshLock` of `oxdAuth()` on a Redis server, typically the
  * one that holds the sessions. A lock is a key set with `NX` and an expiry, holding a random
- * owner value; releasing deletes it only if the owner still matches (one Lua script), so a
- * lock that expired and was taken by another instance is not removed.
+ * owner value; extending and releasing act only if the owner still matches (one Lua script
+ * each), so a lock that expired and was taken by another instance is neither renewed nor
+ * removed.
  */
 import { randomBytes } from 'node:crypto';
 
@@ -18,6 +19,15 @@ export interface RefreshLock {
   acquire(key: string, ttlMs: number): Promise<string | undefined>;
   /** Lets go of `key` if `owner` (what `acquire` returned) still holds it. */
   release(key: string, owner: string): Promise<void>;
+  /**
+   * Optional: extends `key` to expire `ttlMs` from now if `owner` still holds it. Resolves
+   * `true` when it did, `false` when the lock is no longer `owner`'s. With it, the lock is a
+   * lease renewed every third of `ttlMs` while the refresh runs, however long oxd takes; a
+   * refresh whose lease is lost before it asks the OP is abandoned (answered 503) rather
+   * than replaying a refresh token another instance may be using. Without it, the lock is
+   * taken once for `ttlMs`, which covers one oxd command at the configured timeouts.
+   */
+  extend?(key: string, owner: string, ttlMs: number): Promise<boolean>;
 }
 
 /** The commands `redisRefreshLock()` uses, as the `redis` package (v4, v5) names them. */
@@ -33,6 +43,8 @@ export interface RedisRefreshLockOptions {
 
 const RELEASE =
   "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0";
+const EXTEND =
+  "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0";
 
 /**
  * A {@link RefreshLock} on a connected `redis` client (`createClient()` of the `redis`
@@ -64,6 +76,13 @@ export function redisRefreshLock(
     },
     async release(key, owner) {
       await client.eval(RELEASE, { keys: [prefix + key], arguments: [owner] });
+    },
+    async extend(key, owner, ttlMs) {
+      const reply = await client.eval(EXTEND, {
+        keys: [prefix + key],
+        arguments: [owner, String(Math.ceil(ttlMs))],
+      });
+      return Number(reply) === 1;
     },
   };
 }

@@ -13,6 +13,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { debuglog } from 'node:util';
 import { ERROR_CODES, OxdCommandError, OxdError, sessionStoreUnavailable } from '../errors';
+import { keepLease, type Lease } from '../lease';
 import type { ResultOf } from '../oxd/commands';
 import { keepClaimsAcrossTokens, type OxdSessionTokens, type StoredLogin } from '../session/login';
 import { saveSession, type OxdIncomingMessage, type OxdSession } from '../session/store';
@@ -56,8 +57,19 @@ export function isDue(tokens: OxdSessionTokens, now: number, leewayMs: number): 
   return tokens.expires_at !== undefined && tokens.expires_at - leewayMs <= now;
 }
 
-/** How long one instance may hold a session's refresh lock (and others wait for it). */
-const LOCK_TTL_MS = 20_000;
+/** Time on top of one oxd command's deadline for reading and saving the session. */
+const LOCK_MARGIN_MS = 5_000;
+
+/**
+ * The lease of a session's refresh lock (and how long others wait for it): one oxd command
+ * at the configured timeouts (connecting, then oxd's answer) plus the session reads and
+ * writes around it. A lock with `extend()` renews it while the refresh runs.
+ */
+export function refreshLeaseMs(runtime: Pick<OxdRuntime, 'config'>): number {
+  const { connectTimeoutMs, responseTimeoutMs } = runtime.config.oxd;
+  return connectTimeoutMs + responseTimeoutMs + LOCK_MARGIN_MS;
+}
+
 /** How often a waiting instance looks for the tokens the lock holder saves. */
 const POLL_MS = 40;
 
@@ -131,18 +143,31 @@ async function obtainTokens(
   const sid = req.sessionID;
   if (!lock || sid === undefined) return requestRefresh(runtime, used, req);
   const key = `oxd-refresh:${sid}`;
-  const deadline = Date.now() + LOCK_TTL_MS;
+  const ttlMs = refreshLeaseMs(runtime);
+  const deadline = Date.now() + ttlMs;
   for (;;) {
     let owner: string | undefined;
     try {
-      owner = await lock.acquire(key, LOCK_TTL_MS);
+      owner = await lock.acquire(key, ttlMs);
     } catch (err) {
       throw sessionStoreUnavailable(err);
     }
     if (owner !== undefined) {
+      const held = owner;
+      const lease =
+        typeof lock.extend === 'function'
+          ? keepLease({
+              ttlMs,
+              renew: () => (lock.extend as NonNullable<typeof lock.extend>)(key, held, ttlMs),
+              onLost: (reason) => debug('refresh: lost the lock (%s)', reason),
+            })
+          : undefined;
       try {
         const meanwhile = await newerStored(runtime, req, used, force);
         if (meanwhile) return meanwhile;
+        if (lease?.lost) throw lostLease(lease);
+        // Once asked, the OP may rotate the refresh token: the answer is saved even if the
+        // lease is lost meanwhile, since those are the only tokens that still work.
         const fresh = await requestRefresh(runtime, used, req);
         if (session[runtime.sessionKey] === data) {
           keepClaimsAcrossTokens(data, fresh);
@@ -151,6 +176,7 @@ async function obtainTokens(
         }
         return fresh;
       } finally {
+        lease?.stop();
         await lock.release(key, owner).catch((err: unknown) => {
           debug('refresh: could not release the lock (%s); it expires by itself', String(err));
         });
@@ -167,6 +193,16 @@ async function obtainTokens(
       );
     }
   }
+}
+
+/** A refresh abandoned before asking the OP: its lock went to another instance. */
+function lostLease(lease: Lease): OxdError {
+  return new OxdError(
+    ERROR_CODES.RESPONSE_TIMEOUT,
+    'the refresh lock of this session was lost before the refresh started ' +
+      `(${String((lease.signal.reason as Error | undefined)?.message)}); try again`,
+    { status: 503 },
+  );
 }
 
 /** OAuth 2.0 token endpoint errors (RFC 6749 §5.2, RFC 6750 §3.1) and oxd's own refusal. */

@@ -18,11 +18,10 @@ import {
   type ParamsOf,
   type ResultOf,
 } from './commands';
-import { HttpsTransport } from './https-transport';
+import { defaultTransport, isUnknownSite, pingTransport } from './client-support';
 import { isRejectedToken } from './protection-token';
 import { SiteRegistration, type ReadSavedRegistration, type RegisterOnce } from './registration';
 import { readResult } from './results';
-import { SocketTransport } from './socket-transport';
 import type { OxdReply, Transport } from './transport';
 
 export interface OxdClientOptions {
@@ -52,51 +51,16 @@ export interface OxdClientOptions {
   /** Clock in milliseconds since the epoch, for token expiry. Default `Date.now`. */
   now?: (() => number) | undefined;
   /**
-   * Where failures of the UMA helpers using this client (`umaGetRpt()`, `umaFetch()`,
-   * `umaClaims()`) are logged, and the default logger of `oxdAuth()` and `umaProtect()`
-   * given this client: `warn(message, fields)` and `error(message, fields)`, as `console`
-   * (the default) and winston have them.
+   * Told what an operator should see: oxd reached in clear, secrets others can read, and
+   * the failures of the UMA helpers using this client (`umaGetRpt()`, `umaFetch()`,
+   * `umaClaims()`); also the default logger of `oxdAuth()` and `umaProtect()` given this
+   * client. `warn(message, fields)` and `error(message, fields)`, as `console` (the default)
+   * and winston have them.
    */
   logger?: Logger | undefined;
 }
 
-/**
- * oxd errors saying the site (or a login state) is unknown to it: the site may have been
- * registered again by another process, whose newer `oxd_id` is then adopted.
- */
-function isUnknownSite(name: CommandName, reply: Extract<OxdReply, { ok: false }>): boolean {
-  if (reply.error === 'invalid_oxd_id') return true;
-  if (name !== 'getTokensByCode') return false;
-  return (
-    reply.error === 'invalid_state' ||
-    (reply.error === 'bad_request' && /state/i.test(reply.error_description ?? ''))
-  );
-}
-
 type Data = Record<string, unknown>;
-
-function defaultTransport(config: OxdConfig, dispatcher: Dispatcher | undefined): Transport {
-  const { oxd } = config;
-  if (oxd.https) {
-    return new HttpsTransport({
-      baseUrl: oxd.host,
-      serverVersion: oxd.serverVersion,
-      ca: oxd.ca,
-      dispatcher,
-      connectTimeoutMs: oxd.connectTimeoutMs,
-      responseTimeoutMs: oxd.responseTimeoutMs,
-      maxResponseBytes: oxd.maxResponseBytes,
-    });
-  }
-  return new SocketTransport({
-    host: oxd.host,
-    port: oxd.port,
-    poolSize: oxd.poolSize,
-    maxQueued: oxd.maxQueued,
-    connectTimeoutMs: oxd.connectTimeoutMs,
-    responseTimeoutMs: oxd.responseTimeoutMs,
-  });
-}
 
 /**
  * Talks to oxd on behalf of one site. Create it once per application (it pools
@@ -116,13 +80,16 @@ export class OxdClient {
   private readonly usesToken: boolean;
   private readonly registration: SiteRegistration;
   private closed = false;
+  private closed$: Promise<void> = Promise.resolve();
+  /** Commands asked and not yet settled, for a draining {@link close}. */
+  private readonly pending = new Set<Promise<unknown>>();
   /** The span of the command whose registration or token the next bootstrap command serves. */
   private bootstrapParent: TelemetrySpan | undefined;
 
   constructor(config: OxdConfig, options: OxdClientOptions = {}) {
     this.serverVersion = config.oxd.serverVersion;
     this.logger = loggerOf(options.logger, 'OxdClient option');
-    this.transport = options.transport ?? defaultTransport(config, options.dispatcher);
+    this.transport = options.transport ?? defaultTransport(config, options.dispatcher, this.logger);
     this.usesToken = this.transport.kind === 'https' || config.oxd.protectCommands;
     this.registration = new SiteRegistration({
       config,
@@ -161,11 +128,38 @@ export class OxdClient {
     return this.registration.ensure();
   }
 
-  /** Closes the transport's connections. Later calls fail with `OXD_CLIENT_CLOSED`. */
-  async close(): Promise<void> {
-    if (this.closed) return;
+  /**
+   * Readiness: asks oxd something cheap needing no registration (HTTPS `GET /health-check`;
+   * socket: `get_rp` without a site, answered from oxd's storage, queued like any command)
+   * and resolves with the milliseconds it took, or rejects with the `OxdError` saying why
+   * (`OXD_RESPONSE_TIMEOUT` after `timeoutMs`, default 2000; `OXD_CLIENT_CLOSED`; …).
+   */
+  async ping(options: { timeoutMs?: number } = {}): Promise<number> {
+    const timeoutMs = options.timeoutMs ?? 2000;
+    if (!(timeoutMs > 0 && Number.isFinite(timeoutMs))) {
+      throw new OxdConfigError(`ping timeoutMs must be a positive number, got ${timeoutMs}`);
+    }
+    if (this.closed) throw this.closedError();
+    const started = Date.now();
+    await pingTransport(this.transport, timeoutMs);
+    return Date.now() - started;
+  }
+
+  /** True once {@link close} was called: new commands fail with `OXD_CLIENT_CLOSED`. */
+  get closing(): boolean {
+    return this.closed;
+  }
+
+  /**
+   * Closes the client: new commands fail with `OXD_CLIENT_CLOSED`, and so do those waiting
+   * or running, unless `drain: true` lets them finish first (each within its deadline).
+   */
+  async close(options: { drain?: boolean } = {}): Promise<void> {
+    if (this.closed) return this.closed$;
     this.closed = true;
-    await this.transport.close();
+    const pending = options.drain === true ? [...this.pending] : [];
+    this.closed$ = Promise.allSettled(pending).then(() => this.transport.close());
+    return this.closed$;
   }
 
   // ---------------------------------------------------------------------------------------
@@ -336,9 +330,14 @@ export class OxdClient {
 
   /** One command in its span, under the parent given by `withParent()` (read synchronously). */
   private call<N extends CommandName>(name: N, params: ParamsOf<N>): Promise<ResultOf<N>> {
-    return observeCommand(this.commandInfo(name), takeParent(), (span) =>
+    const asked = observeCommand(this.commandInfo(name), takeParent(), (span) =>
       this.run(name, params, span),
     );
+    // Commands asked before a draining close() are let finish: it waits for these.
+    this.pending.add(asked);
+    const settled = () => void this.pending.delete(asked);
+    asked.then(settled, settled);
+    return asked;
   }
 
   private commandInfo(name: CommandName) {
@@ -384,7 +383,8 @@ export class OxdClient {
   ): Promise<OxdReply> {
     const wire: Data = { ...params };
     this.bootstrapParent = span;
-    if (ownId) wire.oxd_id = await this.register();
+    // Not `register()`: a command asked before a draining close() may still need it.
+    if (ownId) wire.oxd_id = await this.registration.ensure();
     const token =
       this.usesToken && !spec.bootstrap ? await this.registration.currentToken() : undefined;
     const reply = await this.exchange(name, wire, token);

@@ -222,6 +222,53 @@ export class HttpsTransport implements Transport {
     }
   }
 
+  /**
+   * `GET /health-check` (oxd-https-extension 3.x and oxd-server 4.x answer `running`):
+   * resolves on a 2xx answer, and on 401/403 (oxd 4.0 wants a token there: it answered).
+   */
+  async ping(timeoutMs: number): Promise<void> {
+    if (this.closed) throw this.closedError();
+    const path = `${this.target.prefix}/health-check`;
+    const url = this.target.origin + path;
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, timeoutMs);
+    this.inFlight.add(controller);
+    let status: number;
+    try {
+      const response = await this.dispatcher.request({
+        origin: this.target.origin,
+        path,
+        method: 'GET',
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+        signal: controller.signal,
+      });
+      status = response.statusCode;
+      await response.body.dump({ limit: this.maxResponseBytes });
+    } catch (error) {
+      if (timedOut) {
+        throw new OxdTimeoutError(
+          ERROR_CODES.RESPONSE_TIMEOUT,
+          `oxd at ${url} did not answer within ${timeoutMs} ms`,
+          timeoutMs,
+          { cause: error },
+        );
+      }
+      throw this.translate(error, url, false, controller);
+    } finally {
+      clearTimeout(timer);
+      this.inFlight.delete(controller);
+    }
+    if ((status >= 200 && status < 300) || status === 401 || status === 403) return;
+    throw new OxdTransportError(
+      `oxd at ${url} answered its health check with HTTP ${status}; check the oxd server`,
+    );
+  }
+
   /** Reads the answer as UTF-8 text, refusing it as soon as it exceeds the size cap. */
   private async readBody(response: Dispatcher.ResponseData, url: string): Promise<string> {
     const cap = this.maxResponseBytes;

@@ -20,6 +20,8 @@ export interface Job {
   readonly frame: string;
   /** `performance.now()` when the command was asked. */
   readonly askedAt: number;
+  /** Its deadline, counted from `askedAt`, in milliseconds. */
+  readonly timeoutMs: number;
   /** Settles the caller's promise and stops the deadline timer; later calls do nothing. */
   readonly resolve: (reply: OxdReply) => void;
   readonly reject: (error: Error) => void;

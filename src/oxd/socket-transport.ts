@@ -4,12 +4,15 @@
  * oxd serves one request at a time per connection and silently drops any bytes that follow
  * the first command in a read, so a connection here carries strictly one request at a time
  * and concurrency comes from a small pool of connections; requests beyond the pool wait in a
- * bounded FIFO queue (a full queue refuses at once with `OXD_BUSY`). Every request has one
- * deadline, the response timeout counted from when it was asked, queue wait included. Any
+ * FIFO queue. The queue is bounded by time: every request has one deadline, the response
+ * timeout counted from when it was asked, queue wait included, so a stalled oxd fails each
+ * waiting request at its own deadline. Its count bound (`maxQueued`) only caps memory: it is
+ * set far above any burst a pool can drain in time (a full queue refuses at once with
+ * `OXD_BUSY`). Any
  * connection that misbehaves, times out or breaks is destroyed (so a late answer can never
  * reach the next request) and a fresh one is opened on demand.
  */
-import { connect as netConnect, type Socket } from 'node:net';
+import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import {
   ERROR_CODES,
@@ -21,6 +24,7 @@ import {
   OxdTransportError,
 } from '../errors';
 import { OXD_SETTINGS } from '../config/settings';
+import { consoleLogger, type Logger } from '../logger';
 import { type Fail, failFor, MAX_TIMER_MS } from '../option-check';
 import { encodeFrame } from './framing';
 import { Connection, type Job, type PoolSide } from './socket-connection';
@@ -42,9 +46,11 @@ export interface SocketTransportOptions {
    */
   readonly responseTimeoutMs?: number | undefined;
   /**
-   * Commands that may wait for a free connection when all `poolSize` connections are busy.
+   * Commands that may wait for a free connection when all `poolSize` connections are busy:
+   * a memory cap, not the working limit (each waiting command holds about 1.6 kB, so the
+   * default 10000 is about 16 MB; the deadline of each command is what bounds the wait).
    * One more is refused at once with `OXD_BUSY` (503). `0` refuses whenever every
-   * connection is busy. Default 100.
+   * connection is busy. Default 10000.
    */
   readonly maxQueued?: number | undefined;
   /**
@@ -52,6 +58,18 @@ export interface SocketTransportOptions {
    * must emit `connect` once it is usable. For custom networking and fault tests.
    */
   readonly connect?: ((host: string, port: number) => Socket) | undefined;
+  /**
+   * Warned once when a connection reaches oxd on an address that is not loopback: the
+   * socket protocol is plain TCP, so tokens and secrets travel in clear. Default `console`.
+   */
+  readonly logger?: Logger | undefined;
+}
+
+/** Whether `address` (as `socket.remoteAddress` gives it) is a loopback address. */
+export function isLoopback(address: string): boolean {
+  const bare = address.replace(/^::ffff:/i, '');
+  if (isIP(bare) === 4) return bare.startsWith('127.');
+  return /^0*:(0*:)*0*1$/.test(bare);
 }
 
 /** Defaults of {@link SocketTransportOptions}. */
@@ -95,6 +113,8 @@ export class SocketTransport implements Transport {
   private readonly idle: Connection[] = [];
   /** Requests waiting for a connection, oldest first. */
   private readonly queue: Job[] = [];
+  private readonly logger: Logger;
+  private warnedClear = false;
   private closed = false;
   /** What the pool metrics read: reported while the transport lives (0 and 0 once closed). */
   private readonly gauge: PoolGauge;
@@ -121,7 +141,13 @@ export class SocketTransport implements Transport {
       fail('maxQueued', `must be an integer of 0 or more, got ${String(options.maxQueued)}`);
     }
     this.maxQueued = maxQueued;
-    this.open = options.connect ?? ((host, port) => netConnect({ host, port }));
+    this.logger = options.logger ?? consoleLogger;
+    const open = options.connect ?? ((host, port) => netConnect({ host, port }));
+    this.open = (host, port) => {
+      const socket = open(host, port);
+      if (!this.warnedClear) socket.once('connect', () => this.checkLoopback(socket));
+      return socket;
+    };
     this.gauge = {
       address: this.host,
       port: this.port,
@@ -174,10 +200,12 @@ export class SocketTransport implements Transport {
         clearTimeout(timer);
         return true;
       };
+      const timeoutMs = Math.min(request.timeoutMs ?? Infinity, this.responseTimeoutMs);
       const job: Job = {
         command: request.command,
         frame,
         askedAt: performance.now(),
+        timeoutMs,
         resolve: (reply) => {
           if (settle()) resolve(reply);
         },
@@ -186,10 +214,23 @@ export class SocketTransport implements Transport {
         },
       };
       // Declared after the job, used only once the job is queued: nothing settles it earlier.
-      const timer = setTimeout(() => this.expire(job), this.responseTimeoutMs);
+      const timer = setTimeout(() => this.expire(job), timeoutMs);
       this.queue.push(job);
       this.dispatch();
     });
+  }
+
+  /** Warns once when oxd is reached on an address that is not loopback. */
+  private checkLoopback(socket: Socket): void {
+    const address = socket.remoteAddress;
+    if (this.warnedClear || address === undefined || isLoopback(address)) return;
+    this.warnedClear = true;
+    this.logger.warn(
+      `express-oxd: the oxd socket at ${this.side.where} is reached on ${address}, not on ` +
+        'loopback: its protocol is plain TCP, so client secrets and tokens travel in clear. ' +
+        'Run oxd-server on the same host (127.0.0.1), tunnel the port, or use oxd over HTTPS',
+      { host: this.host, port: this.port, address },
+    );
   }
 
   /** The job's deadline passed: fail it wherever it is. */
@@ -206,7 +247,7 @@ export class SocketTransport implements Transport {
   }
 
   private timeoutError(job: Job): OxdTimeoutError {
-    const ms = this.responseTimeoutMs;
+    const ms = job.timeoutMs;
     const where = job.connection
       ? ''
       : ` (it waited all that time for a free connection: all ${this.poolSize} were busy)`;
@@ -227,6 +268,14 @@ export class SocketTransport implements Transport {
     );
   }
 
+  /**
+   * Sends `get_rp` without a site: oxd answers it at once from its own storage, with an
+   * error (no such site), which is enough to know it is up and answering.
+   */
+  async ping(timeoutMs: number): Promise<void> {
+    await this.send({ command: 'get_rp', path: 'get-rp', params: {}, timeoutMs });
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     for (const job of this.queue.splice(0)) job.reject(closedError());
@@ -240,7 +289,7 @@ export class SocketTransport implements Transport {
     while (this.queue.length > 0) {
       if (this.idle.length === 0 && this.connections.size >= this.poolSize) return;
       const job = this.queue.shift() as Job;
-      if (performance.now() - job.askedAt >= this.responseTimeoutMs) {
+      if (performance.now() - job.askedAt >= job.timeoutMs) {
         job.reject(this.timeoutError(job));
         continue;
       }
@@ -269,7 +318,7 @@ export class SocketTransport implements Transport {
 
   private release(connection: Connection): void {
     for (let job = this.queue.shift(); job; job = this.queue.shift()) {
-      if (performance.now() - job.askedAt >= this.responseTimeoutMs) {
+      if (performance.now() - job.askedAt >= job.timeoutMs) {
         job.reject(this.timeoutError(job));
         continue;
       }

@@ -19,6 +19,8 @@ export interface OxdRequest {
    * `params.protection_access_token`; the HTTPS transport sends `Authorization: Bearer`.
    */
   readonly token?: string | undefined;
+  /** A deadline shorter than the transport's response timeout, in milliseconds. */
+  readonly timeoutMs?: number | undefined;
 }
 
 /** oxd's answer, whatever the dialect it arrived in. */
@@ -38,6 +40,12 @@ export interface Transport {
   /** `socket` (oxd-server 3.x) or `https` (https-extension 3.x / oxd-server 4.x). */
   readonly kind: 'socket' | 'https';
   send(request: OxdRequest): Promise<OxdReply>;
+  /**
+   * Optional: asks oxd something cheap that needs no site, registration or token, and
+   * resolves once oxd answered (whatever it answered) within `timeoutMs`. Rejects with the
+   * transport's errors (`OXD_RESPONSE_TIMEOUT`, `OXD_TRANSPORT_FAILED`, …) otherwise.
+   */
+  ping?(timeoutMs: number): Promise<void>;
   /** Closes pooled connections. Pending requests fail with `OXD_CLIENT_CLOSED`. */
   close(): Promise<void>;
 }

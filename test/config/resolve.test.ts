@@ -1,4 +1,12 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULTS } from '../../src/config/defaults';
@@ -21,7 +29,7 @@ let counter = 0;
 /** Writes `text` to a fresh INI file in the temp directory and returns its path. */
 function iniFile(text: string): string {
   const path = join(dir, `case-${++counter}.cfg`);
-  writeFileSync(path, text);
+  writeFileSync(path, text, { mode: 0o600 }); // owner-only, as a file holding secrets should be
   return path;
 }
 
@@ -62,6 +70,7 @@ describe('resolveConfig - INI file', () => {
   it('maps every key of a complete file, aliases included, into a frozen config', () => {
     const path = join(dir, 'good.cfg');
     copyFileSync(join(FIXTURES, 'good.cfg'), path);
+    chmodSync(path, 0o600);
     const config = resolveConfig(path);
     const expected: OxdConfig = {
       file: path,
@@ -75,7 +84,7 @@ describe('resolveConfig - INI file', () => {
         connectTimeoutMs: 1500,
         responseTimeoutMs: 45000,
         poolSize: 8,
-        maxQueued: 100,
+        maxQueued: 10000,
         maxResponseBytes: 1048576,
         ca: undefined,
         caFile: undefined,
@@ -109,6 +118,7 @@ describe('resolveConfig - INI file', () => {
         clientRegistrationAccessToken: 'rat-456',
         clientRegistrationClientUri: 'https://op.example.com/register?client_id=client-123',
         protectionAccessToken: 'pat-789',
+        secretsFile: undefined,
       },
     };
     expect(config).toEqual(expected);
@@ -129,7 +139,7 @@ describe('resolveConfig - INI file', () => {
       connectTimeoutMs: 5000,
       responseTimeoutMs: 30000,
       poolSize: 4,
-      maxQueued: 100,
+      maxQueued: 10000,
       maxResponseBytes: 1048576,
       ca: undefined,
       caFile: undefined,

@@ -36,7 +36,7 @@ function configFile(text: string = commented): string {
   const dir = join(root, `case-${++counter}`);
   mkdirSync(dir);
   const file = join(dir, 'app.cfg');
-  writeFileSync(file, text);
+  writeFileSync(file, text, { mode: 0o600 });
   return file;
 }
 

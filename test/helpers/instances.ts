@@ -45,7 +45,8 @@ export async function writeStackConfig(
     'scope = openid,profile,email,offline_access',
     '',
   ];
-  await writeFile(file, lines.join('\n'));
+  // Owner-only, as a file that registration writes secrets into should be.
+  await writeFile(file, lines.join('\n'), { mode: 0o600 });
 }
 
 /** Sites (not 3.x setup clients) the local oxd has registered, from its data directory. */

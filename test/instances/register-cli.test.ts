@@ -76,7 +76,9 @@ describe.each([
     const file = await configFile({ https });
     expect(await register(file)).toMatchObject({ code: 0 });
     const dir = join(file, '..');
-    chmodSync(file, 0o444);
+    // Read-only, and owner-only as a file holding secrets should be (a 0444 file would be
+    // used too, with a warning about the secrets others can read).
+    chmodSync(file, 0o400);
     chmodSync(dir, 0o555);
     const before = readFileSync(file, 'utf8');
     let app: Instance | undefined;
@@ -93,7 +95,7 @@ describe.each([
       expect(me.json()).toMatchObject({ sub: user.claims.sub });
       expect(app.stderr()).toBe('');
       expect(readFileSync(file, 'utf8')).toBe(before);
-      expect(statSync(file).mode & 0o777).toBe(0o444);
+      expect(statSync(file).mode & 0o777).toBe(0o400);
     } finally {
       await app?.stop();
       chmodSync(dir, 0o755);

@@ -45,6 +45,7 @@ const EXPECTED: Readonly<Record<string, readonly string[]>> = {
     'guardSession',
     'oxdAuth',
     'oxdErrorHandler',
+    'oxdReadiness',
     'readUmaChallenge',
     'redisRefreshLock',
     'renderOxdError',
