@@ -235,8 +235,8 @@ export function oxdAuth(options: string | OxdAuthOptions): OxdAuthHandler {
         return;
       }
     } else if (method === 'POST' && opKeys && matchBackchannel(url, originalUrl)) {
-      traced('backchannel_logout', request, runtime, () =>
-        handleBackchannelLogout(runtime, opKeys, request, res),
+      traced('backchannel_logout', request, runtime, (span) =>
+        handleBackchannelLogout(runtime, opKeys, request, res, span),
       ).catch(next);
       return;
     }

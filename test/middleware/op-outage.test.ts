@@ -158,7 +158,7 @@ describe('the OP answers the refresh with 503', () => {
         expect(api.status).toBe(401);
         // No 5xx: each refresh that ended a login is a warning naming oxd's error, without
         // the OP's page that oxd passed on.
-        const warning = ['warn', 'OXD_COMMAND_FAILED', 'refresh', undefined, 'http_status_503'];
+        const warning = ['warn', 'OXD_COMMAND_FAILED', 'refresh', undefined, 'internal_error'];
         expect(logger.summary()).toEqual([warning, warning]);
         expect(JSON.stringify(logger.lines)).not.toContain('Service Unavailable');
       } finally {
