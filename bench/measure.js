@@ -81,7 +81,9 @@ function onApp(base, url) {
 /** A real login at an app: its login route, the OP's form, the callback. Returns the jar. */
 async function logIn(base, stack, opAgent, jar = new lib.Jar()) {
   const login = await lib.fetchOnce(`${base}/login`, { jar });
-  if (login.status !== 302) throw new Error(`${base}/login answered ${login.status}`);
+  if (login.status !== 302) {
+    throw new Error(`${base}/login answered ${login.status}: ${login.body.slice(0, 300)}`);
+  }
   const callback = await lib.opLogin(login.location, stack.op.users[USER_INDEX], opAgent);
   const done = await lib.fetchOnce(onApp(base, callback), { jar });
   if (done.status !== 302) {

@@ -15,12 +15,21 @@ const OUT = process.env.BENCH_OUT || __dirname;
 const RESULT_FILES = { markdown: join(OUT, 'RESULTS.md'), svg: join(OUT, 'results.svg') };
 const PROFILE_DIR = process.env.BENCH_CPU_PROF;
 const PLAN = SMOKE
-  ? { rounds: 1, seconds: 0.25, warmup: 0.1, logins: 2, sessions: [1000], clientSeconds: 0.2 }
+  ? {
+      rounds: 1,
+      seconds: 0.25,
+      warmup: 0.1,
+      logins: 2,
+      burst: Number(process.env.BENCH_BURST) || 5,
+      sessions: [1000],
+      clientSeconds: 0.2,
+    }
   : {
       rounds: Number(process.env.BENCH_ROUNDS) || 15,
       seconds: 1,
       warmup: 2,
       logins: 30,
+      burst: Number(process.env.BENCH_BURST) || 200,
       sessions: [1000, 100000],
       clientSeconds: 2,
     };

@@ -4,6 +4,7 @@
  * Markdown, and the SVG chart.
  */
 const { cpus } = require('node:os');
+const { OXD_SETTINGS } = require('../dist/config/settings');
 const { CALLERS, CONNECTIONS, INSTANCES, PINNING, PLAN, SMOKE } = require('./plan');
 
 const fmt = (value, digits = 0) =>
@@ -63,7 +64,46 @@ function svgChart(panels) {
   );
 }
 
-function buildReport({ started, load0, http, scenarios, login, footprint, scale, client }) {
+/** The login bursts (bench/burst.js): one row each, the first at the default settings. */
+function burstSection(bursts) {
+  const rows = bursts.map((b) => {
+    const failed = Object.entries(b.failures)
+      .map(([why, n]) => `${n} × ${why}`)
+      .join(', ');
+    return [
+      b.poolSize === undefined
+        ? `default settings (pool_size ${OXD_SETTINGS.poolSize.default})`
+        : `pool_size ${b.poolSize}`,
+      fmt(b.count),
+      fmt(b.ok),
+      failed || 'none',
+      fmt(b.p50),
+      fmt(b.p99),
+      fmt(b.max),
+      fmt(b.wall),
+    ];
+  });
+  return [
+    `Login burst: ${fmt(bursts[0].count)} simultaneous logins at one app (login → OP form → ` +
+      'callback → a page behind requireAuth, all started at once; times from the start of the burst)',
+    table(
+      ['app', 'logins', 'succeeded', 'failed', 'p50 ms', 'p99 ms', 'slowest ms', 'burst ms'],
+      rows,
+    ),
+  ];
+}
+
+/** The burst's target: every login of the burst at the default settings succeeds. */
+function burstTarget([defaults]) {
+  return [
+    `${fmt(defaults.count)} simultaneous logins, default settings`,
+    'all succeed',
+    `${fmt(defaults.ok)}/${fmt(defaults.count)} (p50 ${fmt(defaults.p50)} ms, p99 ${fmt(defaults.p99)} ms)`,
+    defaults.ok === defaults.count ? 'met' : 'MISSED',
+  ];
+}
+
+function buildReport({ started, load0, http, scenarios, login, bursts, footprint, scale, client }) {
   const get = (name) => http.get(name);
   const bare = get('bare express-session guard');
   const hello = get('hello world (ceiling)');
@@ -150,6 +190,7 @@ function buildReport({ started, load0, http, scenarios, login, footprint, scale,
       `${fmt(login.ownShare * 100, 1)}% (whole app process ${fmt(login.share * 100, 1)}%)`,
       verdict(login.ownShare <= 0.1),
     ],
+    burstTarget(bursts),
   ];
   const sections = [
     [
@@ -199,6 +240,7 @@ function buildReport({ started, load0, http, scenarios, login, footprint, scale,
         ],
       ),
     ],
+    burstSection(bursts),
     [
       'Sessions in the store (express-oxd requireAuth)',
       table(['store', 'req/s', 'p99 ms', 'heap bytes per session'], scaleRows),
@@ -245,4 +287,4 @@ function buildReport({ started, load0, http, scenarios, login, footprint, scale,
   return { text, markdown, svg };
 }
 
-module.exports = { buildReport };
+module.exports = { buildReport, burstSection, burstTarget, table };

@@ -15,6 +15,8 @@
  *   BENCH_CPU_PROF=dir   run the app processes with --cpu-prof into dir
  *   BENCH_ONLY=login     only the login round trips (for profiling them)
  *   BENCH_ONLY=http      only the protected-route scenarios (prints their ratios)
+ *   BENCH_ONLY=burst     only the login bursts (prints their table and target)
+ *   BENCH_BURST=n        simultaneous logins in a burst (default 200, in a smoke run 5)
  *   BENCH_ROUNDS=n       rounds per HTTP scenario (default 15)
  *   BENCH_NO_PIN=1       do not pin the app servers and the load generator to CPUs
  *
@@ -26,7 +28,8 @@ const { loadavg } = require('node:os');
 const lib = require('./lib');
 const { rounds, logIn, startServer } = require('./measure');
 const { OUT, PLAN, RESULT_FILES, SMOKE, WRITE, log } = require('./plan');
-const { buildReport } = require('./report');
+const { loginBursts } = require('./burst');
+const { buildReport, burstSection, burstTarget, table } = require('./report');
 const {
   clientModes,
   loginRoundTrips,
@@ -42,6 +45,14 @@ async function main() {
   const opAgent = lib.opAgentFor(stack.op);
   const servers = [];
   try {
+    if (process.env.BENCH_ONLY === 'burst') {
+      log(`login bursts of ${PLAN.burst}`);
+      const bursts = await loginBursts(stack, opAgent, PLAN.burst);
+      const [title, body] = burstSection(bursts);
+      const target = table(['what', 'target', 'measured', ''], [burstTarget(bursts)]);
+      process.stdout.write(`${title}\n${body}\n\n${target}\n`);
+      return;
+    }
     const eocClient = await lib.registerOpClient(stack.op, opAgent, 'https://app.example/callback');
     const { scenarios, footprint } = await protectedRouteScenarios(
       stack,
@@ -86,6 +97,8 @@ async function main() {
     await logIn(timed.base, stack, opAgent); // warm-up
     const login = await loginRoundTrips(stack, opAgent, timed);
     await Promise.all(servers.splice(0).map((server) => server.stop()));
+    log(`login bursts of ${PLAN.burst}`);
+    const bursts = await loginBursts(stack, opAgent, PLAN.burst);
     log('session scale');
     const scale = await sessionScale(stack, opAgent);
     log('oxd client modes');
@@ -97,6 +110,7 @@ async function main() {
       http,
       scenarios,
       login,
+      bursts,
       footprint,
       scale,
       client,

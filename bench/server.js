@@ -213,7 +213,11 @@ async function build(setup) {
   closers.push(close);
   app.use(sessionMiddleware(store));
   const config = {
-    oxd: { host: setup.oxd.host, port: setup.oxd.port },
+    oxd: {
+      host: setup.oxd.host,
+      port: setup.oxd.port,
+      ...(setup.poolSize === undefined ? {} : { poolSize: setup.poolSize }),
+    },
     client: {
       opHost: setup.op.issuer,
       authorizationRedirectUri: 'https://app.example/callback',
@@ -277,10 +281,11 @@ process.once('message', async (message) => {
     for (const setup of setups) {
       const built = await build(setup);
       closers.push(...built.closers);
-      // Errors (express-openid-connect's 401 for a logged-out request) answered quietly.
+      // Errors answered quietly (express-openid-connect's 401 for a logged-out request);
+      // a server error names its code and message, so that a failed login says why.
       built.app.use((err, _req, res, _next) => {
         res.statusCode = err.status ?? err.statusCode ?? 500;
-        res.end();
+        res.end(res.statusCode >= 500 ? `${err.code ?? 'error'}: ${err.message}` : undefined);
       });
       const server = built.app.listen(0, '127.0.0.1');
       await new Promise((resolve) => server.once('listening', resolve));

@@ -9,7 +9,7 @@ const path = require('node:path');
 const express = require('express');
 const session = require('express-session');
 const helmet = require('helmet');
-const { oxdAuth, requireAuth, oxdErrorHandler } = require('express-oxd');
+const { oxdAuth, requireAuth, claimIncludes, oxdErrorHandler } = require('express-oxd');
 const { resolveConfig } = require('express-oxd/config');
 const views = require('./views');
 const { explainError, CsrfError } = require('./errors');
@@ -39,9 +39,18 @@ const NOTICES = {
   },
 };
 const MAX_FIELD_LENGTH = 2000;
+/**
+ * Who may change the site's registration: a user whose `groups` claim holds `admin` (the
+ * local OP's `ada`). Everyone else who is logged in gets 403.
+ */
+const ADMIN_CLAIM = ['groups', 'admin'];
 
-/** Content-Security-Policy of every page: this origin only, no scripts at all. */
-function contentSecurityPolicy(frameAncestors) {
+/**
+ * Content-Security-Policy of every page: this origin only, no scripts at all. Forms post to
+ * this origin; the logout form's answer redirects on to the OP's end-session page, which
+ * `form-action` must allow too.
+ */
+function contentSecurityPolicy(frameAncestors, opOrigin) {
   return {
     useDefaults: false,
     directives: {
@@ -51,7 +60,7 @@ function contentSecurityPolicy(frameAncestors) {
       scriptSrc: ["'none'"],
       styleSrc: ["'self'"],
       imgSrc: ["'self'", 'data:'],
-      formAction: ["'self'"],
+      formAction: opOrigin ? ["'self'", opOrigin] : ["'self'"],
       frameAncestors,
       upgradeInsecureRequests: [],
     },
@@ -69,13 +78,13 @@ function securityHeaders({ hsts, opOrigin, frontchannelPath }) {
   };
   const site = helmet({
     ...common,
-    contentSecurityPolicy: contentSecurityPolicy(["'none'"]),
+    contentSecurityPolicy: contentSecurityPolicy(["'none'"], opOrigin),
     xFrameOptions: { action: 'deny' },
   });
   if (!frontchannelPath || !opOrigin) return site;
   const framed = helmet({
     ...common,
-    contentSecurityPolicy: contentSecurityPolicy([opOrigin]),
+    contentSecurityPolicy: contentSecurityPolicy([opOrigin], opOrigin),
     xFrameOptions: false,
   });
   return (req, res, next) => (req.path === frontchannelPath ? framed : site)(req, res, next);
@@ -108,7 +117,15 @@ function viewer(req) {
     email: text(claims.email),
     sub: text(claims.sub),
     logoutHref: '/logout',
+    csrfToken: csrfToken(req),
+    isAdmin: isAdmin(claims),
   };
+}
+
+function isAdmin(claims) {
+  const [name, value] = ADMIN_CLAIM;
+  const held = claims[name];
+  return Array.isArray(held) ? held.includes(value) : held === value;
 }
 
 function csrfToken(req) {
@@ -140,7 +157,11 @@ function takeNotice(req, res) {
   return Object.hasOwn(NOTICES, match[1]) ? NOTICES[match[1]] : undefined;
 }
 
-function validateUpdate({ contacts, postLogoutRedirectUri }) {
+/**
+ * Checks the form. `siteOrigin`: the site's own https origin; the post-logout redirect URI
+ * must stay on it, so that an update cannot send every user who logs out to another site.
+ */
+function validateUpdate({ contacts, postLogoutRedirectUri }, siteOrigin) {
   const errors = {};
   if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(contacts)) {
     errors.contacts = 'Enter an e-mail address such as admin@example.com.';
@@ -156,6 +177,8 @@ function validateUpdate({ contacts, postLogoutRedirectUri }) {
   } else if (url.username || url.password) {
     errors.postLogoutRedirectUri =
       'Leave the user name and password out of the URL: the OP would send them to every browser.';
+  } else if (url.origin !== siteOrigin) {
+    errors.postLogoutRedirectUri = `Enter an address on this site (${siteOrigin}/…): the OP sends every user who logs out there.`;
   }
   return errors;
 }
@@ -197,10 +220,14 @@ function createDemoApp(options = {}) {
     ...(options.oxdClientOptions ? { clientOptions: options.oxdClientOptions } : {}),
     routes: { postLogoutRedirect: '/' },
     silentLogin,
+    // requireAuth()'s 403 (not an administrator) gets the demo's own error page.
+    renderError: (err, req, res) => renderError(err, req, res),
   });
   const client = auth.client;
   const frontchannelPath = pathOf(config.client.clientFrontchannelLogoutUris[0]);
   const postLogoutPath = pathOf(config.client.postLogoutRedirectUri);
+  const siteOrigin = originOf(config.client.authorizationRedirectUri);
+  const requireAdmin = claimIncludes(...ADMIN_CLAIM);
   const site = () => ({
     transport:
       client.transportKind === 'https' ? `HTTPS (oxd ${client.serverVersion}.x)` : 'its socket',
@@ -237,8 +264,9 @@ function createDemoApp(options = {}) {
       cookie: { secure: true, httpOnly: true, sameSite, path: '/' },
     }),
   );
-  // Logging out ends the session; the home page the OP sends the browser back to says so.
-  app.get('/logout', (req, res, next) => {
+  // Logging out (a POST: see views.js) ends the session; the home page the OP sends the
+  // browser back to says so.
+  app.post('/logout', (req, res, next) => {
     setNotice(res, 'signed-out');
     next();
   });
@@ -270,11 +298,15 @@ function createDemoApp(options = {}) {
   }
 
   // Logout options: this site only (the OP session stays), or everywhere and back to a page.
-  app.get('/logout/here', (req, res, next) => {
+  // POSTs with the session's CSRF token, like every form of the demo.
+  const logoutForm = express.urlencoded({ extended: false, limit: '2kb', parameterLimit: 5 });
+  app.post('/logout/here', logoutForm, (req, res, next) => {
+    checkCsrf(req);
     if (req.oxd.isAuthenticated()) setNotice(res, 'signed-out-here');
     req.oxd.logout({ idpLogout: false, returnTo: '/' }).catch(next);
   });
-  app.get('/logout/everywhere', (req, res, next) => {
+  app.post('/logout/everywhere', logoutForm, (req, res, next) => {
+    checkCsrf(req);
     req.oxd.logout({ idpLogout: true, returnTo: '/' }).catch(next);
   });
 
@@ -293,7 +325,7 @@ function createDemoApp(options = {}) {
       ...extra,
     });
 
-  app.get('/update-site', requireAuth(), (req, res) => {
+  app.get('/update-site', requireAdmin, (req, res) => {
     const result = req.session.updateSiteResult;
     delete req.session.updateSiteResult;
     sendPage(res, 200, updateForm(req, { result }));
@@ -301,7 +333,7 @@ function createDemoApp(options = {}) {
 
   app.post(
     '/update-site',
-    requireAuth(),
+    requireAdmin,
     express.urlencoded({ extended: false, limit: '8kb', parameterLimit: 10 }),
     async (req, res) => {
       checkCsrf(req);
@@ -309,7 +341,7 @@ function createDemoApp(options = {}) {
         contacts: field(req.body, 'contacts'),
         postLogoutRedirectUri: field(req.body, 'postLogoutRedirectUri'),
       };
-      const fieldErrors = validateUpdate(values);
+      const fieldErrors = validateUpdate(values, siteOrigin);
       if (Object.keys(fieldErrors).length > 0) {
         sendPage(
           res,
@@ -387,7 +419,15 @@ function createDemoApp(options = {}) {
     setNotice(res, 'login-cancelled');
     res.redirect(303, '/');
   });
-  app.use(oxdErrorHandler({ render: renderError }));
+  app.use(
+    oxdErrorHandler({
+      render: (err, req, res) => {
+        // What the page leaves out (a server-side failure's message) goes to the server log.
+        if (!err.expose) console.error(err);
+        renderError(err, req, res);
+      },
+    }),
+  );
   // Errors that are not express-oxd's own (CSRF, body parsing, bugs) get the same page.
   app.use((err, req, res, next) => {
     if (res.headersSent) {

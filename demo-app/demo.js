@@ -270,6 +270,12 @@ async function startDemo(options) {
     log('');
     log(`express-oxd demo is running at ${url}`);
     if (user) log(`Log in as ${user.username} / ${user.password}`);
+    const admin = stack?.op.users.find((candidate) => candidate.claims.groups?.includes('admin'));
+    if (admin) {
+      log(
+        `Administrator (may update the site registration): ${admin.username} / ${admin.password}`,
+      );
+    }
     const callback = config.get('client', 'authorization_redirect_uri');
     if (!stack && callback && !callback.startsWith(`${origin}/`)) {
       log(

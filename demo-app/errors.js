@@ -116,10 +116,14 @@ const BY_CODE = {
   OXD_FORBIDDEN: () => ({
     title: 'Not allowed',
     explanation: 'You are logged in, but this page is not for your account.',
+    advice:
+      'Changing the site registration is for administrators (a "groups" claim holding "admin"; with the local OP, log in as ada).',
   }),
   OXD_CONFIG_INVALID: (err) => ({
     title: 'The demo is not configured correctly',
-    explanation: err.message,
+    explanation: err.expose
+      ? err.message
+      : 'A setting the demo needs is missing or invalid; the server log names it.',
     advice: 'Fix the setting in demosite.cfg and restart the demo.',
   }),
   OXD_CONFIG_WRITE_FAILED: () => ({
@@ -135,7 +139,11 @@ const BY_CODE = {
   }),
 };
 
-/** `{ status, title, explanation, advice, code, detail }` for the error page. */
+/**
+ * `{ status, title, explanation, advice, code, detail }` for the error page. The error's own
+ * message is shown only when `err.expose` says it may be (a request at fault): a server-side
+ * failure's message can name files, hosts or oxd URLs, and stays in the server log.
+ */
 function explainError(err) {
   if (err instanceof CsrfError) {
     return {
@@ -153,9 +161,14 @@ function explainError(err) {
   }
   const describe = BY_CODE[err.code];
   if (describe) {
-    return { status, code: err.code, detail: err.message, ...describe(err) };
+    return {
+      status,
+      code: err.code,
+      ...(err.expose === true ? { detail: err.message } : {}),
+      ...describe(err),
+    };
   }
-  if (status < 500 && err.expose) {
+  if (status < 500 && err.expose === true) {
     return { status, title: 'Bad request', explanation: err.message };
   }
   return {

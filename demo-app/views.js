@@ -12,14 +12,26 @@ function navigation(user, current) {
     html`<a href="${href}" ${current === key ? html` aria-current="page"` : ''}>${label}</a>`;
   const account = user
     ? html`<span class="who" title="${user.email || ''}">${displayName(user)}</span>
-        <a class="button button-small button-quiet" href="${user.logoutHref}">Log out</a>`
+        ${logoutButton(user, user.logoutHref, 'Log out', 'button button-small button-quiet')}`
     : html`<a class="button button-small" href="${loginHref()}">Log in</a>`;
   return html`<nav class="site-nav" aria-label="Main">
       ${link('/', 'Home', 'home')} ${user ? link('/claims', 'Claims', 'claims') : ''}
-      ${user ? link('/update-site', 'Update site', 'update-site') : ''}
+      ${user?.isAdmin ? link('/update-site', 'Update site', 'update-site') : ''}
       ${link('/uma', 'UMA', 'uma')}
     </nav>
     <div class="account">${account}</div>`;
+}
+
+/**
+ * Logging out is a POST: a link (a GET) could be triggered by any other site. The form
+ * carries the session's CSRF token, which the demo's own logout routes check; express-oxd's
+ * `/logout` checks the request's origin and ignores the field.
+ */
+function logoutButton(user, action, label, className) {
+  return html`<form class="inline-form" method="post" action="${action}">
+    <input type="hidden" name="_csrf" value="${user.csrfToken}" />
+    <button class="${className}" type="submit">${label}</button>
+  </form>`;
 }
 
 function loginHref(returnTo = '/claims') {
@@ -90,9 +102,15 @@ function homePage({ user, site, notice }) {
         <p class="lead">The OpenID Provider confirmed who you are; oxd fetched your claims.</p>
         <p class="actions">
           <a class="button" href="/claims">See your claims</a>
-          <a class="button button-quiet" href="/update-site">Update the site registration</a>
-          <a class="button button-quiet" href="${user.logoutHref}">Log out</a>
-          <a class="button button-quiet" href="/logout/here">Log out of this site only</a>
+          ${
+            user.isAdmin
+              ? html`<a class="button button-quiet" href="/update-site"
+                  >Update the site registration</a
+                >`
+              : ''
+          }
+          ${logoutButton(user, user.logoutHref, 'Log out', 'button button-quiet')}
+          ${logoutButton(user, '/logout/here', 'Log out of this site only', 'button button-quiet')}
         </p>
       </section>`
     : html`<section class="hero">
@@ -191,7 +209,7 @@ function updateSitePage({ user, csrfToken, values, result, fieldErrors = {} }) {
           'postLogoutRedirectUri',
           'Post-logout redirect URI',
           'url',
-          'Where the OP sends the browser after logout (an https URL).',
+          'Where the OP sends the browser after logout (an https URL on this site).',
         )}
         <p class="actions"><button class="button" type="submit">Update site</button></p>
       </form>`,

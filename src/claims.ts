@@ -21,6 +21,32 @@ const NUMERIC_CLAIMS: ReadonlySet<string> = new Set([
 const DECIMAL = /^-?\d+(?:\.\d+)?$/;
 
 /**
+ * Names that reach an object's prototype machinery rather than its own properties. A claim by
+ * such a name (`{"__proto__": {"role": "admin"}}` in the OP's JSON) would, assigned to a plain
+ * object, replace the prototype of `req.oxd.user` so that every missing claim reads as the
+ * attacker's value. They are never claims: dropped.
+ */
+const PROTOTYPE_NAMES: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** True for a name that may become a claim (see `PROTOTYPE_NAMES`). */
+export function isClaimName(name: string): boolean {
+  return !PROTOTYPE_NAMES.has(name);
+}
+
+/**
+ * Sets `claims[name]` as an own, enumerable data property: never through the `__proto__`
+ * setter, whatever the name.
+ */
+export function setClaim(claims: Claims, name: string, value: unknown): void {
+  Object.defineProperty(claims, name, {
+    value,
+    enumerable: true,
+    writable: true,
+    configurable: true,
+  });
+}
+
+/**
  * oxd 3.x turns every value into a string; standard claims get their JSON type back, so
  * `email_verified` is `true` and `updated_at` a number whichever oxd sent them.
  */
@@ -39,15 +65,16 @@ function typed(name: string, value: unknown): unknown {
  * Unwraps one-element lists into their only value, drops `null` values (oxd 3.x writes
  * unset fields as `null`), and gives the standard boolean and numeric claims their JSON
  * type back when they arrive as strings. Lists of other lengths and all other values are
- * kept as they are. Returns a new object; the input is not modified.
+ * kept as they are. Names such as `__proto__` are dropped (see `PROTOTYPE_NAMES`). Returns a
+ * new object; the input is not modified.
  */
 export function normaliseClaims(raw: unknown): Claims {
   const claims: Claims = {};
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return claims;
   for (const [name, value] of Object.entries(raw)) {
     const single = Array.isArray(value) && value.length === 1 ? value[0] : value;
-    if (single === null || single === undefined) continue;
-    claims[name] = typed(name, single);
+    if (single === null || single === undefined || !isClaimName(name)) continue;
+    setClaim(claims, name, typed(name, single));
   }
   return claims;
 }

@@ -30,7 +30,8 @@ const escapeHtml = (text) => String(text).replace(/[&<>"']/g, (c) => `&#${c.char
 app.get('/', (req, res) => {
   res.send(
     req.oxd.isAuthenticated()
-      ? `Hi ${escapeHtml(req.oxd.user.name)}. <a href="/profile">Profile</a> <a href="/logout">Log out</a>`
+      ? `Hi ${escapeHtml(req.oxd.user.name)}. <a href="/profile">Profile</a>` +
+          '<form method="post" action="/logout"><button>Log out</button></form>'
       : 'Hi. <a href="/login">Log in</a>',
   );
 });

@@ -54,7 +54,7 @@ export interface Entry {
   /** Whitespace after the value on the key's own line. */
   readonly suffix: string;
   /**
-   * The value's pieces: `first` as read (see {@link optionValue}), then one per
+   * The value's pieces: `first` as read (see `optionValue`), then one per
    * continuation line (trimmed).
    */
   parts: string[];

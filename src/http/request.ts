@@ -4,11 +4,18 @@
  */
 import type { IncomingMessage } from 'node:http';
 
-/** The path part of a request target (`/a/b?x=1` -> `/a/b`). */
+/**
+ * The raw path part of a request target, as sent (`/a/b?x=1` -> `/a/b`; an absolute-form
+ * `http://host/a/b` -> `/a/b`). For building URLs under the mount point; to match a path, use
+ * `requestPath()` (path.ts), which normalises it as the handlers will see it.
+ */
 export function pathOf(url: string | undefined): string {
   if (!url) return '/';
-  const end = url.indexOf('?');
-  return end === -1 ? url : url.slice(0, end);
+  const authority = /^https?:\/\/[^/?#]*/i.exec(url);
+  const target = authority ? url.slice(authority[0].length) : url;
+  const end = target.search(/[?#]/);
+  const path = end === -1 ? target : target.slice(0, end);
+  return path.startsWith('/') ? path : `/${path}`;
 }
 
 /** The query of a request target, decoded once. */

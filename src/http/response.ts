@@ -80,6 +80,8 @@ export interface HtmlPageOptions {
   style?: string | undefined;
   /** A link after the paragraphs (`href` is escaped, not checked). */
   link?: { href: string; text: string } | undefined;
+  /** A form of one button POSTing to `action` (escaped, not checked), before the link. */
+  form?: { action: string; button: string } | undefined;
 }
 
 /** A minimal, self-contained HTML page: no scripts, no external resources. */
@@ -90,6 +92,10 @@ export function htmlPage(
 ): string {
   const body = paragraphs.map((text) => `<p>${escapeHtml(text)}</p>`).join('\n');
   const style = options.style ? `<style>${options.style}</style>` : '';
+  const form = options.form
+    ? `\n<form method="post" action="${escapeHtml(options.form.action)}">` +
+      `<button type="submit">${escapeHtml(options.form.button)}</button></form>`
+    : '';
   const link = options.link
     ? `\n<p><a href="${escapeHtml(options.link.href)}">${escapeHtml(options.link.text)}</a></p>`
     : '';
@@ -97,6 +103,6 @@ export function htmlPage(
     '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">' +
     '<meta name="viewport" content="width=device-width, initial-scale=1">' +
     `<title>${escapeHtml(title)}</title>${style}</head>\n` +
-    `<body><h1>${escapeHtml(title)}</h1>\n${body}${link}\n</body></html>\n`
+    `<body><h1>${escapeHtml(title)}</h1>\n${body}${form}${link}\n</body></html>\n`
   );
 }

@@ -9,7 +9,7 @@
  * and `sub → session ids` are written into the same store (see `logout-records.ts`), and
  * this route ends the logins of this instance in the sessions they name, by id.
  */
-import { createPublicKey, verify, type KeyObject, constants } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { debuglog } from 'node:util';
 import { ERROR_CODES, OxdError, sessionStoreUnavailable } from '../errors';
@@ -33,14 +33,19 @@ import {
   type SessionStore,
   type StoreRecord,
 } from './logout-records';
+import { expectedIssuer } from './issuer';
+import {
+  BACKCHANNEL_LOGOUT_EVENT,
+  IAT_WINDOW_S,
+  LogoutTokenError,
+  verifiedPayload,
+  type KeySource,
+} from './logout-token';
 import { checkKeySource, fetchOpJwks, keysFromDiscovery, KeysUnavailableError } from './op-jwks';
 import type { OxdRuntime } from './runtime';
 
 const debug = debuglog('express-oxd');
 
-const EVENT = 'http://schemas.openid.net/event/backchannel-logout';
-/** How far `iat` may be from now (clock skew and delivery delay), in seconds. */
-const IAT_WINDOW_S = 5 * 60;
 /** How long a used `jti` is remembered (longer than the `iat` window). */
 const JTI_TTL_MS = 2 * IAT_WINDOW_S * 1000;
 /** Refetch the OP's keys for an unknown `kid` at most this often. */
@@ -59,8 +64,6 @@ function settlesWithin(promise: Promise<void>, ms: number): Promise<boolean> {
     });
   });
 }
-
-class LogoutTokenError extends Error {}
 
 /**
  * The OP client id of the site on oxd 4.x (registered or configured). On 3.x it is not
@@ -87,7 +90,7 @@ interface OpKey {
  * set cannot be had (the last attempt failed, or one is under way for longer than
  * `KEY_WAIT_MS`), a token no known key fits gets `KeysUnavailableError` (503) at once.
  */
-export class OpKeys {
+export class OpKeys implements KeySource {
   #keys: OpKey[] = [];
   #attemptedAt = Number.NEGATIVE_INFINITY;
   #failed = false;
@@ -158,75 +161,24 @@ export class OpKeys {
   }
 }
 
-/** node:crypto parameters of the JWS algorithms accepted (asymmetric only; never `none`). */
-const ALGORITHMS: Readonly<
-  Record<string, { hash: string; padding?: number; dsaEncoding?: 'ieee-p1363' }>
-> = {
-  RS256: { hash: 'sha256' },
-  RS384: { hash: 'sha384' },
-  RS512: { hash: 'sha512' },
-  PS256: { hash: 'sha256', padding: constants.RSA_PKCS1_PSS_PADDING },
-  PS384: { hash: 'sha384', padding: constants.RSA_PKCS1_PSS_PADDING },
-  PS512: { hash: 'sha512', padding: constants.RSA_PKCS1_PSS_PADDING },
-  ES256: { hash: 'sha256', dsaEncoding: 'ieee-p1363' },
-  ES384: { hash: 'sha384', dsaEncoding: 'ieee-p1363' },
-  ES512: { hash: 'sha512', dsaEncoding: 'ieee-p1363' },
-};
-
-function decodeJson(part: string, what: string): Record<string, unknown> {
-  try {
-    const value = JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as unknown;
-    if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
-      return value as Record<string, unknown>;
-    }
-  } catch {
-    // fall through
-  }
-  throw new LogoutTokenError(`the logout_token ${what} is not a JSON object`);
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Verifies the token's signature and claims; resolves its claims. */
+/**
+ * Verifies the token's signature (an algorithm bound to its key type, see `logout-token.ts`)
+ * and claims; resolves its claims.
+ */
 async function verifyLogoutToken(
   runtime: OxdRuntime,
   keys: OpKeys,
   token: string,
 ): Promise<Record<string, unknown>> {
-  const parts = token.split('.');
-  if (parts.length !== 3 || parts.some((part) => !/^[\w-]+$/.test(part))) {
-    throw new LogoutTokenError('the logout_token is not a signed JWT');
-  }
-  const [head = '', body = '', signature = ''] = parts;
-  const header = decodeJson(head, 'header');
-  const alg = typeof header.alg === 'string' ? header.alg : '';
-  const spec = ALGORITHMS[alg];
-  if (!spec)
-    throw new LogoutTokenError(`the logout_token algorithm ${alg || '(none)'} is not accepted`);
-  const kid = typeof header.kid === 'string' ? header.kid : undefined;
-  const candidates = await keys.find(kid, alg);
-  const data = Buffer.from(`${head}.${body}`);
-  const sig = Buffer.from(signature, 'base64url');
-  const valid = candidates.some((key) =>
-    verify(
-      spec.hash,
-      data,
-      {
-        key,
-        ...(spec.padding === undefined
-          ? {}
-          : { padding: spec.padding, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }),
-        ...(spec.dsaEncoding ? { dsaEncoding: spec.dsaEncoding } : {}),
-      },
-      sig,
-    ),
-  );
-  if (!valid)
-    throw new LogoutTokenError('the logout_token signature does not verify with the OP keys');
-
-  const claims = decodeJson(body, 'payload');
-  const expected = runtime.config.client.opHost;
+  const claims = await verifiedPayload(keys, token);
+  const expected = expectedIssuer(runtime);
   if (
     typeof claims.iss !== 'string' ||
-    (expected && trimIssuer(claims.iss) !== trimIssuer(expected))
+    (expected !== undefined && trimIssuer(claims.iss) !== trimIssuer(expected))
   ) {
     throw new LogoutTokenError('the logout_token iss is not the configured OP');
   }
@@ -242,12 +194,7 @@ async function verifyLogoutToken(
   if (typeof claims.exp === 'number' && claims.exp < now - 60) {
     throw new LogoutTokenError('the logout_token has expired');
   }
-  const events = claims.events;
-  if (
-    typeof events !== 'object' ||
-    events === null ||
-    typeof (events as Record<string, unknown>)[EVENT] !== 'object'
-  ) {
+  if (!isObject(claims.events) || !isObject(claims.events[BACKCHANNEL_LOGOUT_EVENT])) {
     throw new LogoutTokenError('the logout_token events do not hold the back-channel logout event');
   }
   if (typeof claims.sid !== 'string' && typeof claims.sub !== 'string') {
@@ -335,6 +282,61 @@ export async function handleBackchannelLogout(
 }
 
 /**
+ * `jti` keys taken, per `oxdAuth()` instance, with when they may be forgotten (ms since the
+ * epoch). Instances share what they know only through the `refreshLock` and the store.
+ */
+const takenByInstance = new WeakMap<OxdRuntime, Map<string, number>>();
+
+/**
+ * Takes a token's `jti` for this delivery, atomically where that is possible: at once within
+ * this instance (before any await, so two deliveries of one token cannot both pass), and
+ * across instances through the app's `refreshLock` when one is configured (Redis `SET NX`).
+ * Without a lock, instances see each other's deliveries only through the store's `jti`
+ * record (a read, then a write once the sessions ended). Resolves `undefined` when the token
+ * is taken already, else a function that gives it back (processing failed; the OP may retry).
+ */
+async function claimToken(
+  runtime: OxdRuntime,
+  jtiKey: string,
+): Promise<(() => Promise<void>) | undefined> {
+  const now = runtime.clock();
+  let taken = takenByInstance.get(runtime);
+  if (taken === undefined) {
+    taken = new Map();
+    takenByInstance.set(runtime, taken);
+  }
+  for (const [key, until] of taken) if (until <= now) taken.delete(key);
+  if (taken.has(jtiKey)) return undefined;
+  taken.set(jtiKey, now + JTI_TTL_MS);
+  const mine = taken;
+  const lock = runtime.refreshLock;
+  const lockKey = jtiKey.replace(/^express-oxd:/, '');
+  let owner: string | undefined;
+  const unclaim = async (): Promise<void> => {
+    mine.delete(jtiKey);
+    if (owner !== undefined) await lock?.release(lockKey, owner);
+  };
+  if (lock) {
+    try {
+      owner = await lock.acquire(lockKey, JTI_TTL_MS);
+    } catch (err) {
+      await unclaim();
+      throw err;
+    }
+    if (owner === undefined) return undefined;
+  }
+  return unclaim;
+}
+
+/** A rejection handler that gives a taken `jti` back, then rethrows. */
+function undo(unclaim: () => Promise<void>): (err: unknown) => Promise<never> {
+  return async (err) => {
+    await unclaim();
+    throw err;
+  };
+}
+
+/**
  * Ends the sessions a verified token names and answers 200. The `jti` is kept as used only
  * once they have ended, so a token whose processing failed can be sent again. `audience`:
  * the token's `aud`, when the client id was not known to check it (only records of logins
@@ -349,13 +351,20 @@ async function endSessionsOf(
 ): Promise<void> {
   const iss = trimIssuer(claims.iss as string);
   const jtiKey = recordKey('jti', iss, claims.jti as string);
-  if (await call((done) => store.get(jtiKey, done))) {
+  const unclaim = await claimToken(runtime, jtiKey);
+  if (!unclaim || (await call((done) => store.get(jtiKey, done)).catch(undo(unclaim)))) {
     debug('back-channel logout: refused a replayed jti');
     refuse(res, 'this logout_token was already used');
     return;
   }
-  const ended = await endMatchingLogins(runtime, store, claims, audience);
-  await call((done) => store.set(jtiKey, record(JTI_TTL_MS), done));
+  let ended: number;
+  try {
+    ended = await endMatchingLogins(runtime, store, claims, audience);
+    await call((done) => store.set(jtiKey, record(JTI_TTL_MS), done));
+  } catch (err) {
+    await unclaim();
+    throw err;
+  }
   debug('back-channel logout: %d login(s) ended', ended);
   res.setHeader('Cache-Control', 'no-store');
   res.statusCode = 200;

@@ -33,6 +33,7 @@ import { activeLogin } from './lifetime';
 import { livePendingLogins } from './login';
 import { queryOf, singleParam } from '../http/request';
 import { redirect } from '../http/response';
+import { expectedIssuer, sameIssuer } from './issuer';
 import type { OxdRuntime } from './runtime';
 import { isRefusal, tokensFromReply } from './tokens';
 import { underRequest } from '../telemetry';
@@ -70,26 +71,6 @@ const SILENT_LOGIN_ERRORS: ReadonlySet<string> = new Set([
   'consent_required',
   'account_selection_required',
 ]);
-
-/** `https://op/` and `https://op` name the same issuer. */
-function sameIssuer(a: string, b: string): boolean {
-  const trim = (value: string) => (value.endsWith('/') ? value.slice(0, -1) : value);
-  return trim(a) === trim(b);
-}
-
-/**
- * The issuer a callback's `iss` (RFC 9207) must name: the configured OP, by `op_host` or
- * by the location of its discovery document.
- */
-function expectedIssuer(runtime: OxdRuntime): string | undefined {
-  const { opHost, opConfigurationEndpoint } = runtime.config.client;
-  if (opHost) return opHost;
-  const suffix = '/.well-known/openid-configuration';
-  if (opConfigurationEndpoint?.endsWith(suffix)) {
-    return opConfigurationEndpoint.slice(0, -suffix.length);
-  }
-  return undefined;
-}
 
 /**
  * The OP refused the authorization code (unknown, expired, used, or issued to another login):

@@ -9,6 +9,7 @@ import { resolveClient } from '../client-from-config';
 import { resolveConfig, type ConfigInput } from '../config/resolve';
 import type { OxdConfig } from '../config/types';
 import { OxdConfigError } from '../errors';
+import { routePathOf } from '../http/path';
 import { isSafeReturnTo } from '../http/return-to';
 import type { Logger } from '../logger';
 import type { OxdClient } from '../oxd/client';
@@ -23,7 +24,6 @@ import {
   positiveSeconds,
   routePath,
   stringList,
-  trimSlash,
 } from '../option-check';
 import { extraParams, isExtraParamName } from './login-params';
 import type { RefreshLock } from './refresh-lock';
@@ -76,7 +76,7 @@ function routeOption(value: unknown, key: string, fallback: Route | undefined): 
   if (value === undefined) return fallback;
   if (value === false) return undefined;
   const path = routePath(value, key, isSafeReturnTo, fail, ROUTE_MESSAGE) as string;
-  return { path, absolute: false };
+  return { path: routePathOf(path), absolute: false };
 }
 
 const ROUTE_MESSAGE =
@@ -89,7 +89,7 @@ function pathOfUri(uri: string, key: string): Route {
   } catch {
     throw new OxdConfigError(`${key} ${JSON.stringify(uri)} is not an absolute URL`, { key });
   }
-  return { path: trimSlash(url.pathname), absolute: true };
+  return { path: routePathOf(url.pathname), absolute: true };
 }
 
 function resolveRoutes(value: unknown, config: OxdConfig): ResolvedOptions['routes'] {

@@ -17,9 +17,14 @@ import { startLogin } from './login';
 import type { LoginOptions } from './login-params';
 import { hasSilentCookie, markSilentLoginTried } from './silent-login';
 import { finishLogout, registeredPostLogoutUri, startLogout } from './logout';
-import { trimSlash } from '../option-check';
+import {
+  crossSiteLogoutError,
+  logoutRequestVerdict,
+  sendLogoutConfirmation,
+} from './logout-request';
 import { resolveOptions, type OxdAuthOptions, type Route } from './options';
-import { pathOf, queryOf, singleParam, wantsHtml } from '../http/request';
+import { originFormTarget, routePathOf, routePathOfRequest } from '../http/path';
+import { queryOf, singleParam, wantsHtml } from '../http/request';
 import { createRuntime, type OxdRuntime } from './runtime';
 import { traced } from '../report';
 import type { OperationName } from '../telemetry';
@@ -116,11 +121,11 @@ function routeMatcher(
     if (route) routes.push([route, name]);
   }
   return (url, originalUrl) => {
-    const local = trimSlash(pathOf(url));
+    const local = routePathOfRequest(url);
     let full: string | undefined;
     for (const [route, name] of routes) {
       if (route.absolute) {
-        full ??= trimSlash(pathOf(originalUrl ?? url));
+        full ??= routePathOfRequest(originalUrl ?? url);
         if (route.path === full) return name;
       } else if (route.path === local) {
         return name;
@@ -145,10 +150,10 @@ function postLogoutLanding(
     if (current !== uri) {
       uri = current;
       path = URL.canParse(current ?? '')
-        ? trimSlash(new URL(current as string).pathname)
+        ? routePathOf(new URL(current as string).pathname)
         : undefined;
     }
-    return path !== undefined && path === trimSlash(pathOf(originalUrl ?? url));
+    return path !== undefined && path === routePathOfRequest(originalUrl ?? url);
   };
 }
 
@@ -178,7 +183,7 @@ async function trySilentLogin(
       runtime,
       req,
       res,
-      { returnTo: req.originalUrl ?? req.url ?? '/', prompt: 'none' },
+      { returnTo: originFormTarget(req.originalUrl ?? req.url) ?? '/', prompt: 'none' },
       true,
     );
     debug('silent login: trying prompt=none');
@@ -202,7 +207,7 @@ export function oxdAuth(options: string | OxdAuthOptions): OxdAuthHandler {
   const matchBackchannel = (url: string, originalUrl: string | undefined): boolean => {
     if (!backchannel) return false;
     return (
-      trimSlash(pathOf(backchannel.absolute ? (originalUrl ?? url) : url)) === backchannel.path
+      routePathOfRequest(backchannel.absolute ? (originalUrl ?? url) : url) === backchannel.path
     );
   };
   const isPostLogoutLanding = postLogoutLanding(runtime);
@@ -221,6 +226,10 @@ export function oxdAuth(options: string | OxdAuthOptions): OxdAuthHandler {
     attachContext(runtime, request, res, url, originalUrl);
     if (method === 'GET') {
       const name = match(url, originalUrl);
+      if (name === 'logout' && logoutRequestVerdict(runtime, req, 'GET') === 'confirm') {
+        sendLogoutConfirmation(req, res);
+        return;
+      }
       if (name !== undefined) {
         traced(OPERATIONS[name], request, runtime, () => run(name, runtime, request, res)).catch(
           next,
@@ -234,11 +243,23 @@ export function oxdAuth(options: string | OxdAuthOptions): OxdAuthHandler {
         }, next);
         return;
       }
-    } else if (method === 'POST' && opKeys && matchBackchannel(url, originalUrl)) {
-      traced('backchannel_logout', request, runtime, (span) =>
-        handleBackchannelLogout(runtime, opKeys, request, res, span),
-      ).catch(next);
-      return;
+    } else if (method === 'POST') {
+      if (opKeys && matchBackchannel(url, originalUrl)) {
+        traced('backchannel_logout', request, runtime, (span) =>
+          handleBackchannelLogout(runtime, opKeys, request, res, span),
+        ).catch(next);
+        return;
+      }
+      if (match(url, originalUrl) === 'logout') {
+        if (logoutRequestVerdict(runtime, req, 'POST') === 'refuse') {
+          next(crossSiteLogoutError());
+          return;
+        }
+        traced(OPERATIONS.logout, request, runtime, () =>
+          run('logout', runtime, request, res),
+        ).catch(next);
+        return;
+      }
     }
     next();
   };

@@ -11,6 +11,7 @@ import { claimHoldsAll, hasClaimValue, type Claims } from '../claims';
 import { checkKeys, type Fail, failFor, optionalBoolean, optionalFunction } from '../option-check';
 import { attachedRuntime, loginRouteUrl } from './context';
 import { renderOxdError } from './error-page';
+import { originFormTarget } from '../http/path';
 import { activeLogin } from './lifetime';
 import { wantsHtml } from '../http/request';
 import { redirect } from '../http/response';
@@ -120,7 +121,7 @@ function notLoggedIn(
     return;
   }
   if (redirectOption ?? wantsHtml(req)) {
-    const returnTo = safeReturnTo(req.originalUrl ?? req.url);
+    const returnTo = safeReturnTo(originFormTarget(req.originalUrl ?? req.url));
     const context = req.oxd;
     if (context === undefined) {
       next(err);

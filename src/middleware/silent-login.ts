@@ -11,9 +11,15 @@ export function hasSilentCookie(req: IncomingMessage): boolean {
   return typeof header === 'string' && header.split(/;\s*/).includes(`${SILENT_LOGIN_COOKIE}=1`);
 }
 
-/** Sets the cookie (no expiry: it ends with the browser session), keeping other cookies. */
+/**
+ * Sets the cookie (no expiry: it ends with the browser session), keeping other cookies. It is
+ * `Secure` when the request came over TLS: Express's `req.secure` (which honours `trust proxy`
+ * behind a TLS-terminating proxy), else the socket's own TLS.
+ */
 export function markSilentLoginTried(req: IncomingMessage, res: ServerResponse): void {
-  const secure = (req.socket as { encrypted?: boolean }).encrypted === true;
+  const secure =
+    (req as { secure?: unknown }).secure === true ||
+    (req.socket as { encrypted?: boolean }).encrypted === true;
   const cookie = `${SILENT_LOGIN_COOKIE}=1; Path=/; HttpOnly; SameSite=Lax${secure ? '; Secure' : ''}`;
   const current = res.getHeader('Set-Cookie');
   const list = current === undefined ? [] : Array.isArray(current) ? current : [String(current)];

@@ -25,7 +25,7 @@ import {
 } from '../errors';
 import { OXD_SETTINGS } from '../config/settings';
 import { consoleLogger, type Logger } from '../logger';
-import { type Fail, failFor, MAX_TIMER_MS } from '../option-check';
+import { type Fail, failFor } from '../option-check';
 import { encodeFrame } from './framing';
 import { Connection, type Job, type PoolSide } from './socket-connection';
 import { transportClosedError, type OxdReply, type OxdRequest, type Transport } from './transport';
@@ -86,15 +86,17 @@ function closedError(): OxdError {
   return transportClosedError('socket');
 }
 
-function positive(value: number | undefined, fallback: number, key: string, integer: boolean) {
-  const resolved = value ?? fallback;
-  if (!(resolved > 0 && resolved <= MAX_TIMER_MS) || (integer && !Number.isInteger(resolved))) {
-    fail(
-      key,
-      `must be a positive ${integer ? 'integer' : 'number'} up to ${MAX_TIMER_MS}, got ${String(value)}`,
-    );
-  }
-  return resolved;
+type TableNumber = keyof typeof SOCKET_TRANSPORT_DEFAULTS;
+
+/**
+ * A number option of the transport, checked by the settings table's own parser (the same
+ * range as the INI setting it comes from); the table's default when it is absent.
+ */
+function fromTable(options: SocketTransportOptions, key: TableNumber): number {
+  const value = options[key];
+  if (value === undefined) return SOCKET_TRANSPORT_DEFAULTS[key];
+  if (typeof value !== 'number') fail(key, `must be a number, got ${String(value)}`);
+  return OXD_SETTINGS[key].parse(value, (problem) => fail(key, problem));
 }
 
 /** {@link Transport} for oxd-server 3.x over its length-prefixed socket protocol. */
@@ -126,21 +128,11 @@ export class SocketTransport implements Transport {
     if (!Number.isInteger(options.port) || options.port < 1 || options.port > 65535) {
       fail('port', `must be an integer from 1 to 65535, got ${String(options.port)}`);
     }
-    const defaults = SOCKET_TRANSPORT_DEFAULTS;
     this.host = options.host;
     this.port = options.port;
-    this.poolSize = positive(options.poolSize, defaults.poolSize, 'poolSize', true);
-    this.responseTimeoutMs = positive(
-      options.responseTimeoutMs,
-      defaults.responseTimeoutMs,
-      'responseTimeoutMs',
-      false,
-    );
-    const maxQueued = options.maxQueued ?? defaults.maxQueued;
-    if (!Number.isInteger(maxQueued) || maxQueued < 0) {
-      fail('maxQueued', `must be an integer of 0 or more, got ${String(options.maxQueued)}`);
-    }
-    this.maxQueued = maxQueued;
+    this.poolSize = fromTable(options, 'poolSize');
+    this.responseTimeoutMs = fromTable(options, 'responseTimeoutMs');
+    this.maxQueued = fromTable(options, 'maxQueued');
     this.logger = options.logger ?? consoleLogger;
     const open = options.connect ?? ((host, port) => netConnect({ host, port }));
     this.open = (host, port) => {
@@ -157,12 +149,7 @@ export class SocketTransport implements Transport {
     watchPool(this.gauge);
     this.side = {
       where: `${options.host}:${options.port}`,
-      connectTimeoutMs: positive(
-        options.connectTimeoutMs,
-        defaults.connectTimeoutMs,
-        'connectTimeoutMs',
-        false,
-      ),
+      connectTimeoutMs: fromTable(options, 'connectTimeoutMs'),
       release: (connection) => this.release(connection),
       remove: (connection) => this.remove(connection),
     };

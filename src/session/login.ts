@@ -2,7 +2,7 @@
  * The stored login: what `oxdAuth()` keeps under `req.session.oxd` (tokens, and the user's
  * claims only when the ID token does not hold them), and the claims derived from it on access.
  */
-import { claimString, normaliseClaims, type Claims } from '../claims';
+import { claimString, isClaimName, normaliseClaims, setClaim, type Claims } from '../claims';
 
 /** Tokens of the logged-in user, wire names as oxd returns them. */
 export interface OxdSessionTokens {
@@ -120,7 +120,9 @@ export function jwtPayloadClaims(jwt: string | undefined): Claims | undefined {
 function userClaimsOf(idTokenClaims: Claims): Claims {
   const claims: Claims = {};
   for (const name of Object.keys(idTokenClaims)) {
-    if (!ID_TOKEN_ONLY_CLAIMS.has(name)) claims[name] = idTokenClaims[name];
+    if (!ID_TOKEN_ONLY_CLAIMS.has(name) && isClaimName(name)) {
+      setClaim(claims, name, idTokenClaims[name]);
+    }
   }
   return claims;
 }

@@ -27,9 +27,9 @@ import {
   optionalBoolean,
   optionalFunction,
   routePath,
-  trimSlash,
 } from '../option-check';
-import { pathOf, queryOf, singleParam } from '../http/request';
+import { routePathOf, routePathOfRequest } from '../http/path';
+import { queryOf, singleParam } from '../http/request';
 import { redirect } from '../http/response';
 import { isSafeReturnTo, safeReturnTo } from '../http/return-to';
 import type { OxdClient, OxdClientOptions } from '../oxd/client';
@@ -160,7 +160,7 @@ export function umaClaims(options: UmaClaimsOptions): UmaClaimsHandler {
     );
   }
   let route: { path: string; absolute: boolean } | undefined = {
-    path: trimSlash(redirectUrl.pathname),
+    path: routePathOf(redirectUrl.pathname),
     absolute: true,
   };
   if (options.route === false) route = undefined;
@@ -172,7 +172,7 @@ export function umaClaims(options: UmaClaimsOptions): UmaClaimsHandler {
       fail,
       'must be a path starting with "/" (no query, no fragment), or false',
     );
-    route = { path: path as string, absolute: false };
+    route = { path: routePathOf(path as string), absolute: false };
   }
   optionalFunction(options.clock, 'clock', fail);
   const clock = (options.clock as (() => number) | undefined) ?? Date.now;
@@ -232,14 +232,8 @@ export function umaClaims(options: UmaClaimsOptions): UmaClaimsHandler {
   const handleReturn = async (req: OxdIncomingMessage, res: ServerResponse): Promise<void> => {
     const session = requireSession(req);
     const query = queryOf(req.url);
-    const error = singleParam(query, 'error');
-    if (error !== undefined) {
-      throw new OxdAuthError(
-        ERROR_CODES.OP_ERROR,
-        `The UMA authorization server did not complete claims gathering: ${error}`,
-        { status: 400, opError: error },
-      );
-    }
+    // The state first, as the login callback does: the text of an `error` is shown only on
+    // a redirect this session asked for.
     const state = singleParam(query, 'state');
     const data = session.oxdUma ?? {};
     const pending = livePending<PendingUmaClaims>(data.pending, clock(), PENDING_CLAIMS_TTL_MS);
@@ -253,6 +247,14 @@ export function umaClaims(options: UmaClaimsOptions): UmaClaimsHandler {
     const rest = pending.filter((p) => p !== entry);
     session.oxdUma = { ...data, pending: rest.length > 0 ? rest : undefined };
     await saveSession(session);
+    const error = singleParam(query, 'error');
+    if (error !== undefined) {
+      throw new OxdAuthError(
+        ERROR_CODES.OP_ERROR,
+        `The UMA authorization server did not complete claims gathering: ${error}`,
+        { status: 400, opError: error },
+      );
+    }
     const ticket = singleParam(query, 'ticket');
     if (!ticket) {
       throw new OxdAuthError(
@@ -287,7 +289,7 @@ export function umaClaims(options: UmaClaimsOptions): UmaClaimsHandler {
 
   const matches = (req: OxdIncomingMessage): boolean => {
     if (!route || req.method !== 'GET') return false;
-    const path = trimSlash(pathOf(route.absolute ? (req.originalUrl ?? req.url) : req.url));
+    const path = routePathOfRequest(route.absolute ? (req.originalUrl ?? req.url) : req.url);
     return path === route.path;
   };
 

@@ -19,7 +19,7 @@ import {
   optionalFunction,
   wholeNumber,
 } from '../option-check';
-import { pathOf } from '../http/request';
+import { requestPath } from '../http/path';
 import { sendJson } from '../http/response';
 import type { OxdClient, OxdClientOptions } from '../oxd/client';
 import type { UmaRsCheckAccessResult } from '../oxd/commands';
@@ -244,7 +244,18 @@ export function umaProtect(
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
-    const match = table.match(pathOf(req.url), req.method ?? 'GET');
+    const path = requestPath(req.url);
+    if (path === undefined) {
+      // What the handlers behind would make of it is unclear: refused, never passed unchecked.
+      sendJson(res, 400, {
+        error: 'invalid_request',
+        error_description:
+          'The request path cannot be normalised (a malformed or encoded "/" escape, a NUL, ' +
+          'or ".." above the root).',
+      });
+      return false;
+    }
+    const match = table.match(path, req.method ?? 'GET');
     if (!match) return true;
     const rpt = bearerRpt(req.headers.authorization);
     const key = rpt === '' ? undefined : DecisionCache.key(rpt, match.path, match.method);

@@ -67,6 +67,8 @@ test('a smoke run of the bench prints the table and writes RESULTS.md and the ch
     'HTTPS, keep-alive',
     'HTTPS, new TLS connection per command',
     'MemoryStore, 1,000 sessions',
+    'default settings (pool_size 4)',
+    'pool_size 16',
   ]) {
     expect(run.stdout).toContain(row);
   }
@@ -75,11 +77,16 @@ test('a smoke run of the bench prints the table and writes RESULTS.md and the ch
     run.stdout,
   );
   expect(Number(stored?.[1]?.replace(/,/g, ''))).toBeLessThanOrEqual(1300);
+  // Every login of the smoke run's burst (5 at once, default settings) succeeded.
+  expect(run.stdout).toMatch(
+    /5 simultaneous logins, default settings\s*\|\s*all succeed\s*\|\s*5\/5 /,
+  );
 
   const markdown = await readFile(join(out, 'RESULTS.md'), 'utf8');
   expect(markdown).toContain('# Benchmark results');
   expect(markdown).toContain('](results.svg)');
   expect(markdown).toContain('| express-oxd requireAuth');
+  expect(markdown).toContain('## Login burst: 5 simultaneous logins at one app');
   const svg = await readFile(join(out, 'results.svg'), 'utf8');
   expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
   expect(svg).toContain('express-oxd requireAuth');
@@ -103,3 +110,24 @@ test('without --write a smoke run leaves the tracked results and BENCH_OUT alone
   }
   expect(await trackedResults()).toEqual(tracked);
 }, 90_000);
+
+/**
+ * 150 logins at once put more than 100 commands in the socket queue of the app's oxd client:
+ * at the default settings every one of them must still succeed, not get OXD_BUSY.
+ */
+test('BENCH_ONLY=burst runs the login bursts alone, every login succeeding', async () => {
+  const tracked = await trackedResults();
+  const run = await runBench([], { BENCH_ONLY: 'burst', BENCH_BURST: '150' });
+  expect(run.stderr).not.toContain('bench failed');
+  expect(run.code).toBe(0);
+  const row =
+    /\| default settings \(pool_size 4\)\s*\|\s*150\s*\|\s*(\d+)\s*\|\s*([^|]*?)\s*\|/.exec(
+      run.stdout,
+    );
+  expect(row?.slice(1)).toEqual(['150', 'none']);
+  expect(run.stdout).toMatch(
+    /150 simultaneous logins, default settings\s*\|\s*all succeed\s*\|\s*150\/150 .*\| met \|/,
+  );
+  expect(run.stdout).not.toContain('express-oxd requireAuth');
+  expect(await trackedResults()).toEqual(tracked);
+}, 180_000);

@@ -1,7 +1,8 @@
 /**
  * The demo site in a real browser: headless Chromium logs in at the local OP over HTTPS,
- * reads the claims, updates the site registration, logs out at the OP, and is sent to the
- * login again by a protected page. Once over oxd's socket and once over its HTTPS API.
+ * reads the claims, is refused the site registration page (not an administrator), logs out
+ * at the OP, is sent to the login again by a protected page, and there the administrator
+ * logs in and updates the site registration. Once over oxd's socket and once over its HTTPS API.
  * Screenshots of every step land in test-artifacts/demo/.
  */
 import { mkdir, readdir, rm } from 'node:fs/promises';
@@ -58,7 +59,7 @@ describe.each(dialects)('demo site over oxd $name', ({ name, args }) => {
     });
   }
 
-  test('logs in at the OP, shows the claims, updates the site, logs out and asks for login again', async () => {
+  test('logs in at the OP, shows the claims, logs out, asks for login again; the administrator updates the site', async () => {
     const { page } = browser!;
     const site = new URL(demo!.url);
     expect(demo!.username).toBeDefined();
@@ -99,47 +100,13 @@ describe.each(dialects)('demo site over oxd $name', ({ name, args }) => {
     await expect(page.locator('.site-header').textContent()).resolves.toContain('Jane Doe');
     await snap(page, 'claims');
 
-    // Update the registration; keep the post-logout URI so logout still lands here.
-    await page.click('nav >> text=Update site');
-    await page.waitForURL((url) => url.pathname === '/update-site');
-    await expect(page.inputValue('#postLogoutRedirectUri')).resolves.toBe(`${site.origin}/`);
-    await page.fill('#contacts', 'admin@example.com');
-    await snap(page, 'update-form');
-    await page.click('button[type=submit]');
-    await page.waitForSelector('#update-result');
-    await expect(page.locator('#update-result').textContent()).resolves.toContain('Site updated');
-    await expect(page.inputValue('#contacts')).resolves.toBe('admin@example.com');
-    await snap(page, 'update-done');
-
-    // A value the browser would refuse, sent anyway: the server checks it too.
-    await page.$eval('form.form', (form) => form.setAttribute('novalidate', ''));
-    await page.fill('#contacts', 'not-an-address');
-    await page.click('button[type=submit]');
-    await page.waitForSelector('#contacts-error');
-    await expect(page.locator('#update-result').count()).resolves.toBe(0);
-    await snap(page, 'update-invalid');
-
-    // A redirect URI carrying credentials is refused, whatever the browser lets through.
-    await page.fill('#contacts', 'admin@example.com');
-    await page.fill('#postLogoutRedirectUri', `https://user:secret@${site.host}/`);
-    await page.click('button[type=submit]');
-    await page.waitForSelector('#postLogoutRedirectUri-error');
-    await expect(page.locator('#postLogoutRedirectUri-error').textContent()).resolves.toContain(
-      'user name and password',
-    );
-    await expect(page.locator('#update-result').count()).resolves.toBe(0);
-    await snap(page, 'update-credentials-refused');
-
-    // A form whose CSRF token is not the session's is refused before oxd is asked.
-    await page.goto(new URL('/update-site', site).href);
-    await page.$eval('input[name=_csrf]', (input) => input.setAttribute('value', 'forged'));
-    await page.fill('#contacts', 'mallory@example.com');
-    await page.click('button[type=submit]');
-    await page.waitForSelector('#error-title');
-    await expect(page.locator('#error-title').textContent()).resolves.toContain('form has expired');
-    await snap(page, 'csrf-rejected');
-    await page.goto(new URL('/update-site', site).href);
-    await expect(page.inputValue('#contacts')).resolves.toBe('admin@example.com');
+    // The site registration is for administrators: no link, and the page answers 403.
+    await expect(page.locator('nav >> text=Update site').count()).resolves.toBe(0);
+    const refused = await page.goto(new URL('/update-site', site).href);
+    expect(refused?.status()).toBe(403);
+    await expect(page.locator('#error-title').textContent()).resolves.toContain('Not allowed');
+    await snap(page, 'update-forbidden');
+    await page.goto(new URL('/claims', site).href);
 
     // Logout: the OP asks for confirmation, then sends the browser back home.
     await page.click('.account >> text=Log out');
@@ -156,6 +123,61 @@ describe.each(dialects)('demo site over oxd $name', ({ name, args }) => {
     await page.waitForSelector('#username');
     expect(new URL(page.url()).origin).not.toBe(site.origin);
     await snap(page, 'login-required');
+
+    // The administrator logs in there and changes the registration.
+    const admin = /Administrator \(may update the site registration\): (\S+) \/ (\S+)/.exec(
+      demo!.output(),
+    );
+    expect(admin).not.toBeNull();
+    await page.fill('#username', admin![1]!);
+    await page.fill('#password', admin![2]!);
+    await page.click('#login');
+    await page.waitForURL((url) => url.origin === site.origin && url.pathname === '/claims');
+    await expect(page.locator('.site-header').textContent()).resolves.toContain('Ada Admin');
+
+    // Update the registration; keep the post-logout URI so logout still lands here.
+    await page.click('nav >> text=Update site');
+    await page.waitForURL((url) => url.pathname === '/update-site');
+    await expect(page.inputValue('#postLogoutRedirectUri')).resolves.toBe(`${site.origin}/`);
+    await page.fill('#contacts', 'admin@example.com');
+    await snap(page, 'update-form');
+    await page.click('form.form button[type=submit]');
+    await page.waitForSelector('#update-result');
+    await expect(page.locator('#update-result').textContent()).resolves.toContain('Site updated');
+    await expect(page.inputValue('#contacts')).resolves.toBe('admin@example.com');
+    await snap(page, 'update-done');
+
+    // A value the browser would refuse, sent anyway: the server checks it too.
+    await page.$eval('form.form', (form) => form.setAttribute('novalidate', ''));
+    await page.fill('#contacts', 'not-an-address');
+    await page.click('form.form button[type=submit]');
+    await page.waitForSelector('#contacts-error');
+    await expect(page.locator('#update-result').count()).resolves.toBe(0);
+    await snap(page, 'update-invalid');
+
+    // A redirect URI carrying credentials is refused, whatever the browser lets through.
+    await page.fill('#contacts', 'admin@example.com');
+    await page.fill('#postLogoutRedirectUri', `https://user:secret@${site.host}/`);
+    await page.click('form.form button[type=submit]');
+    await page.waitForSelector('#postLogoutRedirectUri-error');
+    await expect(page.locator('#postLogoutRedirectUri-error').textContent()).resolves.toContain(
+      'user name and password',
+    );
+    await expect(page.locator('#update-result').count()).resolves.toBe(0);
+    await snap(page, 'update-credentials-refused');
+
+    // A form whose CSRF token is not the session's is refused before oxd is asked.
+    await page.goto(new URL('/update-site', site).href);
+    await page.$eval('form.form input[name=_csrf]', (input) =>
+      input.setAttribute('value', 'forged'),
+    );
+    await page.fill('#contacts', 'mallory@example.com');
+    await page.click('form.form button[type=submit]');
+    await page.waitForSelector('#error-title');
+    await expect(page.locator('#error-title').textContent()).resolves.toContain('form has expired');
+    await snap(page, 'csrf-rejected');
+    await page.goto(new URL('/update-site', site).href);
+    await expect(page.inputValue('#contacts')).resolves.toBe('admin@example.com');
 
     // Including the OP's front-channel logout iframe, which loads the demo's logout route.
     expect(violations).toEqual([]);

@@ -29,7 +29,13 @@ const { explainError, CsrfError }: Errors = require('../../demo-app/errors');
 const HOSTILE = '<script>alert("x")</script>&\'';
 const ESCAPED = '&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#39;';
 
-const user = { name: HOSTILE, email: 'jane@example.com', sub: '1', logoutHref: '/logout' };
+const user = {
+  name: HOSTILE,
+  email: 'jane@example.com',
+  sub: '1',
+  logoutHref: '/logout',
+  csrfToken: 'token"<',
+};
 
 test('claims page - escapes claim names and values and lists every claim', () => {
   const html = views.claimsPage({
@@ -49,7 +55,11 @@ test('home page - shows a login link when logged out and the name when logged in
   expect(out).not.toContain('Signed in as');
   const inside = views.homePage({ user, site: undefined });
   expect(inside).toContain(`Signed in as <span class="user-name">${ESCAPED}</span>`);
-  expect(inside).toContain('href="/logout"');
+  // Logging out is a POST (a link could be followed from any other site), with the token.
+  expect(inside).toContain('<form class="inline-form" method="post" action="/logout">');
+  expect(inside).toContain('<form class="inline-form" method="post" action="/logout/here">');
+  expect(inside).toContain('name="_csrf" value="token&quot;&lt;"');
+  expect(inside).not.toContain('href="/logout');
   expect(inside).not.toContain('<script>');
 });
 
@@ -128,6 +138,7 @@ describe('explainError', () => {
       ...explainError({
         code: 'OXD_CONFIG_INVALID',
         status: 500,
+        expose: true,
         message: HOSTILE,
       } as unknown as Error),
     });
@@ -135,4 +146,20 @@ describe('explainError', () => {
     expect(html).toContain('<code>OXD_CONFIG_INVALID</code>');
     expect(html).not.toContain('<script>');
   });
+
+  test.each([
+    ['oxd unreachable', 'OXD_TRANSPORT_FAILED', 503],
+    ['a bad setting', 'OXD_CONFIG_INVALID', 500],
+    ['oxd refused a command', 'OXD_COMMAND_FAILED', 502],
+  ])(
+    'an error page for %s - leaves out a message the error does not expose',
+    (_label, code, status) => {
+      const secret = 'connect ECONNREFUSED 10.20.30.40:8099 reading /srv/site/secret.cfg';
+      const err = { code, status, expose: false, message: secret, error: 'e', command: 'c' };
+      const html = views.errorPage({ user: undefined, ...explainError(err) });
+      expect(html).not.toContain('10.20.30.40');
+      expect(html).not.toContain('secret.cfg');
+      expect(html).toContain(`<code>${code}</code>`);
+    },
+  );
 });

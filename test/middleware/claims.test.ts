@@ -1,4 +1,5 @@
 import { claimHoldsAll, claimString, hasClaimValue, normaliseClaims } from '../../src/claims';
+import { loginClaims, loginIdTokenClaims } from '../../src/session';
 
 describe('claim normalisation', () => {
   test('unwraps the one-element lists oxd 3.x sends', () => {
@@ -113,5 +114,30 @@ describe('claim checks', () => {
 
   test('claimHoldsAll fails for a missing claim', () => {
     expect(claimHoldsAll(claims, 'missing', ['x'])).toBe(false);
+  });
+});
+
+describe('claim names that reach the prototype', () => {
+  const hostile = JSON.parse(
+    '{"sub": "u1", "__proto__": {"role": "admin"}, "constructor": {"x": 1}, "prototype": [2]}',
+  ) as unknown;
+
+  test('are dropped, and the claims keep the ordinary object prototype', () => {
+    const claims = normaliseClaims(hostile);
+    expect(Object.getPrototypeOf(claims)).toBe(Object.prototype);
+    expect(Object.keys(claims)).toEqual(['sub']);
+    expect(claims.role).toBeUndefined();
+    expect(hasClaimValue(claims, 'role', 'admin')).toBe(false);
+  });
+
+  test('do not reach the user claims read from an ID token', () => {
+    const payload = Buffer.from(
+      '{"iss":"https://op","sub":"u1","__proto__":{"role":"admin"}}',
+    ).toString('base64url');
+    const login = { tokens: { access_token: 'a', id_token: `e30.${payload}.sig` } };
+    const user = loginClaims(login);
+    expect(Object.getPrototypeOf(user)).toBe(Object.prototype);
+    expect(user.role).toBeUndefined();
+    expect(loginIdTokenClaims(login)?.role).toBeUndefined();
   });
 });

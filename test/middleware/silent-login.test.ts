@@ -2,11 +2,13 @@
  * `silentLogin`: one `prompt=none` try per browser session for anonymous visitors of HTML
  * pages, against the local OP and oxd, in Express 5, Express 4 and Connect.
  */
+import express5 from 'express';
+import session from 'express-session';
 import request from 'supertest';
 import { oxdAuth } from '../../src';
 import { useLocalStack } from '../helpers/local-stack';
 import { OpCookieJar, resumeOpSession } from '../../src/testing/op-login';
-import { buildApp, FRAMEWORKS, type Framework } from '../fixtures/apps';
+import { buildApp, express4, FRAMEWORKS, type Framework } from '../fixtures/apps';
 import { appPath, clientFor, configFor, HTML, logIn, type Agent } from '../helpers/stack-fixture';
 
 const USER_SUB = '248289761001';
@@ -85,5 +87,34 @@ describe.each(FRAMEWORKS)('%s', (framework) => {
   test('off by default', async () => {
     const page = await agentFor(framework, false).get('/').set('Accept', HTML);
     expect(page.status).toBe(200);
+  });
+});
+
+describe.each([
+  ['express5', express5],
+  ['express4', express4],
+] as const)('%s behind a TLS-terminating proxy', (_name, makeExpress) => {
+  function silentCookie(trustProxy: boolean, forwardedProto: string | undefined) {
+    const app = makeExpress();
+    if (trustProxy) app.set('trust proxy', 'loopback');
+    app.use(session({ secret: 'silent cookie test', resave: false, saveUninitialized: false }));
+    app.use(oxdAuth({ config: configFor(stack, 'socket'), client: newSite(), silentLogin: true }));
+    app.get('/', (_req, res) => res.send('home'));
+    const call = request(app).get('/').set('Accept', HTML);
+    if (forwardedProto) call.set('X-Forwarded-Proto', forwardedProto);
+    return call.then((answer) => {
+      expect(answer.status).toBe(302);
+      const cookies = [answer.headers['set-cookie'] ?? []].flat() as string[];
+      return cookies.find((cookie) => cookie.startsWith('express-oxd.silent='));
+    });
+  }
+
+  test('with trust proxy and X-Forwarded-Proto: https, the silent-login cookie is Secure', async () => {
+    expect(await silentCookie(true, 'https')).toMatch(/; Secure(;|$)/);
+  });
+
+  test('without trust proxy, or over plain http, it is not (the header is not believed)', async () => {
+    expect(await silentCookie(false, 'https')).not.toMatch(/Secure/);
+    expect(await silentCookie(true, undefined)).not.toMatch(/Secure/);
   });
 });

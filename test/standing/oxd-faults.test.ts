@@ -203,8 +203,10 @@ interface Expected {
   code: string;
   error: string;
   title: string;
-  /** Status of a refresh that meets the fault (it keeps the login either way). */
+  /** Status of a refresh that meets the fault. */
   refreshStatus: number;
+  /** The refresh ends the login (oxd answered it with an error) instead of keeping it. */
+  refreshEndsLogin?: boolean;
 }
 
 const UNAVAILABLE = { error: 'oxd_unavailable', title: 'Login is unavailable' };
@@ -236,13 +238,25 @@ const tooLarge: Expected = {
   ...PROTOCOL,
   refreshStatus: 502,
 };
-/** oxd answered with an error: the login fails (502); a refresh counts it as an outage (503). */
+/**
+ * oxd answered with an error: the login fails (502). A refresh of an expired access token that
+ * oxd answers with any error ends the login (an API client gets 401): every oxd release answers
+ * a refresh token the OP refused with `internal_error` (3.x `CommandResponse.INTERNAL_ERROR_RESPONSE`,
+ * 4.x HTTP 500 from `HttpException.internalError()`, in `GetAccessTokenByRefreshTokenOperation`),
+ * so an error answer cannot be told from a refused token.
+ */
+const commandFailedLogin = { status: 502, code: ERROR_CODES.COMMAND_FAILED, ...COMMAND };
 const commandFailed: Expected = {
-  status: 502,
-  code: ERROR_CODES.COMMAND_FAILED,
-  ...COMMAND,
-  refreshStatus: 503,
+  ...commandFailedLogin,
+  refreshStatus: 401,
+  refreshEndsLogin: true,
 };
+/**
+ * An answer from in front of oxd saying oxd could not be reached (a gateway's 502/503/504, or
+ * the 3.x https-extension's 500 when its oxd-server is down, `RestResource`): the login fails
+ * (502), and a refresh counts it as an outage (503) that keeps the login.
+ */
+const unreachableBehindHttp: Expected = { ...commandFailedLogin, refreshStatus: 503 };
 
 /**
  * What the user sees with `transport` in place of oxd: the login page and JSON answer, and a
@@ -275,6 +289,12 @@ async function expectFault(kind: Kind, transport: Transport, expected: Expected)
     app.offset.ms = 0;
   }
   app.switcher.current = app.switcher.real;
+  if (expected.refreshEndsLogin === true) {
+    // The login is gone even with oxd back; the user logs in again.
+    const ended = await app.agent.get('/profile').set('Accept', JSON_ACCEPT);
+    expect(ended.status).toBe(401);
+    expect((await logIn(app.agent, stack)).status).toBe(302);
+  }
   const profile = await app.agent.get('/profile').set('Accept', JSON_ACCEPT);
   expect(profile.status).toBe(200);
   expect(profile.body.user.email).toBe('jane.doe@example.com');
@@ -419,7 +439,7 @@ describe('HTTPS transport: a faulty oxd', () => {
     ['502 from a proxy', json(502, '<html><body>Bad Gateway</body></html>', 'text/html')],
     ['503 JSON', json(503, { code: 503, message: 'Service Unavailable' })],
   ])('https 5xx - oxd answers %s', async (_name, fault) => {
-    await expectFault('https4', scriptedHttps(fault), commandFailed);
+    await expectFault('https4', scriptedHttps(fault), unreachableBehindHttp);
   });
 
   test('https untrusted certificate - the login page says the service is unavailable', async () => {

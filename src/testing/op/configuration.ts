@@ -16,7 +16,11 @@ export const INTERACTION_PATH = '/interaction/';
 /** Scopes beyond the OpenID Connect ones: oxd's protection scopes, granted to client_credentials. */
 const EXTRA_SCOPES = ['oxd', 'uma_protection', 'uma_authorization'] as const;
 
-/** Which claims each scope releases (OpenID Connect Core 5.4). */
+/**
+ * Which claims each scope releases (OpenID Connect Core 5.4), plus `groups` with `profile`
+ * (not a standard claim: the group memberships an app's authorisation checks read, such as
+ * the `admin` group of the administrator test user).
+ */
 const CLAIMS = {
   acr: null,
   auth_time: null,
@@ -38,6 +42,7 @@ const CLAIMS = {
     'zoneinfo',
     'locale',
     'updated_at',
+    'groups',
   ],
   email: ['email', 'email_verified'],
   address: ['address'],

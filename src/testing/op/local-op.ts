@@ -25,7 +25,7 @@ export interface LocalOpOptions {
   port?: number;
   /** Interface to listen on and host of the issuer URL. Default `127.0.0.1`. */
   host?: string;
-  /** Accounts that can sign in. Default: three test users (jane, john, alex). */
+  /** Accounts that can sign in. Default: four test users (jane, john, alex, and ada, the administrator). */
   users?: readonly TestUser[];
   /** Lifetime of access tokens and client_credentials tokens, in seconds. Default 3600. */
   accessTokenTtl?: number;

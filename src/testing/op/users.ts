@@ -54,6 +54,21 @@ export const DEFAULT_TEST_USERS: readonly TestUser[] = Object.freeze([
       email_verified: false,
     },
   },
+  {
+    // The administrator: `groups` holds `admin` (released with the `profile` scope).
+    username: 'ada',
+    password: 'ada-password',
+    claims: {
+      sub: '248289761004',
+      name: 'Ada Admin',
+      given_name: 'Ada',
+      family_name: 'Admin',
+      preferred_username: 'ada',
+      email: 'ada.admin@example.com',
+      email_verified: true,
+      groups: ['admin'],
+    },
+  },
 ]);
 
 /**

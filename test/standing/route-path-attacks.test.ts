@@ -1,0 +1,125 @@
+/**
+ * The middleware's own routes under request targets written as is on a raw socket: an
+ * absolute-form target (`GET http://host/login HTTP/1.1`, which Express routes by its path),
+ * doubled slashes and `.` segments reach the same route as the plain path; a target that
+ * cannot be normalised reaches none. Express 5 and Express 4, against the local OP and oxd
+ * (socket). `requireAuth()` sends the browser to the login with the page's path as
+ * `returnTo`, not with `/` because the target named a host.
+ */
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
+import session from 'express-session';
+import { oxdAuth } from '../../src';
+import { dedicatedStack } from '../helpers/local-stack';
+import { buildApp } from '../fixtures/apps';
+import { clientFor, configFor, HTML, type LocalStack } from '../helpers/stack-fixture';
+
+let stack: LocalStack;
+const closers: (() => Promise<void>)[] = [];
+
+beforeAll(async () => {
+  stack = await dedicatedStack();
+}, 120_000);
+
+afterAll(async () => {
+  for (const close of closers.reverse()) await close();
+});
+
+interface Answer {
+  status: number;
+  location: string | undefined;
+  body: string;
+}
+
+/** One HTTP/1.1 request with `target` written byte for byte. */
+function raw(base: string, method: string, target: string, body = ''): Promise<Answer> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname);
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', reject);
+    socket.on('end', () => {
+      const text = Buffer.concat(chunks).toString('latin1');
+      const split = text.indexOf('\r\n\r\n');
+      const head = text.slice(0, split);
+      resolve({
+        status: Number(head.split(' ')[1]),
+        location: /\r\nlocation: ([^\r]*)/i.exec(head)?.[1],
+        body: text.slice(split + 4),
+      });
+    });
+    socket.write(
+      `${method} ${target} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nAccept: ${HTML}\r\n` +
+        (body
+          ? `Content-Type: application/x-www-form-urlencoded\r\nContent-Length: ${Buffer.byteLength(body)}\r\n`
+          : '') +
+        `Connection: close\r\n\r\n${body}`,
+    );
+  });
+}
+
+describe.each(['express5', 'express4'] as const)('%s', (framework) => {
+  let base: string;
+  let host: string;
+
+  beforeAll(async () => {
+    const { client } = clientFor(stack, 'socket');
+    const auth = oxdAuth({
+      config: configFor(stack, 'socket'),
+      client,
+      routes: { backchannelLogout: '/backchannel-logout' },
+    });
+    const server: Server = createServer(
+      buildApp(framework, auth, { store: new session.MemoryStore() }),
+    );
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    host = new URL(base).host;
+    closers.push(
+      () =>
+        new Promise<void>((resolve) => {
+          server.closeAllConnections();
+          server.close(() => resolve());
+        }),
+      () => client.close(),
+    );
+  });
+
+  test.each([
+    ['the login route', 'GET', '/login'],
+    ['the callback route', 'GET', '/callback?state=made-up&code=made-up'],
+    ['the logout route', 'GET', '/logout'],
+    ['the front-channel logout route', 'GET', '/frontchannel-logout'],
+    ['the back-channel logout route', 'POST', '/backchannel-logout'],
+  ])('%s answers the same to every spelling of its path', async (_label, method, path) => {
+    const plain = await raw(base, method, path);
+    expect(plain.status).not.toBe(404);
+    for (const target of [
+      `http://${host}${path}`,
+      `/${path}`,
+      `/.${path}`,
+      path.replace(/^\/([a-z])/, (_m, first: string) => `/%${first.charCodeAt(0).toString(16)}`),
+    ]) {
+      const answer = await raw(base, method, target);
+      expect({ target, status: answer.status }).toEqual({ target, status: plain.status });
+    }
+  });
+
+  test('a target that cannot be normalised is no route of the middleware', async () => {
+    for (const target of ['/login%2f', '/%2e%2e/login', '/login%zz']) {
+      expect({ target, status: (await raw(base, 'GET', target)).status }).toEqual({
+        target,
+        status: 404,
+      });
+    }
+  });
+
+  test('requireAuth() sends the browser to the login with the path of an absolute-form target', async () => {
+    const answer = await raw(base, 'GET', `http://${host}/profile?tab=1`);
+    expect(answer.status).toBe(302);
+    expect(answer.location).toBe(`/login?returnTo=${encodeURIComponent('/profile?tab=1')}`);
+  });
+});
