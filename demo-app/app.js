@@ -206,7 +206,10 @@ function sendPage(res, status, html) {
  *   the OP's front-channel logout iframe carries the session cookie and ends the session.
  * - `origin` (the site's own https origin) and `ca` (its certificate when self-signed): turn
  *   on the UMA pages, whose server side calls the site's own protected API there.
- * The oxd client is `app.locals.oxdClient`; close it when the server stops.
+ * - `umaSiteWideRpt`: the private album's RPT is meant for every user (default
+ *   DEMO_UMA_SITE_WIDE_RPT=1, else per-user grants).
+ * The oxd client is `app.locals.oxdClient`, the UMA private album's `app.locals.umaPrivateClient`;
+ * close them when the server stops.
  */
 function createDemoApp(options = {}) {
   const source = options.configFile ?? options.config;
@@ -393,6 +396,9 @@ function createDemoApp(options = {}) {
   if (options.origin) {
     addUmaRoutes(app, {
       client,
+      config,
+      clientOptions: options.oxdClientOptions,
+      siteWideRpt: options.umaSiteWideRpt ?? process.env.DEMO_UMA_SITE_WIDE_RPT === '1',
       origin: options.origin,
       ca: options.ca,
       layout: views.layout,

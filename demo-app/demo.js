@@ -246,8 +246,10 @@ async function startDemo(options) {
         origin: tls.configured ? (publicOrigin(config) ?? origin) : origin,
         ca: tls.configured ? undefined : tls.cert,
       });
+    const closeClients = (made) =>
+      Promise.all([made.locals.oxdClient.close(), made.locals.umaPrivateClient?.close()]);
     let app = makeApp();
-    closers.push(() => app.locals.oxdClient.close());
+    closers.push(() => closeClients(app));
     if (stack && app.locals.oxdClient.oxdId) {
       try {
         await app.locals.oxdClient.getAuthorizationUrl({});
@@ -260,7 +262,7 @@ async function startDemo(options) {
         await clearRegistration(workingFile);
         await closers.pop()();
         app = makeApp();
-        closers.push(() => app.locals.oxdClient.close());
+        closers.push(() => closeClients(app));
       }
     }
     handler = app;

@@ -5,15 +5,33 @@
  * - `/api/photos` and `/api/photos/private` are a small API protected by `umaProtect()`: a call
  *   without a fitting RPT gets 401 with oxd's UMA challenge (a permission ticket).
  * - `/uma` calls that API from the server, the way a back end calls another service: first with
- *   the RPT kept in the session (none at first), showing the 401 and its ticket, then through
- *   `umaClaims().fetch`, which exchanges the ticket for an RPT and retries once: 200.
- * - The private album's scope needs the user's own e-mail address as a claim: the exchange
- *   answers need_info, and the user is sent to the authorization server's claims-gathering page
- *   (which asks the OP who is signed in and accepts only that user's address) and back to
- *   `/uma/claims`, where the site obtains the RPT and returns to the page.
+ *   the RPT it keeps (none at first), showing the 401 and its ticket, then exchanging the ticket
+ *   for an RPT (`uma_rp_get_rpt`) and retrying once: 200.
+ *
+ * Through oxd the requesting party is an oxd site, not a user: oxd keeps one RPT per site and
+ * hands it back, whatever the ticket, while it has not expired (`UmaTokenService.getRpt`). So
+ * each album has its own requesting party:
+ * - The public album is read by the demo site itself (its own oxd site, machine to machine):
+ *   the RPT needs nobody's claims and is kept in the process for every visitor.
+ * - The private album is read by a second oxd site registered for it, through `umaClaims()`.
+ *   Its scope needs the user's own e-mail address as a claim: the exchange answers need_info,
+ *   and the user is sent to the authorization server's claims-gathering page (which asks the OP
+ *   who is signed in and accepts only that user's address) and back to `/uma/claims`, where the
+ *   RPT is obtained and kept in the session. That RPT is the private site's one RPT: by default
+ *   (per-user grants) it goes to that user only, and another user gets 403
+ *   `OXD_UMA_RPT_OF_ANOTHER_USER` until it expires; with `siteWideRpt` (DEMO_UMA_SITE_WIDE_RPT=1)
+ *   every user reads the album with it.
  */
 const { Agent, fetch } = require('undici');
-const { umaProtect, umaClaims, UmaNeedInfoError, readUmaChallenge } = require('express-oxd');
+const {
+  ERROR_CODES,
+  createOxdClient,
+  umaClaims,
+  umaFetch,
+  umaProtect,
+  UmaNeedInfoError,
+  readUmaChallenge,
+} = require('express-oxd');
 const { html } = require('./html');
 
 const VIEW_SCOPE = 'https://photoz.example/dev/actions/view';
@@ -48,13 +66,75 @@ function shorten(token) {
 }
 
 /**
- * Adds the UMA routes to `app`. `origin` is the site's own https origin (the API is called
- * there from the server), `ca` its certificate when self-signed. `layout` renders a page.
+ * The private album's requesting party: a second oxd site, registered at its first use, with
+ * the site's settings and none of its registration (kept in memory: a restart registers again).
  */
-function addUmaRoutes(app, { client, origin, ca, layout, viewer }) {
+function privateAlbumConfig(config) {
+  const { oxdId: _oxdId, ca, caFile, ...oxd } = config.oxd;
+  const client = { ...config.client };
+  for (const key of [
+    'clientId',
+    'clientSecret',
+    'clientRegistrationAccessToken',
+    'clientRegistrationClientUri',
+    'protectionAccessToken',
+  ]) {
+    delete client[key];
+  }
+  client.clientName = `${config.client.clientName ?? 'express-oxd demo'} (private album)`;
+  return { oxd: { ...oxd, ...(caFile ? { caFile } : ca ? { ca } : {}) }, client };
+}
+
+/**
+ * Adds the UMA routes to `app`. `client` is the site's oxd client and `config` its resolved
+ * configuration, `origin` the site's own https origin (the API is called there from the
+ * server), `ca` its certificate when self-signed. `layout` renders a page. `siteWideRpt`
+ * declares the private album's RPT meant for every user. The private album's oxd client is
+ * `app.locals.umaPrivateClient`; close it when the server stops.
+ */
+function addUmaRoutes(
+  app,
+  { client, config, clientOptions, origin, ca, layout, viewer, siteWideRpt = false },
+) {
   const dispatcher = new Agent({ connect: ca ? { ca } : {} });
   const protect = umaProtect(RESOURCES, { client });
-  const claims = umaClaims({ client, claimsRedirectUri: `${origin}/uma/claims`, dispatcher });
+  const privateRp = createOxdClient(privateAlbumConfig(config), {
+    ...clientOptions,
+    writeBack: false,
+  });
+  app.locals.umaPrivateClient = privateRp;
+  const claims = umaClaims({
+    client: privateRp,
+    claimsRedirectUri: `${origin}/uma/claims`,
+    dispatcher,
+    siteWideRpt,
+  });
+  // The public album's RPT is the site's own: one for every visitor, kept in the process.
+  let siteRpt;
+  const readers = {
+    public: {
+      kept: () => siteRpt,
+      keptLabel: "the site's RPT",
+      fetch: (req, url) =>
+        umaFetch(
+          url,
+          {},
+          {
+            client,
+            rpt: siteRpt,
+            dispatcher,
+            onRpt: ({ rpt }) => {
+              siteRpt = rpt;
+            },
+          },
+        ),
+    },
+    private: {
+      kept: (req) => claims.rpt(req),
+      keptLabel: "the session's RPT",
+      fetch: (req, url) => claims.fetch(req, url),
+    },
+  };
 
   app.use('/api', protect);
   app.get('/api/photos', (req, res) => {
@@ -66,20 +146,20 @@ function addUmaRoutes(app, { client, origin, ca, layout, viewer }) {
   app.use(claims);
 
   const page = (req, body) => layout({ title: 'UMA', user: viewer(req), current: 'uma', body });
+  const send = (req, res, status, body) =>
+    res.status(status).type('html').set('Cache-Control', 'no-store').send(page(req, body));
 
   app.get('/uma', async (req, res) => {
     const key = req.query.album;
     const album = typeof key === 'string' && Object.hasOwn(ALBUMS, key) ? ALBUMS[key] : undefined;
     if (!album) {
-      res
-        .type('html')
-        .set('Cache-Control', 'no-store')
-        .send(page(req, intro(claims.rpt(req))));
+      send(req, res, 200, intro({ site: siteRpt, session: claims.rpt(req), siteWideRpt }));
       return;
     }
+    const reader = readers[key];
     const url = origin + album.path;
     const steps = [];
-    const kept = claims.rpt(req);
+    const kept = reader.kept(req);
     const first = await fetch(url, {
       dispatcher,
       headers: kept ? { authorization: `Bearer ${kept}` } : {},
@@ -87,7 +167,7 @@ function addUmaRoutes(app, { client, origin, ca, layout, viewer }) {
     const challenge = readUmaChallenge(first.headers.get('www-authenticate'));
     steps.push({
       label: kept
-        ? `GET ${album.path} with the session's RPT ${shorten(kept)}`
+        ? `GET ${album.path} with ${reader.keptLabel} ${shorten(kept)}`
         : `GET ${album.path} without an RPT`,
       status: first.status,
       detail: challenge
@@ -98,28 +178,35 @@ function addUmaRoutes(app, { client, origin, ca, layout, viewer }) {
     if (first.status === 401) {
       await first.body?.cancel();
       try {
-        final = await claims.fetch(req, url);
+        final = await reader.fetch(req, url);
       } catch (err) {
+        if (err?.code === ERROR_CODES.UMA_RPT_OF_ANOTHER_USER) {
+          // oxd handed back the private site's RPT, which went to another user: not used.
+          steps.push({
+            label:
+              'Ticket exchanged (uma_rp_get_rpt): oxd handed back an RPT obtained for another user',
+            status: err.status,
+          });
+          send(req, res, err.status, refused(album, steps, err));
+          return;
+        }
         if (!(err instanceof UmaNeedInfoError)) throw err;
         // The AS needs a claim first: off to its claims-gathering page, back to this page.
         await claims.gatherClaims(req, res, { ticket: err.ticket, returnTo: `/uma?album=${key}` });
         return;
       }
       steps.push({
-        label: `Ticket exchanged for the RPT ${shorten(claims.rpt(req))} (uma_rp_get_rpt), GET ${album.path} again`,
+        label: `Ticket exchanged for the RPT ${shorten(reader.kept(req))} (uma_rp_get_rpt), GET ${album.path} again`,
         status: final.status,
       });
     }
     const body = final.ok ? await final.json() : undefined;
     if (!final.ok) await final.body?.cancel();
-    res
-      .type('html')
-      .set('Cache-Control', 'no-store')
-      .send(page(req, result(album, steps, body)));
+    send(req, res, 200, result(album, steps, body));
   });
 }
 
-function intro(rpt) {
+function intro({ site, session, siteWideRpt }) {
   return html`<h1>UMA: a protected API</h1>
     <p class="lead">
       This site protects <code>/api/photos</code> with <code>umaProtect()</code>. The buttons below
@@ -132,10 +219,42 @@ function intro(rpt) {
       >
     </p>
     <p>
-      The private album needs your e-mail address as a claim: the authorization server asks for it
-      once, then the site keeps the RPT in your session.
-      ${rpt ? html`This session holds the RPT <code>${shorten(rpt)}</code>.` : 'This session holds no RPT yet.'}
+      Through oxd the requesting party is an oxd site, not a user: oxd keeps one RPT per site and
+      hands it back for every ticket until it expires. The public album is read by this site itself,
+      with one RPT for every visitor.
+      ${site ? html`The site holds the RPT <code>${shorten(site)}</code>.` : 'The site holds no RPT yet.'}
+    </p>
+    <p id="uma-private-rule">
+      The private album is read by an oxd site of its own and needs your e-mail address as a claim:
+      the authorization server asks for it, then your session keeps that site's RPT.
+      ${
+        siteWideRpt
+          ? 'This demo declares that RPT site-wide: every user reads the album with it.'
+          : 'That RPT is yours alone: until it expires, other users get 403 (OXD_UMA_RPT_OF_ANOTHER_USER).'
+      }
+      ${session ? html`This session holds the RPT <code>${shorten(session)}</code>.` : 'This session holds no RPT yet.'}
     </p>`;
+}
+
+/** The page for an RPT oxd obtained for another user (per-user grants). */
+function refused(album, steps, err) {
+  return html`<h1>${album.title}</h1>
+    <ol class="uma-steps" id="uma-steps">
+      ${steps.map((step) => html`<li>${step.label}: <strong class="status">${step.status}</strong></li>`)}
+    </ol>
+    <div class="notice notice-error" role="alert" id="uma-refused">
+      <p>
+        <strong>403 <code>${err.code}</code></strong>
+      </p>
+      <p>
+        oxd keeps one RPT per site. The private album's site obtained it with another user's e-mail
+        address, so it is not handed to you: your own claims were never asked. Try again once it has
+        expired, or start the demo with <code>DEMO_UMA_SITE_WIDE_RPT=1</code> to declare the RPT
+        meant for every user.
+      </p>
+      <p class="detail">${err.message}</p>
+    </div>
+    <p class="actions"><a class="button button-quiet" href="/uma">Back</a></p>`;
 }
 
 function result(album, steps, body) {

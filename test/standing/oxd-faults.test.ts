@@ -390,7 +390,10 @@ describe('HTTPS transport: a faulty oxd', () => {
       const body = { authorization_url: authorizationUrl(calls === 1 ? 'late' : 'second') };
       const answer = json(200, body);
       return calls === 1
-        ? delayed(DEADLINE_MS + 400, answer)(seen, res, socket)
+        ? // The HTTPS transport's bound is its own timer of connect + response timeout: undici
+          // checks its header timeout on a coarse clock (up to a second late), so an answer
+          // between the two deadlines may still be taken.
+          delayed(2 * DEADLINE_MS + 400, answer)(seen, res, socket)
         : answer(seen, res, socket);
     });
     const { server } = appOf('https4');

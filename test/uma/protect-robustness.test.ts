@@ -53,10 +53,17 @@ describe.each<TransportName>(['socket', 'https4'])('umaProtect over %s', (transp
       () => foreignRs.close(),
       () => foreign.client.close(),
     );
+    // One requesting party (oxd site) per RPT: oxd hands a site's unexpired RPT back whatever
+    // the ticket (UmaTokenService.getRpt, oxd 3.1.3 to 4.5).
     const rp = clientFor(stack, transport).client;
-    closers.push(() => rp.close());
-    const foreignRpt = (await umaGetRpt(rp, { ticket: await ticket(foreignRs, '/api/photos') }))
-      .rpt;
+    const foreignRp = clientFor(stack, transport).client;
+    closers.push(
+      () => rp.close(),
+      () => foreignRp.close(),
+    );
+    const foreignRpt = (
+      await umaGetRpt(foreignRp, { ticket: await ticket(foreignRs, '/api/photos') })
+    ).rpt;
 
     const hostile: [string, string | Buffer][] = [
       ['empty Bearer', 'Bearer '],
@@ -93,10 +100,15 @@ describe.each<TransportName>(['socket', 'https4'])('umaProtect over %s', (transp
       () => rs.close(),
       () => client.close(),
     );
+    // One requesting party (oxd site) per RPT, as in the test above.
     const rp = clientFor(stack, transport).client;
-    closers.push(() => rp.close());
+    const itemRp = clientFor(stack, transport).client;
+    closers.push(
+      () => rp.close(),
+      () => itemRp.close(),
+    );
     const photosRpt = (await umaGetRpt(rp, { ticket: await ticket(rs, '/api/photos') })).rpt;
-    const itemRpt = (await umaGetRpt(rp, { ticket: await ticket(rs, '/api/photos/1') })).rpt;
+    const itemRpt = (await umaGetRpt(itemRp, { ticket: await ticket(rs, '/api/photos/1') })).rpt;
     const checks = () => counter.count('uma_rs_check_access');
 
     const before = checks();

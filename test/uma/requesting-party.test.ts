@@ -1,7 +1,8 @@
 /**
  * Who the requesting party is through oxd: the site. oxd keeps one RPT per site and answers
  * every uma_rp_get_rpt with it while it is valid, whatever the ticket
- * (`UmaTokenService.getRpt`, oxd 3.1.3 to 4.5; the local oxd's release profiles do the same).
+ * (`UmaTokenService.getRpt`, oxd 3.1.3 to 4.5; the local oxd does the same on every profile,
+the default one included).
  * Two users (two sessions) of one web app call a UMA-protected API with umaClaims().fetch:
  * with per-user grants (the default) the second user gets 403 OXD_UMA_RPT_OF_ANOTHER_USER and
  * never the first user's RPT; with siteWideRpt both use the site's RPT, as intended.
@@ -17,16 +18,21 @@ import { dedicatedStack } from '../helpers/local-stack';
 import { clientFor, type LocalStack, type TransportName } from '../helpers/stack-fixture';
 import { RESOURCES, startResourceServer } from './uma-fixture';
 
-const CASES: ['3.1.4' | '4.2', TransportName][] = [
+/** The local oxd's profile ('default': no --oxd-version, both lines at once) and transport. */
+const CASES: ['3.1.4' | '4.2' | 'default', TransportName][] = [
   ['3.1.4', 'socket'],
   ['4.2', 'https4'],
+  ['default', 'socket'],
+  ['default', 'https4'],
 ];
 
 const stacks = new Map<string, LocalStack>();
 const closers: (() => Promise<void>)[] = [];
 
 beforeAll(async () => {
-  for (const [version] of CASES) stacks.set(version, await dedicatedStack({ oxdVersion: version }));
+  for (const version of new Set(CASES.map(([profile]) => profile))) {
+    stacks.set(version, await dedicatedStack(version === 'default' ? {} : { oxdVersion: version }));
+  }
 }, 180_000);
 
 afterAll(async () => {

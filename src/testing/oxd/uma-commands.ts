@@ -163,19 +163,16 @@ export const introspectRpt: Handler = umaHandler((call, services) => {
 });
 
 /**
- * uma_rp_get_rpt as `UmaTokenService.getRpt` does it (3.1.3 through 4.5) in the release
- * profiles: while the site holds an unexpired RPT, that RPT is the answer, whatever the
- * ticket, and the AS is not asked. A new RPT (the AS's answer, checked active by
- * introspection) replaces the site's one. One RPT per oxd_id, shared by every user of the
- * site. Without a profile each exchange still goes to the AS.
+ * uma_rp_get_rpt as `UmaTokenService.getRpt` does it in every release from 3.1.3 to 4.5, and
+ * so on every profile, the default one included: while the site holds an unexpired RPT, that
+ * RPT is the answer, whatever the ticket, and the AS is not asked. A new RPT (the AS's
+ * answer, checked active by introspection) replaces the site's one. One RPT per oxd_id,
+ * shared by every user of the site.
  */
 export const umaRpGetRpt: Handler = umaHandler((call, services) => {
   const site = siteOf(call);
   const { params } = call;
-  // The release profiles hold the site's RPT as oxd does; the default (both lines at once)
-  // still asks the AS at every exchange.
-  const holds = services.profile.version !== undefined;
-  const held = holds ? services.siteRpts.get(site.oxd_id) : undefined;
+  const held = services.siteRpts.get(site.oxd_id);
   if (held && held.expiresAt > Date.now()) {
     const { expiresAt: _expiresAt, ...answer } = held;
     return answer;
@@ -191,7 +188,7 @@ export const umaRpGetRpt: Handler = umaHandler((call, services) => {
     ...optional('state', params.string('state')),
   });
   const status = services.uma.introspectRpt(result.access_token);
-  if (holds && status.active && typeof status.exp === 'number') {
+  if (status.active && typeof status.exp === 'number') {
     services.siteRpts.set(site.oxd_id, { ...result, expiresAt: status.exp * 1000 });
   }
   return { ...result };
