@@ -116,8 +116,8 @@ export function createOxdClient(
 
 /**
  * The oxd client of a middleware's options: `client` when given (checked for `methods`),
- * else a new `OxdClient` for the configuration `config()` resolves, with `clientOptions`.
- * Shared by `oxdAuth()` and the UMA middleware; `fail(key, message)` throws their error.
+ * else a new `OxdClient` for the configuration `config()` resolves, with `clientOptions`
+ * (and the middleware's `logger`, unless `clientOptions` has its own). Shared by `oxdAuth()` and the UMA middleware; `fail(key, message)` throws their error.
  */
 export function resolveClient(
   options: Record<string, unknown>,
@@ -131,8 +131,12 @@ export function resolveClient(
   if (options.clientOptions !== undefined && !isPlainObject(options.clientOptions)) {
     fail('clientOptions', 'must be an object');
   }
-  return (
-    (options.client as OxdClient | undefined) ??
-    oxdClientFor(config(), options.clientOptions as OxdClientOptions | undefined)
-  );
+  if (options.client !== undefined) return options.client as OxdClient;
+  const logger = hasMethods(options.logger, ['warn', 'error'])
+    ? (options.logger as OxdClientOptions['logger'])
+    : undefined;
+  return oxdClientFor(config(), {
+    ...(logger === undefined ? {} : { logger }),
+    ...(options.clientOptions as OxdClientOptions | undefined),
+  });
 }

@@ -71,7 +71,7 @@ export {
   renderOxdError,
   type OxdErrorHandlerOptions,
 } from './middleware/error-page';
-export { guardSession } from './middleware/session-store';
+export { guardSession, type GuardSessionOptions } from './middleware/session-store';
 export { attemptSilentLogin } from './middleware/attempt-silent-login';
 export { traceIds } from './telemetry';
 export type { FailureLogger } from './report';

@@ -12,8 +12,10 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { debuglog } from 'node:util';
-import { ERROR_CODES, sessionStoreUnavailable } from '../errors';
+import { ERROR_CODES, OxdError, sessionStoreUnavailable } from '../errors';
 import { sendJson } from '../http/response';
+import { reportFailure } from '../report';
+import type { TelemetrySpan } from '../telemetry';
 import { loginClaims, loginIssuer, loginSid, type StoredLogin } from '../session/login';
 import { type OxdIncomingMessage } from '../session/store';
 import { LogoutBodyError, readLogoutForm } from './backchannel-body';
@@ -228,6 +230,7 @@ export async function handleBackchannelLogout(
   keys: OpKeys,
   req: OxdIncomingMessage,
   res: ServerResponse,
+  span?: TelemetrySpan,
 ): Promise<void> {
   const store = storeOf(req);
   if (!store) {
@@ -249,6 +252,15 @@ export async function handleBackchannelLogout(
   } catch (err) {
     if (err instanceof KeysUnavailableError) {
       debug('back-channel logout: answered 503 (%s)', err.message);
+      // Answered here, not thrown: reported here, once.
+      reportFailure(
+        new OxdError(ERROR_CODES.TRANSPORT_FAILED, err.message, { status: 503, cause: err }),
+        {
+          operation: 'backchannel_logout',
+          runtime,
+          span,
+        },
+      );
       unavailable(res, err.message);
       return;
     }
@@ -265,6 +277,7 @@ export async function handleBackchannelLogout(
     const failure = sessionStoreUnavailable(err);
     if (failure.code !== ERROR_CODES.SESSION_STORE_UNAVAILABLE) throw err;
     debug('back-channel logout: the session store failed (%s)', failure.message);
+    reportFailure(failure, { operation: 'backchannel_logout', runtime, span });
     unavailable(res, 'the session store failed; send the token again later', failure.code);
   }
 }

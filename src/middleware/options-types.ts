@@ -5,6 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ConfigInput } from '../config/resolve';
 import type { OxdConfig } from '../config/types';
 import type { OxdError } from '../errors';
+import type { Logger } from '../logger';
 import type { OxdClient, OxdClientOptions } from '../oxd/client';
 import type { OxdSessionData } from '../session/login';
 import type { LoginOptions } from './login-params';
@@ -163,6 +164,14 @@ export interface OxdAuthOptions {
   /** Current time in milliseconds. Default `Date.now`; tests inject a clock. */
   clock?: () => number;
   /**
+   * Where each failure this middleware answers with a 5xx (login, callback, refresh,
+   * logout, back-channel logout) is logged, once, with its code and cause: an object with
+   * `warn(message, fields)` and `error(message, fields)`, as `console` and winston have
+   * them (pino: `{ warn: (m, f) => log.warn(f, m), error: (m, f) => log.error(f, m) }`).
+   * Default: the `client`'s logger, else `console`.
+   */
+  logger?: Logger;
+  /**
    * The `req.session` property holding the login (logins in progress go under the same
    * name + `Logins`). Give each `oxdAuth()` of one application its own, e.g. `oxdAdmin` for
    * an admin area logging in at another OP or with other scopes. Default `oxd`.
@@ -219,6 +228,8 @@ export interface ResolvedOptions {
   readonly refreshLeewayMs: number;
   readonly refreshLock: RefreshLock | undefined;
   readonly clock: () => number;
+  /** Where the failures of this instance are logged. */
+  readonly logger: Logger;
   /** Where the login is kept in the session. */
   readonly sessionKey: string;
   /** Where the logins in progress are kept in the session (`sessionKey` + `Logins`). */

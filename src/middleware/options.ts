@@ -11,7 +11,9 @@ import type { OxdConfig } from '../config/types';
 import { OxdConfigError } from '../errors';
 import { routePathOf } from '../http/path';
 import { isSafeReturnTo } from '../http/return-to';
+import type { Logger } from '../logger';
 import type { OxdClient } from '../oxd/client';
+import { loggerOption } from '../report';
 import {
   checkKeys,
   type Fail,
@@ -346,6 +348,11 @@ export const OXD_AUTH_OPTIONS = {
     default: 'HTML page or JSON',
     doc: '`(err, req, res)` writing the 401 / 403 answers of `requireAuth()` (default: as `oxdErrorHandler()`)',
   }),
+  logger: option<Logger>({
+    check: (value, { options }) => loggerOption(value, options.client, fail),
+    default: "`client`'s, else `console`",
+    doc: 'where failures answered 5xx are logged, once each: `warn(message, fields)` and `error(message, fields)` (console, winston; pino: see the operations page)',
+  }),
 } as const;
 
 type OptionValues = {
@@ -394,5 +401,6 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     absoluteDurationMs: v.absoluteDuration * 1000,
     rollingDurationMs: v.rollingDuration === false ? undefined : v.rollingDuration * 1000,
     clockToleranceMs: v.clockTolerance * 1000,
+    logger: v.logger,
   });
 }

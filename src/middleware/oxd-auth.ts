@@ -207,8 +207,8 @@ export function oxdAuth(options: string | OxdAuthOptions): OxdAuthHandler {
       }
     } else if (method === 'POST') {
       if (opKeys && matchBackchannel(url, originalUrl)) {
-        traced('backchannel_logout', request, runtime, () =>
-          handleBackchannelLogout(runtime, opKeys, request, res),
+        traced('backchannel_logout', request, runtime, (span) =>
+          handleBackchannelLogout(runtime, opKeys, request, res, span),
         ).catch(next);
         return;
       }

@@ -5,7 +5,6 @@
 import { type OxdSessionTokens } from '../session/login';
 import { registerSessionKeys, type OxdIncomingMessage } from '../session/store';
 import type { ResolvedOptions } from './options';
-import type { FailureLogger } from '../report';
 
 export interface OxdRuntime extends ResolvedOptions {
   /**
@@ -23,8 +22,6 @@ export interface OxdRuntime extends ResolvedOptions {
    * `req.oxd` getter shared by every copy of the package calls.
    */
   readonly contextOf: (req: OxdIncomingMessage) => object | undefined;
-  /** Where `reportFailure()` logs the failures of this instance; none: not logged. */
-  readonly logger?: FailureLogger | undefined;
 }
 
 export function createRuntime(

@@ -321,13 +321,25 @@ export async function refreshTokens(
     }
     pending = undefined;
   }
+  const used = data.tokens;
   if (!pending) {
+    // The failure is reported as the request sees it: an outage as the 503 it is answered
+    // with; a warning when the request goes on without it (a refresh ahead of expiry, see
+    // ensureFreshTokens(): the current token is still valid) or when it ends the login (the
+    // request is answered as logged out, not with a 5xx).
+    const endsIt = (err: unknown): boolean =>
+      err instanceof OxdCommandError && endsLogin(err, used, runtime.clock());
     pending = traced(
       'refresh',
       req,
       runtime,
-      () => obtainTokens(runtime, req, session, data, force, scope),
+      () =>
+        obtainTokens(runtime, req, session, data, force, scope).catch((err: unknown) => {
+          throw err instanceof OxdCommandError && !endsIt(err) ? outage(err) : err;
+        }),
       refusedOutcome,
+      (err) =>
+        endsIt(err) || (!force && !isExpired(data.tokens, runtime.clock())) ? 'warn' : 'error',
     );
     if (key !== undefined) {
       runtime.refreshes.set(key, pending);
@@ -337,7 +349,6 @@ export async function refreshTokens(
       pending.then(forget, forget);
     }
   }
-  const used = data.tokens;
   try {
     const fresh = await pending;
     keepClaimsAcrossTokens(data, fresh);
@@ -348,7 +359,8 @@ export async function refreshTokens(
     if (!(err instanceof OxdCommandError)) throw err;
     if (!endsLogin(err, used, runtime.clock())) {
       debug('refresh: failed (%s) before expiry, the login is kept', err.error);
-      throw outage(err);
+      // Already the outage (503) the refresh failed with, see above.
+      throw err.status === 503 ? err : outage(err);
     }
     // Another instance may have used the refresh token first (rotation) and saved the
     // tokens it got: those are good, the login goes on.

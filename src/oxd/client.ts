@@ -51,7 +51,13 @@ export interface OxdClientOptions {
   readSaved?: ReadSavedRegistration | undefined;
   /** Clock in milliseconds since the epoch, for token expiry. Default `Date.now`. */
   now?: (() => number) | undefined;
-  /** Told of oxd reached in clear and of secrets others can read. Default `console`. */
+  /**
+   * Told what an operator should see: oxd reached in clear, secrets others can read, and
+   * the failures of the UMA helpers using this client (`umaGetRpt()`, `umaFetch()`,
+   * `umaClaims()`); also the default logger of `oxdAuth()` and `umaProtect()` given this
+   * client. `warn(message, fields)` and `error(message, fields)`, as `console` (the default)
+   * and winston have them.
+   */
   logger?: Logger | undefined;
 }
 
@@ -68,6 +74,8 @@ type Data = Record<string, unknown>;
 export class OxdClient {
   /** Server generation the client speaks to (`[oxd] server_version`). */
   readonly serverVersion: ServerVersion;
+  /** Where failures of operations using this client are logged (`logger` option). */
+  readonly logger: Logger;
   private readonly transport: Transport;
   /** Whether commands carry a protection access token in this dialect. */
   private readonly usesToken: boolean;
@@ -83,8 +91,8 @@ export class OxdClient {
   constructor(config: OxdConfig, options: OxdClientOptions = {}) {
     this.config = config;
     this.serverVersion = config.oxd.serverVersion;
-    const logger = loggerOf(options.logger, 'OxdClient option');
-    this.transport = options.transport ?? defaultTransport(config, options.dispatcher, logger);
+    this.logger = loggerOf(options.logger, 'OxdClient option');
+    this.transport = options.transport ?? defaultTransport(config, options.dispatcher, this.logger);
     this.usesToken = this.transport.kind === 'https' || config.oxd.protectCommands;
     this.registration = new SiteRegistration({
       config,

@@ -26,7 +26,8 @@ import type { UmaRsCheckAccessResult } from '../oxd/commands';
 import { DecisionCache, UMA_CACHE_DEFAULTS } from './decision-cache';
 import { ResourceTable, checkResources, type UmaProtectedResource } from './resources';
 import { formatUmaChallenge, isValidHeaderValue } from './www-authenticate';
-import { traced } from '../report';
+import type { Logger } from '../logger';
+import { loggerOption, traced } from '../report';
 import { underRequest } from '../telemetry';
 
 const debug = debuglog('express-oxd');
@@ -57,6 +58,12 @@ export interface UmaProtectOptions {
   realm?: string;
   /** Current time in milliseconds, for the cache. Default `Date.now`. */
   clock?: () => number;
+  /**
+   * Where a failed check (oxd down or failing: a 5xx) is logged, once: `warn(message,
+   * fields)` and `error(message, fields)`, as `console` and winston have them. Default: the
+   * `client`'s logger, else `console`.
+   */
+  logger?: Logger;
 }
 
 /** What `umaProtect()` sets on a request it let through, as `req.uma`. */
@@ -95,6 +102,7 @@ const OPTION_KEYS = new Set([
   'register',
   'realm',
   'clock',
+  'logger',
 ]);
 const CLIENT_METHODS = ['umaRsProtect', 'umaRsCheckAccess'] as const;
 
@@ -198,6 +206,7 @@ export function umaProtect(
     fail('realm', 'must be a non-empty string of printable ASCII without quotes or backslashes');
   }
   const clock = optionalFunction<() => number>(options.clock, 'clock', fail) ?? Date.now;
+  const failures = { logger: loggerOption(options.logger, client, fail) };
   const cache = resolveCache(options.cache, clock);
   const realm = options.realm ?? 'rs';
   const asUri = config?.client.opHost;
@@ -252,7 +261,7 @@ export function umaProtect(
     const key = rpt === '' ? undefined : DecisionCache.key(rpt, match.path, match.method);
     let granted = key !== undefined && cache?.has(key) === true;
     if (!granted) {
-      const reply = await traced('uma_check', req, undefined, () =>
+      const reply = await traced('uma_check', req, failures, () =>
         checkAccess(req, rpt, match.path, match.method),
       );
       granted = reply.access === 'granted';

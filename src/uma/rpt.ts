@@ -122,7 +122,7 @@ function translate(err: OxdCommandError): OxdError {
  * is the AS's (`invalid_ticket`, …) or oxd's otherwise.
  */
 export function umaGetRpt(client: OxdClient, params: UmaGetRptParams): Promise<UmaRpt> {
-  return traced('uma_get_rpt', undefined, undefined, (span) => getRpt(client, params, span));
+  return traced('uma_get_rpt', undefined, client, (span) => getRpt(client, params, span));
 }
 
 async function getRpt(

@@ -114,6 +114,8 @@ export interface Instance {
   readonly origin: string;
   /** What the process wrote to stderr so far. */
   stderr(): string;
+  /** The lines its middleware logged so far (`{ log: level, message, ...fields }`). */
+  logs(): Record<string, unknown>[];
   /** True while the process runs. */
   alive(): boolean;
   stop(): Promise<void>;
@@ -157,12 +159,19 @@ export async function startInstance(
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const line = await waitForLine(child, /^\{"port"/, 'instance');
+  let stdout = '';
+  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   const { port, pid } = JSON.parse(line) as { port: number; pid: number };
   return {
     port,
     pid,
     origin: `http://127.0.0.1:${port}`,
     stderr: () => stderr,
+    logs: () =>
+      stdout
+        .split('\n')
+        .filter((text) => text.startsWith('{"log"'))
+        .map((text) => JSON.parse(text) as Record<string, unknown>),
     alive: () => child.exitCode === null && child.signalCode === null,
     stop: () => stop(child),
   };

@@ -27,6 +27,7 @@ import {
   type LocalStack,
   type TransportName,
 } from './stack-fixture';
+import { capturingLogger, type CapturingLogger } from './capture-logger';
 
 /** The site the local oxd keeps for `oxdId` (registration access token and URI included). */
 async function siteOf(stack: LocalStack, oxdId: string): Promise<Record<string, string>> {
@@ -156,6 +157,8 @@ export interface BackchannelApp {
   client: OxdClient;
   counter: CountingTransport;
   handler: OxdAuthHandler;
+  /** What the middleware logged (its `logger`, unless the options give one). */
+  logger: CapturingLogger;
   /**
    * Signs the browser of `jar` out at the OP and resolves with the logout token the OP sent:
    * meanwhile the OP's POSTs to the route are answered 200 without reaching the app.
@@ -181,9 +184,11 @@ export async function startBackchannelApp(
     writeBack: false,
   });
   const store = options.store ?? new session.MemoryStore();
+  const logger = capturingLogger();
   const auth = oxdAuth({
     config,
     client,
+    logger,
     ...options.options,
     routes: { backchannelLogout: '/backchannel-logout', ...options.options?.routes },
   });
@@ -222,6 +227,7 @@ export async function startBackchannelApp(
   await registerBackchannelUri(stack, oxdId, `${url}/backchannel-logout`, !options.subOnly);
   const endSession = await endSessionEndpoint(stack);
   const result: BackchannelApp = {
+    logger,
     server,
     base: url,
     store,

@@ -6,7 +6,7 @@
 import type { Test } from 'supertest';
 import type TestAgent from 'supertest/lib/agent';
 import { resolveConfig } from '../../src/config/resolve';
-import { OxdClient } from '../../src/oxd/client';
+import { OxdClient, type OxdClientOptions } from '../../src/oxd/client';
 import { HttpsTransport } from '../../src/oxd/https-transport';
 import { SocketTransport } from '../../src/oxd/socket-transport';
 import type { OxdReply, OxdRequest, Transport } from '../../src/oxd/transport';
@@ -150,11 +150,13 @@ export function countingTransport(stack: LocalStack, transport: TransportName): 
 export function clientFor(
   stack: LocalStack,
   transport: TransportName,
+  options: OxdClientOptions = {},
 ): { client: OxdClient; counter: CountingTransport } {
   const counter = countingTransport(stack, transport);
   const client = new OxdClient(resolveConfig(configFor(stack, transport)), {
     transport: counter,
     writeBack: false,
+    ...options,
   });
   return { client, counter };
 }

@@ -76,6 +76,7 @@ it(`${WORKERS} cluster workers starting together on a file without an id registe
     pid: child.pid ?? 0,
     origin: `http://127.0.0.1:${ready.port}`,
     stderr: () => stderr,
+    logs: () => [],
     alive: () => child.exitCode === null,
     stop: () => Promise.resolve(),
   };

@@ -170,6 +170,22 @@ it('while Redis is down requests fail with a clear 503 (page or JSON); once it i
   expect(page.text).toContain('The site is temporarily unavailable');
   const stranger = await new SiteBrowser().get(c, '/login');
   expect(stranger.status).toBe(503);
+  // Each instance logged its failure once: loading the session (guardSession), or saving
+  // the new login of a visitor without a session.
+  for (const [instance, operation] of [
+    [a, 'session_store'],
+    [b, 'session_store'],
+    [c, 'login'],
+  ] as const) {
+    expect(instance.logs()).toEqual([
+      expect.objectContaining({
+        log: 'error',
+        code: 'OXD_SESSION_STORE_UNAVAILABLE',
+        status: 503,
+        operation,
+      }),
+    ]);
+  }
 
   await redis.start();
   // The clients reconnect by themselves; no instance restarts.

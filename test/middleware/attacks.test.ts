@@ -27,6 +27,7 @@ import {
   startAndSignIn,
   type Agent,
 } from '../helpers/stack-fixture';
+import { capturingLogger } from '../helpers/capture-logger';
 
 const stack = useLocalStack();
 
@@ -42,6 +43,7 @@ describe.each(['socket', 'https4'] as const)('over %s', (transport) => {
   beforeAll(() => {
     const { client } = clientFor(stack, transport);
     auth = oxdAuth({
+      logger: capturingLogger(),
       config: configFor(stack, transport),
       client,
       clock: () => Date.now() + clockOffset,

@@ -13,6 +13,7 @@ import { oxdAuth } from '../../src';
 import { resolveConfig } from '../../src/config/resolve';
 import { OxdClient } from '../../src/oxd/client';
 import { endSessionEndpoint, registerBackchannelUri } from '../helpers/backchannel-fixture';
+import { capturingLogger } from '../helpers/capture-logger';
 import { useLocalStack } from '../helpers/local-stack';
 import { followOpLogout, OpCookieJar } from '../../src/testing/op-login';
 import { buildApp, FRAMEWORKS, type Framework } from '../fixtures/apps';
@@ -26,15 +27,35 @@ afterAll(async () => {
 });
 
 /** The app on a real 127.0.0.1 socket; POST bodies to the back-channel route are recorded. */
+/** A session store that fails every call while `failing` is set, as Redis down would. */
+class FailingStore extends session.MemoryStore {
+  failing = false;
+  private refused(): Error {
+    return Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), {
+      code: 'ECONNREFUSED',
+    });
+  }
+  override get(sid: string, callback: (err: unknown, data?: session.SessionData | null) => void) {
+    if (this.failing) return callback(this.refused());
+    return super.get(sid, callback);
+  }
+  override set(sid: string, data: session.SessionData, callback?: (err?: unknown) => void) {
+    if (this.failing) return callback?.(this.refused());
+    return super.set(sid, data, callback);
+  }
+}
+
 async function startApp(framework: Framework) {
   const client = new OxdClient(resolveConfig(configFor(stack, 'https4')), {
     transport: countingTransport(stack, 'https4'),
     writeBack: false,
   });
-  const store = new session.MemoryStore();
+  const store = new FailingStore();
+  const logger = capturingLogger();
   const handler = oxdAuth({
     config: configFor(stack, 'https4'),
     client,
+    logger,
     routes: { backchannelLogout: '/backchannel-logout' },
   });
   const app = buildApp(framework, handler, { store });
@@ -55,7 +76,7 @@ async function startApp(framework: Framework) {
   });
   await client.register();
   await registerBackchannelUri(stack, client.oxdId as string, `${base}/backchannel-logout`);
-  return { server, base, bodies, store, client };
+  return { server, base, bodies, store, client, logger };
 }
 
 function sessionCount(store: session.MemoryStore): Promise<number> {
@@ -129,4 +150,27 @@ describe.each(FRAMEWORKS)('%s', (framework) => {
     expect(empty.status).toBe(400);
     expect((await secondTab.get('/').set('Accept', HTML)).text).toMatch(/logged in/);
   });
+});
+
+test('a session store failing as the OP logs the user out: 503, logged once with its cause', async () => {
+  const app = await startApp('express5');
+  const jar = new OpCookieJar();
+  const browser = request.agent(app.server);
+  expect((await logIn(browser, stack, '/login', jar)).status).toBe(302);
+  app.store.failing = true;
+  try {
+    await followOpLogout(await endSessionEndpoint(stack), stack.op.ca, jar);
+    for (let i = 0; i < 100 && app.logger.lines.length === 0; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  } finally {
+    app.store.failing = false;
+  }
+  expect(app.bodies).toHaveLength(1);
+  expect(app.logger.summary()).toEqual([
+    ['error', 'OXD_SESSION_STORE_UNAVAILABLE', 'backchannel_logout', 503, 'ECONNREFUSED'],
+  ]);
+  // Nothing of the logout token is in the log.
+  const token = new URLSearchParams(app.bodies[0]).get('logout_token') as string;
+  expect(JSON.stringify(app.logger.lines)).not.toContain(token.split('.')[1]);
 });

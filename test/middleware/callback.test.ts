@@ -5,6 +5,7 @@
  */
 import request from 'supertest';
 import { ERROR_CODES, oxdAuth } from '../../src';
+import { capturingLogger } from '../helpers/capture-logger';
 import { useLocalStack } from '../helpers/local-stack';
 import { cancelOpLogin, OpCookieJar } from '../../src/testing/op-login';
 import { buildApp, FRAMEWORKS, type Framework } from '../fixtures/apps';
@@ -136,13 +137,25 @@ describe('a code the OP refuses', () => {
     expect((await agent.get('/').set('Accept', HTML)).text).toBe('home');
   });
 
-  test('socket - oxd 3.x answers internal_error for a refused code as for an outage: 502', async () => {
+  test('socket - oxd 3.x answers internal_error for a refused code as for an outage: 502, logged once', async () => {
     // oxd 3.1 cannot tell the two apart (GetTokensByCodeOperation), so neither can the app.
-    const agent = agentFor('express5');
+    const { client } = clientFor(stack, 'socket');
+    closers.push(() => client.close());
+    const logger = capturingLogger();
+    const agent = request.agent(
+      buildApp('express5', oxdAuth({ config: configFor(stack, 'socket'), client, logger })),
+    );
     const callback = await startAndSignIn(agent, stack);
     callback.searchParams.set('code', 'made-up-authorization-code');
     const failed = await agent.get(appPath(callback)).set('Accept', 'application/json');
     expect(failed.status).toBe(502);
     expect((await agent.get('/').set('Accept', HTML)).text).toBe('home');
+    // The application's log has the failure with oxd's error; never the code or state.
+    expect(logger.summary()).toEqual([
+      ['error', ERROR_CODES.COMMAND_FAILED, 'callback', 502, 'internal_error'],
+    ]);
+    const logged = JSON.stringify(logger.lines);
+    expect(logged).not.toContain('made-up-authorization-code');
+    expect(logged).not.toContain(callback.searchParams.get('state') as string);
   });
 });

@@ -7,7 +7,14 @@
 import request from 'supertest';
 import session from 'express-session';
 import express5 from 'express';
-import { oxdAuth, requireAuth, type OxdAuthHandler, type OxdAuthOptions } from '../../src';
+import {
+  ERROR_CODES,
+  oxdAuth,
+  requireAuth,
+  type OxdAuthHandler,
+  type OxdAuthOptions,
+} from '../../src';
+import { capturingLogger } from '../helpers/capture-logger';
 import { useLocalStack } from '../helpers/local-stack';
 import { followOpLogout, OpCookieJar, submitOpLogin } from '../../src/testing/op-login';
 import { buildApp, express4, FRAMEWORKS, type Framework } from '../fixtures/apps';
@@ -283,11 +290,15 @@ describe('session handling', () => {
     expect(profile.body.user).toEqual({ sub: USER_SUB, app_role: 'reader' });
   });
 
-  test('afterCallback - a hook that returns nothing fails the login with a clear error', async () => {
-    const { agent } = app({ afterCallback: (() => undefined) as never });
+  test('afterCallback - a hook that returns nothing fails the login with a clear error, logged once', async () => {
+    const logger = capturingLogger();
+    const { agent } = app({ afterCallback: (() => undefined) as never, logger });
     const done = await logIn(agent, stack);
     expect(done.status).toBe(500);
     expect(done.text).toContain('afterCallback must return the session data');
+    expect(logger.summary()).toEqual([
+      ['error', ERROR_CODES.CONFIG_INVALID, 'callback', 500, undefined],
+    ]);
     const guarded = await agent.get('/profile').set('Accept', HTML);
     expect(guarded.status).toBe(302);
   });

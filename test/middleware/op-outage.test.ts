@@ -12,6 +12,7 @@ import { oxdAuth, type OxdAuthHandler } from '../../src';
 import { resolveConfig } from '../../src/config/resolve';
 import { OxdClient } from '../../src/oxd/client';
 import type { OxdReply, OxdRequest, Transport } from '../../src/oxd/transport';
+import { capturingLogger } from '../helpers/capture-logger';
 import { dedicatedStack } from '../helpers/local-stack';
 import { buildApp } from '../fixtures/apps';
 import {
@@ -77,6 +78,7 @@ const TRANSPORT_NAMES: readonly TransportName[] = ['socket', 'https4', 'https3']
 let stack: LocalStack;
 const servers: Server[] = [];
 const handlers: OxdAuthHandler[] = [];
+const logger = capturingLogger();
 const apps = new Map<
   TransportName,
   { server: Server; agent: Agent; offset: { ms: number }; transport: Op503Transport }
@@ -96,6 +98,7 @@ beforeAll(async () => {
       client,
       clock: () => Date.now() + offset.ms,
       refreshLeeway: LEEWAY_S,
+      logger,
     });
     handlers.push(auth);
     const server = createServer(buildApp('express5', auth));
@@ -114,6 +117,8 @@ afterAll(async () => {
     servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))),
   );
 });
+
+afterEach(() => logger.clear());
 
 function appOf(name: TransportName) {
   const app = apps.get(name);
@@ -151,6 +156,11 @@ describe('the OP answers the refresh with 503', () => {
         expect((await logIn(agent, stack)).status).toBe(302);
         const api = await expiredProfile(name, 'application/json');
         expect(api.status).toBe(401);
+        // No 5xx: each refresh that ended a login is a warning naming oxd's error, without
+        // the OP's page that oxd passed on.
+        const warning = ['warn', 'OXD_COMMAND_FAILED', 'refresh', undefined, 'internal_error'];
+        expect(logger.summary()).toEqual([warning, warning]);
+        expect(JSON.stringify(logger.lines)).not.toContain('Service Unavailable');
       } finally {
         transport.opAnswers503 = false;
       }
@@ -178,6 +188,13 @@ describe('the OP answers the refresh with 503', () => {
         expect(page.body.expiresAt).toBe(expiresAt);
         const api = await agent.get('/profile').set('Accept', 'application/json');
         expect(api.status).toBe(200);
+        // The page was served: a warning per failed refresh, not an error.
+        expect(
+          logger.summary().map(([level, , operation, status]) => [level, operation, status]),
+        ).toEqual([
+          ['warn', 'refresh', undefined],
+          ['warn', 'refresh', undefined],
+        ]);
       } finally {
         transport.opAnswers503 = false;
         offset.ms = 0;
@@ -205,6 +222,10 @@ describe('oxd is out of reach behind a gateway', () => {
       try {
         const page = await expiredProfile(name);
         expect(page.status).toBe(503);
+        // Logged once, with the status the page got (503), not the gateway's 502.
+        expect(
+          logger.summary().map(([level, , operation, status]) => [level, operation, status]),
+        ).toEqual([['error', 'refresh', 503]]);
       } finally {
         transport.gatewayAnswers502 = false;
       }

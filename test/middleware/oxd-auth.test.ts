@@ -10,6 +10,7 @@ import connect from 'connect';
 import express5 from 'express';
 import session from 'express-session';
 import { ERROR_CODES, oxdAuth, oxdErrorHandler, requireAuth } from '../../src';
+import { capturingLogger } from '../helpers/capture-logger';
 import { buildApp, express4, FRAMEWORKS, startSentinel } from '../fixtures/apps';
 
 let sentinel: Awaited<ReturnType<typeof startSentinel>>;
@@ -40,8 +41,10 @@ function config(redirectPath = '/callback') {
 
 const HTML = 'text/html,application/xhtml+xml';
 const handlers: ReturnType<typeof oxdAuth>[] = [];
+const logger = capturingLogger();
+beforeEach(() => logger.clear());
 function auth(options: Partial<Parameters<typeof oxdAuth>[0] & object> = {}) {
-  const handler = oxdAuth({ config: config(), ...options });
+  const handler = oxdAuth({ config: config(), logger, ...options });
   handlers.push(handler);
   return handler;
 }
@@ -175,6 +178,9 @@ describe.each(FRAMEWORKS)('%s', (framework) => {
     const guarded = await request(app).get('/profile').set('Accept', 'application/json');
     expect(guarded.status).toBe(500);
     expect(guarded.body.code).toBe(ERROR_CODES.SESSION_MISSING);
+    expect(logger.summary()).toEqual([
+      ['error', ERROR_CODES.SESSION_MISSING, 'login', 500, undefined],
+    ]);
   });
 
   test('login - answers 503 with a clear page when oxd cannot be reached', async () => {
@@ -183,6 +189,10 @@ describe.each(FRAMEWORKS)('%s', (framework) => {
     expect(response.text).toContain('Login is unavailable');
     expect(response.text).toContain('cannot be reached');
     expect(response.text).toContain(ERROR_CODES.TRANSPORT_FAILED);
+    expect(logger.summary()).toEqual([
+      // The sentinel closes each connection unanswered: no error underneath to name.
+      ['error', ERROR_CODES.TRANSPORT_FAILED, 'login', 503, undefined],
+    ]);
   });
 
   test('login - routes only GET, other methods go on to the application', async () => {
@@ -191,7 +201,7 @@ describe.each(FRAMEWORKS)('%s', (framework) => {
   });
 
   test('oxdAuth - works mounted under a path', async () => {
-    const handler = oxdAuth({ config: config('/auth/callback') });
+    const handler = oxdAuth({ config: config('/auth/callback'), logger });
     handlers.push(handler);
     const app = buildApp(framework, handler, { mount: '/auth' });
     const guarded = await request(app).get('/auth/profile?a=1').set('Accept', HTML);

@@ -25,6 +25,7 @@ import {
   PROFILE_CASES,
   type Profile,
 } from '../helpers/stack-fixture';
+import { capturingLogger } from '../helpers/capture-logger';
 
 const REFRESH = 'get_access_token_by_refresh_token';
 /** Access tokens live 2 s, so the refresh test waits for real expiry, briefly. */
@@ -118,7 +119,9 @@ describe.each(CASES)('oxd %s over %s', (version, transport) => {
     const config = configFor(stack, transport);
     recorder = new RecordingTransport(countingTransport(stack, transport));
     client = new OxdClient(resolveConfig(config), { transport: recorder, writeBack: false });
-    agent = request.agent(buildApp('express5', oxdAuth({ config, client })));
+    agent = request.agent(
+      buildApp('express5', oxdAuth({ config, client, logger: capturingLogger() })),
+    );
   });
 
   afterAll(async () => {

@@ -25,6 +25,7 @@ import {
   sessionCookie,
   type CountingTransport,
 } from '../helpers/stack-fixture';
+import { capturingLogger } from '../helpers/capture-logger';
 
 const REFRESH = 'get_access_token_by_refresh_token';
 /** Timeouts giving a lease of 200 + 800 + the margin, far below the refresh's duration. */
@@ -70,7 +71,13 @@ async function instance(
   const counter = countingTransport(stack, 'socket');
   const client = new OxdClient(resolveConfig(settings), { transport: counter, writeBack: false });
   clients.push(client);
-  const auth = oxdAuth({ config: settings, client, refreshLock, clock });
+  const auth = oxdAuth({
+    config: settings,
+    client,
+    refreshLock,
+    clock,
+    logger: capturingLogger(),
+  });
   const server = createServer(buildApp('express5', auth, { store }));
   servers.push(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -2,10 +2,12 @@
  * The middleware under load and through an oxd outage, against the local OP and oxd: a
  * burst of first logins registers the site once; while oxd is down, logins answer 503 with
  * a clear page, logged-in users keep working, and everything recovers when oxd is back.
+ * Each failure answered 5xx is logged once, with its code and cause, through the `logger`.
  */
 import { createServer, type Server } from 'node:http';
 import request from 'supertest';
 import { ERROR_CODES, oxdAuth, type OxdAuthHandler } from '../../src';
+import { capturingLogger } from '../helpers/capture-logger';
 import { useLocalStack } from '../helpers/local-stack';
 import { buildApp } from '../fixtures/apps';
 import {
@@ -20,6 +22,7 @@ import {
 const stack = useLocalStack();
 const servers: Server[] = [];
 const handlers: OxdAuthHandler[] = [];
+const logger = capturingLogger();
 
 afterAll(async () => {
   await Promise.all(handlers.map((handler) => handler.client.close()));
@@ -31,7 +34,7 @@ afterAll(async () => {
 /** The app on a real listening server (supertest then reuses it for every agent). */
 async function serve(transport: 'socket' | 'https4', options: { clock?: () => number } = {}) {
   const { client, counter } = clientFor(stack, transport);
-  const auth = oxdAuth({ config: configFor(stack, transport), client, ...options });
+  const auth = oxdAuth({ config: configFor(stack, transport), client, logger, ...options });
   handlers.push(auth);
   const server = createServer(buildApp('express5', auth));
   servers.push(server);
@@ -75,7 +78,10 @@ describe('while oxd is down', () => {
       apps.set(transport, { server, counter, agent, offset });
     }
     await stack.stopOxd();
+    logger.clear();
   }, 60_000);
+
+  afterEach(() => logger.clear());
 
   afterAll(async () => {
     await stack.startOxd();
@@ -104,6 +110,12 @@ describe('while oxd is down', () => {
         error: 'oxd_unavailable',
         code: ERROR_CODES.TRANSPORT_FAILED,
       });
+      // Each failed login is in the application's log, once, with what caused it.
+      const line = ['error', ERROR_CODES.TRANSPORT_FAILED, 'login', 503, 'ECONNREFUSED'];
+      expect(logger.summary()).toEqual([line, line]);
+      expect(logger.lines[0]?.[1]).toBe(
+        'express-oxd: login failed with OXD_TRANSPORT_FAILED (ECONNREFUSED)',
+      );
     },
   );
 
@@ -124,6 +136,9 @@ describe('while oxd is down', () => {
       offset.ms = 2 * 60 * 60 * 1000;
       const page = await agent.get('/profile').set('Accept', HTML);
       expect(page.status).toBe(503);
+      expect(logger.summary()).toEqual([
+        ['error', ERROR_CODES.TRANSPORT_FAILED, 'refresh', 503, 'ECONNREFUSED'],
+      ]);
       offset.ms = 0;
       expect((await agent.get('/profile').set('Accept', HTML)).status).toBe(200);
     },
@@ -152,6 +167,9 @@ describe('while oxd is down', () => {
     const { agent } = appOf('socket');
     const logout = await agent.get('/logout').set('Accept', HTML);
     expect(logout.status).toBe(503);
+    expect(logger.summary()).toEqual([
+      ['error', ERROR_CODES.TRANSPORT_FAILED, 'logout', 503, 'ECONNREFUSED'],
+    ]);
     const guarded = await agent.get('/profile').set('Accept', HTML);
     expect(guarded.status).toBe(302);
     expect(guarded.headers.location).toBe('/login?returnTo=%2Fprofile');

@@ -11,6 +11,10 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import session from 'express-session';
 import { ERROR_CODES, guardSession, oxdErrorHandler } from '../../src';
+import { capturingLogger } from '../helpers/capture-logger';
+
+const logger = capturingLogger();
+beforeEach(() => logger.clear());
 
 class FlakyStore extends session.MemoryStore {
   failGet = false;
@@ -37,6 +41,7 @@ beforeAll(async () => {
   app.use(
     guardSession(
       session({ store, secret: 'test secret', resave: false, saveUninitialized: false }),
+      { logger },
     ),
   );
   app.get('/count', (req, res) => {
@@ -103,6 +108,11 @@ test('a store that cannot load the session answers 503 OXD_SESSION_STORE_UNAVAIL
     expect(down.cut).toBeUndefined();
     expect(down.status).toBe(503);
     expect(JSON.parse(down.body).code).toBe(ERROR_CODES.SESSION_STORE_UNAVAILABLE);
+    // Logged once, by guardSession, with the class of what failed: not its message.
+    expect(logger.summary()).toEqual([
+      ['error', ERROR_CODES.SESSION_STORE_UNAVAILABLE, 'session_store', 503, 'Error'],
+    ]);
+    expect(JSON.stringify(logger.lines)).not.toContain('6379');
   } finally {
     store.failGet = false;
   }
@@ -132,6 +142,16 @@ test('a save that fails after the response started leaves the response whole', a
   } finally {
     store.failSet = false;
   }
+  // Each failed save is a warning: the response was served.
+  expect(logger.summary()).toEqual(
+    Array.from({ length: 6 }, () => [
+      'warn',
+      ERROR_CODES.SESSION_STORE_UNAVAILABLE,
+      'session_store',
+      undefined,
+      'Error',
+    ]),
+  );
   // Once the store works again, so do the saves.
   expect(JSON.parse((await get('/count', first.cookie)).body)).toEqual({ count: 2 });
   expect(JSON.parse((await get('/count', first.cookie)).body)).toEqual({ count: 3 });

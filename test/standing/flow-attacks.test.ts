@@ -8,6 +8,7 @@ import { createServer, request as httpRequest, type Server } from 'node:http';
 import session from 'express-session';
 import request from 'supertest';
 import { ERROR_CODES, oxdAuth, type OxdAuthHandler } from '../../src';
+import { capturingLogger } from '../helpers/capture-logger';
 import { dedicatedStack } from '../helpers/local-stack';
 import { submitOpLogin } from '../../src/testing/op-login';
 import { buildApp } from '../fixtures/apps';
@@ -29,6 +30,7 @@ let stack: LocalStack;
 let auth: OxdAuthHandler;
 let counter: CountingTransport;
 let server: Server;
+const logger = capturingLogger();
 
 beforeAll(async () => {
   stack = await dedicatedStack();
@@ -37,6 +39,7 @@ beforeAll(async () => {
   auth = oxdAuth({
     config: configFor(stack, 'socket'),
     client: made.client,
+    logger,
     loginQueryParams: ['prompt'],
   });
   server = createServer(buildApp('express5', auth, { store: new session.MemoryStore() }));
@@ -163,6 +166,8 @@ describe('state and code', () => {
     expect(forged.status).toBeGreaterThanOrEqual(400);
     expect(forged.headers.location).toBeUndefined();
     expect(JSON.stringify(forged.body)).not.toContain('made-up-authorization-code');
+    // oxd 3.x answers internal_error (a 502, logged): the log never has the code.
+    expect(JSON.stringify(logger.lines)).not.toContain('made-up-authorization-code');
     expect(await loggedIn(agent)).toBe(false);
   });
 
@@ -178,6 +183,9 @@ describe('state and code', () => {
       .set('Accept', JSON_ACCEPT);
     expect(injected.status).toBeGreaterThanOrEqual(400);
     expect(await loggedIn(attacker)).toBe(false);
+    expect(JSON.stringify(logger.lines)).not.toContain(
+      victimCallback.searchParams.get('code') as string,
+    );
   });
 
   test('an oversized state (8 KB) is refused with 400, nothing sent to oxd', async () => {

@@ -5,7 +5,8 @@
  * logged-in user gets when a token refresh meets the fault, and that the login is still
  * there once oxd behaves again. The real oxd is then killed (SIGKILL) and restarted under a
  * running app. Finally, 200 concurrent requests during an outage leave no socket or file
- * descriptor behind.
+ * descriptor behind. Whatever oxd sends, each failure is logged with names only: no text
+ * of oxd's answer reaches the application's log.
  *
  * Already covered elsewhere and not repeated here: oxd not running (refused) and stopped /
  * started (middleware/resilience.test.ts), an OP outage during refresh
@@ -44,6 +45,7 @@ import {
   type HttpsFault,
   type ScriptedOxdHttps,
 } from '../fixtures/scripted-oxd-https';
+import { capturingLogger } from '../helpers/capture-logger';
 import { dedicatedStack } from '../helpers/local-stack';
 import { buildApp } from '../fixtures/apps';
 import {
@@ -96,6 +98,7 @@ let https: ScriptedOxdHttps;
 const apps = new Map<Kind, App>();
 const servers: Server[] = [];
 const cleanups: (() => Promise<void>)[] = [];
+const logger = capturingLogger();
 
 async function listen(server: Server): Promise<number> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -110,6 +113,7 @@ async function buildOne(kind: Kind): Promise<App> {
   });
   const offset = { ms: 0 };
   const auth = oxdAuth({
+    logger,
     config: configFor(stack, kind),
     client,
     clock: () => Date.now() + offset.ms,
@@ -130,6 +134,17 @@ beforeAll(async () => {
 }, 180_000);
 
 afterEach(async () => {
+  // Each line: the operation, an OXD_ code, and a cause that is a plain name, nothing else.
+  for (const [level, message, fields] of logger.lines) {
+    expect(['warn', 'error']).toContain(level);
+    expect(message).toMatch(
+      /^express-oxd: (login|refresh) failed with OXD_[A-Z_]+( \([A-Za-z0-9_.-]+\))?$/,
+    );
+    expect(
+      Object.keys(fields).filter((key) => !['code', 'status', 'operation', 'cause'].includes(key)),
+    ).toEqual([]);
+  }
+  logger.clear();
   for (const app of apps.values()) app.switcher.current = app.switcher.real;
   await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
 });

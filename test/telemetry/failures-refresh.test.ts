@@ -14,6 +14,7 @@ import { SocketTransport } from '../../src/oxd/socket-transport';
 import { reportFailure } from '../../src/report';
 import { startOperation } from '../../src/telemetry';
 import { ensureBuilt } from '../helpers/build';
+import { capturingLogger } from '../helpers/capture-logger';
 import { dedicatedStack } from '../helpers/local-stack';
 import { countOf, installTelemetry, type TestTelemetry } from '../helpers/telemetry';
 import { buildApp } from '../fixtures/apps';
@@ -53,7 +54,8 @@ test('a login while oxd is down: error spans with the code, counted as a failed 
       authorizationRedirectUri: `${APP_ORIGIN}/callback`,
     },
   };
-  const auth = oxdAuth({ config });
+  const logger = capturingLogger();
+  const auth = oxdAuth({ config, logger });
   try {
     telemetry.reset();
     const res = await request(buildApp('express5', auth)).get('/login').set('Accept', HTML);
@@ -67,6 +69,20 @@ test('a login while oxd is down: error spans with the code, counted as a failed 
       expect(span?.attributes['express_oxd.outcome']).toBe('failure');
     }
     expect(rest[0]?.parentSpanContext?.spanId).toBe(login?.spanContext().spanId);
+    // One log line, carrying the ids of the login's span.
+    expect(logger.lines.map(([level, , fields]) => [level, fields])).toEqual([
+      [
+        'error',
+        {
+          code: 'OXD_TRANSPORT_FAILED',
+          status: 503,
+          operation: 'login',
+          cause: 'ECONNREFUSED',
+          trace_id: login?.spanContext().traceId,
+          span_id: login?.spanContext().spanId,
+        },
+      ],
+    ]);
     const logins = await telemetry.points('express_oxd.logins');
     expect(
       countOf(logins, { 'express_oxd.outcome': 'failure', 'error.type': 'OXD_TRANSPORT_FAILED' }),

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { request } from 'undici';
 import { umaGetRpt, umaProtect } from '../../src';
+import { capturingLogger } from '../helpers/capture-logger';
 import { useLocalStack } from '../helpers/local-stack';
 import { clientFor, type TransportName } from '../helpers/stack-fixture';
 import {
@@ -186,9 +187,11 @@ describe.each<TransportName>(['socket', 'https4'])('umaProtect over %s', (transp
     expect(counter.count('uma_rs_protect')).toBe(3);
   });
 
-  test('oxd unreachable - the request fails with 503, and works once oxd is back', async () => {
-    const { client } = clientFor(stack, transport);
-    const rs = await startResourceServer(umaProtect(RESOURCES, { client }));
+  test('oxd unreachable - the request fails with 503, logged once, and works once oxd is back', async () => {
+    const clientLogger = capturingLogger();
+    const logger = capturingLogger();
+    const { client } = clientFor(stack, transport, { logger: clientLogger });
+    const rs = await startResourceServer(umaProtect(RESOURCES, { client, logger }));
     closers.push(
       () => rs.close(),
       () => client.close(),
@@ -199,6 +202,17 @@ describe.each<TransportName>(['socket', 'https4'])('umaProtect over %s', (transp
       const answer = await rawRequest(rs.url, 'GET', '/api/photos', 'Bearer abc');
       expect(answer.status).toBe(503);
       expect(answer.headers['www-authenticate']).toBeUndefined();
+      expect(logger.summary()).toEqual([
+        ['error', 'OXD_TRANSPORT_FAILED', 'uma_check', 503, 'ECONNREFUSED'],
+      ]);
+      // The UMA helpers log through the client's logger.
+      await expect(umaGetRpt(client, { ticket: 'a-ticket' })).rejects.toMatchObject({
+        code: 'OXD_TRANSPORT_FAILED',
+      });
+      expect(clientLogger.summary()).toEqual([
+        ['error', 'OXD_TRANSPORT_FAILED', 'uma_get_rpt', 503, 'ECONNREFUSED'],
+      ]);
+      expect(JSON.stringify([logger.lines, clientLogger.lines])).not.toMatch(/abc|a-ticket/);
     } finally {
       await stack.startOxd();
     }

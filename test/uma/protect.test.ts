@@ -7,6 +7,7 @@
 import { request } from 'undici';
 import { OxdCommandError, umaFetch, umaGetRpt, umaProtect, UmaNeedInfoError } from '../../src';
 import type { OxdClient } from '../../src/oxd/client';
+import { capturingLogger } from '../helpers/capture-logger';
 import { useLocalStack } from '../helpers/local-stack';
 import { clientFor, TRANSPORTS, type TransportName } from '../helpers/stack-fixture';
 import {
@@ -63,6 +64,7 @@ function ticketOf(answer: Answer): string {
 
 describe.each<TransportName>([...TRANSPORTS])('umaProtect over %s', (transport) => {
   let rs: ResourceServer;
+  const rpLogger = capturingLogger();
   let rsClient: OxdClient;
 
   beforeAll(async () => {
@@ -80,7 +82,7 @@ describe.each<TransportName>([...TRANSPORTS])('umaProtect over %s', (transport) 
    * to 4.5): each RPT a test needs next to another comes from its own site.
    */
   function newRp(): OxdClient {
-    const { client } = clientFor(stack, transport);
+    const { client } = clientFor(stack, transport, { logger: rpLogger });
     closers.push(() => client.close());
     return client;
   }
@@ -225,9 +227,15 @@ describe.each<TransportName>([...TRANSPORTS])('umaProtect over %s', (transport) 
     expect(error.redirectUser).toBe(`${stack.oxd.httpsUrl}/uma/claims-gathering`);
     // The ticket of the need_info answer is used up once exchanged again.
     await umaGetRpt(rp, { ticket: error.ticket }).catch(() => undefined);
+    rpLogger.clear();
     const reused = await umaGetRpt(rp, { ticket: error.ticket }).catch((e) => e);
     expect(reused).toBeInstanceOf(OxdCommandError);
     expect(reused.error).toBe('invalid_ticket');
+    // Logged through the client's logger, without the ticket.
+    expect(rpLogger.summary()).toEqual([
+      ['error', 'OXD_COMMAND_FAILED', 'uma_get_rpt', 502, 'invalid_ticket'],
+    ]);
+    expect(JSON.stringify(rpLogger.lines)).not.toContain(error.ticket);
   });
 
   test("another client's RPT - a second resource server's RPT gets 401 here, and back", async () => {
