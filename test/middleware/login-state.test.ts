@@ -6,6 +6,7 @@
 import request from 'supertest';
 import { OxdConfigError, oxdAuth, type AfterCallback, type GetLoginState } from '../../src';
 import { useLocalStack } from '../helpers/local-stack';
+import { capturingLogger, type CapturingLogger } from '../helpers/capture-logger';
 import { submitOpLogin } from '../../src/testing/op-login';
 import { buildApp, FRAMEWORKS, type Framework } from '../fixtures/apps';
 import {
@@ -29,16 +30,22 @@ function appWith(
   framework: Framework,
   getLoginState: GetLoginState,
   afterCallback: AfterCallback = (_req, _res, session) => session,
-): { agent: ReturnType<typeof request.agent>; counter: CountingTransport } {
+): {
+  agent: ReturnType<typeof request.agent>;
+  counter: CountingTransport;
+  logger: CapturingLogger;
+} {
   const { client, counter } = clientFor(stack, 'socket');
+  const logger = capturingLogger();
   closers.push(() => client.close());
   const handler = oxdAuth({
     config: configFor(stack, 'socket'),
     client,
     getLoginState,
     afterCallback,
+    logger,
   });
-  return { agent: request.agent(buildApp(framework, handler)), counter };
+  return { agent: request.agent(buildApp(framework, handler)), counter, logger };
 }
 
 describe.each(FRAMEWORKS)('%s', (framework) => {
@@ -99,9 +106,11 @@ describe.each(FRAMEWORKS)('%s', (framework) => {
     ['a string', () => 'cart', /must return an object/],
     ['too much', () => ({ blob: 'x'.repeat(3000) }), /returned 3011 bytes of JSON; at most 2048/],
   ])('refuses %s before asking oxd, naming the hook', async (_name, state, message) => {
-    const { agent, counter } = appWith(framework, state as GetLoginState);
+    const { agent, counter, logger } = appWith(framework, state as GetLoginState);
     const page = await agent.get('/login').set('Accept', 'application/json');
     expect(page.status).toBe(500);
+    // A mistake of the application's: logged as the server-side failure it is.
+    expect(logger.summary()).toEqual([['error', 'OXD_CONFIG_INVALID', 'login', 500, undefined]]);
     expect(page.body.error_description).toMatch(/^getLoginState /);
     expect(page.body.error_description).toMatch(message);
     expect(counter.total()).toBe(0);
