@@ -3,46 +3,28 @@
  * Redis (a real redis-server), a configuration file without an id. The workers register at
  * start-up and oxd sees one site; a user logs in once and every worker serves the profile.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseIni } from '../../src/config/ini';
-import {
-  closeSharedAgent,
-  SiteBrowser,
-  startRedis,
-  type RedisServer,
-} from '../helpers/app-instances';
-import { startExample } from '../helpers/examples';
+import { SiteBrowser } from '../helpers/app-instances';
+import { startExample, useRedisAndScratch } from '../helpers/examples';
 import { registeredSites, writeStackConfig } from '../helpers/instances';
 import { useLocalStack } from '../helpers/local-stack';
 
 jest.setTimeout(120_000);
 
 const stack = useLocalStack();
-let redis: RedisServer;
-let dir: string;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'express-oxd-example-cluster-'));
-  redis = await startRedis();
-}, 60_000);
-
-afterAll(async () => {
-  await closeSharedAgent();
-  await redis?.stop();
-  await rm(dir, { recursive: true, force: true });
-});
+const scratch = useRedisAndScratch('express-oxd-example-cluster-');
 
 test('two workers register once; one login is served by every worker', async () => {
-  const file = join(dir, 'site.cfg');
+  const file = join(scratch.dir, 'site.cfg');
   await writeStackConfig(file, stack, 'https://app.example');
   const site = await startExample(
     'cluster',
     'app.js',
     {
       OXD_CONFIG: file,
-      REDIS_URL: `redis://127.0.0.1:${redis.port}`,
+      REDIS_URL: `redis://127.0.0.1:${scratch.redis.port}`,
       SESSION_SECRET: 'cluster example secret',
       PORT: '0',
       WORKERS: '2',

@@ -5,40 +5,22 @@
  * starting on one process, the OP's redirect lands on the other, and both see the login, then
  * the logout. The instances register nothing themselves.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseIni } from '../../src/config/ini';
-import {
-  closeSharedAgent,
-  SiteBrowser,
-  startRedis,
-  type RedisServer,
-} from '../helpers/app-instances';
+import { SiteBrowser } from '../helpers/app-instances';
 import { ROOT } from '../helpers/build';
-import { startExample, type ExampleProcess } from '../helpers/examples';
+import { startExample, useRedisAndScratch, type ExampleProcess } from '../helpers/examples';
 import { registeredSites, runNode, writeStackConfig } from '../helpers/instances';
 import { useLocalStack } from '../helpers/local-stack';
 
 jest.setTimeout(120_000);
 
 const stack = useLocalStack();
-let redis: RedisServer;
-let dir: string;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'express-oxd-example-instances-'));
-  redis = await startRedis();
-}, 60_000);
-
-afterAll(async () => {
-  await closeSharedAgent();
-  await redis?.stop();
-  await rm(dir, { recursive: true, force: true });
-});
+const scratch = useRedisAndScratch('express-oxd-example-instances-');
 
 test('register once at deploy, two processes on one Redis: a login on one is seen on the other', async () => {
-  const file = join(dir, 'site.cfg');
+  const file = join(scratch.dir, 'site.cfg');
   // The redirect URIs name the site behind the load balancer, not an instance.
   await writeStackConfig(file, stack, 'https://app.example');
   const registered = await runNode([join(ROOT, 'dist', 'cli.js'), 'register', file, '--json']).done;
@@ -50,7 +32,7 @@ test('register once at deploy, two processes on one Redis: a login on one is see
 
   const env = {
     OXD_CONFIG: file,
-    REDIS_URL: `redis://127.0.0.1:${redis.port}`,
+    REDIS_URL: `redis://127.0.0.1:${scratch.redis.port}`,
     SESSION_SECRET: 'several instances example secret',
     PORT: '0',
   };
