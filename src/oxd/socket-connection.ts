@@ -27,6 +27,8 @@ export interface Job {
   readonly reject: (error: Error) => void;
   /** The connection carrying it, once it has left the queue. */
   connection?: Connection | undefined;
+  /** Whether its frame was written to oxd (a new connection may still be connecting). */
+  sent?: boolean | undefined;
 }
 
 /** What a connection needs from its pool. */
@@ -146,6 +148,7 @@ export class Connection {
     if (!job) return;
     this.received = 0;
     debug('oxd socket #%d -> %s (%d chars)', this.id, job.command, job.frame.length);
+    job.sent = true;
     this.socket.write(job.frame);
   }
 

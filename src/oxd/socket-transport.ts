@@ -235,9 +235,12 @@ export class SocketTransport implements Transport {
 
   private timeoutError(job: Job): OxdTimeoutError {
     const ms = job.timeoutMs;
-    const where = job.connection
-      ? ''
-      : ` (it waited all that time for a free connection: all ${this.poolSize} were busy)`;
+    // Not yet written to oxd: it spent its time waiting for a connection (one that was
+    // handed a fresh connection at the last moment is still such a job).
+    const where =
+      job.sent === true
+        ? ''
+        : ` (it waited all that time for a free connection: all ${this.poolSize} were busy)`;
     return new OxdTimeoutError(
       ERROR_CODES.RESPONSE_TIMEOUT,
       `oxd-server at ${this.side.where} did not answer ${job.command} within ${ms} ms${where}; ` +
