@@ -1,25 +1,13 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { END, START, renderSettings, updateReadme } from '../../scripts/docs.js';
 import { SETTINGS } from '../../src/config/settings';
 import { ensureBuilt, ROOT } from '../helpers/build';
+import { runDocs } from '../helpers/docs-script';
 
 /** Where the configuration tables live (the README links to it). */
 const README = join(ROOT, 'docs', 'configuration.md');
-
-function runDocs(...args: string[]): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [join(ROOT, 'scripts', 'docs.js'), ...args],
-      { cwd: ROOT },
-      (error, stdout, stderr) =>
-        resolve({ code: error === null ? 0 : (error.code as number), output: stdout + stderr }),
-    );
-  });
-}
 
 describe('docs/configuration.md configuration tables', () => {
   it('are the ones generated from the settings table (run npm run docs when this fails)', () => {

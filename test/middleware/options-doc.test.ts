@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,21 +5,10 @@ import { renderOptions, updateOptions } from '../../scripts/docs.js';
 import { OxdConfigError } from '../../src/errors';
 import { OXD_AUTH_OPTIONS, resolveOptions } from '../../src/middleware/options';
 import { ensureBuilt, ROOT } from '../helpers/build';
+import { runDocs } from '../helpers/docs-script';
 
 /** Where the options table lives (the README links to it). */
 const README = join(ROOT, 'docs', 'middleware.md');
-
-function runDocs(...args: string[]): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [join(ROOT, 'scripts', 'docs.js'), ...args],
-      { cwd: ROOT },
-      (error, stdout, stderr) =>
-        resolve({ code: error === null ? 0 : (error.code as number), output: stdout + stderr }),
-    );
-  });
-}
 
 describe('docs/middleware.md oxdAuth() options table', () => {
   it('is the one generated from the options table (run npm run docs when this fails)', () => {
