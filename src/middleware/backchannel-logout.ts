@@ -405,6 +405,8 @@ async function endMatchingLogins(
   for (const data of ended.values()) {
     for (const other of loginRecordKeys(data, runtime.sessionKey)) keys.add(other);
   }
-  await forgetIds(store, runtime.refreshLock, [...keys], ids);
+  // The named record keeps the logout's time: a login copied into another session while
+  // the record still named the old one ends when a request brings it to the new session.
+  await forgetIds(store, runtime.refreshLock, [...keys], ids, { key, at: runtime.clock() });
   return ended.size;
 }

@@ -27,7 +27,8 @@ import {
   type OxdIncomingMessage,
   type PendingLogin,
 } from '../session/store';
-import { followSessionId, rememberLogin, storeOf } from './logout-records';
+import { rememberLogin, storeOf } from './logout-records';
+import { followSessionId } from './moved-login';
 import { normaliseClaims } from '../claims';
 import { activeLogin } from './lifetime';
 import { livePendingLogins } from './login';
@@ -229,6 +230,7 @@ export async function handleCallback(
   const fresh = await regenerateSession(req);
   for (const [key, value] of kept) fresh[key] = value;
   fresh[runtime.sessionKey] = data;
+  if (runtime.routes.backchannelLogout) data.recordedIn = req.sessionID;
   if (rest.length > 0) fresh[runtime.loginsKey] = rest;
   await saveSession(fresh);
   const store = storeOf(req);

@@ -4,9 +4,17 @@
  * requests never look anything up), and the logins' ending.
  *
  * - A record is written at login and changed when the session id changes under a login
- *   (another `oxdAuth()` instance's login regenerates the session and carries this login
- *   over) and when logins end; never on ordinary requests. Each write drops the ids of
- *   sessions that have ended, so a record holds the user's live sessions only, however many.
+ *   and when logins end; never on ordinary requests. The id changes when another `oxdAuth()`
+ *   instance's login regenerates the session and carries this login over (followed at once),
+ *   or when the application regenerates the session itself and copies the login over: the
+ *   login keeps the id its records name (`recordedIn`), and the first request that shows
+ *   another id brings the records to it (one compare per request; writes only on a change;
+ *   see `moved-login.ts`).
+ *   Each write drops the ids of sessions that have ended, so a record holds the user's live
+ *   sessions only, however many.
+ * - A back-channel logout leaves its mark on the record it named (`oxdEndedAt`) for as long
+ *   as the record lives: a login copied into a new session before the logout arrived, whose
+ *   records still named the old one, is ended when a request brings it to the new id.
  * - It lives as long as the logins it names can: until the newest one's absolute expiry
  *   (`absoluteDuration` after it completed, `loginExpiresAt`). A rolling session cookie is
  *   renewed without any record write, so the record cannot follow it: it covers the login's
@@ -49,6 +57,11 @@ export interface SessionStore {
 export interface StoreRecord {
   cookie: { originalMaxAge: number; expires: string };
   oxdSessionIds?: string[];
+  /**
+   * When a back-channel logout last named this record (by the ending instance's clock): a
+   * login that began before it and that the record did not name by its current id has ended.
+   */
+  oxdEndedAt?: number;
   /** The client id the logins were issued to (checked when the middleware does not know it). */
   oxdClientId?: string;
 }
@@ -104,10 +117,16 @@ export function recordKey(
   return `express-oxd:backchannel:${kind}:${digest}`;
 }
 
-export function record(ttlMs: number, ids?: string[], clientId?: string): StoreRecord {
+export function record(
+  ttlMs: number,
+  ids?: string[],
+  clientId?: string,
+  endedAt?: number,
+): StoreRecord {
   return {
     cookie: { originalMaxAge: ttlMs, expires: new Date(Date.now() + ttlMs).toISOString() },
     ...(ids ? { oxdSessionIds: ids } : {}),
+    ...(endedAt !== undefined ? { oxdEndedAt: endedAt } : {}),
     ...(clientId ? { oxdClientId: clientId } : {}),
   };
 }
@@ -154,6 +173,11 @@ export function keepRecordsFor(sessionKey: string): void {
   recordedKeys.add(sessionKey);
 }
 
+/** Whether logins kept under `sessionKey` have records. */
+export function hasRecords(sessionKey: string): boolean {
+  return recordedKeys.has(sessionKey);
+}
+
 const queues = new Map<string, Promise<unknown>>();
 
 /** Runs `task` after the earlier tasks of this process on the same record. */
@@ -198,9 +222,9 @@ async function withSharedLock<T>(
 
 /**
  * Read-modify-write of one record: `change` gets the record found and answers the one to
- * store (`undefined`: delete it).
+ * store (`undefined`: delete it; the record found itself: leave it as it is).
  */
-function changeRecord(
+export function changeRecord(
   store: SessionStore,
   lock: RefreshLock | undefined,
   key: string,
@@ -210,6 +234,7 @@ function changeRecord(
     withSharedLock(lock, key, async () => {
       const found = (await call<StoreRecord>((done) => store.get(key, done))) ?? undefined;
       const next = await change(found);
+      if (next === found) return;
       if (next !== undefined) await call((done) => store.set(key, next, done));
       else if (found !== undefined) await call((done) => store.destroy(key, done));
     }),
@@ -229,9 +254,41 @@ function lifetime(found: StoreRecord | undefined, ttlMs: number): number {
 }
 
 /**
- * At login: adds the session's id to the `sid` and `sub` records of its login (dropping ids
- * of ended sessions), so a back-channel logout can find it. Failures are logged, not
- * thrown: the login stands.
+ * Adds the session id `id` to the `sid` and `sub` records of its login `data` (dropping ids
+ * of ended sessions), so a back-channel logout can find it. With `endedSince`, a record
+ * that a back-channel logout named at or after that time is left as it is, and the call
+ * resolves false: the login has ended.
+ */
+export async function recordSession(
+  settings: RecordSettings,
+  store: SessionStore,
+  id: string,
+  data: StoredLogin,
+  endedSince?: number,
+): Promise<boolean> {
+  const ttl = recordLifetimeMs(settings, data);
+  const clientId = loginClientId(data);
+  let stands = true;
+  await Promise.all(
+    loginRecordKeys(data, settings.sessionKey).map((key) =>
+      changeRecord(store, settings.refreshLock, key, async (found) => {
+        const endedAt = found?.oxdEndedAt;
+        if (endedSince !== undefined && endedAt !== undefined && endedAt >= endedSince) {
+          stands = false;
+          return found;
+        }
+        const known = (found?.oxdSessionIds ?? []).filter((other) => other !== id);
+        const ids = [...(await liveIds(store, known)), id];
+        return record(lifetime(found, ttl), ids, clientId ?? found?.oxdClientId, endedAt);
+      }),
+    ),
+  );
+  return stands;
+}
+
+/**
+ * At login: adds the session's id to the `sid` and `sub` records of its login. Failures are
+ * logged, not thrown: the login stands.
  */
 export async function rememberLogin(
   settings: RecordSettings,
@@ -240,67 +297,34 @@ export async function rememberLogin(
   data: StoredLogin,
 ): Promise<void> {
   if (!store || !id) return;
-  const ttl = recordLifetimeMs(settings, data);
-  const clientId = loginClientId(data);
   try {
-    await Promise.all(
-      loginRecordKeys(data, settings.sessionKey).map((key) =>
-        changeRecord(store, settings.refreshLock, key, async (found) => {
-          const known = (found?.oxdSessionIds ?? []).filter((other) => other !== id);
-          const ids = [...(await liveIds(store, known)), id];
-          return record(lifetime(found, ttl), ids, clientId ?? found?.oxdClientId);
-        }),
-      ),
-    );
+    await recordSession(settings, store, id, data);
   } catch (err) {
     debug('back-channel logout: could not record the login (%s)', (err as Error).message);
   }
 }
 
 /**
- * After a login regenerated the session (`oldId` → `newId`) and carried other instances'
- * logins over (`kept`): their records name the new id from now on. Failures are logged.
+ * Removes `ids` from the records `keys` (a record left empty is deleted). `ended`: the
+ * record a back-channel logout named keeps the logout's time (`oxdEndedAt`), empty or not.
  */
-export async function followSessionId(
-  store: SessionStore | undefined,
-  lock: RefreshLock | undefined,
-  kept: readonly [string, unknown][],
-  oldId: string | undefined,
-  newId: string | undefined,
-): Promise<void> {
-  if (!store || !oldId || !newId || oldId === newId) return;
-  const keys = kept.flatMap(([sessionKey, value]) =>
-    recordedKeys.has(sessionKey) && typeof value === 'object' && value !== null
-      ? loginRecordKeys(value as StoredLogin, sessionKey)
-      : [],
-  );
-  try {
-    await Promise.all(
-      keys.map((key) =>
-        changeRecord(store, lock, key, async (found) => {
-          if (!found?.oxdSessionIds?.includes(oldId)) return found;
-          const ids = found.oxdSessionIds.map((other) => (other === oldId ? newId : other));
-          return { ...found, oxdSessionIds: [...new Set(ids)] };
-        }),
-      ),
-    );
-  } catch (err) {
-    debug('back-channel logout: could not move the login records (%s)', (err as Error).message);
-  }
-}
-
-/** Removes `ids` from the records `keys` (a record left empty is deleted). */
 export function forgetIds(
   store: SessionStore,
   lock: RefreshLock | undefined,
   keys: readonly string[],
   ids: readonly string[],
+  ended?: { key: string; at: number },
 ): Promise<void[]> {
   return Promise.all(
     keys.map((key) =>
       changeRecord(store, lock, key, async (found) => {
-        if (!found?.oxdSessionIds?.some((id) => ids.includes(id))) return found;
-        const rest = found.oxdSessionIds.filter((id) => !ids.includes(id));
+        if (!found) return found;
+        const rest = (found.oxdSessionIds ?? []).filter((id) => !ids.includes(id));
+        if (ended?.key === key) {
+          const at = Math.max(found.oxdEndedAt ?? ended.at, ended.at);
+          return { ...found, oxdSessionIds: rest, oxdEndedAt: at };
+        }
+        if (rest.length === (found.oxdSessionIds ?? []).length) return found;
         return rest.length > 0 ? { ...found, oxdSessionIds: rest } : undefined;
       }),
     ),
@@ -339,7 +363,7 @@ export async function forgetLogin(
   id: string | undefined,
   data: StoredLogin,
 ): Promise<void> {
-  if (!store || !id || !recordedKeys.has(settings.sessionKey)) return;
+  if (!store || !id || !hasRecords(settings.sessionKey)) return;
   try {
     await forgetIds(store, settings.refreshLock, loginRecordKeys(data, settings.sessionKey), [id]);
   } catch (err) {

@@ -12,6 +12,8 @@ import { handleBackchannelLogout, OpKeys } from './backchannel-logout';
 import { handleCallback } from './callback';
 import { attachContext, contextOf } from './context';
 import { handleFrontchannelLogout } from './frontchannel-logout';
+import { storeOf } from './logout-records';
+import { followMovedLogin, movedLogin } from './moved-login';
 import { startLogin } from './login';
 import type { LoginOptions } from './login-params';
 import { trySilentLogin } from './attempt-silent-login';
@@ -174,22 +176,19 @@ export function oxdAuth(options: string | OxdAuthOptions): OxdAuthHandler {
   };
   const isPostLogoutLanding = postLogoutLanding(runtime);
 
-  const handler = function oxdAuth(
-    req: IncomingMessage,
+  /** Answers the request when it is for one of the routes, else calls `next()`. */
+  const dispatch = (
+    request: OxdIncomingMessage,
     res: ServerResponse,
     next: (err?: unknown) => void,
-  ): void {
-    // Each property of the request is read once: Express gives every request its own
-    // prototype, and so its own hidden class, which makes every property read a slow lookup.
-    const request = req as OxdIncomingMessage;
-    const url = req.url ?? '/';
-    const originalUrl = request.originalUrl;
-    const method = req.method;
-    attachContext(runtime, request, res, url, originalUrl);
+    url: string,
+    originalUrl: string | undefined,
+    method: string | undefined,
+  ): void => {
     if (method === 'GET') {
       const name = match(url, originalUrl);
-      if (name === 'logout' && logoutRequestVerdict(runtime, req, 'GET') === 'confirm') {
-        sendLogoutConfirmation(req, res);
+      if (name === 'logout' && logoutRequestVerdict(runtime, request, 'GET') === 'confirm') {
+        sendLogoutConfirmation(request, res);
         return;
       }
       if (name !== undefined) {
@@ -213,7 +212,7 @@ export function oxdAuth(options: string | OxdAuthOptions): OxdAuthHandler {
         return;
       }
       if (match(url, originalUrl) === 'logout') {
-        if (logoutRequestVerdict(runtime, req, 'POST') === 'refuse') {
+        if (logoutRequestVerdict(runtime, request, 'POST') === 'refuse') {
           next(crossSiteLogoutError());
           return;
         }
@@ -224,6 +223,35 @@ export function oxdAuth(options: string | OxdAuthOptions): OxdAuthHandler {
       }
     }
     next();
+  };
+
+  const handler = function oxdAuth(
+    req: IncomingMessage,
+    res: ServerResponse,
+    next: (err?: unknown) => void,
+  ): void {
+    // Each property of the request is read once: Express gives every request its own
+    // prototype, and so its own hidden class, which makes every property read a slow lookup.
+    const request = req as OxdIncomingMessage;
+    const url = req.url ?? '/';
+    const originalUrl = request.originalUrl;
+    const method = req.method;
+    attachContext(runtime, request, res, url, originalUrl);
+    if (backchannel) {
+      // The application regenerated the session and copied the login into it: the login's
+      // back-channel records follow it before anything reads the login (once per change).
+      const session = request.session;
+      const moved = session && movedLogin(runtime.sessionKey, session, request.sessionID);
+      if (moved) {
+        const id = request.sessionID as string;
+        followMovedLogin(runtime, storeOf(request), session, id, moved).then(
+          () => dispatch(request, res, next, url, originalUrl, method),
+          next,
+        );
+        return;
+      }
+    }
+    dispatch(request, res, next, url, originalUrl, method);
   };
   Object.defineProperty(handler, 'client', { value: runtime.client, enumerable: true });
   return handler as OxdAuthHandler;

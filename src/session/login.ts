@@ -56,6 +56,13 @@ export interface StoredLogin {
    * `rollingDuration`, and written at most once per step of it, not on every request.
    */
   seenAt?: number | undefined;
+  /**
+   * The session id the login's back-channel logout records name; kept only by an `oxdAuth()`
+   * instance with a back-channel route. A request whose session has another id (the
+   * application regenerated the session and copied the login into it) brings the records
+   * to that id once.
+   */
+  recordedIn?: string | undefined;
 }
 
 /**

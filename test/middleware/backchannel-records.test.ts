@@ -296,3 +296,115 @@ describe('two oxdAuth() instances in one session', () => {
     expect((await me('/admin/me')).status).toBe(401);
   });
 });
+
+describe('the application regenerates the session and copies the login into it', () => {
+  /** Counts the store writes of back-channel records and of sessions. */
+  class CountingStore extends session.MemoryStore {
+    recordWrites = 0;
+    sessionWrites = 0;
+
+    override set(sid: string, data: session.SessionData, callback?: (err?: unknown) => void) {
+      if (sid.startsWith('express-oxd:backchannel:')) this.recordWrites += 1;
+      else this.sessionWrites += 1;
+      super.set(sid, data, callback);
+    }
+  }
+
+  /** `/copy` regenerates the session (as after a privilege change) and copies the login. */
+  async function copyingApp(subOnly = false) {
+    const store = new CountingStore();
+    const app = await started({
+      store,
+      subOnly,
+      app: (auth) => {
+        const site = express();
+        site.use(
+          session({
+            secret: 'test secret, not used anywhere else',
+            resave: false,
+            saveUninitialized: false,
+            store,
+          }),
+        );
+        site.use(auth);
+        site.get('/copy', (req, res, next) => {
+          const login = req.session.oxd;
+          req.session.regenerate((err) => {
+            if (err) return next(err);
+            req.session.oxd = login;
+            res.send(req.sessionID);
+          });
+        });
+        site.get('/me', requireAuth({ redirect: false }), (req, res) => {
+          res.json({ sub: (req as unknown as OxdIncomingMessage).oxd?.user?.sub });
+        });
+        site.use(oxdErrorHandler());
+        return site;
+      },
+    });
+    return { app, store };
+  }
+
+  async function loggedIn(app: BackchannelApp) {
+    const agent = request.agent(app.server);
+    const jar = new OpCookieJar();
+    expect((await logIn(agent, stack, '/login', jar)).status).toBe(302);
+    const me = () => agent.get('/me').set('Accept', 'application/json');
+    expect((await me()).status).toBe(200);
+    return { agent, jar, me, copy: async () => (await agent.get('/copy')).text };
+  }
+
+  test('the next request moves the records to the new id; a back-channel logout then ends the login', async () => {
+    const { app, store } = await copyingApp();
+    const { jar, me, copy } = await loggedIn(app);
+    const [before] = await loginsIn(store);
+    const newId = await copy();
+    expect(newId).not.toBe(before?.id);
+    expect((await me()).status).toBe(200);
+    const ids = await recordedIds(store);
+    expect(ids).toContain(newId);
+    expect(ids).not.toContain(before?.id);
+    expect((await deliver(app, await app.signOutAtOp(jar))).status).toBe(200);
+    expect((await me()).status).toBe(401);
+    expect(await loginsIn(store)).toEqual([]);
+  });
+
+  test('a logout that comes while the records still name the old session ends the copied login', async () => {
+    const { app, store } = await copyingApp();
+    const { jar, me, copy } = await loggedIn(app);
+    const newId = await copy();
+    // No request of the new session yet: the records name the old one only.
+    expect(await recordedIds(store)).not.toContain(newId);
+    expect((await deliver(app, await app.signOutAtOp(jar))).status).toBe(200);
+    expect((await me()).status).toBe(401);
+    expect(await loginsIn(store)).toEqual([]);
+    expect(await recordedIds(store)).not.toContain(newId);
+  });
+
+  test('a sub-only logout ends the copied logins of before it, not a login that began after it', async () => {
+    const { app, store } = await copyingApp(true);
+    const first = await loggedIn(app);
+    await first.copy();
+    expect((await deliver(app, await app.signOutAtOp(first.jar))).status).toBe(200);
+    expect((await first.me()).status).toBe(401);
+    // The same user logs in again, and the application copies that login too.
+    const second = await loggedIn(app);
+    const secondId = await second.copy();
+    expect((await second.me()).status).toBe(200);
+    expect(await recordedIds(store)).toContain(secondId);
+    expect((await deliver(app, await app.signOutAtOp(second.jar))).status).toBe(200);
+    expect((await second.me()).status).toBe(401);
+  });
+
+  test('once moved, requests write nothing: no record, no session', async () => {
+    const { app, store } = await copyingApp();
+    const { me, copy } = await loggedIn(app);
+    await copy();
+    expect((await me()).status).toBe(200);
+    const records = store.recordWrites;
+    const sessions = store.sessionWrites;
+    for (let i = 0; i < 5; i += 1) expect((await me()).status).toBe(200);
+    expect(store.recordWrites).toBe(records);
+    expect(store.sessionWrites).toBe(sessions);
+  });
+});
