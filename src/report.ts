@@ -103,11 +103,24 @@ export function reportFailure(failure: unknown, site: FailureSite): void {
 }
 
 /**
+ * What an operation that answers its own refusals and failures instead of throwing them
+ * (back-channel logout answers the OP 400 or 503) resolves with: how it ended, for its span
+ * and its counter. The failure is reported where it was answered.
+ */
+export class AnsweredOutcome {
+  constructor(
+    readonly outcome: 'refused' | 'failure',
+    readonly failure?: unknown,
+  ) {}
+}
+
+/**
  * Runs one operation of the middleware in its span (`express-oxd <name>`, under the span of
  * the operation `req` is in, else the active one), counts how it ended, and reports its
  * failure. `outcomeOf` names failures that are an outcome rather than a failure (a refresh
  * token the OP refused: `refused`); those are counted, not reported. `levelOf` says how a
- * reported failure is logged (default `error`).
+ * reported failure is logged (default `error`). An operation that answered a refusal or a
+ * failure itself resolves with an {@link AnsweredOutcome}, counted as what it says.
  */
 export async function traced<T>(
   name: OperationName,
@@ -120,7 +133,8 @@ export async function traced<T>(
   const operation = startOperation(name, req);
   try {
     const result = await run(operation.span);
-    operation.end('success');
+    if (result instanceof AnsweredOutcome) operation.end(result.outcome, result.failure);
+    else operation.end('success');
     return result;
   } catch (err) {
     const outcome = outcomeOf?.(err);

@@ -14,7 +14,7 @@ import type { ServerResponse } from 'node:http';
 import { debuglog } from 'node:util';
 import { ERROR_CODES, OxdError, sessionStoreUnavailable } from '../errors';
 import { sendJson } from '../http/response';
-import { reportFailure } from '../report';
+import { AnsweredOutcome, reportFailure } from '../report';
 import type { TelemetrySpan } from '../telemetry';
 import { loginClaims, loginIssuer, loginSid, type StoredLogin } from '../session/login';
 import { type OxdIncomingMessage } from '../session/store';
@@ -224,18 +224,23 @@ function unavailable(res: ServerResponse, description: string, code?: string): v
   });
 }
 
-/** Handles `POST <backchannelLogout>` with `logout_token` (form-encoded). */
+const REFUSED = new AnsweredOutcome('refused');
+
+/**
+ * Handles `POST <backchannelLogout>` with `logout_token` (form-encoded). Resolves with how a
+ * post that did not end in 200 was answered (400 `refused`, 503 `failure`).
+ */
 export async function handleBackchannelLogout(
   runtime: OxdRuntime,
   keys: OpKeys,
   req: OxdIncomingMessage,
   res: ServerResponse,
   span?: TelemetrySpan,
-): Promise<void> {
+): Promise<AnsweredOutcome | undefined> {
   const store = storeOf(req);
   if (!store) {
     refuse(res, 'this site has no session store to end sessions in');
-    return;
+    return REFUSED;
   }
   let claims: Record<string, unknown>;
   try {
@@ -253,32 +258,30 @@ export async function handleBackchannelLogout(
     if (err instanceof KeysUnavailableError) {
       debug('back-channel logout: answered 503 (%s)', err.message);
       // Answered here, not thrown: reported here, once.
-      reportFailure(
-        new OxdError(ERROR_CODES.TRANSPORT_FAILED, err.message, { status: 503, cause: err }),
-        {
-          operation: 'backchannel_logout',
-          runtime,
-          span,
-        },
-      );
+      const failure = new OxdError(ERROR_CODES.TRANSPORT_FAILED, err.message, {
+        status: 503,
+        cause: err,
+      });
+      reportFailure(failure, { operation: 'backchannel_logout', runtime, span });
       unavailable(res, err.message);
-      return;
+      return new AnsweredOutcome('failure', failure);
     }
     if (err instanceof LogoutBodyError) res.setHeader('Connection', 'close');
     else if (!(err instanceof LogoutTokenError)) throw err;
     debug('back-channel logout: refused (%s)', err.message);
     refuse(res, err.message);
-    return;
+    return REFUSED;
   }
   try {
     const audience = knownClientId(runtime) === undefined ? audienceOf(claims) : undefined;
-    await endSessionsOf(runtime, store, claims, audience, res);
+    return (await endSessionsOf(runtime, store, claims, audience, res)) ? undefined : REFUSED;
   } catch (err) {
     const failure = sessionStoreUnavailable(err);
     if (failure.code !== ERROR_CODES.SESSION_STORE_UNAVAILABLE) throw err;
     debug('back-channel logout: the session store failed (%s)', failure.message);
     reportFailure(failure, { operation: 'backchannel_logout', runtime, span });
     unavailable(res, 'the session store failed; send the token again later', failure.code);
+    return new AnsweredOutcome('failure', failure);
   }
 }
 
@@ -338,10 +341,11 @@ function undo(unclaim: () => Promise<void>): (err: unknown) => Promise<never> {
 }
 
 /**
- * Ends the sessions a verified token names and answers 200. The `jti` is kept as used only
- * once they have ended, so a token whose processing failed can be sent again. `audience`:
- * the token's `aud`, when the client id was not known to check it (only records of logins
- * issued to one of them are ended).
+ * Ends the sessions a verified token names and answers 200 (resolves true), or refuses a
+ * replayed token with 400 (false). The `jti` is kept as used only once they have ended, so
+ * a token whose processing failed can be sent again. `audience`: the token's `aud`, when the
+ * client id was not known to check it (only records of logins issued to one of them are
+ * ended).
  */
 async function endSessionsOf(
   runtime: OxdRuntime,
@@ -349,14 +353,14 @@ async function endSessionsOf(
   claims: Record<string, unknown>,
   audience: string[] | undefined,
   res: ServerResponse,
-): Promise<void> {
+): Promise<boolean> {
   const iss = trimIssuer(claims.iss as string);
   const jtiKey = recordKey('jti', iss, claims.jti as string);
   const unclaim = await claimToken(runtime, jtiKey);
   if (!unclaim || (await call((done) => store.get(jtiKey, done)).catch(undo(unclaim)))) {
     debug('back-channel logout: refused a replayed jti');
     refuse(res, 'this logout_token was already used');
-    return;
+    return false;
   }
   let ended: number;
   try {
@@ -370,6 +374,7 @@ async function endSessionsOf(
   res.setHeader('Cache-Control', 'no-store');
   res.statusCode = 200;
   res.end();
+  return true;
 }
 
 /**
