@@ -4,7 +4,8 @@
  * back-channel URI on one of them. Twelve browsers of one user log in at the same moment, each
  * starting on one instance and finishing on the other; the user signs out at the OP with a
  * `sub`-only logout token, and every one of the twelve sessions ends, whichever instance
- * recorded it.
+ * recorded it. A login the application copies into a regenerated session on one instance
+ * ends too, whichever instance serves the new session first, before or after the logout.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -88,3 +89,35 @@ test('12 concurrent logins over two instances: a sub-only logout at the OP ends 
   expect(await loggedIn()).toBe(0);
   for (const instance of instances) expect(instance.stderr()).toBe('');
 }, 120_000);
+
+describe('a login the application copied into a regenerated session', () => {
+  /**
+   * Logs a browser in on the first instance, which then copies the login into a regenerated
+   * session. `signOut` ends the OP session; the OP has posted its logout token to the first
+   * instance, and had the answer, by the time it resolves.
+   */
+  async function copiedLogin() {
+    const [a, b] = instances as [Instance, Instance];
+    const user = stack.op.users[0] as { username: string; password: string };
+    const browser = new SiteBrowser();
+    const jar = new OpCookieJar();
+    expect((await browser.login(a, a, user, stack.op.ca, jar)).status).toBe(302);
+    expect((await browser.get(a, '/copy', JSON_ACCEPT)).status).toBe(200);
+    const endSession = await endSessionEndpoint(stack);
+    return { b, browser, signOut: () => followOpLogout(endSession, stack.op.ca, jar) };
+  }
+
+  test('its first request on the other instance moves the records; the logout then ends it', async () => {
+    const { b, browser, signOut } = await copiedLogin();
+    expect((await browser.get(b, '/me', JSON_ACCEPT)).status).toBe(200);
+    await signOut();
+    expect((await browser.get(b, '/me', JSON_ACCEPT)).status).toBe(401);
+  });
+
+  test('a logout that comes before its next request ends it on the other instance', async () => {
+    const { b, browser, signOut } = await copiedLogin();
+    await signOut();
+    expect((await browser.get(b, '/me', JSON_ACCEPT)).status).toBe(401);
+    for (const instance of instances) expect(instance.stderr()).toBe('');
+  });
+});
