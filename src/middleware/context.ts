@@ -21,6 +21,7 @@ import { refreshScope, type RefreshOptions } from './refresh-options';
 import type { LoginOptions } from './login-params';
 import { startLogout, type LogoutOptions } from './logout';
 import { mountPrefix } from '../http/request';
+import { traced } from '../report';
 import type { OxdRuntime } from './runtime';
 import { ensureFreshTokens, refreshTokens } from './tokens';
 
@@ -191,28 +192,35 @@ export class OxdContext {
   /**
    * Starts a login: stores the pending login in the session and redirects to the OP.
    * Rejects with a typed error (pass it to `next`); under Express 5 returning the promise
-   * from the route handler is enough.
+   * from the route handler is enough. Traced and logged like the login route.
    */
   login(options: LoginOptions = {}): Promise<void> {
-    return startLogin(this.#runtime, this.#req, this.#res, options);
+    return traced('login', this.#req, this.#runtime, () =>
+      startLogin(this.#runtime, this.#req, this.#res, options),
+    );
   }
 
   /**
    * Completes a login from the application's own route, as the callback route does (the
    * state checked, the code exchanged, the session regenerated, a redirect to `returnTo`):
    * for `routes: { callback: false }` and a route of the application at the path of
-   * `authorization_redirect_uri`. Rejects like `login()`.
+   * `authorization_redirect_uri`. Rejects like `login()`; traced and logged like the route.
    */
   callback(options: CallbackOptions = {}): Promise<void> {
-    return handleCallback(this.#runtime, this.#req, this.#res, options);
+    return traced('callback', this.#req, this.#runtime, () =>
+      handleCallback(this.#runtime, this.#req, this.#res, options),
+    );
   }
 
   /**
    * Logs out: ends the local session and redirects to the OP's end-session endpoint (or to
-   * `returnTo` / the post-logout path when nobody is logged in). Rejects like `login()`.
+   * `returnTo` / the post-logout path when nobody is logged in). Rejects like `login()`;
+   * traced and logged like the logout route.
    */
   logout(options: LogoutOptions = {}): Promise<void> {
-    return startLogout(this.#runtime, this.#req, this.#res, options);
+    return traced('logout', this.#req, this.#runtime, () =>
+      startLogout(this.#runtime, this.#req, this.#res, options),
+    );
   }
 }
 

@@ -147,3 +147,16 @@ test('the cause is a name: oxd error, system error code, undici code or error cl
   expect(causeOf(new OxdTransportError(secret))).toBeUndefined();
   expect(causeOf(new Error(secret))).toBeUndefined();
 });
+
+test('a login the application starts through req.oxd.login() is logged like the route', async () => {
+  const logger = capturingLogger();
+  const auth = oxdAuth({ config: config(), logger, routes: { login: false } });
+  clients.push(auth.client);
+  const app = buildApp('express5', auth);
+  const started = await request(app).get('/start-params').set('Accept', 'application/json');
+  expect(started.status).toBe(503);
+  // Without a login route, requireAuth() sends a browser on through req.oxd.login().
+  const guarded = await request(app).get('/profile').set('Accept', 'text/html');
+  expect(guarded.status).toBe(503);
+  expect(logger.summary()).toEqual([LINE, LINE]);
+});
