@@ -53,6 +53,17 @@ function deliver(app: BackchannelApp, token: string) {
     .timeout(20_000);
 }
 
+/** express-session on `store`, with `extra` options (a rolling cookie, say). */
+function sessionOn(store: session.Store, extra: Partial<session.SessionOptions> = {}) {
+  return session({
+    secret: 'test secret, not used anywhere else',
+    resave: false,
+    saveUninitialized: false,
+    store,
+    ...extra,
+  });
+}
+
 /** A MemoryStore whose calls answer after `latencyMs`, as a networked store does. */
 class SlowStore extends session.MemoryStore {
   constructor(private readonly latencyMs: number) {
@@ -169,16 +180,7 @@ test('a rolling session older than its maxAge still ends; its id leaves every re
     options: { absoluteDuration: 3600 },
     app: (auth) => {
       const site = express();
-      site.use(
-        session({
-          secret: 'test secret, not used anywhere else',
-          resave: false,
-          saveUninitialized: false,
-          rolling: true,
-          cookie: { maxAge: 1500 },
-          store,
-        }),
-      );
+      site.use(sessionOn(store, { rolling: true, cookie: { maxAge: 1500 } }));
       site.use(auth);
       site.get('/', (req, res) => {
         res.send(
@@ -242,14 +244,7 @@ describe('two oxdAuth() instances in one session', () => {
         adminApp.use(admin);
         adminApp.get('/me', guard, whoAmI);
         const root = express();
-        root.use(
-          session({
-            secret: 'test secret, not used anywhere else',
-            resave: false,
-            saveUninitialized: false,
-            store,
-          }),
-        );
+        root.use(sessionOn(store));
         root.use('/admin', adminApp);
         root.use(site);
         root.get('/me', guard, whoAmI);
@@ -318,14 +313,7 @@ describe('the application regenerates the session and copies the login into it',
       subOnly,
       app: (auth) => {
         const site = express();
-        site.use(
-          session({
-            secret: 'test secret, not used anywhere else',
-            resave: false,
-            saveUninitialized: false,
-            store,
-          }),
-        );
+        site.use(sessionOn(store));
         site.use(auth);
         site.get('/copy', (req, res, next) => {
           const login = req.session.oxd;
