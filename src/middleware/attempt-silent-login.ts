@@ -4,11 +4,10 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { debuglog } from 'node:util';
-import { OxdConfigError } from '../errors';
 import type { OxdIncomingMessage } from '../session/store';
 import { originFormTarget } from '../http/path';
 import { wantsHtml } from '../http/request';
-import { attachedRuntime } from './context';
+import { attachedRuntime, unseenRequest } from './context';
 import { activeLogin } from './lifetime';
 import { startLogin } from './login';
 import type { OxdRuntime } from './runtime';
@@ -71,14 +70,7 @@ export function attemptSilentLogin(): (
     const request = req as OxdIncomingMessage;
     const runtime = attachedRuntime(request);
     if (runtime === undefined) {
-      next(
-        new OxdConfigError(
-          'attemptSilentLogin() ran on a request oxdAuth() has not seen: add ' +
-            'app.use(oxdAuth(...)) before the routes that use it',
-          { key: 'oxdAuth' },
-          { expose: true },
-        ),
-      );
+      next(unseenRequest('attemptSilentLogin()'));
       return;
     }
     trySilentLogin(runtime, request, res).then((started) => {

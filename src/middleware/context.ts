@@ -296,6 +296,20 @@ export function attachedRuntime(req: OxdIncomingMessage): OxdRuntime | undefined
   return own instanceof OxdContext ? runtimeOf(own) : undefined;
 }
 
+/**
+ * What a guard (`requireAuth()`, `attemptSilentLogin()`) passes on for a request no
+ * `oxdAuth()` has seen: a fixed text naming no file or host, shown so the developer sees
+ * what to add.
+ */
+export function unseenRequest(guard: string): OxdConfigError {
+  return new OxdConfigError(
+    `${guard} ran on a request oxdAuth() has not seen: add app.use(oxdAuth(...)) before the ` +
+      `routes that use ${guard}`,
+    { key: 'oxdAuth' },
+    { expose: true },
+  );
+}
+
 /** Whether any request was attached under a mount path (only then can a URL be stale). */
 let attachedUnderMount = false;
 

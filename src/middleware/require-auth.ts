@@ -9,7 +9,7 @@ import { loginClaims, type StoredLogin } from '../session/login';
 import { requireSession, type OxdIncomingMessage } from '../session/store';
 import { claimHoldsAll, hasClaimValue, type Claims } from '../claims';
 import { checkKeys, type Fail, failFor, optionalBoolean, optionalFunction } from '../option-check';
-import { attachedRuntime, loginRouteUrl } from './context';
+import { attachedRuntime, loginRouteUrl, unseenRequest } from './context';
 import { renderOxdError } from './error-page';
 import { originFormTarget } from '../http/path';
 import { activeLogin } from './lifetime';
@@ -174,15 +174,7 @@ export function requireAuth(options: RequireAuthOptions = {}): OxdMiddleware {
     // The runtime only: req.oxd is built when a page (or a redirect to log in) needs it.
     const runtime = attachedRuntime(request);
     if (runtime === undefined) {
-      next(
-        new OxdConfigError(
-          'requireAuth() ran on a request oxdAuth() has not seen: add app.use(oxdAuth(...)) ' +
-            'before the routes that use requireAuth()',
-          { key: 'oxdAuth' },
-          // Fixed text naming no file or host: shown, so the developer sees what to add.
-          { expose: true },
-        ),
-      );
+      next(unseenRequest('requireAuth()'));
       return;
     }
     let session;
