@@ -7,7 +7,7 @@
  *   hello  no session, no guard (the ceiling)
  *   bare   express-session + a guard reading `req.session.user` (tokens + claims)
  *   eoc    express-openid-connect's requiresAuth() (its own cookie session)
- *   oxd    express-session + oxdAuth() + requireAuth()
+ *   oxd    express-session + oxdAuth() (with a back-channel logout route) + requireAuth()
  *
  * Bench-only routes: `POST /__bench/mint` stores the user data posted as `user` (bare),
  * `GET /__bench/login-data` answers the logged-in user's tokens and claims (oxd),
@@ -228,7 +228,13 @@ async function build(setup) {
   // The middleware's client, wrapped to time the oxd calls it makes.
   const client = oxdAuth({ config }).client;
   closers.push(() => client.close());
-  const handler = oxdAuth({ config, client: timedClient(client) });
+  // With the back-channel logout route: its check that a login's records name the session's
+  // id runs on every protected request.
+  const handler = oxdAuth({
+    config,
+    client: timedClient(client),
+    routes: { backchannelLogout: '/backchannel-logout' },
+  });
   if (setup.timing) {
     // Only in the process that measures login round trips: times the login routes.
     app.use((req, res, next) => {
