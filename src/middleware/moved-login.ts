@@ -26,7 +26,7 @@ const debug = debuglog('express-oxd');
  * After a login regenerated the session (`oldId` → `newId`) and carried other instances'
  * logins over (`kept`): their records name the new id from now on, and so do the logins
  * (`recordedIn`, saved with the session). Failures are logged; a login whose records could
- * not be moved keeps naming the old id, and its next request moves them.
+ * not be moved (or were not found) keeps naming the old id, and its next request moves them.
  */
 export async function followSessionId(
   store: SessionStore | undefined,
@@ -43,17 +43,28 @@ export async function followSessionId(
   );
   try {
     await Promise.all(
-      logins.flatMap(({ sessionKey, data }) =>
-        loginRecordKeys(data, sessionKey).map((key) =>
-          changeRecord(store, lock, key, async (found) => {
-            const ids = (found?.oxdSessionIds ?? []).filter((other) => other !== oldId);
-            if (!found || ids.includes(newId)) return found;
-            return { ...found, oxdSessionIds: [...ids, newId] };
-          }),
-        ),
-      ),
+      logins.map(async ({ sessionKey, data }) => {
+        // A record not found (lost from the store) is written anew by the login's own
+        // instance, which knows its lifetime: the login is not stamped, so its next request
+        // records it.
+        let moved = true;
+        await Promise.all(
+          loginRecordKeys(data, sessionKey).map((key) =>
+            changeRecord(store, lock, key, async (found) => {
+              if (!found) {
+                moved = false;
+                return found;
+              }
+              const before = found.oxdSessionIds ?? [];
+              if (before.includes(newId) && !before.includes(oldId)) return found;
+              const ids = before.filter((other) => other !== oldId && other !== newId);
+              return { ...found, oxdSessionIds: [...ids, newId] };
+            }),
+          ),
+        );
+        if (moved) data.recordedIn = newId;
+      }),
     );
-    for (const { data } of logins) data.recordedIn = newId;
   } catch (err) {
     debug('back-channel logout: could not move the login records (%s)', (err as Error).message);
   }

@@ -143,6 +143,13 @@ test('22 logins of one user: a sub-only logout ends all 22 (no cap on sessions p
   expect(await loginsIn(store)).toHaveLength(0);
 }, 120_000);
 
+/** Everything `store` holds, by key. */
+function allOf(store: session.MemoryStore): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) =>
+    store.all((err, all) => (err ? reject(err) : resolve(all ?? {}))),
+  );
+}
+
 /** Every id the back-channel records of `store` name. */
 function recordedIds(store: session.MemoryStore): Promise<string[]> {
   return new Promise((resolve, reject) =>
@@ -219,7 +226,8 @@ describe('two oxdAuth() instances in one session', () => {
   }
 
   /** The site (with back-channel logout) and an admin area, another oxd site, at /admin. */
-  async function twoInstances() {
+  /** `beforeAdmin`: runs on the store between the site's login and the admin login. */
+  async function twoInstances(beforeAdmin?: (store: session.MemoryStore) => Promise<void>) {
     const base = configFor(stack, 'https4');
     const admin = oxdAuth({
       config: {
@@ -255,6 +263,7 @@ describe('two oxdAuth() instances in one session', () => {
     const agent = request.agent(app.server);
     const jar = new OpCookieJar();
     expect((await logIn(agent, stack, '/login', jar)).status).toBe(302);
+    await beforeAdmin?.(store);
     // The admin login (same browser, same OP session) regenerates the session and carries
     // the site's login over.
     const start = await agent.get('/admin/login').set('Accept', HTML);
@@ -268,6 +277,22 @@ describe('two oxdAuth() instances in one session', () => {
 
   test('back-channel: the site login ends after the session id changed; the admin login stays', async () => {
     const { app, jar, me } = await twoInstances();
+    expect((await deliver(app, await app.signOutAtOp(jar))).status).toBe(200);
+    expect((await me('/me')).status).toBe(401);
+    expect((await me('/admin/me')).status).toBe(200);
+  });
+
+  test("back-channel: the site login's records lost from the store are written anew at its next request", async () => {
+    const { app, jar, me } = await twoInstances(async (store) => {
+      const keys = Object.keys(await allOf(store)).filter((key) =>
+        key.startsWith('express-oxd:backchannel:'),
+      );
+      expect(keys).toHaveLength(2);
+      await Promise.all(
+        keys.map((key) => new Promise<void>((resolve) => store.destroy(key, () => resolve()))),
+      );
+    });
+    expect((await me('/me')).status).toBe(200);
     expect((await deliver(app, await app.signOutAtOp(jar))).status).toBe(200);
     expect((await me('/me')).status).toBe(401);
     expect((await me('/admin/me')).status).toBe(200);
