@@ -9,6 +9,7 @@ import { useLocalStack } from '../helpers/local-stack';
 import { followOpLogout, OpCookieJar } from '../../src/testing/op-login';
 import { buildApp, FRAMEWORKS, type Framework } from '../fixtures/apps';
 import { APP_ORIGIN, clientFor, configFor, HTML, logIn } from '../helpers/stack-fixture';
+import { capturingLogger } from '../helpers/capture-logger';
 
 const stack = useLocalStack();
 const closers: (() => Promise<void>)[] = [];
@@ -53,14 +54,16 @@ describe.each(FRAMEWORKS)('%s', (framework) => {
     expect(callUrl.searchParams.get('audience')).toBe('a');
   });
 
-  test('a call naming a parameter the logout sets is refused, and the login kept', async () => {
-    const { agent } = agentFor(framework, {});
+  test('a call naming a parameter the logout sets is refused and logged, and the login kept', async () => {
+    const logger = capturingLogger();
+    const { agent } = agentFor(framework, { logger });
     await logIn(agent, stack);
     const refused = await agent
       .get(logoutParams({ state: 'mine' }))
       .set('Accept', 'application/json');
     expect(refused.status).toBe(500);
     expect((await agent.get('/api/me').set('Accept', 'application/json')).status).toBe(200);
+    expect(logger.summary()).toEqual([['error', 'OXD_CONFIG_INVALID', 'logout', 500, undefined]]);
   });
 });
 
