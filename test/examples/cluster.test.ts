@@ -6,8 +6,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseIni } from '../../src/config/ini';
-import { SiteBrowser } from '../helpers/app-instances';
-import { startExample, useRedisAndScratch } from '../helpers/examples';
+import { SiteBrowser, useRedisAndScratch } from '../helpers/app-instances';
+import { startExample } from '../helpers/examples';
 import { registeredSites, writeStackConfig } from '../helpers/instances';
 import { useLocalStack } from '../helpers/local-stack';
 

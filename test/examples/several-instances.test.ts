@@ -8,9 +8,9 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseIni } from '../../src/config/ini';
-import { SiteBrowser } from '../helpers/app-instances';
+import { SiteBrowser, useRedisAndScratch } from '../helpers/app-instances';
 import { ROOT } from '../helpers/build';
-import { startExample, useRedisAndScratch, type ExampleProcess } from '../helpers/examples';
+import { startExample, type ExampleProcess } from '../helpers/examples';
 import { registeredSites, runNode, writeStackConfig } from '../helpers/instances';
 import { useLocalStack } from '../helpers/local-stack';
 

@@ -5,7 +5,9 @@
  * one cookie jar goes to every instance (as a browser behind a load balancer sees one site).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { DIST_ENTRY, FIXTURES } from './instances';
@@ -250,4 +252,32 @@ export class SiteBrowser {
 
 export async function closeSharedAgent(): Promise<void> {
   await shared.close();
+}
+
+/** What {@link useRedisAndScratch} gives a test file: filled in by its `beforeAll`. */
+export interface RedisAndScratch {
+  /** A real redis-server of the file's own. */
+  redis: RedisServer;
+  /** A scratch directory, removed after the file. */
+  dir: string;
+}
+
+/**
+ * One redis-server and one scratch directory per test file, started before its tests and
+ * removed after them (with the shared HTTP agent). Jest runs `afterAll` hooks in the order
+ * they are declared: a file whose processes use this Redis declares the `afterAll` that stops
+ * them before calling this, so that they stop before Redis does.
+ */
+export function useRedisAndScratch(prefix: string): RedisAndScratch {
+  const files = {} as RedisAndScratch;
+  beforeAll(async () => {
+    files.dir = await mkdtemp(join(tmpdir(), prefix));
+    files.redis = await startRedis();
+  }, 60_000);
+  afterAll(async () => {
+    await closeSharedAgent();
+    await files.redis?.stop();
+    if (files.dir !== undefined) await rm(files.dir, { recursive: true, force: true });
+  });
+  return files;
 }

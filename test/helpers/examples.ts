@@ -10,7 +10,6 @@ import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ROOT, ensureBuilt } from './build';
-import { closeSharedAgent, startRedis, type RedisServer } from './app-instances';
 
 export const EXAMPLES = join(ROOT, 'examples');
 
@@ -124,30 +123,4 @@ export async function startExample(
     alive: () => child.exitCode === null && child.signalCode === null,
     stop: () => stopChild(child),
   };
-}
-
-/** What {@link useRedisAndScratch} gives a test file: filled in by its `beforeAll`. */
-export interface RedisAndScratch {
-  /** A real redis-server of the file's own. */
-  redis: RedisServer;
-  /** A scratch directory, removed after the file. */
-  dir: string;
-}
-
-/**
- * For the examples that run on Redis: one redis-server and one scratch directory per test
- * file, started before its tests and removed after them (with the shared HTTP agent).
- */
-export function useRedisAndScratch(prefix: string): RedisAndScratch {
-  const files = {} as RedisAndScratch;
-  beforeAll(async () => {
-    files.dir = await mkdtemp(join(tmpdir(), prefix));
-    files.redis = await startRedis();
-  }, 60_000);
-  afterAll(async () => {
-    await closeSharedAgent();
-    await files.redis?.stop();
-    if (files.dir !== undefined) await rm(files.dir, { recursive: true, force: true });
-  });
-  return files;
 }

@@ -7,19 +7,16 @@
  * recorded it. A login the application copies into a regenerated session on one instance
  * ends too, whichever instance serves the new session first, before or after the logout.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseIni } from '../../src/config/ini';
 import { followOpLogout, OpCookieJar } from '../../src/testing/op-login';
 import {
-  closeSharedAgent,
   SiteBrowser,
   startInstance,
-  startRedis,
   type Instance,
-  type RedisServer,
+  useRedisAndScratch,
 } from '../helpers/app-instances';
 import { endSessionEndpoint, registerBackchannelUri } from '../helpers/backchannel-fixture';
 import { ensureBuilt } from '../helpers/build';
@@ -28,14 +25,19 @@ import { dedicatedStack, type LocalStack } from '../helpers/local-stack';
 
 const JSON_ACCEPT = 'application/json';
 let stack: LocalStack;
-let redis: RedisServer;
-let root: string;
 let instances: Instance[] = [];
 
+// Declared before the Redis it uses, so that the instances stop first.
+afterAll(async () => {
+  await Promise.all(instances.map((instance) => instance.stop()));
+});
+
+const scratch = useRedisAndScratch('express-oxd-backchannel-instances-');
+
 beforeAll(async () => {
-  root = mkdtempSync(join(tmpdir(), 'express-oxd-backchannel-instances-'));
+  const { dir: root, redis } = scratch;
   await ensureBuilt();
-  [stack, redis] = await Promise.all([dedicatedStack(), startRedis()]);
+  stack = await dedicatedStack();
   const file = join(root, 'site.cfg');
   await writeStackConfig(file, stack, 'https://app.example');
   // oxd 3.x (the socket): the instances read the OP's keys from the OP, which they trust so.
@@ -55,13 +57,6 @@ beforeAll(async () => {
   const oxdId = parseIni(readFileSync(file, 'utf8')).get('oxd', 'id') as string;
   await registerBackchannelUri(stack, oxdId, `${first.origin}/backchannel-logout`, false);
 }, 180_000);
-
-afterAll(async () => {
-  await Promise.all(instances.map((instance) => instance.stop()));
-  await closeSharedAgent();
-  await redis?.stop();
-  rmSync(root, { recursive: true, force: true });
-});
 
 test('12 concurrent logins over two instances: a sub-only logout at the OP ends all 12', async () => {
   const [a, b] = instances as [Instance, Instance];

@@ -4,48 +4,38 @@
  * registration, and logins spread over the workers succeed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseIni } from '../../src/config/ini';
-import {
-  closeSharedAgent,
-  SiteBrowser,
-  startRedis,
-  type Instance,
-  type RedisServer,
-} from '../helpers/app-instances';
+import { SiteBrowser, type Instance, useRedisAndScratch } from '../helpers/app-instances';
 import { ensureBuilt, ROOT } from '../helpers/build';
 import { DIST_ENTRY, FIXTURES, registeredSites, writeStackConfig } from '../helpers/instances';
 import { dedicatedStack, type LocalStack } from '../helpers/local-stack';
 
 const WORKERS = 3;
 let stack: LocalStack;
-let redis: RedisServer;
-let root: string;
 let primary: ChildProcess | undefined;
 
-beforeAll(async () => {
-  root = mkdtempSync(join(tmpdir(), 'express-oxd-cluster-'));
-  await ensureBuilt();
-  [stack, redis] = await Promise.all([dedicatedStack(), startRedis()]);
-}, 180_000);
-
+// Declared before the Redis it uses, so that the cluster stops first.
 afterAll(async () => {
   if (primary && primary.exitCode === null) {
     const exited = new Promise((resolve) => primary?.once('exit', resolve));
     primary.kill('SIGTERM');
     await exited;
   }
-  await closeSharedAgent();
-  await Promise.all([redis?.stop()]);
-  rmSync(root, { recursive: true, force: true });
 });
 
+const scratch = useRedisAndScratch('express-oxd-cluster-');
+
+beforeAll(async () => {
+  await ensureBuilt();
+  stack = await dedicatedStack();
+}, 180_000);
+
 it(`${WORKERS} cluster workers starting together on a file without an id register once`, async () => {
-  const file = join(root, 'site.cfg');
+  const file = join(scratch.dir, 'site.cfg');
   await writeStackConfig(file, stack, 'https://app.example');
-  const args = [DIST_ENTRY, file, '--redis-port', String(redis.port), '--register'];
+  const args = [DIST_ENTRY, file, '--redis-port', String(scratch.redis.port), '--register'];
   const child = spawn(process.execPath, [join(FIXTURES, 'cluster.js'), String(WORKERS), ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],

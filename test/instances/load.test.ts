@@ -5,18 +5,14 @@
  * session is lost, oxd saw one registration. Then Redis restarts in the middle of a run of
  * logins: requests during the outage fail cleanly, logins after it succeed.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient } from 'redis';
 import {
-  closeSharedAgent,
   SiteBrowser,
   startInstance,
-  startRedis,
   type Instance,
-  type RedisServer,
+  useRedisAndScratch,
 } from '../helpers/app-instances';
 import { ensureBuilt } from '../helpers/build';
 import { registeredSites, writeStackConfig } from '../helpers/instances';
@@ -29,27 +25,24 @@ const TIME_LIMIT_MS = process.env.CI ? 240_000 : 45_000;
 const JSON_ACCEPT = 'application/json';
 
 let stack: LocalStack;
-let redis: RedisServer;
-let root: string;
 let instances: Instance[];
 
-beforeAll(async () => {
-  root = mkdtempSync(join(tmpdir(), 'express-oxd-load-'));
-  await ensureBuilt();
-  [stack, redis] = await Promise.all([dedicatedStack(), startRedis()]);
-  const file = join(root, 'site.cfg');
-  await writeStackConfig(file, stack, 'https://app.example');
-  instances = await Promise.all(
-    [0, 1, 2].map(() => startInstance(file, { redisPort: redis.port })),
-  );
-}, 180_000);
-
+// Declared before the Redis they use, so that the instances stop first.
 afterAll(async () => {
   await Promise.all((instances ?? []).map((instance) => instance.stop()));
-  await closeSharedAgent();
-  await Promise.all([redis?.stop()]);
-  rmSync(root, { recursive: true, force: true });
 });
+
+const scratch = useRedisAndScratch('express-oxd-load-');
+
+beforeAll(async () => {
+  await ensureBuilt();
+  stack = await dedicatedStack();
+  const file = join(scratch.dir, 'site.cfg');
+  await writeStackConfig(file, stack, 'https://app.example');
+  instances = await Promise.all(
+    [0, 1, 2].map(() => startInstance(file, { redisPort: scratch.redis.port })),
+  );
+}, 180_000);
 
 function at(index: number): Instance {
   return instances[index % instances.length]!;
@@ -99,7 +92,7 @@ it(`${LOGINS} full logins round-robin over three instances: own claims only, no 
   expect(lost).toBe(0);
   expect(await registeredSites(stack)).toHaveLength(1);
 
-  const client = createClient({ socket: { host: '127.0.0.1', port: redis.port } });
+  const client = createClient({ socket: { host: '127.0.0.1', port: scratch.redis.port } });
   await client.connect();
   try {
     const keys = await client.keys('sess:*');
@@ -162,9 +155,9 @@ it('Redis restarted in the middle of a run: requests during the outage fail clea
   );
   await sleep(500);
   phase = 'down';
-  await redis.stop();
+  await scratch.redis.stop();
   await sleep(500);
-  await redis.start();
+  await scratch.redis.start();
   // The redis clients reconnect within their backoff (at most 0.5 s).
   await sleep(1000);
   phase = 'after';

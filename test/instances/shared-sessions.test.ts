@@ -5,18 +5,14 @@
  * process's memory only, two instances refreshing the same expired token at once must not
  * log the user out, and a Redis outage answers 503 until Redis is back.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient } from 'redis';
 import {
-  closeSharedAgent,
   SiteBrowser,
   startInstance,
-  startRedis,
   type Instance,
-  type RedisServer,
+  useRedisAndScratch,
 } from '../helpers/app-instances';
 import { ensureBuilt } from '../helpers/build';
 import { registeredSites, writeStackConfig } from '../helpers/instances';
@@ -25,8 +21,6 @@ import { dedicatedStack, type LocalStack } from '../helpers/local-stack';
 const ACCESS_TOKEN_TTL = 4;
 const JSON_ACCEPT = 'application/json';
 let stack: LocalStack;
-let redis: RedisServer;
-let root: string;
 let instances: Instance[];
 
 interface Me {
@@ -36,26 +30,22 @@ interface Me {
   expiresAt: number;
 }
 
-beforeAll(async () => {
-  root = mkdtempSync(join(tmpdir(), 'express-oxd-shared-sessions-'));
-  await ensureBuilt();
-  [stack, redis] = await Promise.all([
-    dedicatedStack({ accessTokenTtl: ACCESS_TOKEN_TTL, rotateRefreshToken: true }),
-    startRedis(),
-  ]);
-  const file = join(root, 'site.cfg');
-  await writeStackConfig(file, stack, 'https://app.example');
-  instances = await Promise.all(
-    [0, 1, 2].map(() => startInstance(file, { redisPort: redis.port })),
-  );
-}, 180_000);
-
+// Declared before the Redis they use, so that the instances stop first.
 afterAll(async () => {
   await Promise.all((instances ?? []).map((instance) => instance.stop()));
-  await closeSharedAgent();
-  await Promise.all([redis?.stop()]);
-  rmSync(root, { recursive: true, force: true });
 });
+
+const scratch = useRedisAndScratch('express-oxd-shared-sessions-');
+
+beforeAll(async () => {
+  await ensureBuilt();
+  stack = await dedicatedStack({ accessTokenTtl: ACCESS_TOKEN_TTL, rotateRefreshToken: true });
+  const file = join(scratch.dir, 'site.cfg');
+  await writeStackConfig(file, stack, 'https://app.example');
+  instances = await Promise.all(
+    [0, 1, 2].map(() => startInstance(file, { redisPort: scratch.redis.port })),
+  );
+}, 180_000);
 
 afterEach(() => {
   for (const instance of instances) {
@@ -130,8 +120,8 @@ it('two instances that see the same expired access token at once keep the user l
 
 it('an instance with refreshLeeway refreshes a token about to expire; the others take the new one', async () => {
   const [a, b] = instances as [Instance, Instance];
-  const early = await startInstance(join(root, 'site.cfg'), {
-    redisPort: redis.port,
+  const early = await startInstance(join(scratch.dir, 'site.cfg'), {
+    redisPort: scratch.redis.port,
     leeway: ACCESS_TOKEN_TTL - 1,
   });
   try {
@@ -157,7 +147,7 @@ it('while Redis is down requests fail with a clear 503 (page or JSON); once it i
   expect((await browser.login(a, c, user(0), stack.op.ca)).status).toBe(302);
   await me(browser, b);
 
-  await redis.stop();
+  await scratch.redis.stop();
   const api = await browser.get(a, '/me', JSON_ACCEPT);
   expect(api.status).toBe(503);
   expect(api.json()).toMatchObject({
@@ -187,7 +177,7 @@ it('while Redis is down requests fail with a clear 503 (page or JSON); once it i
     ]);
   }
 
-  await redis.start();
+  await scratch.redis.start();
   // The clients reconnect by themselves, each on its own back-off; no instance restarts.
   const deadline = Date.now() + 10_000;
   for (const instance of [a, b, c]) {
@@ -208,7 +198,7 @@ it('stores a logged-in session in Redis in a few kilobytes', async () => {
   const [a, b] = instances as [Instance, Instance];
   const browser = new SiteBrowser();
   expect((await browser.login(a, b, user(2), stack.op.ca)).status).toBe(302);
-  const client = createClient({ socket: { host: '127.0.0.1', port: redis.port } });
+  const client = createClient({ socket: { host: '127.0.0.1', port: scratch.redis.port } });
   await client.connect();
   try {
     const keys = await client.keys('sess:*');
