@@ -4,11 +4,12 @@
  * mean nothing; only that each scenario ran (each checks its guard answers 200 logged in,
  * 401 logged out). Without `--write` the tracked results in bench/ stay as they are.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureBuilt, ROOT } from '../helpers/build';
+import { runNode, type Outcome } from '../helpers/instances';
 
 let out: string;
 
@@ -23,23 +24,10 @@ afterAll(async () => {
 
 const TRACKED = [join('bench', 'RESULTS.md'), join('bench', 'results.svg')];
 
-function runBench(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join('bench', 'run.js'), ...args], {
-      cwd: ROOT,
-      env: { ...process.env, BENCH_SMOKE: '1', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function runBench(args: string[], env: Record<string, string>): Promise<Outcome> {
+  return runNode([join('bench', 'run.js'), ...args], {
+    env: { ...process.env, BENCH_SMOKE: '1', ...env },
+  }).done;
 }
 
 /** The tracked results: their bytes and what `git status` says about them. */

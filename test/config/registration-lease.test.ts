@@ -5,7 +5,6 @@
  * older than a fixed age was broken as stale although its owner was alive, and the second
  * process registered again. The lease and oxd's delay are short so the test runs in seconds.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +20,7 @@ import {
   type ScriptedOxdServer,
 } from '../fixtures/scripted-oxd-server';
 import { ensureBuilt, ROOT } from '../helpers/build';
+import { nodeOutput } from '../helpers/instances';
 
 const LEASE_MS = 1000;
 const REGISTER_DELAY_MS = 4000;
@@ -38,19 +38,7 @@ client.register().then(
 `;
 
 function register(file: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-e', CHILD, file, String(LEASE_MS)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0 ? resolve(out) : reject(new Error(`register exited with ${code}: ${err}`)),
-    );
-  });
+  return nodeOutput(['-e', CHILD, file, String(LEASE_MS)]);
 }
 
 let dir: string;
@@ -137,14 +125,5 @@ function spawnWaiter(file: string): Promise<string> {
 const { withConfigLock } = require(${JSON.stringify(join(ROOT, 'dist/config/write-back.js'))});
 withConfigLock(process.argv[1], async (locked) => (await locked.read()).oxd.id).then((id) => process.stdout.write(id));
 `;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-e', source, file], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(err))));
-  });
+  return nodeOutput(['-e', source, file]);
 }

@@ -93,3 +93,10 @@ export function runNode(
   });
   return { child, done };
 }
+
+/** Runs node with `args` as {@link runNode} does; resolves with its stdout once it exits 0. */
+export async function nodeOutput(args: string[]): Promise<string> {
+  const { code, signal, stdout, stderr } = await runNode(args).done;
+  if (code !== 0) throw new Error(`node exited with ${signal ?? code}: ${stderr}`);
+  return stdout;
+}

@@ -1,22 +1,7 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureBuilt, ROOT } from '../helpers/build';
-
-/** Runs a script file with node from the repository root; resolves with its stdout. */
-function runNode(file: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0 ? resolve(out) : reject(new Error(`node ${file} exited ${code}: ${err}`)),
-    );
-  });
-}
+import { nodeOutput } from '../helpers/instances';
 
 /**
  * The exact runtime export list of each entry point. Adding a name is a decision about the
@@ -102,7 +87,7 @@ console.log(JSON.stringify({ names, oxdAuth: typeof main.oxdAuth,
   error: new main.OxdError('OXD_CONFIG_INVALID', 'x').code, port: config.oxd.port,
   fromConfig: main.OxdClient.fromConfig === main.createOxdClient }));`,
     );
-    const result = JSON.parse(await runNode(file));
+    const result = JSON.parse(await nodeOutput([file]));
     for (const entry of ENTRIES) {
       expect({ entry, names: sorted(result.names[entry]) }).toEqual({
         entry,
@@ -129,7 +114,7 @@ const https = createOxdClient({ ...config, oxd: { host: 'https://127.0.0.1:1', h
 console.log(JSON.stringify({ atStart, afterHttps: loaded() }));
 Promise.all([socketApp.client.close(), https.close()]);`,
     );
-    const result = JSON.parse(await runNode(file));
+    const result = JSON.parse(await nodeOutput([file]));
     expect(result.atStart).toBe(0);
     expect(result.afterHttps).toBeGreaterThan(0);
   });
@@ -149,7 +134,7 @@ const added = Object.keys(await import('./plain.cjs')).filter((name) => name !==
 console.log(JSON.stringify({ names, added, oxdAuth: typeof oxdAuth, client: typeof OxdClient,
   ini: parseIni('[oxd]\\nport = 8099\\n').get('oxd', 'port') }));`,
     );
-    const result = JSON.parse(await runNode(file));
+    const result = JSON.parse(await nodeOutput([file]));
     // Node adds \`default\` (module.exports), the compiler's \`__esModule\` marker and, from
     // Node.js 23, \`module.exports\` to the namespace of a CommonJS module; the names it adds to
     // a one-export module are allowed, every other name must be on the list.
@@ -172,7 +157,7 @@ console.log(JSON.stringify({ names, added, oxdAuth: typeof oxdAuth, client: type
   try { require(path); console.log('loaded'); } catch (e) { console.log(e.code); }
 }`,
     );
-    expect((await runNode(file)).trim().split('\n')).toEqual([
+    expect((await nodeOutput([file])).trim().split('\n')).toEqual([
       'ERR_PACKAGE_PATH_NOT_EXPORTED',
       'ERR_PACKAGE_PATH_NOT_EXPORTED',
     ]);

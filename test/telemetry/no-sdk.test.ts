@@ -3,26 +3,13 @@
  * `@opentelemetry/api`, not at start and not when commands run. Once something registers
  * with the API (an SDK), the same commands load it.
  */
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { ensureBuilt, ROOT } from '../helpers/build';
+import { nodeOutput } from '../helpers/instances';
 
 /** Runs `script` with node from the repository root; resolves with its stdout as JSON. */
-function runNode(script: string): Promise<{ code: string; loaded: string[] }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-e', script], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`node exited ${code}: ${err}`)),
-    );
-  });
+async function runNode(script: string): Promise<{ code: string; loaded: string[] }> {
+  return JSON.parse(await nodeOutput(['-e', script])) as { code: string; loaded: string[] };
 }
 
 /** A login's first command against an oxd that is down, then what was loaded. */
