@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import session from 'express-session';
+import request, { type Test } from 'supertest';
 import { Agent as UndiciAgent, request as undiciRequest } from 'undici';
 import { oxdAuth, type OxdAuthHandler } from '../../src';
 import type { OxdAuthOptions } from '../../src/middleware/options';
@@ -28,6 +29,7 @@ import {
   type TransportName,
 } from './stack-fixture';
 import { capturingLogger, type CapturingLogger } from './capture-logger';
+import { useLocalStack } from './local-stack';
 
 /** The site the local oxd keeps for `oxdId` (registration access token and URI included). */
 async function siteOf(stack: LocalStack, oxdId: string): Promise<Record<string, string>> {
@@ -164,6 +166,11 @@ export interface BackchannelApp {
    * meanwhile the OP's POSTs to the route are answered 200 without reaching the app.
    */
   signOutAtOp(jar: OpCookieJar): Promise<string>;
+  /**
+   * POSTs `token` to the route as the OP does (a `logout_token` form); `timeout` (ms): the
+   * request fails when the app has not answered by then.
+   */
+  deliver(token: string, options?: { timeout?: number }): Test;
   close(): Promise<void>;
 }
 
@@ -249,6 +256,13 @@ export async function startBackchannelApp(
       if (token === undefined) throw new Error('the OP sent no logout token');
       return token;
     },
+    deliver(token, { timeout } = {}) {
+      const post = request(server)
+        .post('/backchannel-logout')
+        .type('form')
+        .send({ logout_token: token });
+      return timeout === undefined ? post : post.timeout(timeout);
+    },
     async close() {
       await client.close();
       server.closeAllConnections();
@@ -256,4 +270,27 @@ export async function startBackchannelApp(
     },
   };
   return result;
+}
+
+/**
+ * A test file's back-channel apps: `start(options)` starts one on the file's local stack
+ * (`stack`, started in a `beforeAll` hook); every app started is closed after the file.
+ */
+export function useBackchannelApps(): {
+  stack: LocalStack;
+  start(options?: BackchannelAppOptions): Promise<BackchannelApp>;
+} {
+  const stack = useLocalStack();
+  const apps: BackchannelApp[] = [];
+  afterAll(async () => {
+    await Promise.all(apps.map((app) => app.close()));
+  });
+  return {
+    stack,
+    async start(options) {
+      const app = await startBackchannelApp(stack, options);
+      apps.push(app);
+      return app;
+    },
+  };
 }

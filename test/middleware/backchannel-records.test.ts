@@ -11,47 +11,18 @@ import session from 'express-session';
 import request from 'supertest';
 import { oxdAuth, oxdErrorHandler, requireAuth, type OxdAuthHandler } from '../../src';
 import type { OxdIncomingMessage } from '../../src/session';
-import { ensureBuilt } from '../helpers/build';
-import { dedicatedStack } from '../helpers/local-stack';
 import { OpCookieJar, resumeOpSession } from '../../src/testing/op-login';
-import { loginsIn, startBackchannelApp, type BackchannelApp } from '../helpers/backchannel-fixture';
-import {
-  APP_ORIGIN,
-  appPath,
-  configFor,
-  HTML,
-  logIn,
-  type LocalStack,
-} from '../helpers/stack-fixture';
+import { loginsIn, useBackchannelApps, type BackchannelApp } from '../helpers/backchannel-fixture';
+import { APP_ORIGIN, appPath, configFor, HTML, logIn } from '../helpers/stack-fixture';
 
-let stack: LocalStack;
-const apps: BackchannelApp[] = [];
+const { stack, start: startApp } = useBackchannelApps();
 const handlers: OxdAuthHandler[] = [];
 
-beforeAll(async () => {
-  await ensureBuilt();
-  stack = await dedicatedStack();
-}, 180_000);
-
 afterAll(async () => {
-  await Promise.all(apps.map((app) => app.close()));
   await Promise.all(handlers.map((handler) => handler.client.close()));
-  await stack?.close();
 });
 
-async function started(options: Parameters<typeof startBackchannelApp>[1]) {
-  const app = await startBackchannelApp(stack, options);
-  apps.push(app);
-  return app;
-}
-
-function deliver(app: BackchannelApp, token: string) {
-  return request(app.server)
-    .post('/backchannel-logout')
-    .type('form')
-    .send({ logout_token: token })
-    .timeout(20_000);
-}
+const DELIVERY_TIMEOUT = { timeout: 20_000 };
 
 /** express-session on `store`, with `extra` options (a rolling cookie, say). */
 function sessionOn(store: session.Store, extra: Partial<session.SessionOptions> = {}) {
@@ -108,7 +79,7 @@ class MemoryLock {
 test('12 concurrent logins of one user: a sub-only logout ends all 12', async () => {
   const store = new SlowStore(5);
   const lock = new MemoryLock();
-  const app = await started({ store, subOnly: true, options: { refreshLock: lock } });
+  const app = await startApp({ store, subOnly: true, options: { refreshLock: lock } });
   const jars = Array.from({ length: 12 }, () => new OpCookieJar());
   const agents = jars.map(() => request.agent(app.server));
   const done = await Promise.all(agents.map((agent, i) => logIn(agent, stack, '/login', jars[i])));
@@ -118,7 +89,7 @@ test('12 concurrent logins of one user: a sub-only logout ends all 12', async ()
   expect(
     JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()),
   ).not.toHaveProperty('sid');
-  expect((await deliver(app, token)).status).toBe(200);
+  expect((await app.deliver(token, DELIVERY_TIMEOUT)).status).toBe(200);
   expect(await loginsIn(store)).toHaveLength(0);
   // Each record change held the application's shared lock, and let go of it.
   expect(lock.taken.filter((key) => key.startsWith('backchannel-record:')).length).toBeGreaterThan(
@@ -131,7 +102,7 @@ test('12 concurrent logins of one user: a sub-only logout ends all 12', async ()
 
 test('22 logins of one user: a sub-only logout ends all 22 (no cap on sessions per user)', async () => {
   const store = new session.MemoryStore();
-  const app = await started({ store, subOnly: true });
+  const app = await startApp({ store, subOnly: true });
   const jars: OpCookieJar[] = [];
   for (let i = 0; i < 22; i += 1) {
     const jar = new OpCookieJar();
@@ -139,7 +110,9 @@ test('22 logins of one user: a sub-only logout ends all 22 (no cap on sessions p
     expect((await logIn(request.agent(app.server), stack, '/login', jar)).status).toBe(302);
   }
   expect(await loginsIn(store)).toHaveLength(22);
-  expect((await deliver(app, await app.signOutAtOp(jars[0] as OpCookieJar))).status).toBe(200);
+  expect(
+    (await app.deliver(await app.signOutAtOp(jars[0] as OpCookieJar), DELIVERY_TIMEOUT)).status,
+  ).toBe(200);
   expect(await loginsIn(store)).toHaveLength(0);
 }, 120_000);
 
@@ -182,7 +155,7 @@ function recordExpiries(store: session.MemoryStore): Promise<number[]> {
 
 test('a rolling session older than its maxAge still ends; its id leaves every record', async () => {
   const store = new session.MemoryStore();
-  const app = await started({
+  const app = await startApp({
     store,
     options: { absoluteDuration: 3600 },
     app: (auth) => {
@@ -213,7 +186,7 @@ test('a rolling session older than its maxAge still ends; its id leaves every re
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect((await agent.get('/').set('Accept', HTML)).text).toBe('logged in');
   }
-  expect((await deliver(app, await app.signOutAtOp(jar))).status).toBe(200);
+  expect((await app.deliver(await app.signOutAtOp(jar), DELIVERY_TIMEOUT)).status).toBe(200);
   expect((await agent.get('/').set('Accept', HTML)).text).toBe('home');
   expect(await recordedIds(store)).not.toContain(login?.id);
 }, 60_000);
@@ -245,7 +218,7 @@ describe('two oxdAuth() instances in one session', () => {
     handlers.push(admin);
     const store = new session.MemoryStore();
     const guard = requireAuth({ redirect: false });
-    const app = await started({
+    const app = await startApp({
       store,
       app: (site) => {
         const adminApp = express();
@@ -277,7 +250,7 @@ describe('two oxdAuth() instances in one session', () => {
 
   test('back-channel: the site login ends after the session id changed; the admin login stays', async () => {
     const { app, jar, me } = await twoInstances();
-    expect((await deliver(app, await app.signOutAtOp(jar))).status).toBe(200);
+    expect((await app.deliver(await app.signOutAtOp(jar), DELIVERY_TIMEOUT)).status).toBe(200);
     expect((await me('/me')).status).toBe(401);
     expect((await me('/admin/me')).status).toBe(200);
   });
@@ -293,7 +266,7 @@ describe('two oxdAuth() instances in one session', () => {
       );
     });
     expect((await me('/me')).status).toBe(200);
-    expect((await deliver(app, await app.signOutAtOp(jar))).status).toBe(200);
+    expect((await app.deliver(await app.signOutAtOp(jar), DELIVERY_TIMEOUT)).status).toBe(200);
     expect((await me('/me')).status).toBe(401);
     expect((await me('/admin/me')).status).toBe(200);
   });
@@ -333,7 +306,7 @@ describe('the application regenerates the session and copies the login into it',
   /** `/copy` regenerates the session (as after a privilege change) and copies the login. */
   async function copyingApp(subOnly = false) {
     const store = new CountingStore();
-    const app = await started({
+    const app = await startApp({
       store,
       subOnly,
       app: (auth) => {
@@ -377,7 +350,7 @@ describe('the application regenerates the session and copies the login into it',
     const ids = await recordedIds(store);
     expect(ids).toContain(newId);
     expect(ids).not.toContain(before?.id);
-    expect((await deliver(app, await app.signOutAtOp(jar))).status).toBe(200);
+    expect((await app.deliver(await app.signOutAtOp(jar), DELIVERY_TIMEOUT)).status).toBe(200);
     expect((await me()).status).toBe(401);
     expect(await loginsIn(store)).toEqual([]);
   });
@@ -388,7 +361,7 @@ describe('the application regenerates the session and copies the login into it',
     const newId = await copy();
     // No request of the new session yet: the records name the old one only.
     expect(await recordedIds(store)).not.toContain(newId);
-    expect((await deliver(app, await app.signOutAtOp(jar))).status).toBe(200);
+    expect((await app.deliver(await app.signOutAtOp(jar), DELIVERY_TIMEOUT)).status).toBe(200);
     expect((await me()).status).toBe(401);
     expect(await loginsIn(store)).toEqual([]);
     expect(await recordedIds(store)).not.toContain(newId);
@@ -398,14 +371,18 @@ describe('the application regenerates the session and copies the login into it',
     const { app, store } = await copyingApp(true);
     const first = await loggedIn(app);
     await first.copy();
-    expect((await deliver(app, await app.signOutAtOp(first.jar))).status).toBe(200);
+    expect((await app.deliver(await app.signOutAtOp(first.jar), DELIVERY_TIMEOUT)).status).toBe(
+      200,
+    );
     expect((await first.me()).status).toBe(401);
     // The same user logs in again, and the application copies that login too.
     const second = await loggedIn(app);
     const secondId = await second.copy();
     expect((await second.me()).status).toBe(200);
     expect(await recordedIds(store)).toContain(secondId);
-    expect((await deliver(app, await app.signOutAtOp(second.jar))).status).toBe(200);
+    expect((await app.deliver(await app.signOutAtOp(second.jar), DELIVERY_TIMEOUT)).status).toBe(
+      200,
+    );
     expect((await second.me()).status).toBe(401);
   });
 

@@ -14,34 +14,17 @@ import session from 'express-session';
 import request from 'supertest';
 import { OxdTransportError } from '../../src/errors';
 import type { OxdReply, OxdRequest, Transport } from '../../src/oxd/transport';
-import { ensureBuilt } from '../helpers/build';
-import { dedicatedStack } from '../helpers/local-stack';
 import { OpCookieJar } from '../../src/testing/op-login';
 import {
-  startBackchannelApp,
+  useBackchannelApps,
   type BackchannelApp,
   type Middleware,
 } from '../helpers/backchannel-fixture';
-import { HTML, logIn, type LocalStack } from '../helpers/stack-fixture';
+import { HTML, logIn } from '../helpers/stack-fixture';
 
-let stack: LocalStack;
-const apps: BackchannelApp[] = [];
+const { stack, start: startApp } = useBackchannelApps();
 
-beforeAll(async () => {
-  await ensureBuilt();
-  stack = await dedicatedStack();
-}, 180_000);
-
-afterAll(async () => {
-  await Promise.all(apps.map((app) => app.close()));
-  await stack?.close();
-});
-
-async function started(options: Parameters<typeof startBackchannelApp>[1]) {
-  const app = await startBackchannelApp(stack, options);
-  apps.push(app);
-  return app;
-}
+const DELIVERY_TIMEOUT = { timeout: 20_000 };
 
 /**
  * Logs one browser in, then signs it out at the OP; resolves with its agent (still logged
@@ -69,14 +52,6 @@ function foreignToken(token: string, kid: string): string {
   return `${head}.${body}.${signature.toString('base64url')}`;
 }
 
-function post(app: BackchannelApp, token: string) {
-  return request(app.server)
-    .post('/backchannel-logout')
-    .type('form')
-    .send({ logout_token: token })
-    .timeout(20_000);
-}
-
 describe('a body parser before oxdAuth()', () => {
   const parsers: [string, Middleware][] = [
     ['express.urlencoded()', express.urlencoded({ extended: false }) as Middleware],
@@ -88,26 +63,18 @@ describe('a body parser before oxdAuth()', () => {
     ["express.raw({ type: '*/*' })", express.raw({ type: '*/*' }) as Middleware],
   ];
   test.each(parsers)('%s: the route reads its body and ends the session', async (_name, parser) => {
-    const app = await started({ before: parser });
+    const app = await startApp({ before: parser });
     const { agent, token } = await loggedInThenSignedOut(app);
-    const reply = await request(app.server)
-      .post('/backchannel-logout')
-      .type('form')
-      .send({ logout_token: token })
-      .timeout(4000);
+    const reply = await app.deliver(token, { timeout: 4000 });
     expect(reply.status).toBe(200);
     expect((await agent.get('/').set('Accept', HTML)).text).toBe('home');
     // A forged token through the same parser is still refused.
-    const forged = await request(app.server)
-      .post('/backchannel-logout')
-      .type('form')
-      .send({ logout_token: `${token.slice(0, -4)}AAAA` })
-      .timeout(4000);
+    const forged = await app.deliver(`${token.slice(0, -4)}AAAA`, { timeout: 4000 });
     expect(forged.status).toBe(400);
   });
 
   test('a body that never arrives is refused in bounded time', async () => {
-    const app = await started({});
+    const app = await startApp({});
     const answer = await new Promise<string>((resolve, reject) => {
       const socket = connect(Number(new URL(app.base).port), '127.0.0.1');
       let text = '';
@@ -158,45 +125,50 @@ describe('the OP keys while oxd fails', () => {
   test('failed fetches count toward the limit; posts meanwhile answer 503 at once', async () => {
     let now = Date.now();
     let faults!: JwksFaults;
-    const app = await started({
+    const app = await startApp({
       options: { clock: () => now },
       wrapTransport: (inner) => (faults = new JwksFaults(inner)),
     });
     const { agent, token: valid } = await loggedInThenSignedOut(app);
     const replies = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => post(app, foreignToken(valid, `rotated-${i}`))),
+      Array.from({ length: 20 }, (_, i) =>
+        app.deliver(foreignToken(valid, `rotated-${i}`), DELIVERY_TIMEOUT),
+      ),
     );
     expect(replies.map((reply) => reply.status)).toEqual(Array(20).fill(503));
     expect(replies[0]?.headers['retry-after']).toBeDefined();
     expect(faults.calls).toBe(1);
     // Within the minute, a valid token meets no oxd call either: 503, the OP retries later.
-    expect((await post(app, valid)).status).toBe(503);
+    expect((await app.deliver(valid, DELIVERY_TIMEOUT)).status).toBe(503);
     expect(faults.calls).toBe(1);
     expect((await agent.get('/').set('Accept', HTML)).text).toMatch(/logged in/);
     // oxd is back and a minute has passed: the retried token ends the session.
     faults.failing = false;
     now += 61_000;
-    expect((await post(app, valid)).status).toBe(200);
+    expect((await app.deliver(valid, DELIVERY_TIMEOUT)).status).toBe(200);
     expect(faults.calls).toBe(2);
     expect((await agent.get('/').set('Accept', HTML)).text).toBe('home');
   });
 
   test('a stalled get_jwks holds no post beyond its bound; later posts answer at once', async () => {
-    const app = await started({});
+    const app = await startApp({});
     const { agent, token } = await loggedInThenSignedOut(app);
     const release = app.counter.hold('get_jwks');
     try {
-      const first = await post(app, token);
+      const first = await app.deliver(token, DELIVERY_TIMEOUT);
       expect(first.status).toBe(503);
       // Still stalled: these answer without waiting for it.
-      const later = await Promise.all([post(app, token), post(app, token)]);
+      const later = await Promise.all([
+        app.deliver(token, DELIVERY_TIMEOUT),
+        app.deliver(token, DELIVERY_TIMEOUT),
+      ]);
       expect(later.map((reply) => reply.status)).toEqual([503, 503]);
       expect(app.counter.count('get_jwks')).toBe(1);
     } finally {
       release();
     }
     // The fetch completes: the OP's retry ends the session.
-    for (let i = 0; i < 50 && (await post(app, token)).status === 503; i += 1) {
+    for (let i = 0; i < 50 && (await app.deliver(token, DELIVERY_TIMEOUT)).status === 503; i += 1) {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     expect((await agent.get('/').set('Accept', HTML)).text).toBe('home');
@@ -218,14 +190,14 @@ class FlakyStore extends session.MemoryStore {
 
 test('a store failure answers 503 OXD_SESSION_STORE_UNAVAILABLE and the retry still works', async () => {
   const store = new FlakyStore();
-  const app = await started({ store });
+  const app = await startApp({ store });
   const { agent, token } = await loggedInThenSignedOut(app);
   store.failing = true;
-  const failed = await post(app, token);
+  const failed = await app.deliver(token, DELIVERY_TIMEOUT);
   expect(failed.status).toBe(503);
   expect(failed.body.code).toBe('OXD_SESSION_STORE_UNAVAILABLE');
   store.failing = false;
   // The OP sends the same token again: it was not burnt by the failed attempt.
-  expect((await post(app, token)).status).toBe(200);
+  expect((await app.deliver(token, DELIVERY_TIMEOUT)).status).toBe(200);
   expect((await agent.get('/').set('Accept', HTML)).text).toBe('home');
 });

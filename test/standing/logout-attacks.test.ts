@@ -25,6 +25,8 @@ let attackerSid: string;
 let opPublicPem: string;
 let opJwk: Record<string, string>;
 
+const DELIVERY_TIMEOUT = { timeout: 20_000 };
+
 const b64 = (value: unknown) =>
   Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
 const partsOf = (token: string) => token.split('.') as [string, string, string];
@@ -57,7 +59,7 @@ beforeAll(async () => {
   victimToken = await app.signOutAtOp(victimJar);
   attackerToken = await app.signOutAtOp(attackerJar);
   // The attacker spends its own token: it ends the attacker's login only.
-  expect((await postToken(attackerToken)).status).toBe(200);
+  expect((await app.deliver(attackerToken, DELIVERY_TIMEOUT)).status).toBe(200);
   expect(await victimLoggedIn()).toBe(true);
 
   const dispatcher = new UndiciAgent({ connect: { ca: stack.op.ca } });
@@ -82,14 +84,6 @@ afterAll(async () => {
   await otherClient?.close();
   await stack?.close();
 });
-
-function postToken(token: string, target: BackchannelApp = app) {
-  return request(target.server)
-    .post('/backchannel-logout')
-    .type('form')
-    .send({ logout_token: token })
-    .timeout(20_000);
-}
 
 async function victimLoggedIn(): Promise<boolean> {
   return /logged in/.test((await victim.get('/').set('Accept', HTML)).text);
@@ -217,7 +211,7 @@ const backchannelCases: [string, () => Send][] = [
   ["the attacker's spent token again", () => form(attackerToken)],
   [
     "the victim's genuine token sent to another client's route (aud)",
-    () => () => postToken(victimToken, otherClient),
+    () => () => otherClient.deliver(victimToken, DELIVERY_TIMEOUT),
   ],
 ];
 
@@ -334,7 +328,7 @@ describe(`front-channel: ${frontchannelCases.length + 2} attacks end no login`, 
 
 describe('genuine logouts end exactly the victim', () => {
   test("the victim's genuine logout token ends the victim's login", async () => {
-    expect((await postToken(victimToken)).status).toBe(200);
+    expect((await app.deliver(victimToken, DELIVERY_TIMEOUT)).status).toBe(200);
     expect(await victimLoggedIn()).toBe(false);
   });
 });

@@ -38,10 +38,6 @@ afterAll(async () => {
   await telemetry?.shutdown();
 });
 
-function post(token: string) {
-  return request(app.server).post('/backchannel-logout').type('form').send({ logout_token: token });
-}
-
 async function backchannelCount(outcome: string, errorType?: string): Promise<number> {
   return countOf(await telemetry.points('express_oxd.logouts'), {
     'express_oxd.operation': 'backchannel_logout',
@@ -66,27 +62,27 @@ test('ended logins, refused tokens and store failures are counted apart', async 
   telemetry.reset();
 
   // A token that is not a JWT: refused with 400, not a success.
-  expect((await post('not-a-token')).status).toBe(400);
+  expect((await app.deliver('not-a-token')).status).toBe(400);
   expect(lastSpan()).toEqual({ outcome: 'refused', status: 0 });
   expect(await backchannelCount('refused')).toBe(1);
   expect(await backchannelCount('success')).toBe(0);
 
   // The store fails while the login is being ended: 503, a failure with its code.
   store.failing = true;
-  const failed = await post(token);
+  const failed = await app.deliver(token);
   store.failing = false;
   expect(failed.status).toBe(503);
   expect(lastSpan()).toEqual({ outcome: 'failure', status: ERROR });
   expect(await backchannelCount('failure', 'OXD_SESSION_STORE_UNAVAILABLE')).toBe(1);
 
   // The OP's retry ends the login: a success.
-  expect((await post(token)).status).toBe(200);
+  expect((await app.deliver(token)).status).toBe(200);
   expect(lastSpan()).toEqual({ outcome: 'success', status: 0 });
   expect(await backchannelCount('success')).toBe(1);
   expect((await agent.get('/').set('Accept', HTML)).text).toBe('home');
 
   // The same token once more: a replay, refused.
-  expect((await post(token)).status).toBe(400);
+  expect((await app.deliver(token)).status).toBe(400);
   expect(lastSpan()).toEqual({ outcome: 'refused', status: 0 });
   expect(await backchannelCount('refused')).toBe(2);
 });
