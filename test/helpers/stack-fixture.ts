@@ -128,6 +128,26 @@ export class CountingTransport implements Transport {
   }
 }
 
+/**
+ * Passes every command to `inner`; a successful answer to `command` has its data replaced by
+ * `rewrite(data)` (an oxd that answers more, or other, than the real one).
+ */
+export function rewriteReply(
+  inner: Transport,
+  command: string,
+  rewrite: (data: Record<string, unknown>) => Record<string, unknown>,
+): Transport {
+  return {
+    kind: inner.kind,
+    async send(request: OxdRequest): Promise<OxdReply> {
+      const reply = await inner.send(request);
+      if (request.command !== command || !reply.ok) return reply;
+      return { ok: true, data: rewrite(reply.data) };
+    },
+    close: () => inner.close(),
+  };
+}
+
 /** A real transport for `transport`, wrapped in a {@link CountingTransport}. */
 export function countingTransport(stack: LocalStack, transport: TransportName): CountingTransport {
   const timeouts = { connectTimeoutMs: 5000, responseTimeoutMs: 15000 };

@@ -23,13 +23,13 @@ import request from 'supertest';
 import { oxdAuth, redisRefreshLock, type OxdAuthHandler, type RefreshLock } from '../../src';
 import { resolveConfig } from '../../src/config/resolve';
 import { OxdClient } from '../../src/oxd/client';
-import type { OxdReply, OxdRequest, Transport } from '../../src/oxd/transport';
 import { startRedis, type RedisServer } from '../helpers/app-instances';
 import { dedicatedStack } from '../helpers/local-stack';
 import { buildApp } from '../fixtures/apps';
 import {
   configFor,
   countingTransport,
+  rewriteReply,
   HTML,
   logIn,
   type LocalStack,
@@ -50,23 +50,6 @@ const EXTRA_KEYS = [
   { ...p384.publicKey.export({ format: 'jwk' }), kid: 'test-p384', use: 'sig' },
   { ...ed25519.publicKey.export({ format: 'jwk' }), kid: 'test-ed25519', use: 'sig' },
 ];
-
-/** The real oxd, whose `get_jwks` answer also lists {@link EXTRA_KEYS}. */
-class MoreOpKeys implements Transport {
-  readonly kind;
-  constructor(private readonly inner: Transport) {
-    this.kind = inner.kind;
-  }
-  async send(req: OxdRequest): Promise<OxdReply> {
-    const reply = await this.inner.send(req);
-    if (req.command !== 'get_jwks' || !reply.ok) return reply;
-    const keys = reply.data.keys as unknown[];
-    return { ok: true, data: { ...reply.data, keys: [...keys, ...EXTRA_KEYS] } };
-  }
-  close(): Promise<void> {
-    return this.inner.close();
-  }
-}
 
 /** A MemoryStore whose reads take 20 ms, as a networked store's do. */
 class SlowStore extends session.MemoryStore {
@@ -96,7 +79,11 @@ beforeAll(async () => {
   redisClient = createClient({ socket: { host: '127.0.0.1', port: redis.port } });
   await redisClient.connect();
   client = new OxdClient(resolveConfig(discoveryOnlyConfig()), {
-    transport: new MoreOpKeys(countingTransport(stack, 'https4')),
+    // The real oxd, whose `get_jwks` answer also lists EXTRA_KEYS.
+    transport: rewriteReply(countingTransport(stack, 'https4'), 'get_jwks', (data) => ({
+      ...data,
+      keys: [...(data.keys as unknown[]), ...EXTRA_KEYS],
+    })),
     writeBack: false,
   });
   await client.register();

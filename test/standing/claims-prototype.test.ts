@@ -12,12 +12,12 @@ import request from 'supertest';
 import { claimCheck, oxdAuth, oxdErrorHandler, type OxdAuthHandler } from '../../src';
 import { resolveConfig } from '../../src/config/resolve';
 import { OxdClient } from '../../src/oxd/client';
-import type { OxdReply, OxdRequest, Transport } from '../../src/oxd/transport';
 import type { OxdIncomingMessage } from '../../src/session';
 import { dedicatedStack } from '../helpers/local-stack';
 import {
   configFor,
   countingTransport,
+  rewriteReply,
   HTML,
   logIn,
   type LocalStack,
@@ -28,23 +28,12 @@ const HOSTILE_CLAIMS =
   '{"__proto__": {"role": "admin", "groups": ["admin"]},' +
   ' "constructor": {"prototype": {"polluted": true}}, "prototype": {"role": "admin"}}';
 
-/** Passes every command to the real oxd; the UserInfo answer gains {@link HOSTILE_CLAIMS}. */
-class HostileClaims implements Transport {
-  readonly kind;
-  constructor(private readonly inner: Transport) {
-    this.kind = inner.kind;
-  }
-  async send(req: OxdRequest): Promise<OxdReply> {
-    const reply = await this.inner.send(req);
-    if (req.command !== 'get_user_info' || !reply.ok) return reply;
-    const claims = JSON.parse(
-      JSON.stringify(reply.data.claims).replace(/^\{/, `${HOSTILE_CLAIMS.slice(0, -1)},`),
-    );
-    return { ok: true, data: { ...reply.data, claims } };
-  }
-  close(): Promise<void> {
-    return this.inner.close();
-  }
+/** The UserInfo answer's claims with {@link HOSTILE_CLAIMS} written in at the start. */
+function withHostileClaims(data: Record<string, unknown>): Record<string, unknown> {
+  const claims = JSON.parse(
+    JSON.stringify(data.claims).replace(/^\{/, `${HOSTILE_CLAIMS.slice(0, -1)},`),
+  );
+  return { ...data, claims };
 }
 
 let stack: LocalStack;
@@ -54,7 +43,7 @@ let server: Server;
 beforeAll(async () => {
   stack = await dedicatedStack();
   const client = new OxdClient(resolveConfig(configFor(stack, 'socket')), {
-    transport: new HostileClaims(countingTransport(stack, 'socket')),
+    transport: rewriteReply(countingTransport(stack, 'socket'), 'get_user_info', withHostileClaims),
     writeBack: false,
   });
   auth = oxdAuth({ config: configFor(stack, 'socket'), client });
