@@ -6,7 +6,7 @@
  * answers Redis sends once it resumes never continue those requests nor reach others.
  */
 import { once } from 'node:events';
-import { request as httpRequest, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { RedisStore } from 'connect-redis';
 import express from 'express';
@@ -14,18 +14,13 @@ import session from 'express-session';
 import { createClient } from 'redis';
 import { ERROR_CODES, guardSession, oxdErrorHandler } from '../../src';
 import { startRedis, type RedisServer } from '../helpers/app-instances';
-
-type Line = [level: string, message: string, fields: Record<string, unknown>];
+import { capturingLogger } from '../helpers/capture-logger';
+import { getOnNewConnection } from '../helpers/fresh-get';
 
 let redis: RedisServer;
 let client: ReturnType<typeof createClient>;
 let stopped = false;
-const lines: Line[] = [];
-const logger = {
-  warn: (message: string, fields: Record<string, unknown>) => lines.push(['warn', message, fields]),
-  error: (message: string, fields: Record<string, unknown>) =>
-    lines.push(['error', message, fields]),
-};
+const logger = capturingLogger();
 /** Requests that reached the route, by session. */
 const reached: string[] = [];
 
@@ -66,37 +61,16 @@ interface Reply {
   ms: number;
 }
 
-function get(server: Server, path: string, cookie?: string): Promise<Reply> {
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const { port } = server.address() as AddressInfo;
-    const req = httpRequest(
-      {
-        host: '127.0.0.1',
-        port,
-        path,
-        headers: { accept: 'application/json', ...(cookie ? { cookie } : {}) },
-        agent: false,
-        timeout: 15000,
-      },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (body += chunk));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            body: JSON.parse(body) as Record<string, unknown>,
-            cookie: res.headers['set-cookie']?.[0]?.split(';')[0],
-            ms: Date.now() - started,
-          }),
-        );
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`no answer to ${path} within 15 s`)));
-    req.on('error', reject);
-    req.end();
-  });
+async function get(server: Server, path: string, cookie?: string): Promise<Reply> {
+  const { port } = server.address() as AddressInfo;
+  const reply = await getOnNewConnection(port, path, { cookie, timeoutMs: 15000 });
+  if (reply.cut !== undefined) throw new Error(reply.cut);
+  return {
+    status: reply.status ?? 0,
+    body: JSON.parse(reply.text) as Record<string, unknown>,
+    cookie: reply.cookie,
+    ms: reply.ms,
+  };
 }
 
 function pause(): void {
@@ -152,7 +126,7 @@ test('a stalled Redis: 503 OXD_SESSION_STORE_UNAVAILABLE at the default bound, l
       expect(reply.ms).toBeLessThan(9000);
     }
     expect(reached).toEqual([]);
-    expect(lines).toEqual([
+    expect(logger.lines).toEqual([
       [
         'error',
         'express-oxd: session_store failed with OXD_SESSION_STORE_UNAVAILABLE (ETIMEDOUT)',
@@ -175,7 +149,7 @@ test('a stalled Redis: 503 OXD_SESSION_STORE_UNAVAILABLE at the default bound, l
     expect([again.status, again.body]).toEqual([200, { name: 'alice', count: 2 }]);
     expect([bobAgain.status, bobAgain.body]).toEqual([200, { name: 'bob', count: 2 }]);
     expect(reached).toEqual(['alice', 'bob']);
-    expect(lines).toHaveLength(2);
+    expect(logger.lines).toHaveLength(2);
   } finally {
     server.closeAllConnections();
     server.close();
@@ -183,7 +157,7 @@ test('a stalled Redis: 503 OXD_SESSION_STORE_UNAVAILABLE at the default bound, l
 });
 
 test('timeoutMs sets the bound', async () => {
-  lines.length = 0;
+  logger.clear();
   const server = await listen(appWith({ logger, timeoutMs: 300 }));
   try {
     const first = await get(server, '/count?name=carol');
@@ -192,7 +166,7 @@ test('timeoutMs sets the bound', async () => {
     expect(reply.status).toBe(503);
     expect(reply.body.code).toBe(ERROR_CODES.SESSION_STORE_UNAVAILABLE);
     expect(reply.ms).toBeLessThan(2500);
-    expect(lines.map(([level, , fields]) => [level, fields.cause])).toEqual([
+    expect(logger.lines.map(([level, , fields]) => [level, fields.cause])).toEqual([
       ['error', 'ETIMEDOUT'],
     ]);
   } finally {

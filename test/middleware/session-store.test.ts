@@ -6,12 +6,13 @@
  * real one mid-run).
  */
 import { once } from 'node:events';
-import { request as httpRequest, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import session from 'express-session';
 import { ERROR_CODES, guardSession, oxdErrorHandler } from '../../src';
 import { capturingLogger } from '../helpers/capture-logger';
+import { getOnNewConnection } from '../helpers/fresh-get';
 
 const logger = capturingLogger();
 beforeEach(() => logger.clear());
@@ -67,36 +68,10 @@ afterAll(async () => {
 });
 
 /** A GET over a fresh connection: status, body and whether the connection was cut. */
-function get(path: string, cookie?: string) {
-  return new Promise<{ status?: number; body: string; cookie?: string; cut?: string }>(
-    (resolve) => {
-      const { port } = server.address() as AddressInfo;
-      const req = httpRequest(
-        {
-          host: '127.0.0.1',
-          port,
-          path,
-          headers: { accept: 'application/json', ...(cookie ? { cookie } : {}) },
-          agent: false,
-        },
-        (res) => {
-          let body = '';
-          res.setEncoding('utf8');
-          res.on('data', (chunk: string) => (body += chunk));
-          res.on('end', () =>
-            resolve({
-              status: res.statusCode,
-              body,
-              cookie: res.headers['set-cookie']?.[0]?.split(';')[0],
-            }),
-          );
-          res.on('error', (err) => resolve({ status: res.statusCode, body, cut: err.message }));
-        },
-      );
-      req.on('error', (err) => resolve({ body: '', cut: err.message }));
-      req.end();
-    },
-  );
+async function get(path: string, cookie?: string) {
+  const { port } = server.address() as AddressInfo;
+  const { status, text, cookie: set, cut } = await getOnNewConnection(port, path, { cookie });
+  return { status, body: text, cookie: set, cut };
 }
 
 test('a store that cannot load the session answers 503 OXD_SESSION_STORE_UNAVAILABLE', async () => {

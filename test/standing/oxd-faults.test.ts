@@ -14,7 +14,7 @@
  * (oxd/socket-transport.test.ts, oxd/https-transport.test.ts).
  */
 import { readdirSync, readlinkSync } from 'node:fs';
-import { createServer, get, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import request from 'supertest';
 import { ERROR_CODES, oxdAuth, type OxdAuthHandler } from '../../src';
@@ -46,6 +46,7 @@ import {
   type ScriptedOxdHttps,
 } from '../fixtures/scripted-oxd-https';
 import { capturingLogger } from '../helpers/capture-logger';
+import { getOnNewConnection } from '../helpers/fresh-get';
 import { dedicatedStack } from '../helpers/local-stack';
 import { buildApp } from '../fixtures/apps';
 import {
@@ -533,29 +534,12 @@ function openDescriptors(): string[] {
 }
 
 /** GET without keep-alive, so the request's own socket closes with it. */
-function getOnce(port: number, path: string): Promise<{ status: number; code: string }> {
-  return new Promise((resolve, reject) => {
-    get(
-      {
-        host: '127.0.0.1',
-        port,
-        path,
-        agent: false,
-        headers: { accept: JSON_ACCEPT, connection: 'close' },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (text += chunk));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            code: (JSON.parse(text) as { code: string }).code,
-          }),
-        );
-      },
-    ).on('error', reject);
+async function getOnce(port: number, path: string): Promise<{ status: number; code: string }> {
+  const reply = await getOnNewConnection(port, path, {
+    headers: { accept: JSON_ACCEPT, connection: 'close' },
   });
+  if (reply.cut !== undefined) throw new Error(reply.cut);
+  return { status: reply.status ?? 0, code: (JSON.parse(reply.text) as { code: string }).code };
 }
 
 async function closedPort(): Promise<number> {
