@@ -8,10 +8,11 @@
  */
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import session from 'express-session';
 import { oxdAuth } from '../../src';
 import { dedicatedStack } from '../helpers/local-stack';
+import { rawRequest } from '../helpers/raw-http';
 import { buildApp } from '../fixtures/apps';
 import { clientFor, configFor, HTML, type LocalStack } from '../helpers/stack-fixture';
 
@@ -26,38 +27,12 @@ afterAll(async () => {
   for (const close of closers.reverse()) await close();
 });
 
-interface Answer {
-  status: number;
-  location: string | undefined;
-  body: string;
-}
-
 /** One HTTP/1.1 request with `target` written byte for byte. */
-function raw(base: string, method: string, target: string, body = ''): Promise<Answer> {
-  const { hostname, port } = new URL(base);
-  return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), hostname);
-    const chunks: Buffer[] = [];
-    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-    socket.on('error', reject);
-    socket.on('end', () => {
-      const text = Buffer.concat(chunks).toString('latin1');
-      const split = text.indexOf('\r\n\r\n');
-      const head = text.slice(0, split);
-      resolve({
-        status: Number(head.split(' ')[1]),
-        location: /\r\nlocation: ([^\r]*)/i.exec(head)?.[1],
-        body: text.slice(split + 4),
-      });
-    });
-    socket.write(
-      `${method} ${target} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nAccept: ${HTML}\r\n` +
-        (body
-          ? `Content-Type: application/x-www-form-urlencoded\r\nContent-Length: ${Buffer.byteLength(body)}\r\n`
-          : '') +
-        `Connection: close\r\n\r\n${body}`,
-    );
+async function raw(base: string, method: string, target: string) {
+  const { status, headers, body } = await rawRequest(base, method, target, undefined, {
+    Accept: HTML,
   });
+  return { status, location: headers.location, body };
 }
 
 describe.each(['express5', 'express4'] as const)('%s', (framework) => {
