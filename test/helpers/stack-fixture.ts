@@ -3,7 +3,7 @@
  * configuration per transport, a transport wrapper that counts the commands it carries,
  * and a browser-like login through the OP with a supertest agent.
  */
-import type { Test } from 'supertest';
+import type { Response, Test } from 'supertest';
 import type TestAgent from 'supertest/lib/agent';
 import { resolveConfig } from '../../src/config/resolve';
 import { OxdClient, type OxdClientOptions } from '../../src/oxd/client';
@@ -11,7 +11,7 @@ import { HttpsTransport } from '../../src/oxd/https-transport';
 import { SocketTransport } from '../../src/oxd/socket-transport';
 import type { OxdReply, OxdRequest, Transport } from '../../src/oxd/transport';
 import type { LocalStack } from './local-stack';
-import { OpCookieJar, submitOpLogin } from '../../src/testing/op-login';
+import { OpCookieJar, resumeOpSession, submitOpLogin } from '../../src/testing/op-login';
 
 export type { LocalStack };
 export type Agent = TestAgent<Test>;
@@ -209,6 +209,25 @@ export async function startAndSignIn(
     throw new Error(`login answered ${login.status}: ${login.text}`);
   }
   return submitOpLogin(login.headers.location as string, firstUser(stack), stack.op.ca, jar);
+}
+
+/**
+ * A silent login's round trip: GETs the page `path` (which redirects to the OP with
+ * `prompt=none`), lets the OP answer from its session in `jar` (default: none) and GETs the
+ * callback the OP sent the browser to. Returns each step for the test to assert on.
+ */
+export async function silentRoundTrip(
+  agent: Agent,
+  stack: LocalStack,
+  path: string,
+  jar: OpCookieJar = new OpCookieJar(),
+): Promise<{ first: Response; authorize: URL; back: URL; callback: Response }> {
+  const first = await agent.get(path).set('Accept', HTML);
+  if (first.status !== 302) throw new Error(`${path} answered ${first.status}: ${first.text}`);
+  const authorize = new URL(first.headers.location as string);
+  const back = await resumeOpSession(authorize.href, stack.op.ca, jar);
+  const callback = await agent.get(appPath(back)).set('Accept', HTML);
+  return { first, authorize, back, callback };
 }
 
 /** The whole login: login route, OP, callback. Returns the callback's response. */

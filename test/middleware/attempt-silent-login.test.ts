@@ -17,9 +17,9 @@ import {
 } from '../../src';
 import type { OxdIncomingMessage } from '../../src/session';
 import { useLocalStack } from '../helpers/local-stack';
-import { OpCookieJar, resumeOpSession } from '../../src/testing/op-login';
+import { OpCookieJar } from '../../src/testing/op-login';
 import { express4, FRAMEWORKS, type Framework } from '../fixtures/apps';
-import { appPath, clientFor, configFor, HTML, logIn } from '../helpers/stack-fixture';
+import { clientFor, configFor, HTML, logIn, silentRoundTrip } from '../helpers/stack-fixture';
 
 type Next = (err?: unknown) => void;
 const USER_SUB = '248289761001';
@@ -85,14 +85,15 @@ describe.each(FRAMEWORKS)('%s', (framework) => {
     expect((await agent.get('/plain').set('Accept', HTML)).text).toBe('anonymous');
     expect((await agent.get('/welcome').set('Accept', 'application/json')).text).toBe('anonymous');
 
-    const first = await agent.get('/welcome?from=mail').set('Accept', HTML);
+    const { first, authorize, back, callback } = await silentRoundTrip(
+      agent,
+      stack,
+      '/welcome?from=mail',
+    );
     expect(first.status).toBe(302);
-    const authorize = new URL(first.headers.location as string);
     expect(authorize.origin).toBe(stack.op.issuer);
     expect(authorize.searchParams.get('prompt')).toBe('none');
-    const back = await resumeOpSession(authorize.href, stack.op.ca, new OpCookieJar());
     expect(back.searchParams.get('error')).toBe('login_required');
-    const callback = await agent.get(appPath(back)).set('Accept', HTML);
     expect(callback.headers.location).toBe('/welcome?from=mail');
     for (let i = 0; i < 2; i += 1) {
       const page = await agent.get('/welcome?from=mail').set('Accept', HTML);
@@ -107,11 +108,10 @@ describe.each(FRAMEWORKS)('%s', (framework) => {
     expect((await logIn(agentFor(framework, site), stack, '/login', jar)).status).toBe(302);
 
     const agent = agentFor(framework, site);
-    const first = await agent.get('/welcome').set('Accept', HTML);
+    const { first, back, callback } = await silentRoundTrip(agent, stack, '/welcome', jar);
     expect(first.status).toBe(302);
-    const back = await resumeOpSession(first.headers.location as string, stack.op.ca, jar);
     expect(back.searchParams.get('code')).toBeTruthy();
-    expect((await agent.get(appPath(back)).set('Accept', HTML)).headers.location).toBe('/welcome');
+    expect(callback.headers.location).toBe('/welcome');
     expect((await agent.get('/welcome').set('Accept', HTML)).text).toBe(`logged in as ${USER_SUB}`);
 
     // Logged out at this site only (the OP session stays): no silent login back in.

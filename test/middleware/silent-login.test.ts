@@ -7,9 +7,16 @@ import session from 'express-session';
 import request from 'supertest';
 import { oxdAuth } from '../../src';
 import { useLocalStack } from '../helpers/local-stack';
-import { OpCookieJar, resumeOpSession } from '../../src/testing/op-login';
+import { OpCookieJar } from '../../src/testing/op-login';
 import { buildApp, express4, FRAMEWORKS, type Framework } from '../fixtures/apps';
-import { appPath, clientFor, configFor, HTML, logIn, type Agent } from '../helpers/stack-fixture';
+import {
+  clientFor,
+  configFor,
+  HTML,
+  logIn,
+  silentRoundTrip,
+  type Agent,
+} from '../helpers/stack-fixture';
 
 const USER_SUB = '248289761001';
 
@@ -40,15 +47,11 @@ describe.each(FRAMEWORKS)('%s', (framework) => {
     const api = await agent.get('/').set('Accept', 'application/json');
     expect(api.status).toBe(200);
 
-    const first = await agent.get('/?page=1').set('Accept', HTML);
+    const { first, authorize, back, callback } = await silentRoundTrip(agent, stack, '/?page=1');
     expect(first.status).toBe(302);
-    const authorize = new URL(first.headers.location as string);
     expect(authorize.origin).toBe(stack.op.issuer);
     expect(authorize.searchParams.get('prompt')).toBe('none');
-
-    const back = await resumeOpSession(authorize.href, stack.op.ca, new OpCookieJar());
     expect(back.searchParams.get('error')).toBe('login_required');
-    const callback = await agent.get(appPath(back)).set('Accept', HTML);
     expect(callback.status).toBe(302);
     expect(callback.headers.location).toBe('/?page=1');
 
@@ -68,11 +71,9 @@ describe.each(FRAMEWORKS)('%s', (framework) => {
     expect((await logIn(agentFor(framework, false, site), stack, '/login', jar)).status).toBe(302);
 
     const agent = agentFor(framework, true, site);
-    const first = await agent.get('/').set('Accept', HTML);
+    const { first, back, callback } = await silentRoundTrip(agent, stack, '/', jar);
     expect(first.status).toBe(302);
-    const back = await resumeOpSession(first.headers.location as string, stack.op.ca, jar);
     expect(back.searchParams.get('code')).toBeTruthy();
-    const callback = await agent.get(appPath(back)).set('Accept', HTML);
     expect(callback.headers.location).toBe('/');
     expect((await agent.get('/').set('Accept', HTML)).text).toBe(`home, logged in as ${USER_SUB}`);
 
