@@ -8,9 +8,9 @@
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { launchBrowser, type BrowserSession } from '../helpers/browser';
+import type { BrowserSession } from '../helpers/browser';
 import { ensureBuilt, ROOT } from '../helpers/build';
-import { startDemoProcess, type DemoProcess } from '../helpers/demo-process';
+import { openDemoBrowser, type DemoProcess } from '../helpers/demo-process';
 
 jest.setTimeout(180_000);
 
@@ -36,11 +36,7 @@ describe.each(dialects)('demo site over oxd $name', ({ name, args }) => {
     for (const file of await readdir(ARTIFACTS)) {
       if (new RegExp(`^${name}-\\d`).test(file)) await rm(join(ARTIFACTS, file));
     }
-    demo = await startDemoProcess({ args });
-    browser = await launchBrowser({
-      trustedCertificates: [await demo.demoCertificate(), await demo.opCertificate()],
-    });
-    browser.page.setDefaultTimeout(STEP_TIMEOUT_MS);
+    ({ demo, browser } = await openDemoBrowser({ args, timeoutMs: STEP_TIMEOUT_MS }));
     browser.page.on('console', (message) => {
       if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
     });

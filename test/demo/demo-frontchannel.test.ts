@@ -4,9 +4,9 @@
  * another site. The OP's page loads the demo's front-channel route in an iframe with `iss`
  * and `sid`; the iframe carries the session cookie, and the demo's session ends.
  */
-import { launchBrowser, type BrowserSession } from '../helpers/browser';
+import type { BrowserSession } from '../helpers/browser';
 import { ensureBuilt } from '../helpers/build';
-import { startDemoProcess, type DemoProcess } from '../helpers/demo-process';
+import { openDemoBrowser, type DemoProcess } from '../helpers/demo-process';
 
 jest.setTimeout(180_000);
 
@@ -15,14 +15,10 @@ let browser: BrowserSession | undefined;
 
 beforeAll(async () => {
   await ensureBuilt();
-  demo = await startDemoProcess({
+  ({ demo, browser } = await openDemoBrowser({
     args: ['--transport', 'https', '--oxd-version', '4'],
     env: { DEMO_COOKIE_SAMESITE: 'none' },
-  });
-  browser = await launchBrowser({
-    trustedCertificates: [await demo.demoCertificate(), await demo.opCertificate()],
-  });
-  browser.page.setDefaultTimeout(30_000);
+  }));
 });
 
 afterAll(async () => {

@@ -2,9 +2,9 @@
  * `npm run demo -- --trace`: a login in a real browser prints the login's spans to the
  * console, nested (callback over its oxd commands), with no token or code in them.
  */
-import { launchBrowser, type BrowserSession } from '../helpers/browser';
+import type { BrowserSession } from '../helpers/browser';
 import { ensureBuilt } from '../helpers/build';
-import { startDemoProcess, type DemoProcess } from '../helpers/demo-process';
+import { openDemoBrowser, type DemoProcess } from '../helpers/demo-process';
 
 jest.setTimeout(180_000);
 
@@ -13,11 +13,7 @@ let browser: BrowserSession | undefined;
 
 beforeAll(async () => {
   await ensureBuilt();
-  demo = await startDemoProcess({ args: ['--trace'] });
-  browser = await launchBrowser({
-    trustedCertificates: [await demo.demoCertificate(), await demo.opCertificate()],
-  });
-  browser.page.setDefaultTimeout(30_000);
+  ({ demo, browser } = await openDemoBrowser({ args: ['--trace'] }));
 });
 
 afterAll(async () => {

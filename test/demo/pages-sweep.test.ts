@@ -5,12 +5,10 @@
  * after an underscore, "Log out of this site only" says what happened, the OP's sign-out page
  * has a way back, no `?state=` is left in the address bar, and an OP error is explained.
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { launchBrowser, type BrowserSession } from '../helpers/browser';
+import type { BrowserSession } from '../helpers/browser';
 import { ensureBuilt } from '../helpers/build';
-import { startDemoProcess, type DemoProcess } from '../helpers/demo-process';
+import { openDemoBrowser, type DemoProcess } from '../helpers/demo-process';
 
 jest.setTimeout(240_000);
 
@@ -54,13 +52,11 @@ describe.each([
 
   beforeAll(async () => {
     await ensureBuilt();
-    demo = await startDemoProcess({ args: ['--transport', 'socket'] });
-    const oxdCert = await readFile(join(demo.workDir, 'data', 'oxd-cert.pem'), 'utf8');
-    browser = await launchBrowser({
-      trustedCertificates: [await demo.demoCertificate(), await demo.opCertificate(), oxdCert],
-    });
+    ({ demo, browser } = await openDemoBrowser({
+      args: ['--transport', 'socket'],
+      trustOxd: true,
+    }));
     const { page } = browser;
-    page.setDefaultTimeout(30_000);
     await page.setViewportSize({ width, height: 800 });
     page.on('console', (message) => {
       // The error status of an expected error page is reported on the console as well.

@@ -8,6 +8,7 @@ import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from './build';
+import { launchBrowser, type BrowserSession } from './browser';
 
 const READY_TIMEOUT_MS = 90_000;
 const EXIT_TIMEOUT_MS = 20_000;
@@ -184,4 +185,28 @@ export async function startDemoProcess(options: DemoProcessOptions = {}): Promis
     },
     dispose,
   };
+}
+
+/**
+ * Starts the demo (`options` as for {@link startDemoProcess}) and a headless browser that
+ * trusts the demo's and the local OP's certificates (and the local oxd's, with
+ * `trustOxd`), its page waiting up to `timeoutMs` (default 30 s) for each step.
+ */
+export async function openDemoBrowser(
+  options: DemoProcessOptions & { timeoutMs?: number; trustOxd?: boolean } = {},
+): Promise<{ demo: DemoProcess; browser: BrowserSession }> {
+  const { timeoutMs = 30_000, trustOxd = false, ...demoOptions } = options;
+  const demo = await startDemoProcess(demoOptions);
+  try {
+    const trusted = [await demo.demoCertificate(), await demo.opCertificate()];
+    if (trustOxd) {
+      trusted.push(await readFile(join(demo.workDir, 'data', 'oxd-cert.pem'), 'utf8'));
+    }
+    const browser = await launchBrowser({ trustedCertificates: trusted });
+    browser.page.setDefaultTimeout(timeoutMs);
+    return { demo, browser };
+  } catch (error) {
+    await demo.dispose();
+    throw error;
+  }
 }

@@ -5,9 +5,9 @@
  * redirect at another site (every user who logs out would land there).
  */
 import type { Page } from 'playwright-core';
-import { launchBrowser, type BrowserSession } from '../helpers/browser';
+import type { BrowserSession } from '../helpers/browser';
 import { ensureBuilt } from '../helpers/build';
-import { startDemoProcess, type DemoProcess } from '../helpers/demo-process';
+import { openDemoBrowser, type DemoProcess } from '../helpers/demo-process';
 
 jest.setTimeout(180_000);
 
@@ -17,12 +17,8 @@ let site: URL;
 
 beforeAll(async () => {
   await ensureBuilt();
-  demo = await startDemoProcess({ args: ['--transport', 'socket'] });
+  ({ demo, browser } = await openDemoBrowser({ args: ['--transport', 'socket'] }));
   site = new URL(demo.url);
-  browser = await launchBrowser({
-    trustedCertificates: [await demo.demoCertificate(), await demo.opCertificate()],
-  });
-  browser.page.setDefaultTimeout(30_000);
 });
 
 afterAll(async () => {
