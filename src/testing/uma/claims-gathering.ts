@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { debuglog } from 'node:util';
 import { BodyError, escapeHtml, readForm, sendPage } from '../http';
-import { PAGE_ICON, PAGE_STYLE, PAGE_STYLE_HASH } from '../page-style';
+import { PAGE_CSP_SOURCES, styledPage } from '../page-style';
 import {
   type ClaimValues,
   type ClaimsPolicy,
@@ -39,24 +39,11 @@ export interface ClaimField {
 }
 
 function page(title: string, body: string): string {
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)}</title>
-<link rel="icon" href="${PAGE_ICON}">
-<style>${PAGE_STYLE}</style>
-</head>
-<body>
-<main>
-<p class="brand">◆ UMA authorization server</p>
-<h1>${escapeHtml(title)}</h1>
-${body}
-</main>
-</body>
-</html>
-`;
+  return styledPage({
+    title,
+    brand: 'UMA authorization server',
+    body: `<h1>${escapeHtml(title)}</h1>\n${body}`,
+  });
 }
 
 /** The form asking for `fields`; posts back to `action` with the ticket in a hidden input. */
@@ -102,7 +89,7 @@ export function renderMessagePage(title: string, message: string): string {
 }
 
 /** The page's CSP: nothing loads but its own style and icon, nothing frames it. */
-const PAGE_CSP = `default-src 'none'; style-src ${PAGE_STYLE_HASH}; img-src data:; frame-ancestors 'none'`;
+const PAGE_CSP = ["default-src 'none'", ...PAGE_CSP_SOURCES, "frame-ancestors 'none'"].join('; ');
 
 function sendHtml(res: ServerResponse, status: number, html: string): void {
   sendPage(res, status, html, PAGE_CSP);
