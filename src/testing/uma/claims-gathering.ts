@@ -95,6 +95,22 @@ function sendHtml(res: ServerResponse, status: number, html: string): void {
   sendPage(res, status, html, PAGE_CSP);
 }
 
+/**
+ * The `.catch` of a GET whose answer depends on the OP: logs what failed (debug only) and,
+ * unless the answer has begun, sends a 502 page with `title` and `text`.
+ */
+function failPage(
+  res: ServerResponse,
+  failed: string,
+  title: string,
+  text: string,
+): (err: unknown) => void {
+  return (err) => {
+    debug('uma: %s: %s', failed, (err as Error)?.message);
+    if (!res.headersSent) sendHtml(res, 502, renderMessagePage(title, text));
+  };
+}
+
 export interface ClaimsGatheringUrlRequest {
   ticket: string;
   claims_redirect_uri: string;
@@ -167,33 +183,23 @@ export class ClaimsGatheringPage {
     if (url.pathname !== this.endpoint.pathname) return false;
     if (req.method === 'GET' && !url.searchParams.has('ticket') && url.searchParams.has('state')) {
       // Back from the sign-in at the OP.
-      this.finishSignIn(url.searchParams, res).catch((err: unknown) => {
-        debug('uma: sign-in at the OP failed: %s', (err as Error)?.message);
-        if (!res.headersSent) {
-          sendHtml(
-            res,
-            502,
-            renderMessagePage(
-              'Sign-in failed',
-              'The OpenID Provider could not tell who is signed in; return to the application and try again.',
-            ),
-          );
-        }
-      });
+      this.finishSignIn(url.searchParams, res).catch(
+        failPage(
+          res,
+          'sign-in at the OP failed',
+          'Sign-in failed',
+          'The OpenID Provider could not tell who is signed in; return to the application and try again.',
+        ),
+      );
     } else if (req.method === 'GET') {
-      this.showForm(url, res).catch((err: unknown) => {
-        debug('uma: claims-gathering page failed: %s', (err as Error)?.message);
-        if (!res.headersSent) {
-          sendHtml(
-            res,
-            502,
-            renderMessagePage(
-              'Server error',
-              'The OpenID Provider could not be reached; try again.',
-            ),
-          );
-        }
-      });
+      this.showForm(url, res).catch(
+        failPage(
+          res,
+          'claims-gathering page failed',
+          'Server error',
+          'The OpenID Provider could not be reached; try again.',
+        ),
+      );
     } else if (req.method === 'POST') {
       readForm(req, MAX_FORM_BYTES)
         .then((form) => this.acceptForm(form, res))
