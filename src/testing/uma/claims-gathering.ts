@@ -134,7 +134,10 @@ function toField(claim: RequiredClaim): ClaimField {
 /** The claims-gathering endpoint at `endpoint`, working on the tickets of `grants`. */
 export class ClaimsGatheringPage {
   /** Sign-ins at the OP under way: their state -> the ticket and the form's query. */
-  private readonly signIns = new Map<string, { ticketId: string; search: string; at: number }>();
+  private readonly signIns = new Map<
+    string,
+    { ticketId: string; search: string; at: number; nonce: string }
+  >();
 
   constructor(
     private readonly endpoint: URL,
@@ -276,8 +279,9 @@ export class ClaimsGatheringPage {
         }
       }
       const state = randomBytes(16).toString('base64url');
-      this.signIns.set(state, { ticketId, search: url.search, at: now });
-      redirect(res, await this.signedInUser.loginUrl(state));
+      const login = await this.signedInUser.loginUrl(state);
+      this.signIns.set(state, { ticketId, search: url.search, at: now, nonce: login.nonce });
+      redirect(res, login.url);
       return;
     }
     sendHtml(
@@ -368,7 +372,7 @@ export class ClaimsGatheringPage {
       );
       return;
     }
-    gathering.signedIn = await this.signedInUser.claims(code);
+    gathering.signedIn = await this.signedInUser.claims(code, pending.nonce);
     redirect(res, `${this.endpoint.pathname}${pending.search}`);
   }
 }
