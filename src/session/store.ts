@@ -100,6 +100,11 @@ export function registerSessionKeys(...keys: string[]): void {
   for (const key of keys) sessionKeysInUse.add(key);
 }
 
+/** The session properties of every `oxdAuth()` created in this process. */
+export function registeredSessionKeys(): ReadonlySet<string> {
+  return sessionKeysInUse;
+}
+
 /**
  * The values of other `oxdAuth()` instances' session properties, to carry into a session
  * regenerated at a login (so logging in at one does not log out of the other).
