@@ -258,14 +258,6 @@ export class SocketTransport implements Transport {
     );
   }
 
-  /**
-   * Sends `get_rp` without a site: oxd answers it at once from its own storage, with an
-   * error (no such site), which is enough to know it is up and answering.
-   */
-  async ping(timeoutMs: number): Promise<void> {
-    await this.send({ command: 'get_rp', path: 'get-rp', params: {}, timeoutMs });
-  }
-
   async close(): Promise<void> {
     this.closed = true;
     for (const job of this.queue.splice(0)) job.reject(closedError());
