@@ -26,7 +26,7 @@ const debug = debuglog('express-oxd');
 /** How long `writeBack` waits for another process's lock before giving up. */
 const LOCK_WAIT_MS = 5000;
 /** How long a lock lasts without renewal; its owner renews it every third of that. */
-export const LOCK_LEASE_MS = 30_000;
+const LOCK_LEASE_MS = 30_000;
 
 interface LockOwner {
   readonly pid: number;

@@ -39,7 +39,7 @@ export interface SourceOptions {
 }
 
 /** Environment variables that override a `[client]` secret of an INI file. */
-export const SECRET_ENV: Readonly<Record<string, string>> = Object.freeze({
+const SECRET_ENV: Readonly<Record<string, string>> = Object.freeze({
   clientSecret: 'EXPRESS_OXD_CLIENT_SECRET',
   protectionAccessToken: 'EXPRESS_OXD_PROTECTION_ACCESS_TOKEN',
 });

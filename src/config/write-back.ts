@@ -89,7 +89,7 @@ export interface LockedConfig {
 }
 
 export interface ConfigLockOptions extends WriteBackOptions {
-  /** The lease of the lock, renewed while the task runs. Default 30 s (`LOCK_LEASE_MS`). */
+  /** The lease of the lock, renewed while the task runs. Default 30 s (`LOCK_LEASE_MS` in file-lock.ts). */
   readonly leaseMs?: number | undefined;
 }
 

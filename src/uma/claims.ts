@@ -49,11 +49,11 @@ import { RptOwners, rptOwnerOf } from './rpt-owners';
 const debug = debuglog('express-oxd');
 
 /** Gatherings a session may have in progress at once; the oldest go first. */
-export const MAX_PENDING_CLAIMS = 5;
+const MAX_PENDING_CLAIMS = 5;
 /** How long the user may take at the AS before the gathering's state is refused. */
 export const PENDING_CLAIMS_TTL_MS = 10 * 60 * 1000;
 /** Times the AS may ask for claims again for one request before the callback gives up. */
-export const MAX_CLAIMS_ROUNDS = 3;
+const MAX_CLAIMS_ROUNDS = 3;
 
 export interface UmaClaimsOptions {
   /** The requesting party's oxd client, e.g. `oxdAuth(…).client`. */

@@ -37,7 +37,7 @@ export function rptOwnerOf(req: OxdIncomingMessage): string {
 }
 
 /** The 403 a user gets instead of an RPT oxd obtained for another user. */
-export function rptOfAnotherUser(): OxdAuthError {
+function rptOfAnotherUser(): OxdAuthError {
   return new OxdAuthError(
     ERROR_CODES.UMA_RPT_OF_ANOTHER_USER,
     'oxd handed back an RPT that was obtained for another user of this site (oxd keeps one ' +
