@@ -77,16 +77,21 @@ export function originFormTarget(target: string | undefined): string | undefined
  * {@link requestPath} gives request paths, without a trailing `/`, so that the two compare.
  */
 export function routePathOf(path: string): string {
-  const normalised = requestPath(path) ?? path;
-  return normalised.length > 1 && normalised.endsWith('/') ? normalised.slice(0, -1) : normalised;
+  return withoutTrailingSlash(requestPath(path) ?? path);
+}
+
+/** `path` without a trailing `/`; the root `/` stays as it is. Nothing is decoded. */
+function withoutTrailingSlash(path: string): string {
+  return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
 }
 
 /**
  * The normalised path of a request target without a trailing `/` (`/a/` and `/a` are one
  * route, as in Express's default routing), ready to compare with {@link routePathOf};
- * `undefined` when it cannot be normalised.
+ * `undefined` when it cannot be normalised. Decoded once, as Express decodes it: `/log%2569n`
+ * is `/log%69n`, not `/login`.
  */
 export function routePathOfRequest(target: string | undefined): string | undefined {
   const path = requestPath(target);
-  return path === undefined ? undefined : routePathOf(path);
+  return path === undefined ? undefined : withoutTrailingSlash(path);
 }
