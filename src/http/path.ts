@@ -15,6 +15,9 @@
  * `..` above the root, or a target that is neither a path nor an http(s) URL (`*`).
  */
 
+import { routePath, type Fail } from '../option-check';
+import { isSafeReturnTo } from './return-to';
+
 /** `scheme://authority` of an absolute-form request target (RFC 9112 §3.2.2). */
 const ABSOLUTE_FORM = /^https?:\/\/[^/?#]*/i;
 
@@ -94,4 +97,28 @@ function withoutTrailingSlash(path: string): string {
 export function routePathOfRequest(target: string | undefined): string | undefined {
   const path = requestPath(target);
   return path === undefined ? undefined : withoutTrailingSlash(path);
+}
+
+/** A route as matched: `absolute` paths are compared with the full path (mount included). */
+export interface RoutePath {
+  readonly path: string;
+  readonly absolute: boolean;
+}
+
+/**
+ * A route option: `false` turns the route off (`undefined`); a same-origin path starting with
+ * `/`, without query or fragment, is the route (in {@link routePathOf}'s form, compared with
+ * the path below the mount point); absent, `fallback`. Anything else fails with `message`.
+ */
+export function routeOption(
+  value: unknown,
+  key: string,
+  fallback: RoutePath | undefined,
+  fail: Fail,
+  message: string,
+): RoutePath | undefined {
+  if (value === undefined) return fallback;
+  if (value === false) return undefined;
+  const path = routePath(value, key, isSafeReturnTo, fail, message) as string;
+  return { path: routePathOf(path), absolute: false };
 }
