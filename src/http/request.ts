@@ -34,6 +34,17 @@ export function singleParam(query: URLSearchParams, name: string): string | unde
   return values.length === 1 ? values[0] : undefined;
 }
 
+/**
+ * True when the request came over TLS: Express's `req.secure` (which honours `trust proxy`
+ * behind a TLS-terminating proxy), else the socket's own TLS (Connect, plain node:http).
+ */
+export function isSecureRequest(req: IncomingMessage): boolean {
+  return (
+    (req as { secure?: unknown }).secure === true ||
+    (req.socket as { encrypted?: boolean }).encrypted === true
+  );
+}
+
 /** True when the client says it takes HTML (a browser navigating), false for API clients. */
 export function wantsHtml(req: IncomingMessage): boolean {
   const accept = req.headers.accept;
