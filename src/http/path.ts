@@ -19,7 +19,7 @@ import { routePath, type Fail } from '../option-check';
 import { isSafeReturnTo } from './return-to';
 
 /** `scheme://authority` of an absolute-form request target (RFC 9112 §3.2.2). */
-const ABSOLUTE_FORM = /^https?:\/\/[^/?#]*/i;
+export const ABSOLUTE_FORM = /^https?:\/\/[^/?#]*/i;
 
 /**
  * The normalised path of a request target (`req.url`), with a trailing `/` kept when the

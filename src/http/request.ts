@@ -3,6 +3,7 @@
  * Express 5 and Connect (no `req.query`, no `req.path`).
  */
 import type { IncomingMessage } from 'node:http';
+import { ABSOLUTE_FORM } from './path';
 
 /**
  * The raw path part of a request target, as sent (`/a/b?x=1` -> `/a/b`; an absolute-form
@@ -11,7 +12,7 @@ import type { IncomingMessage } from 'node:http';
  */
 export function pathOf(url: string | undefined): string {
   if (!url) return '/';
-  const authority = /^https?:\/\/[^/?#]*/i.exec(url);
+  const authority = ABSOLUTE_FORM.exec(url);
   const target = authority ? url.slice(authority[0].length) : url;
   const end = target.search(/[?#]/);
   const path = end === -1 ? target : target.slice(0, end);
