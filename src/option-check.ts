@@ -9,7 +9,7 @@
 export type Fail = (key: string, message: string) => never;
 
 /** The error an option check throws (`OxdConfigError`): a message and the option's key. */
-export type OptionErrorClass = new (message: string, details: { key: string }) => Error;
+type OptionErrorClass = new (message: string, details: { key: string }) => Error;
 
 /**
  * The `Fail` of one factory: `failFor('oxdAuth', OxdConfigError)` throws

@@ -10,7 +10,7 @@ import { ABSOLUTE_FORM } from './path';
  * `http://host/a/b` -> `/a/b`). For building URLs under the mount point; to match a path, use
  * `requestPath()` (path.ts), which normalises it as the handlers will see it.
  */
-export function pathOf(url: string | undefined): string {
+function pathOf(url: string | undefined): string {
   if (!url) return '/';
   const authority = ABSOLUTE_FORM.exec(url);
   const target = authority ? url.slice(authority[0].length) : url;

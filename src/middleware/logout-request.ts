@@ -24,7 +24,7 @@ import { htmlPage, sendHtml } from '../http/response';
 import type { OxdRuntime } from './runtime';
 
 /** What the logout route does with a request: go ahead, ask to confirm, or refuse. */
-export type LogoutRequestVerdict = 'proceed' | 'confirm' | 'refuse';
+type LogoutRequestVerdict = 'proceed' | 'confirm' | 'refuse';
 
 function header(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];

@@ -212,7 +212,7 @@ interface OptionContext {
 }
 
 /** One `oxdAuth()` option: its check (returning the value to use), default and description. */
-export interface OxdAuthOptionSpec<T> {
+interface OxdAuthOptionSpec<T> {
   /** Checks the given value (`undefined` when absent) and returns the value to use. */
   readonly check: (value: unknown, context: OptionContext) => T;
   /** The default as the README shows it (Markdown). */

@@ -71,7 +71,7 @@ const LOCK_MARGIN_MS = 5_000;
  * at the configured timeouts (connecting, then oxd's answer) plus the session reads and
  * writes around it. A lock with `extend()` renews it while the refresh runs.
  */
-export function refreshLeaseMs(runtime: Pick<OxdRuntime, 'config'>): number {
+function refreshLeaseMs(runtime: Pick<OxdRuntime, 'config'>): number {
   const { connectTimeoutMs, responseTimeoutMs } = runtime.config.oxd;
   return connectTimeoutMs + responseTimeoutMs + LOCK_MARGIN_MS;
 }
