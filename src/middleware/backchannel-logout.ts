@@ -36,19 +36,16 @@ import {
 import { expectedIssuer } from './issuer';
 import {
   BACKCHANNEL_LOGOUT_EVENT,
-  IAT_WINDOW_S,
   LogoutTokenError,
   verifiedPayload,
   type KeySource,
 } from './logout-token';
 import { checkKeySource, fetchOpJwks, keysFromDiscovery, KeysUnavailableError } from './op-jwks';
-import { expiredBeyondTolerance, iatOutOfWindow } from './clock-tolerance';
+import { expiredBeyondTolerance, iatOutOfWindow, jtiMemoryMs } from './clock-tolerance';
 import type { OxdRuntime } from './runtime';
 
 const debug = debuglog('express-oxd');
 
-/** How long a used `jti` is remembered (longer than the `iat` window). */
-const JTI_TTL_MS = 2 * IAT_WINDOW_S * 1000;
 /** Refetch the OP's keys for an unknown `kid` at most this often. */
 const JWKS_REFRESH_MS = 60 * 1000;
 /** How long posts wait for a key fetch under way before answering 503. */
@@ -311,7 +308,8 @@ async function claimToken(
   }
   for (const [key, until] of taken) if (until <= now) taken.delete(key);
   if (taken.has(jtiKey)) return undefined;
-  taken.set(jtiKey, now + JTI_TTL_MS);
+  const memoryMs = jtiMemoryMs(runtime);
+  taken.set(jtiKey, now + memoryMs);
   const mine = taken;
   const lock = runtime.refreshLock;
   const lockKey = jtiKey.replace(/^express-oxd:/, '');
@@ -322,7 +320,7 @@ async function claimToken(
   };
   if (lock) {
     try {
-      owner = await lock.acquire(lockKey, JTI_TTL_MS);
+      owner = await lock.acquire(lockKey, memoryMs);
     } catch (err) {
       await unclaim();
       throw err;
@@ -365,7 +363,7 @@ async function endSessionsOf(
   let ended: number;
   try {
     ended = await endMatchingLogins(runtime, store, claims, audience);
-    await call((done) => store.set(jtiKey, record(JTI_TTL_MS), done));
+    await call((done) => store.set(jtiKey, record(jtiMemoryMs(runtime)), done));
   } catch (err) {
     await unclaim();
     throw err;
