@@ -29,11 +29,10 @@ import {
   record,
   recordKey,
   storeOf,
-  trimIssuer,
   type SessionStore,
   type StoreRecord,
 } from './logout-records';
-import { expectedIssuer } from './issuer';
+import { expectedIssuer, sameIssuer, trimIssuer } from './issuer';
 import {
   BACKCHANNEL_LOGOUT_EVENT,
   LogoutTokenError,
@@ -176,7 +175,7 @@ async function verifyLogoutToken(
   const expected = expectedIssuer(runtime);
   if (
     typeof claims.iss !== 'string' ||
-    (expected !== undefined && trimIssuer(claims.iss) !== trimIssuer(expected))
+    (expected !== undefined && !sameIssuer(claims.iss, expected))
   ) {
     throw new LogoutTokenError('the logout_token iss is not the configured OP');
   }

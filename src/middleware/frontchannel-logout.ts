@@ -29,6 +29,7 @@ import {
 } from '../session/store';
 import { queryOf, singleParam } from '../http/request';
 import { htmlPage, sendHtml } from '../http/response';
+import { sameIssuer } from './issuer';
 import { forgetLogin, storeOf } from './logout-records';
 import type { OxdRuntime } from './runtime';
 
@@ -46,7 +47,7 @@ export function matchesLogout(
   const loginIss = loginIssuer(data);
   const loginSessionId = loginSid(data);
   if (loginSessionId === undefined || loginIss === undefined) return false;
-  return loginSessionId === sid && loginIss.replace(/\/$/, '') === iss.replace(/\/$/, '');
+  return loginSessionId === sid && sameIssuer(loginIss, iss);
 }
 
 const debug = debuglog('express-oxd');

@@ -39,6 +39,7 @@ import {
   type StoredLogin,
 } from '../session/login';
 import { otherLogins, sessionLogin, type OxdSession } from '../session/store';
+import { trimIssuer } from './issuer';
 import type { RefreshLock } from './refresh-lock';
 
 const debug = debuglog('express-oxd');
@@ -96,10 +97,6 @@ export function call<T>(
       reject(sessionStoreUnavailable(err));
     }
   });
-}
-
-export function trimIssuer(value: string): string {
-  return value.endsWith('/') ? value.slice(0, -1) : value;
 }
 
 /**
