@@ -38,7 +38,7 @@ import {
   loginSid,
   type StoredLogin,
 } from '../session/login';
-import { otherLogins, sessionLogin, type OxdSession } from '../session/store';
+import { holdsOtherLogins, sessionLogin, type OxdSession } from '../session/store';
 import { trimIssuer } from './issuer';
 import type { RefreshLock } from './refresh-lock';
 
@@ -343,7 +343,7 @@ export async function endLoginIn(
   const session = (await call<OxdSession>((done) => store.get(id, done))) ?? undefined;
   const data = sessionLogin(session, settings.sessionKey);
   if (!session || !data || !matches(data)) return undefined;
-  if (otherLogins(session, [settings.sessionKey, settings.loginsKey]).length > 0) {
+  if (holdsOtherLogins(session, settings)) {
     const rest: Record<string, unknown> = { ...session };
     delete rest[settings.sessionKey];
     await call((done) => store.set(id, rest, done));
