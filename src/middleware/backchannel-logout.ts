@@ -14,6 +14,7 @@ import type { ServerResponse } from 'node:http';
 import { debuglog } from 'node:util';
 import { ERROR_CODES, OxdError, sessionStoreUnavailable } from '../errors';
 import { sendJson } from '../http/response';
+import { isPlainObject } from '../option-check';
 import { AnsweredOutcome, reportFailure } from '../report';
 import type { TelemetrySpan } from '../telemetry';
 import { loginClaims, loginIssuer, loginSid, type StoredLogin } from '../session/login';
@@ -158,10 +159,6 @@ export class OpKeys implements KeySource {
   }
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /**
  * Verifies the token's signature (an algorithm bound to its key type, see `logout-token.ts`)
  * and claims; resolves its claims.
@@ -191,7 +188,7 @@ async function verifyLogoutToken(
   if (typeof claims.exp === 'number' && expiredBeyondTolerance(runtime, claims.exp, now)) {
     throw new LogoutTokenError('the logout_token has expired');
   }
-  if (!isObject(claims.events) || !isObject(claims.events[BACKCHANNEL_LOGOUT_EVENT])) {
+  if (!isPlainObject(claims.events) || !isPlainObject(claims.events[BACKCHANNEL_LOGOUT_EVENT])) {
     throw new LogoutTokenError('the logout_token events do not hold the back-channel logout event');
   }
   if (typeof claims.sid !== 'string' && typeof claims.sub !== 'string') {
