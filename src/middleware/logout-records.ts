@@ -285,19 +285,23 @@ export async function recordSession(
 
 /**
  * At login: adds the session's id to the `sid` and `sub` records of its login. Failures are
- * logged, not thrown: the login stands.
+ * logged, not thrown: the login stands. Resolves false when the records could not be written
+ * (the login is then left for its next request to record), true otherwise (written, or no
+ * store to write them to).
  */
 export async function rememberLogin(
   settings: RecordSettings,
   store: SessionStore | undefined,
   id: string | undefined,
   data: StoredLogin,
-): Promise<void> {
-  if (!store || !id) return;
+): Promise<boolean> {
+  if (!store || !id) return true;
   try {
     await recordSession(settings, store, id, data);
+    return true;
   } catch (err) {
     debug('back-channel logout: could not record the login (%s)', (err as Error).message);
+    return false;
   }
 }
 
