@@ -7,7 +7,7 @@
  */
 const { performance } = require('node:perf_hooks');
 const lib = require('./lib');
-const { logIn, startServer } = require('./measure');
+const { startServer, timedLogin } = require('./measure');
 
 /** Why one login of the burst failed, short enough to count alike failures together. */
 function reason(err) {
@@ -16,17 +16,6 @@ function reason(err) {
   const code = /"code":"([A-Z_]+)"|\b(OXD_[A-Z_]+)\b/.exec(message);
   if (status) return `HTTP ${status[1]}${code ? ` ${code[1] ?? code[2]}` : ''}`;
   return err?.code ?? message.slice(0, 80);
-}
-
-async function oneLogin(base, stack, opAgent) {
-  const start = performance.now();
-  const jar = await logIn(base, stack, opAgent);
-  const page = await lib.fetchOnce(`${base}/__bench/login-data`, {
-    jar,
-    accept: 'application/json',
-  });
-  if (page.status !== 200) throw new Error(`the page behind requireAuth answered ${page.status}`);
-  return performance.now() - start;
 }
 
 /**
@@ -43,10 +32,10 @@ async function loginBurst(stack, opAgent, count, poolSize) {
     ...(poolSize === undefined ? {} : { poolSize }),
   });
   try {
-    await oneLogin(server.base, stack, opAgent); // registers the site
+    await timedLogin(server.base, stack, opAgent); // registers the site
     const start = performance.now();
     const outcomes = await Promise.allSettled(
-      Array.from({ length: count }, () => oneLogin(server.base, stack, opAgent)),
+      Array.from({ length: count }, () => timedLogin(server.base, stack, opAgent)),
     );
     const wall = performance.now() - start;
     const times = outcomes.filter((o) => o.status === 'fulfilled').map((o) => o.value);

@@ -92,6 +92,21 @@ async function logIn(base, stack, opAgent, jar = new lib.Jar()) {
   return jar;
 }
 
+/**
+ * One timed login (ms): the login round trip at `base`, then the page behind requireAuth
+ * (`/__bench/login-data`) with the new session.
+ */
+async function timedLogin(base, stack, opAgent) {
+  const start = performance.now();
+  const jar = await logIn(base, stack, opAgent);
+  const page = await lib.fetchOnce(`${base}/__bench/login-data`, {
+    jar,
+    accept: 'application/json',
+  });
+  if (page.status !== 200) throw new Error(`the page behind requireAuth answered ${page.status}`);
+  return performance.now() - start;
+}
+
 async function expectStatus(url, cookie, status) {
   const jar = new lib.Jar();
   if (cookie) for (const pair of cookie.split('; ')) jar.store(pair);
@@ -204,4 +219,4 @@ function stopChildren() {
 }
 process.once('exit', stopChildren);
 
-module.exports = { commandsPerSecond, expectStatus, logIn, rounds, startServer };
+module.exports = { commandsPerSecond, expectStatus, logIn, rounds, startServer, timedLogin };

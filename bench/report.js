@@ -106,7 +106,6 @@ function burstTarget([defaults]) {
 function buildReport({ started, load0, http, scenarios, login, bursts, footprint, scale, client }) {
   const get = (name) => http.get(name);
   const bare = get('bare express-session guard');
-  const hello = get('hello world (ceiling)');
   const vsBare = http.ratios('express-oxd requireAuth', 'bare express-session guard');
   const vsEoc = http.ratios('express-oxd requireAuth', 'express-openid-connect requiresAuth');
   const p99OverBare = http.p99Deltas('express-oxd requireAuth', 'bare express-session guard');
@@ -283,7 +282,6 @@ function buildReport({ started, load0, http, scenarios, login, bursts, footprint
       bars: Object.entries(client).map(([label, value]) => ({ label, value, ours: true })),
     },
   ]);
-  void hello;
   return { text, markdown, svg };
 }
 

@@ -37,6 +37,23 @@ const {
   sessionScale,
 } = require('./scenarios');
 
+/**
+ * The login round trips at an app with timing on (started here and added to `servers`),
+ * after one untimed login (warm-up).
+ */
+async function timedLoginRoundTrips(stack, opAgent, servers) {
+  const timed = await startServer({
+    kind: 'oxd',
+    op: stack.op,
+    oxd: stack.oxd,
+    store: 'memory',
+    timing: true,
+  });
+  servers.push(timed);
+  await logIn(timed.base, stack, opAgent);
+  return loginRoundTrips(stack, opAgent, timed);
+}
+
 async function main() {
   const started = new Date();
   const load0 = loadavg()[0];
@@ -53,6 +70,11 @@ async function main() {
       process.stdout.write(`${title}\n${body}\n\n${target}\n`);
       return;
     }
+    if (process.env.BENCH_ONLY === 'login') {
+      const login = await timedLoginRoundTrips(stack, opAgent, servers);
+      process.stdout.write(`${JSON.stringify(login)}\n`);
+      return;
+    }
     const eocClient = await lib.registerOpClient(stack.op, opAgent, 'https://app.example/callback');
     const { scenarios, footprint } = await protectedRouteScenarios(
       stack,
@@ -61,17 +83,6 @@ async function main() {
       servers,
     );
 
-    if (process.env.BENCH_ONLY === 'login') {
-      const timed = await startServer({
-        ...{ kind: 'oxd', op: stack.op, oxd: stack.oxd },
-        timing: true,
-      });
-      servers.push(timed);
-      await logIn(timed.base, stack, opAgent);
-      const login = await loginRoundTrips(stack, opAgent, timed);
-      process.stdout.write(`${JSON.stringify(login)}\n`);
-      return;
-    }
     log('HTTP scenarios');
     const http = await rounds(scenarios, PLAN.seconds, PLAN.rounds);
     if (process.env.BENCH_ONLY === 'http') {
@@ -86,16 +97,7 @@ async function main() {
       return;
     }
     log('login round trips');
-    const timed = await startServer({
-      kind: 'oxd',
-      op: stack.op,
-      oxd: stack.oxd,
-      store: 'memory',
-      timing: true,
-    });
-    servers.push(timed);
-    await logIn(timed.base, stack, opAgent); // warm-up
-    const login = await loginRoundTrips(stack, opAgent, timed);
+    const login = await timedLoginRoundTrips(stack, opAgent, servers);
     await Promise.all(servers.splice(0).map((server) => server.stop()));
     log(`login bursts of ${PLAN.burst}`);
     const bursts = await loginBursts(stack, opAgent, PLAN.burst);

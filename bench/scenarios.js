@@ -7,7 +7,14 @@ const { spawn } = require('node:child_process');
 const { performance } = require('node:perf_hooks');
 const { URLSearchParams } = require('node:url');
 const lib = require('./lib');
-const { commandsPerSecond, expectStatus, logIn, rounds, startServer } = require('./measure');
+const {
+  commandsPerSecond,
+  expectStatus,
+  logIn,
+  rounds,
+  startServer,
+  timedLogin,
+} = require('./measure');
 const { INSTANCES, PLAN, log } = require('./plan');
 
 /**
@@ -84,14 +91,7 @@ async function protectedRouteScenarios(stack, opAgent, eocClient, servers) {
 async function timedLogins(stack, opAgent, oxdServer) {
   const times = [];
   for (let i = 0; i < PLAN.logins; i += 1) {
-    const start = performance.now();
-    const jar = await logIn(oxdServer.base, stack, opAgent);
-    const info = await lib.fetchOnce(`${oxdServer.base}/__bench/login-data`, {
-      jar,
-      accept: 'application/json',
-    });
-    if (info.status !== 200) throw new Error(`user info answered ${info.status}`);
-    times.push(performance.now() - start);
+    times.push(await timedLogin(oxdServer.base, stack, opAgent));
   }
   return times;
 }

@@ -11,15 +11,23 @@ const { mkdir, readFile, rename, rm, writeFile, stat } = require('node:fs/promis
 const path = require('node:path');
 const { parseIni } = require('express-oxd/config');
 
-/** Keys holding registration results; they are cleared when the registration no longer fits. */
+/**
+ * Keys holding registration results: their section, their name in the INI file and in a
+ * resolved configuration. They are cleared when the registration no longer fits; the private
+ * album's second site is given the site's configuration without them.
+ */
 const REGISTRATION_KEYS = [
-  ['oxd', 'id'],
-  ['oxd', 'oxd_id'],
-  ['client', 'client_id'],
-  ['client', 'client_secret'],
-  ['client', 'client_registration_access_token'],
-  ['client', 'client_registration_client_uri'],
-  ['client', 'protection_access_token'],
+  { section: 'oxd', ini: 'id', name: 'oxdId' },
+  { section: 'oxd', ini: 'oxd_id', name: 'oxdId' },
+  { section: 'client', ini: 'client_id', name: 'clientId' },
+  { section: 'client', ini: 'client_secret', name: 'clientSecret' },
+  {
+    section: 'client',
+    ini: 'client_registration_access_token',
+    name: 'clientRegistrationAccessToken',
+  },
+  { section: 'client', ini: 'client_registration_client_uri', name: 'clientRegistrationClientUri' },
+  { section: 'client', ini: 'protection_access_token', name: 'protectionAccessToken' },
 ];
 
 /** Endpoint keys whose change means the stored registration belongs to another setup. */
@@ -222,14 +230,18 @@ async function writeWorkingCopy(templateFile, workingFile, wanted = {}) {
   };
   let reused = false;
   let dropped = false;
-  const givenInTemplate = REGISTRATION_KEYS.some(([section, key]) => stored(doc, section, key));
+  const givenInTemplate = REGISTRATION_KEYS.some(({ section, ini: key }) =>
+    stored(doc, section, key),
+  );
   if (previous && !givenInTemplate) {
-    const hasStored = REGISTRATION_KEYS.some(([section, key]) => stored(previous, section, key));
+    const hasStored = REGISTRATION_KEYS.some(({ section, ini: key }) =>
+      stored(previous, section, key),
+    );
     const fits = REUSE_BOUND.every(([section, key]) =>
       sameValue(section, key, previous.get(section, key), doc.get(section, key)),
     );
     if (hasStored && fits) {
-      for (const [section, key] of REGISTRATION_KEYS) {
+      for (const { section, ini: key } of REGISTRATION_KEYS) {
         const value = stored(previous, section, key);
         if (value !== undefined) doc.set(section, key, value);
       }
@@ -254,7 +266,7 @@ async function writeWorkingCopy(templateFile, workingFile, wanted = {}) {
 
 function clearKeys(doc) {
   let cleared = false;
-  for (const [section, key] of REGISTRATION_KEYS) {
+  for (const { section, ini: key } of REGISTRATION_KEYS) {
     const current = doc.get(section, key);
     if (current === undefined || current === '') continue;
     doc.set(section, key, '');
@@ -272,6 +284,7 @@ async function clearRegistration(file) {
 }
 
 module.exports = {
+  REGISTRATION_KEYS,
   readDemoConfig,
   writeWorkingCopy,
   localEndpoints,

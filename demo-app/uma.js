@@ -23,6 +23,7 @@
  *   every user reads the album with it.
  */
 const { Agent, fetch } = require('undici');
+const { REGISTRATION_KEYS } = require('./settings');
 const {
   ERROR_CODES,
   createOxdClient,
@@ -70,17 +71,10 @@ function shorten(token) {
  * the site's settings and none of its registration (kept in memory: a restart registers again).
  */
 function privateAlbumConfig(config) {
-  const { oxdId: _oxdId, ca, caFile, ...oxd } = config.oxd;
+  const { ca, caFile, ...oxd } = config.oxd;
   const client = { ...config.client };
-  for (const key of [
-    'clientId',
-    'clientSecret',
-    'clientRegistrationAccessToken',
-    'clientRegistrationClientUri',
-    'protectionAccessToken',
-  ]) {
-    delete client[key];
-  }
+  const sections = { oxd, client };
+  for (const { section, name } of REGISTRATION_KEYS) delete sections[section][name];
   client.clientName = `${config.client.clientName ?? 'express-oxd demo'} (private album)`;
   return { oxd: { ...oxd, ...(caFile ? { caFile } : ca ? { ca } : {}) }, client };
 }

@@ -4,6 +4,7 @@
  * nothing else under a strict Content-Security-Policy.
  */
 import { createHash } from 'node:crypto';
+import { escapeHtml } from './http';
 
 /** The demo's look (palette, card, buttons), small enough to inline. */
 export const PAGE_STYLE =
@@ -35,3 +36,44 @@ export const PAGE_ICON =
 
 /** The CSP source that allows {@link PAGE_STYLE}. */
 export const PAGE_STYLE_HASH = `'sha256-${createHash('sha256').update(PAGE_STYLE).digest('base64')}'`;
+
+/**
+ * The Content-Security-Policy directives that let a {@link styledPage} load its style and
+ * icon; each page adds `default-src 'none'` and its own frame rules.
+ */
+export const PAGE_CSP_SOURCES: readonly string[] = [
+  `style-src ${PAGE_STYLE_HASH}`,
+  'img-src data:',
+];
+
+export interface StyledPageInput {
+  /** The document title (escaped here). */
+  title: string;
+  /** The brand line above the content, e.g. `Local OpenID Provider`. */
+  brand: string;
+  /** The content of `<main>` after the brand line, already HTML. */
+  body: string;
+  /** Further `<head>` lines before `<title>`, already HTML, each ending in a newline. */
+  head?: string;
+}
+
+/** A whole page in the shared look: doctype, meta, icon, inline style, brand line, `body`. */
+export function styledPage({ title, brand, body, head = '' }: StyledPageInput): string {
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+${head}<title>${escapeHtml(title)}</title>
+<link rel="icon" href="${PAGE_ICON}">
+<style>${PAGE_STYLE}</style>
+</head>
+<body>
+<main>
+<p class="brand">◆ ${escapeHtml(brand)}</p>
+${body}
+</main>
+</body>
+</html>
+`;
+}

@@ -21,6 +21,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { dataLayout } from './cli-data';
 import type { TestUser } from './op/users';
 import type { ClaimsPolicy } from './uma';
 
@@ -29,7 +30,7 @@ export interface StackProcesses {
   oxd: { host: string; port: number; httpsUrl: string; ca: string };
   /** The stack's data directory (the oxd's registrations.json is in local-oxd/). */
   dataDir: string;
-  /** The OP's certificate, written to a file in the data directory. */
+  /** The OP's certificate: the file the OP keeps in the data directory (local-op/cert.pem). */
   opCaFile: string;
   /** Process ids of the running children (OP first), e.g. to pin them to CPUs. */
   readonly pids: number[];
@@ -167,7 +168,7 @@ export async function startStackProcesses(
   const cli = options.cli ?? join(__dirname, 'cli.js');
   const cwd = options.cwd ?? process.cwd();
   const dataDir = await mkdtemp(join(tmpdir(), options.dataDirPrefix ?? 'express-oxd-stack-'));
-  const opCaFile = join(dataDir, 'op-ca.pem');
+  const { opCaFile } = dataLayout(dataDir);
   const policyFile = join(dataDir, 'uma-claims-policy.json');
   let opChild: ChildProcess | undefined;
   let oxdChild: ChildProcess | undefined;
@@ -181,7 +182,6 @@ export async function startStackProcesses(
     const started = await startChild(cli, cwd, opArgs(dataDir, options));
     opChild = started.child;
     const op = started.ready.op as StackProcesses['op'];
-    await writeFile(opCaFile, op.ca);
     if (options.umaClaimsPolicy) {
       await writeFile(policyFile, JSON.stringify(options.umaClaimsPolicy));
     }

@@ -176,7 +176,7 @@ export async function startBackchannelApp(
   const base = configFor(stack, transport);
   const config = {
     ...base,
-    client: { ...base.client, opCaFile: join(stack.dataDir, 'op-ca.pem') },
+    client: { ...base.client, opCaFile: stack.opCaFile },
   };
   const counter = countingTransport(stack, transport);
   const client = new OxdClient(resolveConfig(config), {

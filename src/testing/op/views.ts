@@ -1,5 +1,5 @@
 import { escapeHtml } from '../http';
-import { PAGE_ICON, PAGE_STYLE, PAGE_STYLE_HASH } from '../page-style';
+import { PAGE_CSP_SOURCES, styledPage } from '../page-style';
 
 /**
  * HTML pages of the local OP. No scripts at all, one `<style>` block allowed by its hash, so
@@ -12,8 +12,7 @@ export function contentSecurityPolicy(frameSources: readonly string[] = []): str
   const frames = frameSources.length > 0 ? frameSources.join(' ') : "'none'";
   return [
     "default-src 'none'",
-    `style-src ${PAGE_STYLE_HASH}`,
-    'img-src data:',
+    ...PAGE_CSP_SOURCES,
     `frame-src ${frames}`,
     "frame-ancestors 'none'",
     "base-uri 'none'",
@@ -21,24 +20,12 @@ export function contentSecurityPolicy(frameSources: readonly string[] = []): str
 }
 
 function page(title: string, body: string, extraHead = ''): string {
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-${extraHead}<title>${escapeHtml(title)}</title>
-<link rel="icon" href="${PAGE_ICON}">
-<style>${PAGE_STYLE}</style>
-</head>
-<body>
-<main>
-<p class="brand">◆ Local OpenID Provider</p>
-${body}
-</main>
-</body>
-</html>
-`;
+  return styledPage({
+    title,
+    brand: 'Local OpenID Provider',
+    body,
+    head: `<meta name="referrer" content="no-referrer">\n${extraHead}`,
+  });
 }
 
 export interface LoginPageInput {

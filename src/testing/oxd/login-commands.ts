@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Handler, Services } from './call';
 import { siteOf } from './call';
-import { CommandFailure, UNKNOWN_INTERNAL_ERROR } from './failure';
+import { CommandFailure, internalError } from './failure';
 import { releaseOf } from './profiles';
 import type { Site } from './registration-store';
 
@@ -148,9 +148,7 @@ export const getLogoutUri: Handler = async (call, services) => {
     const idToken = hint ?? site.id_token;
     if (idToken === undefined) {
       // oxd 3.1.3 throws a RuntimeException: the generic error, then the socket closes.
-      throw new CommandFailure('internal_error', UNKNOWN_INTERNAL_ERROR, {
-        closeConnection: true,
-      });
+      throw internalError();
     }
     add('id_token_hint', idToken);
     add('post_logout_redirect_uri', postLogout, true);

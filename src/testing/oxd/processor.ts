@@ -252,10 +252,14 @@ export class CommandProcessor {
     let site: Site | undefined;
     if (entry.needsOxdId) {
       // 4.2 looks the body's oxd_id up to check the token: none at all is an NPE there.
-      if (token !== undefined && !authorizationSite && params.string('oxd_id') === undefined) {
-        if (v4 === '4.2' && !(name === 'get_rp' && params.boolean('list'))) {
-          throw dropwizardError();
-        }
+      if (
+        token !== undefined &&
+        !authorizationSite &&
+        params.string('oxd_id') === undefined &&
+        v4 === '4.2' &&
+        !(name === 'get_rp' && params.boolean('list'))
+      ) {
+        throw dropwizardError();
       }
       site = this.siteOf(name, params, v3);
     }

@@ -130,7 +130,7 @@ export const introspectAccessToken: Handler = async (call, services) => {
  */
 function codeExchangeFailure(call: Call, response: OpResponse): CommandFailure {
   if (call.v3) {
-    return new CommandFailure('internal_error', UNKNOWN_INTERNAL_ERROR, { closeConnection: true });
+    return internalError();
   }
   if (response.status >= 400 && response.status < 500) {
     return new CommandFailure('bad_request', 'invalid code', { httpStatus: 400 });

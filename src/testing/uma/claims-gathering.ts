@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { debuglog } from 'node:util';
 import { BodyError, escapeHtml, readForm, sendPage } from '../http';
-import { PAGE_ICON, PAGE_STYLE, PAGE_STYLE_HASH } from '../page-style';
+import { PAGE_CSP_SOURCES, styledPage } from '../page-style';
 import {
   type ClaimValues,
   type ClaimsPolicy,
@@ -39,24 +39,11 @@ export interface ClaimField {
 }
 
 function page(title: string, body: string): string {
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)}</title>
-<link rel="icon" href="${PAGE_ICON}">
-<style>${PAGE_STYLE}</style>
-</head>
-<body>
-<main>
-<p class="brand">◆ UMA authorization server</p>
-<h1>${escapeHtml(title)}</h1>
-${body}
-</main>
-</body>
-</html>
-`;
+  return styledPage({
+    title,
+    brand: 'UMA authorization server',
+    body: `<h1>${escapeHtml(title)}</h1>\n${body}`,
+  });
 }
 
 /** The form asking for `fields`; posts back to `action` with the ticket in a hidden input. */
@@ -102,10 +89,26 @@ export function renderMessagePage(title: string, message: string): string {
 }
 
 /** The page's CSP: nothing loads but its own style and icon, nothing frames it. */
-const PAGE_CSP = `default-src 'none'; style-src ${PAGE_STYLE_HASH}; img-src data:; frame-ancestors 'none'`;
+const PAGE_CSP = ["default-src 'none'", ...PAGE_CSP_SOURCES, "frame-ancestors 'none'"].join('; ');
 
 function sendHtml(res: ServerResponse, status: number, html: string): void {
   sendPage(res, status, html, PAGE_CSP);
+}
+
+/**
+ * The `.catch` of a GET whose answer depends on the OP: logs what failed (debug only) and,
+ * unless the answer has begun, sends a 502 page with `title` and `text`.
+ */
+function failPage(
+  res: ServerResponse,
+  failed: string,
+  title: string,
+  text: string,
+): (err: unknown) => void {
+  return (err) => {
+    debug('uma: %s: %s', failed, (err as Error)?.message);
+    if (!res.headersSent) sendHtml(res, 502, renderMessagePage(title, text));
+  };
 }
 
 export interface ClaimsGatheringUrlRequest {
@@ -131,7 +134,10 @@ function toField(claim: RequiredClaim): ClaimField {
 /** The claims-gathering endpoint at `endpoint`, working on the tickets of `grants`. */
 export class ClaimsGatheringPage {
   /** Sign-ins at the OP under way: their state -> the ticket and the form's query. */
-  private readonly signIns = new Map<string, { ticketId: string; search: string; at: number }>();
+  private readonly signIns = new Map<
+    string,
+    { ticketId: string; search: string; at: number; nonce: string }
+  >();
 
   constructor(
     private readonly endpoint: URL,
@@ -180,33 +186,23 @@ export class ClaimsGatheringPage {
     if (url.pathname !== this.endpoint.pathname) return false;
     if (req.method === 'GET' && !url.searchParams.has('ticket') && url.searchParams.has('state')) {
       // Back from the sign-in at the OP.
-      this.finishSignIn(url.searchParams, res).catch((err: unknown) => {
-        debug('uma: sign-in at the OP failed: %s', (err as Error)?.message);
-        if (!res.headersSent) {
-          sendHtml(
-            res,
-            502,
-            renderMessagePage(
-              'Sign-in failed',
-              'The OpenID Provider could not tell who is signed in; return to the application and try again.',
-            ),
-          );
-        }
-      });
+      this.finishSignIn(url.searchParams, res).catch(
+        failPage(
+          res,
+          'sign-in at the OP failed',
+          'Sign-in failed',
+          'The OpenID Provider could not tell who is signed in; return to the application and try again.',
+        ),
+      );
     } else if (req.method === 'GET') {
-      this.showForm(url, res).catch((err: unknown) => {
-        debug('uma: claims-gathering page failed: %s', (err as Error)?.message);
-        if (!res.headersSent) {
-          sendHtml(
-            res,
-            502,
-            renderMessagePage(
-              'Server error',
-              'The OpenID Provider could not be reached; try again.',
-            ),
-          );
-        }
-      });
+      this.showForm(url, res).catch(
+        failPage(
+          res,
+          'claims-gathering page failed',
+          'Server error',
+          'The OpenID Provider could not be reached; try again.',
+        ),
+      );
     } else if (req.method === 'POST') {
       readForm(req, MAX_FORM_BYTES)
         .then((form) => this.acceptForm(form, res))
@@ -283,8 +279,9 @@ export class ClaimsGatheringPage {
         }
       }
       const state = randomBytes(16).toString('base64url');
-      this.signIns.set(state, { ticketId, search: url.search, at: now });
-      redirect(res, await this.signedInUser.loginUrl(state));
+      const login = await this.signedInUser.loginUrl(state);
+      this.signIns.set(state, { ticketId, search: url.search, at: now, nonce: login.nonce });
+      redirect(res, login.url);
       return;
     }
     sendHtml(
@@ -375,7 +372,7 @@ export class ClaimsGatheringPage {
       );
       return;
     }
-    gathering.signedIn = await this.signedInUser.claims(code);
+    gathering.signedIn = await this.signedInUser.claims(code, pending.nonce);
     redirect(res, `${this.endpoint.pathname}${pending.search}`);
   }
 }

@@ -40,9 +40,13 @@ export class SignedInUser {
     private readonly now: () => number,
   ) {}
 
-  /** The OP's authorization URL for a sign-in that comes back with `state`. */
-  async loginUrl(state: string): Promise<string> {
+  /**
+   * The OP's authorization URL for a sign-in that comes back with `state`, and the nonce it
+   * carries: keep it with the state and give it to {@link claims}.
+   */
+  async loginUrl(state: string): Promise<{ url: string; nonce: string }> {
     const [client, doc] = await Promise.all([this.client(), this.op.discovery()]);
+    const nonce = randomBytes(16).toString('base64url');
     const url = new URL(doc.authorization_endpoint);
     url.search = new URLSearchParams({
       client_id: client.client_id,
@@ -50,13 +54,17 @@ export class SignedInUser {
       scope: 'openid profile email',
       redirect_uri: this.redirectUri,
       state,
-      nonce: randomBytes(16).toString('base64url'),
+      nonce,
     }).toString();
-    return url.href;
+    return { url: url.href, nonce };
   }
 
-  /** The claims of the user the OP signed in, from the ID token `code` is exchanged for. */
-  async claims(code: string): Promise<ClaimValues> {
+  /**
+   * The claims of the user the OP signed in, from the ID token `code` is exchanged for; its
+   * `nonce` must be the one the sign-in's authorization request sent (OpenID Connect Core
+   * 3.1.3.7), so that an ID token from another sign-in is not taken for this one.
+   */
+  async claims(code: string, nonce: string): Promise<ClaimValues> {
     const [client, doc] = await Promise.all([this.client(), this.op.discovery()]);
     const form = new URLSearchParams({
       grant_type: 'authorization_code',
@@ -68,7 +76,12 @@ export class SignedInUser {
     if (reply.status !== 200 || typeof idToken !== 'string') {
       throw new Error(`the OP's token endpoint answered ${reply.status} without an ID token`);
     }
-    return claimsFromIdToken(idToken, this.now());
+    const claims = claimsFromIdToken(idToken, this.now());
+    const sent = claims.nonce;
+    if (sent?.length !== 1 || sent[0] !== nonce) {
+      throw new Error("the OP's ID token does not carry the nonce of this sign-in");
+    }
+    return claims;
   }
 
   /** This server's client at the OP, registered once (again after a failure). */
