@@ -21,12 +21,12 @@ import {
 export type FailureLogger = Logger;
 
 /** What may carry a logger: the runtime of an `oxdAuth()` instance, say. */
-export interface LoggerHolder {
+interface LoggerHolder {
   readonly logger?: FailureLogger | undefined;
 }
 
 /** Where a failure was produced. */
-export interface FailureSite {
+interface FailureSite {
   /** The operation that failed (`callback`, `refresh`, `uma_check`, …). */
   readonly operation: string;
   /** The options of the middleware that produced it: their `logger` logs it (else `console`). */

@@ -144,6 +144,38 @@ export function destroySession(session: OxdSession): Promise<void> {
   return callbackToPromise((done) => session.destroy(done));
 }
 
+/** The session properties of one `oxdAuth()` instance: its login, its logins in progress. */
+export interface OwnSessionKeys {
+  readonly sessionKey: string;
+  readonly loginsKey: string;
+}
+
+/**
+ * Whether a session outlives the end of the login of the instance `own`: it holds logins of
+ * other `oxdAuth()` instances, which stay. Otherwise ending the login ends the session.
+ */
+export function holdsOtherLogins(session: OxdSession, own: OwnSessionKeys): boolean {
+  return otherLogins(session, [own.sessionKey, own.loginsKey]).length > 0;
+}
+
+/**
+ * Ends the login of the instance `own` in the request's session: when the session holds other
+ * instances' logins, only the properties `drop` are deleted and the session saved; otherwise
+ * the whole session is destroyed.
+ */
+export async function endOwnLogin(
+  session: OxdSession,
+  own: OwnSessionKeys,
+  drop: readonly string[],
+): Promise<void> {
+  if (!holdsOtherLogins(session, own)) {
+    await destroySession(session);
+    return;
+  }
+  for (const key of drop) delete session[key];
+  await saveSession(session);
+}
+
 /**
  * The request's session, or an `OxdAuthError` (`OXD_SESSION_MISSING`) explaining that a
  * session middleware has to run first.
