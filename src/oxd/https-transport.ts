@@ -8,6 +8,7 @@
 import { debuglog } from 'node:util';
 import type { Agent, Dispatcher } from 'undici';
 import {
+  errorMessage,
   ERROR_CODES,
   OxdConfigError,
   OxdError,
@@ -330,7 +331,7 @@ export class HttpsTransport implements Transport {
     controller: AbortController,
   ): OxdError {
     const code = errorCode(error);
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = errorMessage(error);
     if (code === 'UND_ERR_CONNECT_TIMEOUT') {
       return new OxdTimeoutError(
         ERROR_CODES.CONNECT_TIMEOUT,

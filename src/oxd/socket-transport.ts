@@ -15,6 +15,7 @@
 import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import {
+  errorMessage,
   ERROR_CODES,
   OxdBusyError,
   OxdConfigError,
@@ -165,7 +166,7 @@ export class SocketTransport implements Transport {
     try {
       frame = encodeFrame({ command: request.command, params });
     } catch (error) {
-      const detail = error instanceof Error ? error.message : String(error);
+      const detail = errorMessage(error);
       return Promise.reject(
         new OxdProtocolError(
           `cannot send ${request.command}: ${detail}`,
@@ -284,7 +285,7 @@ export class SocketTransport implements Transport {
       try {
         connection = new Connection(this.side, this.open, this.host, this.port);
       } catch (error) {
-        const detail = error instanceof Error ? error.message : String(error);
+        const detail = errorMessage(error);
         job.reject(
           new OxdTransportError(
             `cannot open a connection to oxd-server at ${this.side.where}: ${detail}`,
