@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import { oxdClientFor } from './client-from-config';
 import { needsWriteBack, resolveConfig } from './config/resolve';
 import type { OxdConfig } from './config/types';
-import { ERROR_CODES, OxdCommandError, OxdConfigError, OxdError } from './errors';
+import { ERROR_CODES, errorMessage, OxdCommandError, OxdConfigError, OxdError } from './errors';
 import type { OxdClient } from './oxd/client';
 
 const USAGE = `Usage:
@@ -127,7 +127,7 @@ function explain(error: unknown, file: string): { code: string | undefined; mess
         'check the path (a relative path starts at the current directory)',
     };
   }
-  return { code, message: error instanceof Error ? error.message : String(error) };
+  return { code, message: errorMessage(error) };
 }
 
 async function main(): Promise<void> {

@@ -17,6 +17,7 @@ import {
 } from './config/write-back';
 import { OxdClient as OxdClientBase, type OxdClientOptions } from './oxd/client';
 import type { RegisterOnce } from './oxd/registration';
+import { LOGGER_METHODS, loggerOf } from './logger';
 import { hasMethods, isPlainObject, type Fail } from './option-check';
 
 const debug = debuglog('express-oxd');
@@ -111,7 +112,9 @@ export function createOxdClient(
   input: string | ConfigInput,
   options: OxdClientOptions = {},
 ): OxdClient {
-  return oxdClientFor(resolveConfig(input, { logger: options.logger }), options);
+  // Checked before the configuration is read: reading it may already warn through it.
+  const logger = loggerOf(options.logger, 'OxdClient option');
+  return oxdClientFor(resolveConfig(input, { logger }), options);
 }
 
 /**
@@ -132,7 +135,7 @@ export function resolveClient(
     fail('clientOptions', 'must be an object');
   }
   if (options.client !== undefined) return options.client as OxdClient;
-  const logger = hasMethods(options.logger, ['warn', 'error'])
+  const logger = hasMethods(options.logger, LOGGER_METHODS)
     ? (options.logger as OxdClientOptions['logger'])
     : undefined;
   return oxdClientFor(config(), {

@@ -203,13 +203,18 @@ export class OxdAuthError extends OxdError {
   }
 }
 
+/** The message of a thrown value, for a message or log line that names the cause. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 /**
  * The error a failed session load or save becomes: `OXD_SESSION_STORE_UNAVAILABLE`, status
  * 503, message not shown. An `OxdError` is passed on as it is.
  */
 export function sessionStoreUnavailable(cause: unknown): OxdError {
   if (cause instanceof OxdError) return cause;
-  const reason = cause instanceof Error ? cause.message : String(cause);
+  const reason = errorMessage(cause);
   return new OxdError(
     ERROR_CODES.SESSION_STORE_UNAVAILABLE,
     `the session store failed (${reason}); requests succeed again once it is reachable`,

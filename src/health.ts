@@ -40,6 +40,8 @@ export function oxdReadiness(
     throw new TypeError(`oxdReadiness() timeoutMs must be a positive number, got ${timeoutMs}`);
   }
   return async (_req, res) => {
+    // Before: any client given (only ping and closing are required) may answer a ping while
+    // closing. After a failure: close() may have begun while the ping waited.
     if (client.closing) return answer(res, 503, { status: 'closing' });
     try {
       const oxdMs = await client.ping({ timeoutMs });

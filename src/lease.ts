@@ -6,6 +6,7 @@
  * lost when a renewal says another owner has it, or when no renewal succeeded for a whole
  * lease (the lease lapsed and others may take it).
  */
+import { errorMessage } from './errors';
 
 export interface LeaseOptions {
   /** How long the lease lasts from its last renewal, in milliseconds. */
@@ -57,7 +58,7 @@ export function keepLease(options: LeaseOptions): Lease {
     if (stopped) return;
     // Judged on every turn, so a renewal that hangs cannot keep a lapsed lease alive.
     if (Date.now() - renewedAt >= ttlMs) {
-      const detail = lastError === undefined ? '' : ` (${describe(lastError)})`;
+      const detail = lastError === undefined ? '' : ` (${errorMessage(lastError)})`;
       return lose(`the lease lapsed: it was not renewed for ${ttlMs} ms${detail}`);
     }
     if (!renewing) {
@@ -91,8 +92,4 @@ export function keepLease(options: LeaseOptions): Lease {
       if (timer !== undefined) clearTimeout(timer);
     },
   };
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

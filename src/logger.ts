@@ -1,3 +1,5 @@
+import { hasMethods } from './option-check';
+
 /**
  * Where the package reports what an operator should see (a secret in a readable file, oxd
  * reached over a network in clear): an object with `warn(message, fields)` and
@@ -16,19 +18,16 @@ export const consoleLogger: Logger = {
     fields === undefined ? console.error(message) : console.error(message, fields),
 };
 
+/** The methods an object needs to serve as a {@link Logger}. */
+export const LOGGER_METHODS = ['warn', 'error'] as const;
+
 /** The given logger, checked, or {@link consoleLogger}. */
 export function loggerOf(logger: unknown, where: string): Logger {
   if (logger === undefined) return consoleLogger;
-  const candidate = logger as Partial<Logger> | null;
-  if (
-    typeof candidate !== 'object' ||
-    candidate === null ||
-    typeof candidate.warn !== 'function' ||
-    typeof candidate.error !== 'function'
-  ) {
+  if (!hasMethods(logger, LOGGER_METHODS)) {
     throw new TypeError(
       `${where} logger must be an object with warn(message, fields) and error(message, fields), such as console`,
     );
   }
-  return candidate as Logger;
+  return logger as Logger;
 }

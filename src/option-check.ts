@@ -9,7 +9,7 @@
 export type Fail = (key: string, message: string) => never;
 
 /** The error an option check throws (`OxdConfigError`): a message and the option's key. */
-export type OptionErrorClass = new (message: string, details: { key: string }) => Error;
+type OptionErrorClass = new (message: string, details: { key: string }) => Error;
 
 /**
  * The `Fail` of one factory: `failFor('oxdAuth', OxdConfigError)` throws
@@ -83,8 +83,8 @@ export function hasMethods(value: unknown, methods: readonly string[]): boolean 
 
 /**
  * A route option: a path starting with `/` that `isSafePath` accepts, without query or
- * fragment (`/a/` and `/a` being the same route), or `undefined` when absent. `message`
- * says what is expected when it is something else.
+ * fragment, returned as given (`routePathOf()` puts it in the form request paths compare
+ * in), or `undefined` when absent. `message` says what is expected when it is something else.
  */
 export function routePath(
   value: unknown,
@@ -95,12 +95,7 @@ export function routePath(
 ): string | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'string' || !isSafePath(value) || /[?#]/.test(value)) fail(key, message);
-  return trimSlash(value);
-}
-
-/** `/a/` and `/a` are the same route (Express's default, non-strict routing). */
-export function trimSlash(path: string): string {
-  return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+  return value;
 }
 
 /** Longest delay a Node.js timer supports: the largest timeout an option may give. */

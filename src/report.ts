@@ -6,7 +6,7 @@
  * failure ends the operation; nothing reports it again later.
  */
 import { OxdCommandError, OxdError } from './errors';
-import { consoleLogger, type Logger } from './logger';
+import { consoleLogger, LOGGER_METHODS, type Logger } from './logger';
 import { hasMethods, type Fail } from './option-check';
 import {
   failureCode,
@@ -21,12 +21,12 @@ import {
 export type FailureLogger = Logger;
 
 /** What may carry a logger: the runtime of an `oxdAuth()` instance, say. */
-export interface LoggerHolder {
+interface LoggerHolder {
   readonly logger?: FailureLogger | undefined;
 }
 
 /** Where a failure was produced. */
-export interface FailureSite {
+interface FailureSite {
   /** The operation that failed (`callback`, `refresh`, `uma_check`, …). */
   readonly operation: string;
   /** The options of the middleware that produced it: their `logger` logs it (else `console`). */
@@ -155,11 +155,11 @@ export async function traced<T>(
  * `error(message, fields)`, else the logger of its oxd `client` (when it has one), else
  * `console`.
  */
-export function loggerOption(value: unknown, client: unknown, fail: Fail, key = 'logger'): Logger {
+export function loggerOption(value: unknown, client: unknown, fail: Fail): Logger {
   if (value !== undefined) {
     if (!hasMethods(value, LOGGER_METHODS)) {
       fail(
-        key,
+        'logger',
         'must be an object with warn(message, fields) and error(message, fields), such as console (pino: see the operations docs)',
       );
     }
@@ -168,5 +168,3 @@ export function loggerOption(value: unknown, client: unknown, fail: Fail, key = 
   const own = (client as { logger?: unknown } | null | undefined)?.logger;
   return hasMethods(own, LOGGER_METHODS) ? (own as Logger) : consoleLogger;
 }
-
-const LOGGER_METHODS = ['warn', 'error'] as const;

@@ -77,6 +77,16 @@ describe('OxdClient.fromConfig', () => {
     expect(await readFile(file, 'utf8')).toBe(SITE);
   });
 
+  test('createOxdClient - a bad logger is refused by name before the configuration is read', async () => {
+    // A file others can read that holds a secret: reading it warns through the logger.
+    const file = join(dir, 'bad-logger.cfg');
+    await writeFile(file, `${SITE}client_secret = s3cret\n`, { mode: 0o644 });
+    const logger = { warn: 'loud', error: () => undefined } as unknown as Console;
+    expect(() => createOxdClient(file, { logger, writeBack: false })).toThrow(
+      'OxdClient option logger must be an object with warn(message, fields) and error(message, fields), such as console',
+    );
+  });
+
   test('new OxdClient - reads and writes no file even when the configuration came from one', async () => {
     const file = join(dir, 'direct.cfg');
     await writeFile(file, SITE);

@@ -10,6 +10,7 @@ import { lstatSync, readdirSync, realpathSync, statSync, unlinkSync, type Stats 
 import { open, readdir, realpath, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { debuglog } from 'node:util';
+import { errorMessage } from '../errors';
 
 const debug = debuglog('express-oxd');
 
@@ -104,7 +105,7 @@ export function removeStaleTempsSync(target: string): void {
   try {
     names = readdirSync(directory);
   } catch (error) {
-    debug('write-back: cannot list %s (%s)', directory, describe(error));
+    debug('write-back: cannot list %s (%s)', directory, errorMessage(error));
     return;
   }
   for (const name of names) {
@@ -117,7 +118,7 @@ export function removeStaleTempsSync(target: string): void {
       unlinkSync(path);
       debug('write-back: removed %s left by a writer that was killed', path);
     } catch (error) {
-      debug('write-back: cannot remove %s (%s)', path, describe(error));
+      debug('write-back: cannot remove %s (%s)', path, errorMessage(error));
     }
   }
 }
@@ -152,7 +153,7 @@ export function realTargetSync(
   try {
     return realpathSync(path);
   } catch (error) {
-    if (errorCode(error) !== 'ENOENT') fail(describe(error), error);
+    if (errorCode(error) !== 'ENOENT') fail(errorMessage(error), error);
     if (lstatSync(dirname(path), { throwIfNoEntry: false }) === undefined) {
       fail(`its directory ${dirname(path)} does not exist`, error);
     }
@@ -167,7 +168,7 @@ export function statOrUndefinedSync(
   try {
     return statSync(path, { throwIfNoEntry: false });
   } catch (error) {
-    return fail(describe(error), error);
+    return fail(errorMessage(error), error);
   }
 }
 
@@ -181,10 +182,6 @@ export async function unlinkIfPresent(path: string): Promise<void> {
 
 export function errorCode(error: unknown): string | undefined {
   return (error as NodeJS.ErrnoException | undefined)?.code;
-}
-
-export function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 function escapeRegExp(text: string): string {

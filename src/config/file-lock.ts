@@ -13,19 +13,20 @@
  * that agree within a fraction of the lease (NTP).
  */
 import { randomBytes } from 'node:crypto';
-import { link, open, readFile, rename, stat, unlink, utimes } from 'node:fs/promises';
+import { link, open, readFile, rename, stat, utimes } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { debuglog } from 'node:util';
+import { errorMessage } from '../errors';
 import { keepLease, type Lease } from '../lease';
-import { describe, errorCode, isAlive, STALE_MS, tempPath, unlinkIfPresent } from './atomic-file';
+import { errorCode, isAlive, STALE_MS, tempPath, unlinkIfPresent } from './atomic-file';
 
 const debug = debuglog('express-oxd');
 
 /** How long `writeBack` waits for another process's lock before giving up. */
 const LOCK_WAIT_MS = 5000;
 /** How long a lock lasts without renewal; its owner renews it every third of that. */
-export const LOCK_LEASE_MS = 30_000;
+const LOCK_LEASE_MS = 30_000;
 
 interface LockOwner {
   readonly pid: number;
@@ -102,12 +103,7 @@ function holdLease(lockPath: string, content: string, leaseMs: number): Lease {
   return keepLease({
     ttlMs: leaseMs,
     renew: async () => {
-      try {
-        if ((await readFile(lockPath, 'utf8')) !== content) return false;
-      } catch (error) {
-        if (errorCode(error) === 'ENOENT') return false;
-        throw error;
-      }
+      if (!(await isOwn(lockPath, content))) return false;
       const now = new Date();
       await utimes(lockPath, now, now);
       return true;
@@ -165,11 +161,17 @@ async function breakIfStale(lockPath: string): Promise<boolean> {
 
 export async function releaseLock(held: HeldLock): Promise<void> {
   held.lease.stop();
+  // Only remove our own lock: another writer may have judged ours stale and taken over.
+  if (await isOwn(held.path, held.content)) await unlinkIfPresent(held.path);
+}
+
+/** Whether the lock at `path` still holds `content` (this owner's); a lock gone is not. */
+async function isOwn(path: string, content: string): Promise<boolean> {
   try {
-    // Only remove our own lock: another writer may have judged ours stale and taken over.
-    if ((await readFile(held.path, 'utf8')) === held.content) await unlink(held.path);
+    return (await readFile(path, 'utf8')) === content;
   } catch (error) {
-    if (errorCode(error) !== 'ENOENT') throw error;
+    if (errorCode(error) === 'ENOENT') return false;
+    throw error;
   }
 }
 
@@ -181,7 +183,7 @@ function parseOwner(content: string): LockOwner | undefined {
       typeof value.leaseMs === 'number' && value.leaseMs > 0 ? value.leaseMs : undefined;
     return { pid: value.pid, host: value.host, nonce: String(value.nonce), leaseMs };
   } catch (error) {
-    debug('write-back: unreadable lock content (%s)', describe(error));
+    debug('write-back: unreadable lock content (%s)', errorMessage(error));
   }
   return undefined;
 }

@@ -39,23 +39,25 @@ export interface SourceOptions {
 }
 
 /** Environment variables that override a `[client]` secret of an INI file. */
-export const SECRET_ENV: Readonly<Record<string, string>> = Object.freeze({
+const SECRET_ENV: Readonly<Record<string, string>> = Object.freeze({
   clientSecret: 'EXPRESS_OXD_CLIENT_SECRET',
   protectionAccessToken: 'EXPRESS_OXD_PROTECTION_ACCESS_TOKEN',
 });
 
-/** Keys a secrets file may hold: the registration results write-back writes. */
+/**
+ * Keys a secrets file may hold: the registration results write-back writes (the settings
+ * with `writtenBack`, under each of their spellings).
+ */
 const SECRETS_FILE_KEYS: { readonly [S in SectionName]: readonly string[] } = {
-  oxd: ['id', 'oxd_id'],
-  client: [
-    'client_id',
-    'client_secret',
-    'client_registration_access_token',
-    'client_registration_client_uri',
-    'protection_access_token',
-    'post_logout_redirect_uri',
-  ],
+  oxd: writtenBackKeys('oxd'),
+  client: writtenBackKeys('client'),
 };
+
+function writtenBackKeys(section: SectionName): string[] {
+  return Object.values(table(section)).flatMap((spec) =>
+    spec.writtenBack === undefined ? [] : [spec.ini, ...(spec.aliases ?? [])],
+  );
+}
 
 export interface Source {
   /** Absolute path of the INI file read, if any. */
@@ -109,23 +111,13 @@ function notASetting(
   );
 }
 
-function readFileOrFail(file: string, what: string): Uint8Array {
-  try {
-    return readFileSync(file);
-  } catch (error) {
-    throw readFailed(file, what, error);
-  }
-}
-
 function readFailed(file: string, what: string, error: unknown): OxdConfigError {
-  {
-    return new OxdConfigError(
-      `cannot read the ${what} ${file} (${(error as Error).message}); check the ` +
-        'path (relative paths start at the working directory) or pass the settings as an object',
-      { code: ERROR_CODES.CONFIG_READ_FAILED, file },
-      { cause: error },
-    );
-  }
+  return new OxdConfigError(
+    `cannot read the ${what} ${file} (${(error as Error).message}); check the ` +
+      'path (relative paths start at the working directory) or pass the settings as an object',
+    { code: ERROR_CODES.CONFIG_READ_FAILED, file },
+    { cause: error },
+  );
 }
 
 /** Whether the document gives a value to a secret of `[client]`. */
@@ -133,12 +125,47 @@ function holdsSecrets(document: IniDocument): boolean {
   return SECRET_KEYS.some((key) => (document.get('client', key) ?? '').trim() !== '');
 }
 
+/** An INI file read and parsed, with the name messages give it. */
+interface IniFile {
+  readonly document: IniDocument;
+  readonly name: string;
+}
+
+/**
+ * Reads and parses the INI file `file` (the `what` of messages), telling `logger` when it
+ * gives a secret and others may read it. With `mayBeMissing`, a file that does not exist
+ * gives `undefined`.
+ */
+function readIniFile(file: string, what: string, logger: Logger): IniFile;
+function readIniFile(
+  file: string,
+  what: string,
+  logger: Logger,
+  mayBeMissing: true,
+): IniFile | undefined;
+function readIniFile(
+  file: string,
+  what: string,
+  logger: Logger,
+  mayBeMissing = false,
+): IniFile | undefined {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(file);
+  } catch (error) {
+    if (mayBeMissing && (error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw readFailed(file, what, error);
+  }
+  const name = displayPath(file);
+  const document = parseIni(bytes, { file, name });
+  if (holdsSecrets(document)) warnIfReadable(file, logger);
+  return { document, name };
+}
+
 export function readIniSource(path: string, options: SourceOptions = {}): Source {
   const logger = options.logger ?? consoleLogger;
   const file = resolve(path);
-  const name = displayPath(file);
-  const document = parseIni(readFileOrFail(file, 'configuration file'), { file, name });
-  if (holdsSecrets(document)) warnIfReadable(file, logger);
+  const { document, name } = readIniFile(file, 'configuration file', logger);
   for (const section of document.sections()) {
     if (section !== 'oxd' && section !== 'client')
       debug('%s: ignoring section [%s]', name, section);
@@ -186,16 +213,9 @@ function secretsFileOf(
   const named = given.client.get('secretsFile')?.[0]?.value;
   if (typeof named !== 'string' || named.trim() === '') return undefined;
   const file = resolve(directory, named.trim());
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(file);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return file;
-    throw readFailed(file, 'secrets file', error);
-  }
-  const name = displayPath(file);
-  const document = parseIni(bytes, { file, name });
-  if (holdsSecrets(document)) warnIfReadable(file, logger);
+  const read = readIniFile(file, 'secrets file', logger, true);
+  if (read === undefined) return file;
+  const { document, name } = read;
   for (const section of SECTIONS) {
     const lookup = spellingIndex(table(section), false);
     for (const key of SECRETS_FILE_KEYS[section]) {

@@ -14,9 +14,8 @@
 import { closeSync, openSync, unlinkSync, type Stats } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { ERROR_CODES, OxdConfigError } from '../errors';
+import { ERROR_CODES, errorMessage, OxdConfigError } from '../errors';
 import {
-  describe,
   errorCode,
   NEW_FILE_MODE,
   realTarget,
@@ -90,7 +89,7 @@ export interface LockedConfig {
 }
 
 export interface ConfigLockOptions extends WriteBackOptions {
-  /** The lease of the lock, renewed while the task runs. Default 30 s (`LOCK_LEASE_MS`). */
+  /** The lease of the lock, renewed while the task runs. Default 30 s (`LOCK_LEASE_MS` in file-lock.ts). */
   readonly leaseMs?: number | undefined;
 }
 
@@ -119,7 +118,7 @@ export function withConfigLock<T>(
       });
     } catch (error) {
       throw new OxdConfigError(
-        `cannot lock ${path} for the registration: ${describe(error)}`,
+        `cannot lock ${path} for the registration: ${errorMessage(error)}`,
         { code: ERROR_CODES.CONFIG_WRITE_FAILED, file: path },
         { cause: error },
       );
@@ -131,7 +130,7 @@ export function withConfigLock<T>(
           try {
             if (lock.lease.lost) {
               throw new Error(
-                `the lock ${target}.lock was lost (${describe(lock.lease.signal.reason)}); ` +
+                `the lock ${target}.lock was lost (${errorMessage(lock.lease.signal.reason)}); ` +
                   'another process may have written the file meanwhile',
               );
             }
@@ -212,14 +211,14 @@ export function assertWritable(file: string): void {
   try {
     if (existing !== undefined) closeSync(openSync(target, 'r+'));
   } catch (error) {
-    fail(`the file cannot be opened for writing (${describe(error)})`, error);
+    fail(`the file cannot be opened for writing (${errorMessage(error)})`, error);
   }
   const probe = tempPath(target);
   try {
     closeSync(openSync(probe, 'wx', NEW_FILE_MODE));
     unlinkSync(probe);
   } catch (error) {
-    fail(`cannot create a file in ${dirname(target)} (${describe(error)})`, error);
+    fail(`cannot create a file in ${dirname(target)} (${errorMessage(error)})`, error);
   }
   const lock = statOrUndefinedSync(`${target}.lock`, fail);
   if (lock !== undefined && !lock.isFile()) fail(`${target}.lock is not a regular file`);
@@ -246,7 +245,7 @@ function writeFailed(path: string, error: unknown): OxdConfigError {
     return error;
   }
   return new OxdConfigError(
-    `cannot write registration results to ${path}: ${describe(error)}. The file was left ` +
+    `cannot write registration results to ${path}: ${errorMessage(error)}. The file was left ` +
       'as it was; make it and its directory writable by this process.',
     { code: ERROR_CODES.CONFIG_WRITE_FAILED, file: path },
     { cause: error },

@@ -15,8 +15,11 @@
  * `..` above the root, or a target that is neither a path nor an http(s) URL (`*`).
  */
 
+import { routePath, type Fail } from '../option-check';
+import { isSafeReturnTo } from './return-to';
+
 /** `scheme://authority` of an absolute-form request target (RFC 9112 §3.2.2). */
-const ABSOLUTE_FORM = /^https?:\/\/[^/?#]*/i;
+export const ABSOLUTE_FORM = /^https?:\/\/[^/?#]*/i;
 
 /**
  * The normalised path of a request target (`req.url`), with a trailing `/` kept when the
@@ -77,16 +80,45 @@ export function originFormTarget(target: string | undefined): string | undefined
  * {@link requestPath} gives request paths, without a trailing `/`, so that the two compare.
  */
 export function routePathOf(path: string): string {
-  const normalised = requestPath(path) ?? path;
-  return normalised.length > 1 && normalised.endsWith('/') ? normalised.slice(0, -1) : normalised;
+  return withoutTrailingSlash(requestPath(path) ?? path);
+}
+
+/** `path` without a trailing `/`; the root `/` stays as it is. Nothing is decoded. */
+function withoutTrailingSlash(path: string): string {
+  return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
 }
 
 /**
  * The normalised path of a request target without a trailing `/` (`/a/` and `/a` are one
  * route, as in Express's default routing), ready to compare with {@link routePathOf};
- * `undefined` when it cannot be normalised.
+ * `undefined` when it cannot be normalised. Decoded once, as Express decodes it: `/log%2569n`
+ * is `/log%69n`, not `/login`.
  */
 export function routePathOfRequest(target: string | undefined): string | undefined {
   const path = requestPath(target);
-  return path === undefined ? undefined : routePathOf(path);
+  return path === undefined ? undefined : withoutTrailingSlash(path);
+}
+
+/** A route as matched: `absolute` paths are compared with the full path (mount included). */
+export interface RoutePath {
+  readonly path: string;
+  readonly absolute: boolean;
+}
+
+/**
+ * A route option: `false` turns the route off (`undefined`); a same-origin path starting with
+ * `/`, without query or fragment, is the route (in {@link routePathOf}'s form, compared with
+ * the path below the mount point); absent, `fallback`. Anything else fails with `message`.
+ */
+export function routeOption(
+  value: unknown,
+  key: string,
+  fallback: RoutePath | undefined,
+  fail: Fail,
+  message: string,
+): RoutePath | undefined {
+  if (value === undefined) return fallback;
+  if (value === false) return undefined;
+  const path = routePath(value, key, isSafeReturnTo, fail, message) as string;
+  return { path: routePathOf(path), absolute: false };
 }

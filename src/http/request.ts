@@ -3,15 +3,16 @@
  * Express 5 and Connect (no `req.query`, no `req.path`).
  */
 import type { IncomingMessage } from 'node:http';
+import { ABSOLUTE_FORM } from './path';
 
 /**
  * The raw path part of a request target, as sent (`/a/b?x=1` -> `/a/b`; an absolute-form
  * `http://host/a/b` -> `/a/b`). For building URLs under the mount point; to match a path, use
  * `requestPath()` (path.ts), which normalises it as the handlers will see it.
  */
-export function pathOf(url: string | undefined): string {
+function pathOf(url: string | undefined): string {
   if (!url) return '/';
-  const authority = /^https?:\/\/[^/?#]*/i.exec(url);
+  const authority = ABSOLUTE_FORM.exec(url);
   const target = authority ? url.slice(authority[0].length) : url;
   const end = target.search(/[?#]/);
   const path = end === -1 ? target : target.slice(0, end);
@@ -32,6 +33,17 @@ export function queryOf(url: string | undefined): URLSearchParams {
 export function singleParam(query: URLSearchParams, name: string): string | undefined {
   const values = query.getAll(name);
   return values.length === 1 ? values[0] : undefined;
+}
+
+/**
+ * True when the request came over TLS: Express's `req.secure` (which honours `trust proxy`
+ * behind a TLS-terminating proxy), else the socket's own TLS (Connect, plain node:http).
+ */
+export function isSecureRequest(req: IncomingMessage): boolean {
+  return (
+    (req as { secure?: unknown }).secure === true ||
+    (req.socket as { encrypted?: boolean }).encrypted === true
+  );
 }
 
 /** True when the client says it takes HTML (a browser navigating), false for API clients. */

@@ -10,7 +10,7 @@ import type { IncomingMessage } from 'node:http';
 /** Largest request body read; logout tokens are a few kilobytes. */
 const MAX_BODY_BYTES = 64 * 1024;
 /** How long the body may take to arrive once the headers are in. */
-export const BODY_WAIT_MS = 5_000;
+const BODY_WAIT_MS = 5_000;
 
 /** The body cannot be read as a back-channel logout form; the message says why. */
 export class LogoutBodyError extends Error {}

@@ -14,6 +14,7 @@ import type { ServerResponse } from 'node:http';
 import { debuglog } from 'node:util';
 import { ERROR_CODES, OxdError, sessionStoreUnavailable } from '../errors';
 import { sendJson } from '../http/response';
+import { isPlainObject } from '../option-check';
 import { AnsweredOutcome, reportFailure } from '../report';
 import type { TelemetrySpan } from '../telemetry';
 import { loginClaims, loginIssuer, loginSid, type StoredLogin } from '../session/login';
@@ -29,26 +30,22 @@ import {
   record,
   recordKey,
   storeOf,
-  trimIssuer,
   type SessionStore,
   type StoreRecord,
 } from './logout-records';
-import { expectedIssuer } from './issuer';
+import { expectedIssuer, sameIssuer, trimIssuer } from './issuer';
 import {
   BACKCHANNEL_LOGOUT_EVENT,
-  IAT_WINDOW_S,
   LogoutTokenError,
   verifiedPayload,
   type KeySource,
 } from './logout-token';
 import { checkKeySource, fetchOpJwks, keysFromDiscovery, KeysUnavailableError } from './op-jwks';
-import { expiredBeyondTolerance, iatOutOfWindow } from './clock-tolerance';
+import { expiredBeyondTolerance, iatOutOfWindow, jtiMemoryMs } from './clock-tolerance';
 import type { OxdRuntime } from './runtime';
 
 const debug = debuglog('express-oxd');
 
-/** How long a used `jti` is remembered (longer than the `iat` window). */
-const JTI_TTL_MS = 2 * IAT_WINDOW_S * 1000;
 /** Refetch the OP's keys for an unknown `kid` at most this often. */
 const JWKS_REFRESH_MS = 60 * 1000;
 /** How long posts wait for a key fetch under way before answering 503. */
@@ -162,10 +159,6 @@ export class OpKeys implements KeySource {
   }
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /**
  * Verifies the token's signature (an algorithm bound to its key type, see `logout-token.ts`)
  * and claims; resolves its claims.
@@ -179,7 +172,7 @@ async function verifyLogoutToken(
   const expected = expectedIssuer(runtime);
   if (
     typeof claims.iss !== 'string' ||
-    (expected !== undefined && trimIssuer(claims.iss) !== trimIssuer(expected))
+    (expected !== undefined && !sameIssuer(claims.iss, expected))
   ) {
     throw new LogoutTokenError('the logout_token iss is not the configured OP');
   }
@@ -195,7 +188,7 @@ async function verifyLogoutToken(
   if (typeof claims.exp === 'number' && expiredBeyondTolerance(runtime, claims.exp, now)) {
     throw new LogoutTokenError('the logout_token has expired');
   }
-  if (!isObject(claims.events) || !isObject(claims.events[BACKCHANNEL_LOGOUT_EVENT])) {
+  if (!isPlainObject(claims.events) || !isPlainObject(claims.events[BACKCHANNEL_LOGOUT_EVENT])) {
     throw new LogoutTokenError('the logout_token events do not hold the back-channel logout event');
   }
   if (typeof claims.sid !== 'string' && typeof claims.sub !== 'string') {
@@ -311,7 +304,8 @@ async function claimToken(
   }
   for (const [key, until] of taken) if (until <= now) taken.delete(key);
   if (taken.has(jtiKey)) return undefined;
-  taken.set(jtiKey, now + JTI_TTL_MS);
+  const memoryMs = jtiMemoryMs(runtime);
+  taken.set(jtiKey, now + memoryMs);
   const mine = taken;
   const lock = runtime.refreshLock;
   const lockKey = jtiKey.replace(/^express-oxd:/, '');
@@ -322,7 +316,7 @@ async function claimToken(
   };
   if (lock) {
     try {
-      owner = await lock.acquire(lockKey, JTI_TTL_MS);
+      owner = await lock.acquire(lockKey, memoryMs);
     } catch (err) {
       await unclaim();
       throw err;
@@ -365,7 +359,7 @@ async function endSessionsOf(
   let ended: number;
   try {
     ended = await endMatchingLogins(runtime, store, claims, audience);
-    await call((done) => store.set(jtiKey, record(JTI_TTL_MS), done));
+    await call((done) => store.set(jtiKey, record(jtiMemoryMs(runtime)), done));
   } catch (err) {
     await unclaim();
     throw err;

@@ -230,13 +230,18 @@ export async function handleCallback(
   const fresh = await regenerateSession(req);
   for (const [key, value] of kept) fresh[key] = value;
   fresh[runtime.sessionKey] = data;
-  if (runtime.routes.backchannelLogout) data.recordedIn = req.sessionID;
   if (rest.length > 0) fresh[runtime.loginsKey] = rest;
   await saveSession(fresh);
   const store = storeOf(req);
   await followSessionId(store, runtime.refreshLock, kept, previousId, req.sessionID);
-  if (runtime.routes.backchannelLogout) {
-    await rememberLogin(runtime, store, req.sessionID, data);
+  // The login names the session its records name only once they are written: otherwise its
+  // next request sees no match and records it (`movedLogin`). The stamp is saved with the
+  // session at the end of the request, as the session's id changed.
+  if (
+    runtime.routes.backchannelLogout &&
+    (await rememberLogin(runtime, store, req.sessionID, data))
+  ) {
+    data.recordedIn = req.sessionID;
   }
   debug('callback: login completed, session regenerated');
   redirect(res, isSafeReturnTo(options.returnTo) ? safeReturnTo(options.returnTo) : login.returnTo);

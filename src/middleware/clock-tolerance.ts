@@ -1,6 +1,7 @@
 /**
  * `clockTolerance` in the checks of times other servers stamped: the back-channel logout
- * token's `iat` and `exp` (access-token expiry takes it where the tokens are stored).
+ * token's `iat` and `exp` (access-token expiry takes it where the tokens are stored), and how
+ * long a logout token's `jti` is remembered so it cannot be replayed within that window.
  */
 import type { OxdRuntime } from './runtime';
 
@@ -14,6 +15,19 @@ export const LOGOUT_TOKEN_DELIVERY_S = 4 * 60;
 export function iatOutOfWindow(runtime: OxdRuntime, iat: number, now: number): boolean {
   const tolerance = runtime.clockToleranceMs / 1000;
   return iat > now + tolerance || iat < now - LOGOUT_TOKEN_DELIVERY_S - tolerance;
+}
+
+/** How much longer than the window a logout token is accepted in its `jti` is remembered. */
+const JTI_MARGIN_S = 60;
+
+/**
+ * How long a used logout token's `jti` is remembered, in milliseconds: the whole time a token
+ * is accepted in, from the tolerance before its `iat` (the earliest it can arrive) to its
+ * delivery time plus the tolerance after (see `iatOutOfWindow`), plus a margin. Any replay the
+ * `iat` check would let through finds the `jti` still remembered.
+ */
+export function jtiMemoryMs(runtime: Pick<OxdRuntime, 'clockToleranceMs'>): number {
+  return (LOGOUT_TOKEN_DELIVERY_S + JTI_MARGIN_S) * 1000 + 2 * runtime.clockToleranceMs;
 }
 
 /** True when `exp` (seconds) has passed at `now` (seconds), beyond the tolerance. */

@@ -361,12 +361,21 @@ function appRuntimes(request: SlottedRequest): Runtimes | undefined {
   return proto[RUNTIMES];
 }
 
-/** The runtimes of a Connect request: the getter and the map become its own properties. */
+/**
+ * The map of the Connect requests this copy of the package sees first. Keyed by request, it
+ * may be shared by all of them: an entry lives no longer than its request, as in the map of
+ * an Express application.
+ */
+const CONNECT_RUNTIMES: Runtimes = new WeakMap<object, OxdRuntime>();
+
+/**
+ * The runtimes of a Connect request: the getter and the (shared) map become its own
+ * properties, so that another copy of the package finds them as under Express.
+ */
 function ownRuntimes(request: SlottedRequest): Runtimes {
-  const runtimes = new WeakMap<object, OxdRuntime>();
-  Object.defineProperty(request, RUNTIMES, { value: runtimes, configurable: true });
+  Object.defineProperty(request, RUNTIMES, { value: CONNECT_RUNTIMES, configurable: true });
   Object.defineProperty(request, 'oxd', OXD_ACCESSOR);
-  return runtimes;
+  return CONNECT_RUNTIMES;
 }
 
 /**

@@ -19,16 +19,14 @@ import type { ServerResponse } from 'node:http';
 import { debuglog } from 'node:util';
 import { loginIssuer, loginSid, type StoredLogin } from '../session/login';
 import {
-  destroySession,
-  otherLogins,
+  endOwnLogin,
   requireSession,
-  saveSession,
   sessionLogin,
   type OxdIncomingMessage,
-  type OxdSession,
 } from '../session/store';
 import { queryOf, singleParam } from '../http/request';
 import { htmlPage, sendHtml } from '../http/response';
+import { sameIssuer } from './issuer';
 import { forgetLogin, storeOf } from './logout-records';
 import type { OxdRuntime } from './runtime';
 
@@ -46,25 +44,12 @@ export function matchesLogout(
   const loginIss = loginIssuer(data);
   const loginSessionId = loginSid(data);
   if (loginSessionId === undefined || loginIss === undefined) return false;
-  return loginSessionId === sid && loginIss.replace(/\/$/, '') === iss.replace(/\/$/, '');
+  return loginSessionId === sid && sameIssuer(loginIss, iss);
 }
 
 const debug = debuglog('express-oxd');
 
 const PAGE = htmlPage('Logged out', ['This session has ended.']);
-
-/**
- * Ends this instance's login: only its session property when the session holds logins of
- * other `oxdAuth()` instances (`sessionKey`), else the whole session.
- */
-async function endLogin(runtime: OxdRuntime, session: OxdSession): Promise<void> {
-  if (otherLogins(session, [runtime.sessionKey, runtime.loginsKey]).length === 0) {
-    await destroySession(session);
-    return;
-  }
-  delete session[runtime.sessionKey];
-  await saveSession(session);
-}
 
 export async function handleFrontchannelLogout(
   runtime: OxdRuntime,
@@ -76,7 +61,8 @@ export async function handleFrontchannelLogout(
   const data = sessionLogin(session, runtime.sessionKey);
   if (data && matchesLogout(data, singleParam(query, 'iss'), singleParam(query, 'sid'))) {
     const id = req.sessionID;
-    await endLogin(runtime, session);
+    // Only the login goes when other instances' logins stay; logins in progress are kept.
+    await endOwnLogin(session, runtime, [runtime.sessionKey]);
     await forgetLogin(runtime, storeOf(req), id, data);
     debug('front-channel logout: login ended');
   }

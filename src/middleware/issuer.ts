@@ -2,10 +2,14 @@
  * The issuer the configured OP speaks as: what a callback's `iss` (RFC 9207) and a
  * back-channel `logout_token`'s `iss` must name.
  */
-import { trimIssuer } from './logout-records';
 import type { OxdRuntime } from './runtime';
 
 const DISCOVERY_SUFFIX = '/.well-known/openid-configuration';
+
+/** An issuer without its trailing `/`, if any (`https://op/` → `https://op`). */
+export function trimIssuer(value: string): string {
+  return value.endsWith('/') ? value.slice(0, -1) : value;
+}
 
 /** True when `a` and `b` name the same issuer (`https://op/` and `https://op` do). */
 export function sameIssuer(a: string, b: string): boolean {

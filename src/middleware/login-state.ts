@@ -10,7 +10,7 @@ import type { LoginState } from './options-types';
 import type { OxdRuntime } from './runtime';
 
 /** Largest login state, as JSON (it lives in the session until the login completes). */
-export const MAX_LOGIN_STATE_BYTES = 2048;
+const MAX_LOGIN_STATE_BYTES = 2048;
 /** Deepest nesting of a login state. */
 const MAX_DEPTH = 16;
 

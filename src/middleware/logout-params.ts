@@ -8,7 +8,7 @@ import { isPlainObject } from '../option-check';
 import { isParamValue, PARAM_NAME } from './login-params';
 
 /** End-session parameters the flow (or oxd) sets: never taken from `logoutParams`. */
-export const RESERVED_LOGOUT_PARAMS: ReadonlySet<string> = new Set([
+const RESERVED_LOGOUT_PARAMS: ReadonlySet<string> = new Set([
   'state',
   'id_token_hint',
   'post_logout_redirect_uri',

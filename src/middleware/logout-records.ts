@@ -38,7 +38,8 @@ import {
   loginSid,
   type StoredLogin,
 } from '../session/login';
-import { otherLogins, sessionLogin, type OxdSession } from '../session/store';
+import { holdsOtherLogins, sessionLogin, type OxdSession } from '../session/store';
+import { trimIssuer } from './issuer';
 import type { RefreshLock } from './refresh-lock';
 
 const debug = debuglog('express-oxd');
@@ -96,10 +97,6 @@ export function call<T>(
       reject(sessionStoreUnavailable(err));
     }
   });
-}
-
-export function trimIssuer(value: string): string {
-  return value.endsWith('/') ? value.slice(0, -1) : value;
 }
 
 /**
@@ -288,19 +285,23 @@ export async function recordSession(
 
 /**
  * At login: adds the session's id to the `sid` and `sub` records of its login. Failures are
- * logged, not thrown: the login stands.
+ * logged, not thrown: the login stands. Resolves false when the records could not be written
+ * (the login is then left for its next request to record), true otherwise (written, or no
+ * store to write them to).
  */
 export async function rememberLogin(
   settings: RecordSettings,
   store: SessionStore | undefined,
   id: string | undefined,
   data: StoredLogin,
-): Promise<void> {
-  if (!store || !id) return;
+): Promise<boolean> {
+  if (!store || !id) return true;
   try {
     await recordSession(settings, store, id, data);
+    return true;
   } catch (err) {
     debug('back-channel logout: could not record the login (%s)', (err as Error).message);
+    return false;
   }
 }
 
@@ -346,7 +347,7 @@ export async function endLoginIn(
   const session = (await call<OxdSession>((done) => store.get(id, done))) ?? undefined;
   const data = sessionLogin(session, settings.sessionKey);
   if (!session || !data || !matches(data)) return undefined;
-  if (otherLogins(session, [settings.sessionKey, settings.loginsKey]).length > 0) {
+  if (holdsOtherLogins(session, settings)) {
     const rest: Record<string, unknown> = { ...session };
     delete rest[settings.sessionKey];
     await call((done) => store.set(id, rest, done));

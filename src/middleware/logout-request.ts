@@ -19,11 +19,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ERROR_CODES, OxdAuthError } from '../errors';
 import { originFormTarget } from '../http/path';
+import { isSecureRequest } from '../http/request';
 import { htmlPage, sendHtml } from '../http/response';
 import type { OxdRuntime } from './runtime';
 
 /** What the logout route does with a request: go ahead, ask to confirm, or refuse. */
-export type LogoutRequestVerdict = 'proceed' | 'confirm' | 'refuse';
+type LogoutRequestVerdict = 'proceed' | 'confirm' | 'refuse';
 
 function header(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
@@ -37,10 +38,7 @@ function ownOrigins(runtime: OxdRuntime, req: IncomingMessage): string[] {
   if (URL.canParse(redirectUri)) origins.push(new URL(redirectUri).origin.toLowerCase());
   const host = header(req, 'host');
   if (host) {
-    const secure =
-      (req as { secure?: unknown }).secure === true ||
-      (req.socket as { encrypted?: boolean }).encrypted === true;
-    origins.push(`${secure ? 'https' : 'http'}://${host}`);
+    origins.push(`${isSecureRequest(req) ? 'https' : 'http'}://${host}`);
   }
   return origins;
 }

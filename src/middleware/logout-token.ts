@@ -7,8 +7,6 @@
 import { constants, verify, type KeyObject } from 'node:crypto';
 
 export const BACKCHANNEL_LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
-/** How far `iat` may be from now (clock skew and delivery delay), in seconds. */
-export const IAT_WINDOW_S = 5 * 60;
 
 /** A token (or request) that is refused with 400 and this message. */
 export class LogoutTokenError extends Error {}

@@ -8,10 +8,8 @@ import { debuglog } from 'node:util';
 import type { GetLogoutUriParams } from '../oxd/commands';
 import { OxdCommandError } from '../errors';
 import {
-  destroySession,
-  otherLogins,
+  endOwnLogin,
   requireSession,
-  saveSession,
   type OxdIncomingMessage,
   type OxdSession,
 } from '../session/store';
@@ -103,16 +101,11 @@ export function registeredPostLogoutUri(runtime: OxdRuntime): string | undefined
 
 /**
  * Ends this instance's login: the whole session, unless another `oxdAuth()` instance of the
- * application (another `sessionKey`) holds a login in it, which then stays.
+ * application (another `sessionKey`) holds a login in it, which then stays (this instance's
+ * login and logins in progress are removed).
  */
-async function endLocalLogin(runtime: OxdRuntime, session: OxdSession): Promise<void> {
-  const own = [runtime.sessionKey, runtime.loginsKey];
-  if (otherLogins(session, own).length === 0) {
-    await destroySession(session);
-    return;
-  }
-  for (const key of own) delete session[key];
-  await saveSession(session);
+function endLocalLogin(runtime: OxdRuntime, session: OxdSession): Promise<void> {
+  return endOwnLogin(session, runtime, [runtime.sessionKey, runtime.loginsKey]);
 }
 
 async function endSessionUri(

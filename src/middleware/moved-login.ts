@@ -89,7 +89,7 @@ export function movedLogin(
  * login with it (saved with the session). When a back-channel logout named the login's
  * records after it began (the logout came while they named the old session), the login is
  * removed from the session instead. A store failure is logged and leaves the login as it
- * was, to be tried again on the next request.
+ * was, to be tried again on the next request; without a store the login is only stamped.
  */
 export async function followMovedLogin(
   settings: RecordSettings,
@@ -98,7 +98,11 @@ export async function followMovedLogin(
   id: string,
   data: StoredLogin,
 ): Promise<void> {
-  if (!store) return;
+  if (!store) {
+    // No store to keep records in (so none to move): stamped, not looked at again.
+    data.recordedIn = id;
+    return;
+  }
   try {
     if (await recordSession(settings, store, id, data, data.startedAt ?? 0)) {
       data.recordedIn = id;

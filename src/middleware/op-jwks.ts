@@ -26,7 +26,7 @@ export function keysFromDiscovery(runtime: OxdRuntime): boolean {
 }
 
 /** The URL of the OP's discovery document, or `undefined` when the configuration gives none. */
-export function discoveryUrl(config: OxdConfig): string | undefined {
+function discoveryUrl(config: OxdConfig): string | undefined {
   const { opConfigurationEndpoint, opHost, opDiscoveryPath } = config.client;
   if (opConfigurationEndpoint) return opConfigurationEndpoint;
   if (!opHost) return undefined;

@@ -8,7 +8,11 @@ import type { RefreshLock } from './refresh-lock';
 
 const fail: Fail = failFor('oxdAuth', OxdConfigError);
 
-/** The largest `clockTolerance`: with a logout token's delivery time, below its `jti` memory. */
+/**
+ * The largest `clockTolerance`: it widens every check of another server's time (a logout
+ * token is accepted, and its `jti` remembered, for its delivery time plus twice the
+ * tolerance; see `clock-tolerance.ts`).
+ */
 const MAX_CLOCK_TOLERANCE_S = 5 * 60;
 
 /** Session properties express-session or express-oxd use for something else. */

@@ -9,7 +9,7 @@ import { resolveClient } from '../client-from-config';
 import { resolveConfig, type ConfigInput } from '../config/resolve';
 import type { OxdConfig } from '../config/types';
 import { OxdConfigError } from '../errors';
-import { routePathOf } from '../http/path';
+import { routeOption, routePathOf } from '../http/path';
 import { isSafeReturnTo } from '../http/return-to';
 import type { Logger } from '../logger';
 import type { OxdClient } from '../oxd/client';
@@ -22,7 +22,6 @@ import {
   optionalBoolean,
   optionalFunction,
   positiveSeconds,
-  routePath,
   stringList,
 } from '../option-check';
 import { extraParams, isExtraParamName } from './login-params';
@@ -81,16 +80,13 @@ const fail: Fail = failFor('oxdAuth', OxdConfigError);
 /** The default `absoluteDuration`: seven days, in seconds. */
 const DEFAULT_ABSOLUTE_DURATION_S = 7 * 24 * 60 * 60;
 
-/** A route option: `false` (off), a path starting with `/`, or the default. */
-function routeOption(value: unknown, key: string, fallback: Route | undefined): Route | undefined {
-  if (value === undefined) return fallback;
-  if (value === false) return undefined;
-  const path = routePath(value, key, isSafeReturnTo, fail, ROUTE_MESSAGE) as string;
-  return { path: routePathOf(path), absolute: false };
-}
-
 const ROUTE_MESSAGE =
   'must be a path starting with "/" (no query, no fragment), or false to turn it off';
+
+/** A route option: `false` (off), a path starting with `/`, or the default. */
+function route(value: unknown, key: string, fallback: Route | undefined): Route | undefined {
+  return routeOption(value, key, fallback, fail, ROUTE_MESSAGE);
+}
 
 function pathOfUri(uri: string, key: string): Route {
   let url: URL;
@@ -108,21 +104,21 @@ function resolveRoutes(value: unknown, config: OxdConfig): ResolvedOptions['rout
   checkKeys(routes, ROUTE_KEYS, fail, 'routes.');
   const frontchannelUri = config.client.clientFrontchannelLogoutUris[0];
   const resolved = {
-    login: routeOption(routes.login, 'routes.login', { path: '/login', absolute: false }),
-    logout: routeOption(routes.logout, 'routes.logout', { path: '/logout', absolute: false }),
-    callback: routeOption(
+    login: route(routes.login, 'routes.login', { path: '/login', absolute: false }),
+    logout: route(routes.logout, 'routes.logout', { path: '/logout', absolute: false }),
+    callback: route(
       routes.callback,
       'routes.callback',
       pathOfUri(config.client.authorizationRedirectUri, 'authorization_redirect_uri'),
     ),
-    frontchannelLogout: routeOption(
+    frontchannelLogout: route(
       routes.frontchannelLogout,
       'routes.frontchannelLogout',
       frontchannelUri === undefined
         ? undefined
         : pathOfUri(frontchannelUri, 'client_frontchannel_logout_uris'),
     ),
-    backchannelLogout: routeOption(routes.backchannelLogout, 'routes.backchannelLogout', undefined),
+    backchannelLogout: route(routes.backchannelLogout, 'routes.backchannelLogout', undefined),
     postLogoutRedirect: '/',
   };
   if (routes.postLogoutRedirect !== undefined) {
@@ -216,7 +212,7 @@ interface OptionContext {
 }
 
 /** One `oxdAuth()` option: its check (returning the value to use), default and description. */
-export interface OxdAuthOptionSpec<T> {
+interface OxdAuthOptionSpec<T> {
   /** Checks the given value (`undefined` when absent) and returns the value to use. */
   readonly check: (value: unknown, context: OptionContext) => T;
   /** The default as the README shows it (Markdown). */

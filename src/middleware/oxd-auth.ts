@@ -15,7 +15,7 @@ import { handleFrontchannelLogout } from './frontchannel-logout';
 import { storeOf } from './logout-records';
 import { followMovedLogin, movedLogin } from './moved-login';
 import { startLogin } from './login';
-import type { LoginOptions } from './login-params';
+import { isParamValue, type LoginOptions } from './login-params';
 import { trySilentLogin } from './attempt-silent-login';
 import { finishLogout, registeredPostLogoutUri, startLogout } from './logout';
 import {
@@ -31,14 +31,6 @@ import { traced } from '../report';
 import type { OperationName } from '../telemetry';
 
 const debug = debuglog('express-oxd');
-
-function hasControlChar(value: string): boolean {
-  for (let i = 0; i < value.length; i += 1) {
-    const code = value.charCodeAt(i);
-    if (code < 0x20 || code === 0x7f) return true;
-  }
-  return false;
-}
 
 /** The middleware `oxdAuth()` returns, with the client it uses. */
 export interface OxdAuthHandler {
@@ -78,7 +70,7 @@ function loginOptionsFromQuery(runtime: OxdRuntime, url: string | undefined): Lo
     if (name === 'max_age') {
       if (/^\d{1,9}$/.test(value)) options.maxAge = Number(value);
       else debug('login: ignoring a max_age that is not a whole number of seconds');
-    } else if (value !== '' && value.length <= 1024 && !hasControlChar(value)) {
+    } else if (isParamValue(value)) {
       if (name === 'login_hint') options.loginHint = value;
       else if (name === 'ui_locales') options.uiLocales = value;
       else params[name] = value;

@@ -34,7 +34,7 @@ export interface GuardSessionOptions {
 }
 
 /** The default bound on loading a session. */
-export const DEFAULT_STORE_TIMEOUT_MS = 3000;
+const DEFAULT_STORE_TIMEOUT_MS = 3000;
 
 const OPTION_KEYS: ReadonlySet<string> = new Set(['timeoutMs', 'logger']);
 const fail = failFor('guardSession', OxdConfigError);

@@ -3,6 +3,7 @@
  * logout), so each browser session tries at most once and a logout is not undone by it.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isSecureRequest } from '../http/request';
 
 export const SILENT_LOGIN_COOKIE = 'express-oxd.silent';
 
@@ -17,10 +18,8 @@ export function hasSilentCookie(req: IncomingMessage): boolean {
  * behind a TLS-terminating proxy), else the socket's own TLS.
  */
 export function markSilentLoginTried(req: IncomingMessage, res: ServerResponse): void {
-  const secure =
-    (req as { secure?: unknown }).secure === true ||
-    (req.socket as { encrypted?: boolean }).encrypted === true;
-  const cookie = `${SILENT_LOGIN_COOKIE}=1; Path=/; HttpOnly; SameSite=Lax${secure ? '; Secure' : ''}`;
+  const secure = isSecureRequest(req) ? '; Secure' : '';
+  const cookie = `${SILENT_LOGIN_COOKIE}=1; Path=/; HttpOnly; SameSite=Lax${secure}`;
   const current = res.getHeader('Set-Cookie');
   const list = current === undefined ? [] : Array.isArray(current) ? current : [String(current)];
   res.setHeader('Set-Cookie', [...list, cookie]);

@@ -71,7 +71,7 @@ const LOCK_MARGIN_MS = 5_000;
  * at the configured timeouts (connecting, then oxd's answer) plus the session reads and
  * writes around it. A lock with `extend()` renews it while the refresh runs.
  */
-export function refreshLeaseMs(runtime: Pick<OxdRuntime, 'config'>): number {
+function refreshLeaseMs(runtime: Pick<OxdRuntime, 'config'>): number {
   const { connectTimeoutMs, responseTimeoutMs } = runtime.config.oxd;
   return connectTimeoutMs + responseTimeoutMs + LOCK_MARGIN_MS;
 }
@@ -278,6 +278,13 @@ function endsLogin(err: OxdCommandError, used: OxdSessionTokens, now: number): b
 }
 
 /**
+ * The refresh errors that ended the login, decided once where the refresh failed (with the
+ * tokens it used and the clock then); every other oxd error of a refresh is the
+ * {@link outage} it became. The log level and every request waiting for that refresh go by it.
+ */
+const ENDED_LOGIN = new WeakSet<OxdCommandError>();
+
+/**
  * Answers that come from in front of oxd and say oxd itself could not be reached: a gateway's
  * 502/503/504, or the 3.x https-extension's 500 when its oxd-server is down (`RestResource`:
  * "Command client is not able to connect to oxd-server."). oxd never answers a refresh so.
@@ -327,19 +334,23 @@ export async function refreshTokens(
     // with; a warning when the request goes on without it (a refresh ahead of expiry, see
     // ensureFreshTokens(): the current token is still valid) or when it ends the login (the
     // request is answered as logged out, not with a 5xx).
-    const endsIt = (err: unknown): boolean =>
-      err instanceof OxdCommandError && endsLogin(err, used, runtime.clock());
     pending = traced(
       'refresh',
       req,
       runtime,
       () =>
         obtainTokens(runtime, req, session, data, force, scope).catch((err: unknown) => {
-          throw err instanceof OxdCommandError && !endsIt(err) ? outage(err) : err;
+          if (!(err instanceof OxdCommandError)) throw err;
+          if (!endsLogin(err, used, runtime.clock())) throw outage(err);
+          ENDED_LOGIN.add(err);
+          throw err;
         }),
       refusedOutcome,
       (err) =>
-        endsIt(err) || (!force && !isExpired(data.tokens, runtime.clock())) ? 'warn' : 'error',
+        (err instanceof OxdCommandError && ENDED_LOGIN.has(err)) ||
+        (!force && !isExpired(data.tokens, runtime.clock()))
+          ? 'warn'
+          : 'error',
     );
     if (key !== undefined) {
       runtime.refreshes.set(key, pending);
@@ -357,10 +368,10 @@ export async function refreshTokens(
     return true;
   } catch (err) {
     if (!(err instanceof OxdCommandError)) throw err;
-    if (!endsLogin(err, used, runtime.clock())) {
+    if (!ENDED_LOGIN.has(err)) {
+      // The outage (503) the refresh failed with, see above.
       debug('refresh: failed (%s) before expiry, the login is kept', err.error);
-      // Already the outage (503) the refresh failed with, see above.
-      throw err.status === 503 ? err : outage(err);
+      throw err;
     }
     // Another instance may have used the refresh token first (rotation) and saved the
     // tokens it got: those are good, the login goes on.

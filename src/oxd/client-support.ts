@@ -51,7 +51,11 @@ export function defaultTransport(
   });
 }
 
-/** The transport's own ping, or for a transport without one `get_rp` without a site. */
+/**
+ * The transport's own ping, or for a transport without one (the socket transport) `get_rp`
+ * without a site: oxd answers it at once from its own storage, with an error (no such site),
+ * which is enough to know it is up and answering.
+ */
 export async function pingTransport(transport: Transport, timeoutMs: number): Promise<void> {
   if (transport.ping) return transport.ping(timeoutMs);
   await transport.send({ command: 'get_rp', path: 'get-rp', params: {}, timeoutMs });

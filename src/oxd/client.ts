@@ -102,6 +102,7 @@ export class OxdClient {
       registerOnce: options.registerOnce,
       readSaved: options.readSaved,
       now: options.now ?? Date.now,
+      logger: this.logger,
     });
   }
 

@@ -8,6 +8,7 @@
 import { debuglog } from 'node:util';
 import type { Agent, Dispatcher } from 'undici';
 import {
+  errorMessage,
   ERROR_CODES,
   OxdConfigError,
   OxdError,
@@ -182,44 +183,27 @@ export class HttpsTransport implements Transport {
   }
 
   async send(request: OxdRequest): Promise<OxdReply> {
-    if (this.closed) throw this.closedError();
-    const path = `${this.target.prefix}/${request.path.replace(/^\/+/, '')}`;
-    const url = this.target.origin + path;
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       accept: 'application/json',
     };
     if (request.token !== undefined) headers.authorization = `Bearer ${request.token}`;
-
-    // Own deadline on top of undici's timeouts, so an injected dispatcher is bounded too.
-    const controller = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-    }, this.connectTimeoutMs + this.responseTimeoutMs);
-    this.inFlight.add(controller);
-    try {
-      const response = await this.dispatcher.request({
-        origin: this.target.origin,
-        path,
+    return this.request(
+      {
         method: 'POST',
+        path: request.path,
         headers,
         body: JSON.stringify(request.params),
-        headersTimeout: this.responseTimeoutMs,
-        bodyTimeout: this.responseTimeoutMs,
-        signal: controller.signal,
-      });
-      const text = await this.readBody(response, url);
-      debug('POST %s -> %d', url, response.statusCode);
-      return this.parse(response.statusCode, text, url);
-    } catch (error) {
-      if (error instanceof OxdError) throw error;
-      throw this.translate(error, url, timedOut, controller);
-    } finally {
-      clearTimeout(timer);
-      this.inFlight.delete(controller);
-    }
+        deadlineMs: this.responseTimeoutMs,
+        // Connecting has its own timeout (undici's) on top of the answer's.
+        totalMs: this.connectTimeoutMs + this.responseTimeoutMs,
+      },
+      async (response, url) => {
+        const text = await this.readBody(response, url);
+        debug('POST %s -> %d', url, response.statusCode);
+        return this.parse(response.statusCode, text, url);
+      },
+    );
   }
 
   /**
@@ -227,46 +211,65 @@ export class HttpsTransport implements Transport {
    * resolves on a 2xx answer, and on 401/403 (oxd 4.0 wants a token there: it answered).
    */
   async ping(timeoutMs: number): Promise<void> {
+    const { status, url } = await this.request(
+      { method: 'GET', path: 'health-check', deadlineMs: timeoutMs, totalMs: timeoutMs },
+      async (response, url) => {
+        await response.body.dump({ limit: this.maxResponseBytes });
+        return { status: response.statusCode, url };
+      },
+    );
+    if ((status >= 200 && status < 300) || status === 401 || status === 403) return;
+    throw new OxdTransportError(
+      `oxd at ${url} answered its health check with HTTP ${status}; check the oxd server`,
+    );
+  }
+
+  /**
+   * One request to oxd: `path` under the base URL, undici's headers and body timeouts at
+   * `deadlineMs` (the time named when the answer is late) and the transport's own timer at
+   * `totalMs`, so an injected dispatcher is bounded too. `read` takes the answer while the
+   * timer still runs; the request can be aborted by {@link close}.
+   */
+  private async request<T>(
+    call: {
+      method: 'GET' | 'POST';
+      path: string;
+      headers?: Record<string, string>;
+      body?: string;
+      deadlineMs: number;
+      totalMs: number;
+    },
+    read: (response: Dispatcher.ResponseData, url: string) => Promise<T>,
+  ): Promise<T> {
     if (this.closed) throw this.closedError();
-    const path = `${this.target.prefix}/health-check`;
+    const path = `${this.target.prefix}/${call.path.replace(/^\/+/, '')}`;
     const url = this.target.origin + path;
     const controller = new AbortController();
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
       controller.abort();
-    }, timeoutMs);
+    }, call.totalMs);
     this.inFlight.add(controller);
-    let status: number;
     try {
       const response = await this.dispatcher.request({
         origin: this.target.origin,
         path,
-        method: 'GET',
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
+        method: call.method,
+        ...(call.headers !== undefined ? { headers: call.headers } : {}),
+        ...(call.body !== undefined ? { body: call.body } : {}),
+        headersTimeout: call.deadlineMs,
+        bodyTimeout: call.deadlineMs,
         signal: controller.signal,
       });
-      status = response.statusCode;
-      await response.body.dump({ limit: this.maxResponseBytes });
+      return await read(response, url);
     } catch (error) {
-      if (timedOut) {
-        throw new OxdTimeoutError(
-          ERROR_CODES.RESPONSE_TIMEOUT,
-          `oxd at ${url} did not answer within ${timeoutMs} ms`,
-          timeoutMs,
-          { cause: error },
-        );
-      }
-      throw this.translate(error, url, false, controller);
+      if (error instanceof OxdError) throw error;
+      throw this.translate(error, url, timedOut, call.deadlineMs, controller);
     } finally {
       clearTimeout(timer);
       this.inFlight.delete(controller);
     }
-    if ((status >= 200 && status < 300) || status === 401 || status === 403) return;
-    throw new OxdTransportError(
-      `oxd at ${url} answered its health check with HTTP ${status}; check the oxd server`,
-    );
   }
 
   /** Reads the answer as UTF-8 text, refusing it as soon as it exceeds the size cap. */
@@ -324,10 +327,11 @@ export class HttpsTransport implements Transport {
     error: unknown,
     url: string,
     timedOut: boolean,
+    deadlineMs: number,
     controller: AbortController,
   ): OxdError {
     const code = errorCode(error);
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = errorMessage(error);
     if (code === 'UND_ERR_CONNECT_TIMEOUT') {
       return new OxdTimeoutError(
         ERROR_CODES.CONNECT_TIMEOUT,
@@ -339,8 +343,8 @@ export class HttpsTransport implements Transport {
     if (timedOut || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
       return new OxdTimeoutError(
         ERROR_CODES.RESPONSE_TIMEOUT,
-        `oxd at ${url} did not answer within ${this.responseTimeoutMs} ms`,
-        this.responseTimeoutMs,
+        `oxd at ${url} did not answer within ${deadlineMs} ms`,
+        deadlineMs,
         { cause: error },
       );
     }

@@ -7,6 +7,7 @@
  */
 import type { ClientSettings, OxdConfig, ServerVersion, WriteBackValues } from '../config/types';
 import { ERROR_CODES, OxdError, OxdProtocolError } from '../errors';
+import type { Logger } from '../logger';
 import { COMMANDS, type ResultOf } from './commands';
 import { PendingWrites, type SaveRegistration } from './pending-writes';
 import { clientTokenParams, ProtectionToken, tokenOf, type Token } from './protection-token';
@@ -205,6 +206,8 @@ export interface SiteRegistrationOptions {
   /** Reads what other processes saved, to adopt a newer registration. */
   readonly readSaved?: ReadSavedRegistration | undefined;
   readonly now: () => number;
+  /** Told when a registration cannot be saved and is kept in memory. */
+  readonly logger: Logger;
 }
 
 /** The site, its protection token and the results waiting to be saved. */
@@ -217,6 +220,7 @@ export class SiteRegistration {
   private readonly token: ProtectionToken;
   private readonly registerOnce: RegisterOnce | undefined;
   private readonly readSaved: ReadSavedRegistration | undefined;
+  private readonly logger: Logger;
   private site: Site | undefined;
   private registering: Promise<string> | undefined;
   private postLogout: string | undefined;
@@ -230,6 +234,7 @@ export class SiteRegistration {
     this.now = options.now;
     this.registerOnce = options.registerOnce;
     this.readSaved = options.readSaved;
+    this.logger = options.logger;
     this.writes = new PendingWrites(options.save, config.file);
     this.token = new ProtectionToken(
       () => this.requestToken(),
@@ -351,16 +356,19 @@ export class SiteRegistration {
    * A registration whose results cannot be saved (the configuration file became unwritable
    * after start-up) stays in this process's memory, and so do later results: registering
    * again at each login would leave a new site at oxd and a new client at the OP each time.
-   * Warned once; a restart with a writable file registers again.
+   * Warned once through the client's logger; a restart with a writable file registers again.
    */
   private keepInMemory(values: WriteBackValues, err: unknown): void {
     this.writes.keepInMemory();
     const file = this.config.file ?? 'the configuration';
-    process.emitWarning(
-      `${(err as Error).message}. The registration (oxd id ${values.oxd?.id ?? '?'}) is kept ` +
-        `in memory and used until this process stops; it will not register again. Make ` +
-        `${file} writable, or the next start registers anew.`,
-      { type: 'OxdConfigWarning', code: ERROR_CODES.CONFIG_WRITE_FAILED },
+    this.logger.warn(
+      `express-oxd: ${(err as Error).message}. The registration (oxd id ` +
+        `${values.oxd?.id ?? '?'}) is kept in memory and used until this process stops; it ` +
+        `will not register again. Make ${file} writable, or the next start registers anew.`,
+      {
+        code: ERROR_CODES.CONFIG_WRITE_FAILED,
+        ...(this.config.file === undefined ? {} : { file: this.config.file }),
+      },
     );
   }
 

@@ -7,7 +7,13 @@
  */
 import type { Socket } from 'node:net';
 import { debuglog } from 'node:util';
-import { ERROR_CODES, OxdProtocolError, OxdTimeoutError, OxdTransportError } from '../errors';
+import {
+  ERROR_CODES,
+  errorMessage,
+  OxdProtocolError,
+  OxdTimeoutError,
+  OxdTransportError,
+} from '../errors';
 import { readEnvelope } from './envelope';
 import { FrameDecoder, MAX_FRAME_PAYLOAD } from './framing';
 import type { OxdReply } from './transport';
@@ -164,7 +170,7 @@ export class Connection {
     try {
       payloads = this.decoder.push(chunk);
     } catch (error) {
-      const detail = error instanceof Error ? error.message : String(error);
+      const detail = errorMessage(error);
       this.fail(
         new OxdProtocolError(
           `oxd-server at ${this.pool.where} answered ${job.command} with a bad frame: ${detail}`,

@@ -15,6 +15,7 @@
 import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import {
+  errorMessage,
   ERROR_CODES,
   OxdBusyError,
   OxdConfigError,
@@ -165,7 +166,7 @@ export class SocketTransport implements Transport {
     try {
       frame = encodeFrame({ command: request.command, params });
     } catch (error) {
-      const detail = error instanceof Error ? error.message : String(error);
+      const detail = errorMessage(error);
       return Promise.reject(
         new OxdProtocolError(
           `cannot send ${request.command}: ${detail}`,
@@ -258,14 +259,6 @@ export class SocketTransport implements Transport {
     );
   }
 
-  /**
-   * Sends `get_rp` without a site: oxd answers it at once from its own storage, with an
-   * error (no such site), which is enough to know it is up and answering.
-   */
-  async ping(timeoutMs: number): Promise<void> {
-    await this.send({ command: 'get_rp', path: 'get-rp', params: {}, timeoutMs });
-  }
-
   async close(): Promise<void> {
     this.closed = true;
     for (const job of this.queue.splice(0)) job.reject(closedError());
@@ -292,7 +285,7 @@ export class SocketTransport implements Transport {
       try {
         connection = new Connection(this.side, this.open, this.host, this.port);
       } catch (error) {
-        const detail = error instanceof Error ? error.message : String(error);
+        const detail = errorMessage(error);
         job.reject(
           new OxdTransportError(
             `cannot open a connection to oxd-server at ${this.side.where}: ${detail}`,

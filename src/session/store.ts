@@ -100,6 +100,11 @@ export function registerSessionKeys(...keys: string[]): void {
   for (const key of keys) sessionKeysInUse.add(key);
 }
 
+/** The session properties of every `oxdAuth()` created in this process. */
+export function registeredSessionKeys(): ReadonlySet<string> {
+  return sessionKeysInUse;
+}
+
 /**
  * The values of other `oxdAuth()` instances' session properties, to carry into a session
  * regenerated at a login (so logging in at one does not log out of the other).
@@ -137,6 +142,38 @@ export async function regenerateSession(req: OxdIncomingMessage): Promise<OxdSes
 /** Deletes the session from the store. */
 export function destroySession(session: OxdSession): Promise<void> {
   return callbackToPromise((done) => session.destroy(done));
+}
+
+/** The session properties of one `oxdAuth()` instance: its login, its logins in progress. */
+export interface OwnSessionKeys {
+  readonly sessionKey: string;
+  readonly loginsKey: string;
+}
+
+/**
+ * Whether a session outlives the end of the login of the instance `own`: it holds logins of
+ * other `oxdAuth()` instances, which stay. Otherwise ending the login ends the session.
+ */
+export function holdsOtherLogins(session: OxdSession, own: OwnSessionKeys): boolean {
+  return otherLogins(session, [own.sessionKey, own.loginsKey]).length > 0;
+}
+
+/**
+ * Ends the login of the instance `own` in the request's session: when the session holds other
+ * instances' logins, only the properties `drop` are deleted and the session saved; otherwise
+ * the whole session is destroyed.
+ */
+export async function endOwnLogin(
+  session: OxdSession,
+  own: OwnSessionKeys,
+  drop: readonly string[],
+): Promise<void> {
+  if (!holdsOtherLogins(session, own)) {
+    await destroySession(session);
+    return;
+  }
+  for (const key of drop) delete session[key];
+  await saveSession(session);
 }
 
 /**

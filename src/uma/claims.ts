@@ -20,18 +20,11 @@ import {
   OxdProtocolError,
   stateMismatch,
 } from '../errors';
-import {
-  checkKeys,
-  type Fail,
-  failFor,
-  optionalBoolean,
-  optionalFunction,
-  routePath,
-} from '../option-check';
-import { routePathOf, routePathOfRequest } from '../http/path';
+import { checkKeys, type Fail, failFor, optionalBoolean, optionalFunction } from '../option-check';
+import { routeOption, routePathOf, routePathOfRequest } from '../http/path';
 import { queryOf, singleParam } from '../http/request';
 import { redirect } from '../http/response';
-import { isSafeReturnTo, safeReturnTo } from '../http/return-to';
+import { safeReturnTo } from '../http/return-to';
 import type { OxdClient, OxdClientOptions } from '../oxd/client';
 import type { UmaRpGetClaimsGatheringUrlParams } from '../oxd/commands';
 import {
@@ -49,11 +42,11 @@ import { RptOwners, rptOwnerOf } from './rpt-owners';
 const debug = debuglog('express-oxd');
 
 /** Gatherings a session may have in progress at once; the oldest go first. */
-export const MAX_PENDING_CLAIMS = 5;
+const MAX_PENDING_CLAIMS = 5;
 /** How long the user may take at the AS before the gathering's state is refused. */
 export const PENDING_CLAIMS_TTL_MS = 10 * 60 * 1000;
 /** Times the AS may ask for claims again for one request before the callback gives up. */
-export const MAX_CLAIMS_ROUNDS = 3;
+const MAX_CLAIMS_ROUNDS = 3;
 
 export interface UmaClaimsOptions {
   /** The requesting party's oxd client, e.g. `oxdAuth(…).client`. */
@@ -159,23 +152,14 @@ export function umaClaims(options: UmaClaimsOptions): UmaClaimsHandler {
       'must be an absolute http(s) URL without a fragment (or set [client] claims_redirect_uri)',
     );
   }
-  let route: { path: string; absolute: boolean } | undefined = {
-    path: routePathOf(redirectUrl.pathname),
-    absolute: true,
-  };
-  if (options.route === false) route = undefined;
-  else if (options.route !== undefined) {
-    const path = routePath(
-      options.route,
-      'route',
-      isSafeReturnTo,
-      fail,
-      'must be a path starting with "/" (no query, no fragment), or false',
-    );
-    route = { path: routePathOf(path as string), absolute: false };
-  }
-  optionalFunction(options.clock, 'clock', fail);
-  const clock = (options.clock as (() => number) | undefined) ?? Date.now;
+  const route = routeOption(
+    options.route,
+    'route',
+    { path: routePathOf(redirectUrl.pathname), absolute: true },
+    fail,
+    'must be a path starting with "/" (no query, no fragment), or false',
+  );
+  const clock = optionalFunction<() => number>(options.clock, 'clock', fail) ?? Date.now;
   const dispatcher = options.dispatcher;
   const owners = optionalBoolean(options.siteWideRpt, 'siteWideRpt', fail)
     ? undefined

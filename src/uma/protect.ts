@@ -33,7 +33,7 @@ import { underRequest } from '../telemetry';
 const debug = debuglog('express-oxd');
 
 /** Longest `Authorization` header whose token is sent to oxd; longer ones count as no RPT. */
-export const MAX_RPT_LENGTH = 4096;
+const MAX_RPT_LENGTH = 4096;
 /** RFC 6750 §2.1 `b64token` after `Bearer `. */
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 

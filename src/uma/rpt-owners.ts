@@ -10,7 +10,8 @@
  */
 import { createHash } from 'node:crypto';
 import { ERROR_CODES, OxdAuthError } from '../errors';
-import type { OxdIncomingMessage } from '../session/store';
+import { loginClaims } from '../session/login';
+import { registeredSessionKeys, sessionLogin, type OxdIncomingMessage } from '../session/store';
 
 /** RPTs remembered at most; the oldest are forgotten first. */
 const MAX_RPTS = 10_000;
@@ -20,13 +21,15 @@ function fingerprint(rpt: string): string {
 }
 
 /**
- * The user a request's session stands for: the logged-in user's `sub` (under any session
- * key), else the session itself.
+ * The user a request's session stands for: the `sub` of the login kept under any
+ * `oxdAuth()` session key, else the session itself.
  */
 export function rptOwnerOf(req: OxdIncomingMessage): string {
   const session = req.session;
-  for (const value of Object.values(session ?? {})) {
-    const sub = (value as { claims?: { sub?: unknown } } | null)?.claims?.sub;
+  for (const key of registeredSessionKeys()) {
+    const login = sessionLogin(session, key);
+    if (login === undefined) continue;
+    const sub = loginClaims(login).sub;
     const one = Array.isArray(sub) ? sub[0] : sub;
     if (typeof one === 'string' && one !== '') return `sub:${one}`;
   }
@@ -34,7 +37,7 @@ export function rptOwnerOf(req: OxdIncomingMessage): string {
 }
 
 /** The 403 a user gets instead of an RPT oxd obtained for another user. */
-export function rptOfAnotherUser(): OxdAuthError {
+function rptOfAnotherUser(): OxdAuthError {
   return new OxdAuthError(
     ERROR_CODES.UMA_RPT_OF_ANOTHER_USER,
     'oxd handed back an RPT that was obtained for another user of this site (oxd keeps one ' +

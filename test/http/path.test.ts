@@ -60,6 +60,13 @@ test('route paths and request paths compare in one form', () => {
   expect(routePathOfRequest('/%2f')).toBeUndefined();
 });
 
+test('a request path is percent-decoded once, as Express decodes it', () => {
+  expect(routePathOfRequest('/log%2569n')).toBe('/log%69n');
+  expect(routePathOfRequest('/x%2525')).toBe('/x%25');
+  expect(routePathOfRequest('/x%2525/')).toBe('/x%25');
+  expect(routePathOfRequest('/')).toBe('/');
+});
+
 test('originFormTarget: the target as sent, without scheme and host; refused when the path is', () => {
   expect(originFormTarget('/profile?tab=1')).toBe('/profile?tab=1');
   expect(originFormTarget('http://host:80/profile?tab=1#x')).toBe('/profile?tab=1');

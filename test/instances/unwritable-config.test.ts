@@ -1,7 +1,7 @@
 /**
  * A configuration file that can no longer be written after start-up (a volume remounted
  * read-only, a full disk): the first login registers the site, its results cannot be saved,
- * and the registration is kept in memory with one warning; later logins, concurrent or not,
+ * and the registration is kept in memory with one warning through the client's logger; later logins, concurrent or not,
  * use it instead of registering a new site at oxd and a new client at the OP each time.
  * The tests run as root in CI containers, where file modes do not stop a write: the failing
  * write is the one step replaced, inside the real file lock, after a real registration.
@@ -14,6 +14,7 @@ import { readSavedRegistration, withConfigLock } from '../../src/config/write-ba
 import { ERROR_CODES, OxdConfigError } from '../../src/errors';
 import { OxdClient } from '../../src/oxd/client';
 import { ensureBuilt } from '../helpers/build';
+import { capturingLogger } from '../helpers/capture-logger';
 import { registeredSites, writeStackConfig } from '../helpers/instances';
 import { dedicatedStack, type LocalStack } from '../helpers/local-stack';
 
@@ -48,11 +49,13 @@ describe.each([
         { code: ERROR_CODES.CONFIG_WRITE_FAILED, file },
       );
     };
-    const warnings: string[] = [];
+    const processWarnings: string[] = [];
     jest.spyOn(process, 'emitWarning').mockImplementation((warning) => {
-      warnings.push(String(warning));
+      processWarnings.push(String(warning));
     });
+    const logger = capturingLogger();
     const client = new OxdClient(resolveConfig(file), {
+      logger,
       registerOnce: (register) =>
         withConfigLock(file, async (locked) => {
           const saved = await locked.read();
@@ -69,10 +72,15 @@ describe.each([
       await Promise.all(Array.from({ length: 5 }, () => client.getAuthorizationUrl()));
       await client.getAuthorizationUrl();
       expect((await registeredSites(stack)).length).toBe(before + 1);
-      expect(warnings).toHaveLength(1);
-      expect(warnings[0]).toContain('EROFS');
-      expect(warnings[0]).toContain(`oxd id ${client.oxdId}`);
-      expect(warnings[0]).toContain('kept in memory');
+      // The operator's logger is told, once; nothing goes to process warnings.
+      expect(logger.lines).toHaveLength(1);
+      const [level, message, fields] = logger.lines[0] ?? [];
+      expect(level).toBe('warn');
+      expect(message).toContain('EROFS');
+      expect(message).toContain(`oxd id ${client.oxdId}`);
+      expect(message).toContain('kept in memory');
+      expect(fields).toEqual({ code: ERROR_CODES.CONFIG_WRITE_FAILED, file });
+      expect(processWarnings).toEqual([]);
       expect(readFileSync(file, 'utf8')).toBe(text);
     } finally {
       await client.close();

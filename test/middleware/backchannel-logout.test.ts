@@ -12,7 +12,14 @@ import session from 'express-session';
 import { oxdAuth } from '../../src';
 import { resolveConfig } from '../../src/config/resolve';
 import { OxdClient } from '../../src/oxd/client';
-import { endSessionEndpoint, registerBackchannelUri } from '../helpers/backchannel-fixture';
+import { LOGOUT_TOKEN_DELIVERY_S } from '../../src/middleware/clock-tolerance';
+import { recordKey } from '../../src/middleware/logout-records';
+import {
+  endSessionEndpoint,
+  loginsIn,
+  registerBackchannelUri,
+  startBackchannelApp,
+} from '../helpers/backchannel-fixture';
 import { capturingLogger } from '../helpers/capture-logger';
 import { useLocalStack } from '../helpers/local-stack';
 import { followOpLogout, OpCookieJar } from '../../src/testing/op-login';
@@ -173,4 +180,39 @@ test('a session store failing as the OP logs the user out: 503, logged once with
   // Nothing of the logout token is in the log.
   const token = new URLSearchParams(app.bodies[0]).get('logout_token') as string;
   expect(JSON.stringify(app.logger.lines)).not.toContain(token.split('.')[1]);
+});
+
+test('with clockTolerance 300, a used jti is remembered for as long as its token is accepted', async () => {
+  // This server's clock runs just under 300 s behind the OP's: a token arrives with an iat
+  // that far in the future, the earliest it is accepted.
+  let behindMs = 0;
+  const app = await startBackchannelApp(stack, {
+    options: { clockTolerance: 300, clock: () => Date.now() - behindMs },
+  });
+  closers.push(() => app.close());
+  const jar = new OpCookieJar();
+  const browser = request.agent(app.server);
+  expect((await logIn(browser, stack, '/login', jar)).status).toBe(302);
+  const token = await app.signOutAtOp(jar);
+  const claims = JSON.parse(
+    Buffer.from(token.split('.')[1] as string, 'base64url').toString('utf8'),
+  ) as { iss: string; iat: number; jti: string };
+
+  behindMs = Date.now() - claims.iat * 1000 + 299_000;
+  const delivered = await request(app.server)
+    .post('/backchannel-logout')
+    .type('form')
+    .send({ logout_token: token });
+  expect(delivered.status).toBe(200);
+  expect(await loginsIn(app.store as session.MemoryStore)).toEqual([]);
+
+  // On this server's clock the token stays acceptable until iat + delivery + tolerance;
+  // the store counts by the real clock, which is \`behindMs\` ahead.
+  const acceptedUntilMs = (claims.iat + LOGOUT_TOKEN_DELIVERY_S + 300) * 1000 + behindMs;
+  const key = recordKey('jti', claims.iss.replace(/\/$/, ''), claims.jti);
+  const jti = await new Promise<session.SessionData | null | undefined>((resolve, reject) =>
+    app.store.get(key, (err, data) => (err ? reject(err as Error) : resolve(data))),
+  );
+  expect(jti).toBeTruthy();
+  expect(Date.parse(String(jti?.cookie.expires))).toBeGreaterThanOrEqual(acceptedUntilMs);
 });

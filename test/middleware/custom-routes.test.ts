@@ -89,6 +89,17 @@ describe.each(FRAMEWORKS)('%s', (framework) => {
     expect(replay.headers.location).toBe('/');
   });
 
+  test('a route path escaped twice is not the route: /log%2569n starts no login', async () => {
+    const agent = agentFor(framework, '/callback', {});
+    const plain = await agent.get('/login').set('Accept', HTML);
+    expect(plain.status).toBe(302);
+    expect(new URL(plain.headers.location as string).origin).toBe(stack.op.issuer);
+    // Express decodes a path once: this is the path `/log%69n`, which the app does not serve.
+    const twice = await agent.get('/log%2569n').set('Accept', HTML);
+    expect(twice.status).toBe(404);
+    expect(twice.headers.location).toBeUndefined();
+  });
+
   test('routes.callback false: the middleware no longer answers the configured path', async () => {
     const agent = agentFor(framework, '/callback', { callback: false });
     const callback = await startAndSignIn(agent, stack);

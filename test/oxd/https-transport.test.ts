@@ -361,6 +361,33 @@ describe('HttpsTransport failures', () => {
     await mock.close();
   });
 
+  test("failure - a health check whose answer undici timed out names the ping's own deadline", async () => {
+    // undici's headers timeout is the ping's deadline; when it fires before the transport's
+    // own timer, the error says how long the ping waited, not response_timeout.
+    const mock = new MockAgent();
+    mock.disableNetConnect();
+    mock
+      .get('https://oxd.test')
+      .intercept({ path: '/health-check', method: 'GET' })
+      .replyWithError(
+        Object.assign(new Error('Headers Timeout Error'), { code: 'UND_ERR_HEADERS_TIMEOUT' }),
+      );
+    const t = transport({
+      baseUrl: 'https://oxd.test',
+      dispatcher: mock,
+      responseTimeoutMs: 30_000,
+    });
+    const failure = t.ping(300);
+    await expect(failure).rejects.toMatchObject({
+      code: ERROR_CODES.RESPONSE_TIMEOUT,
+      timeoutMs: 300,
+    });
+    await expect(failure).rejects.toThrow(
+      'oxd at https://oxd.test/health-check did not answer within 300 ms',
+    );
+    await mock.close();
+  });
+
   test('close - a request still waiting for oxd fails with OXD_CLIENT_CLOSED', async () => {
     const mock = new MockAgent();
     mock.disableNetConnect();
