@@ -57,10 +57,7 @@ test('records the store could not take at login are written by the next request;
   expect((await browser.get('/').set('Accept', HTML)).text).toMatch(/logged in/);
 
   const token = await app.signOutAtOp(jar);
-  const delivered = await request(app.server)
-    .post('/backchannel-logout')
-    .type('form')
-    .send({ logout_token: token });
+  const delivered = await app.deliver(token);
   expect(delivered.status).toBe(200);
   expect(await loginsIn(store)).toEqual([]);
   expect((await browser.get('/').set('Accept', HTML)).text).toBe('home');
