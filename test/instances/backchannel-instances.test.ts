@@ -41,11 +41,9 @@ beforeAll(async () => {
   const file = join(root, 'site.cfg');
   await writeStackConfig(file, stack, 'https://app.example');
   // oxd 3.x (the socket): the instances read the OP's keys from the OP, which they trust so.
-  const caFile = join(root, 'op-ca.pem');
-  writeFileSync(caFile, stack.op.ca);
   writeFileSync(
     file,
-    readFileSync(file, 'utf8').replace('[client]\n', `[client]\nop_ca_file = ${caFile}\n`),
+    readFileSync(file, 'utf8').replace('[client]\n', `[client]\nop_ca_file = ${stack.opCaFile}\n`),
   );
   const first = await startInstance(file, {
     redisPort: redis.port,

@@ -199,10 +199,7 @@ test('with clockTolerance 300, a used jti is remembered for as long as its token
   ) as { iss: string; iat: number; jti: string };
 
   behindMs = Date.now() - claims.iat * 1000 + 299_000;
-  const delivered = await request(app.server)
-    .post('/backchannel-logout')
-    .type('form')
-    .send({ logout_token: token });
+  const delivered = await app.deliver(token);
   expect(delivered.status).toBe(200);
   expect(await loginsIn(app.store as session.MemoryStore)).toEqual([]);
 
