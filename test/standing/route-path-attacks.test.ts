@@ -6,15 +6,14 @@
  * (socket). `requireAuth()` sends the browser to the login with the page's path as
  * `returnTo`, not with `/` because the target named a host.
  */
-import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import session from 'express-session';
 import { oxdAuth } from '../../src';
 import { dedicatedStack } from '../helpers/local-stack';
 import { rawRequest } from '../helpers/raw-http';
 import { buildApp } from '../fixtures/apps';
 import { clientFor, configFor, HTML, type LocalStack } from '../helpers/stack-fixture';
+import { listenLocal } from '../helpers/listen';
 
 let stack: LocalStack;
 const closers: (() => Promise<void>)[] = [];
@@ -49,18 +48,10 @@ describe.each(['express5', 'express4'] as const)('%s', (framework) => {
     const server: Server = createServer(
       buildApp(framework, auth, { store: new session.MemoryStore() }),
     );
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const listening = await listenLocal(server);
+    base = listening.url;
     host = new URL(base).host;
-    closers.push(
-      () =>
-        new Promise<void>((resolve) => {
-          server.closeAllConnections();
-          server.close(() => resolve());
-        }),
-      () => client.close(),
-    );
+    closers.push(listening.close, () => client.close());
   });
 
   test.each([

@@ -4,9 +4,7 @@
  * that redirects to another origin whose own (real) UMA challenge would have its ticket
  * exchanged with the user's RPT and PCT.
  */
-import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import express from 'express';
 import session from 'express-session';
 import request from 'supertest';
@@ -15,6 +13,7 @@ import { dedicatedStack } from '../helpers/local-stack';
 import { clientFor, HTML, type CountingTransport, type LocalStack } from '../helpers/stack-fixture';
 import { RESOURCES, startResourceServer, type ResourceServer } from '../uma/uma-fixture';
 import type { OxdClient } from '../../src/oxd/client';
+import { listenLocal } from '../helpers/listen';
 
 const PLANTED = 'Your account is locked. Call +1 555 0100 and read out your password';
 
@@ -29,16 +28,9 @@ let elsewhere: ResourceServer;
 const closers: (() => Promise<void>)[] = [];
 
 async function listen(server: Server): Promise<string> {
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  closers.push(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const { url, close } = await listenLocal(server);
+  closers.push(close);
+  return url;
 }
 
 beforeAll(async () => {

@@ -8,9 +8,7 @@
  * cannot be normalised to one meaning (refused with 400, never passed on unchecked).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import express5 from 'express';
@@ -19,6 +17,7 @@ import { dedicatedStack } from '../helpers/local-stack';
 import { express4 } from '../fixtures/apps';
 import { clientFor, type LocalStack } from '../helpers/stack-fixture';
 import { RESOURCES, parseOxdChallenge, rawRequest } from '../uma/uma-fixture';
+import { listenLocal } from '../helpers/listen';
 
 const PROTECTED_FILE = '{"photo":"protected"}';
 
@@ -48,17 +47,9 @@ async function startApi(makeExpress: typeof express5): Promise<string> {
   app.get('/api/photos', (_req, res) => res.json({ photos: ['protected list'] }));
   app.use('/api', express5.static(root, { index: false }));
   const server: Server = createServer(app);
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  closers.push(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-    () => client.close(),
-  );
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const { url, close } = await listenLocal(server);
+  closers.push(close, () => client.close());
+  return url;
 }
 
 describe.each([

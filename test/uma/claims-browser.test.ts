@@ -5,9 +5,7 @@
  * app obtains the RPT and shows the API's answer. The state of the gathering is checked like
  * a login's: unknown, foreign or replayed returns are refused.
  */
-import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import express from 'express';
 import session from 'express-session';
 import { request } from 'undici';
@@ -16,6 +14,7 @@ import { launchBrowser, type BrowserSession } from '../helpers/browser';
 import { dedicatedStack } from '../helpers/local-stack';
 import { clientFor, type LocalStack, type TransportName } from '../helpers/stack-fixture';
 import { JANE_EMAIL, PRIVATE, RESOURCES, startResourceServer } from './uma-fixture';
+import { listenLocal } from '../helpers/listen';
 
 let stack: LocalStack;
 let browser: BrowserSession;
@@ -38,9 +37,7 @@ async function startRpApp(transport: TransportName, apiUrl: string) {
   const rp = clientFor(stack, transport).client;
   let handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => res.end();
   const server: Server = createServer((req, res) => handler(req, res));
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const { url: origin, close } = await listenLocal(server);
   const claims = umaClaims({ client: rp, claimsRedirectUri: `${origin}/uma/claims` });
   const app = express();
   app.use(session({ secret: 'uma browser test', resave: false, saveUninitialized: false }));
@@ -55,14 +52,7 @@ async function startRpApp(transport: TransportName, apiUrl: string) {
     }
   });
   handler = app;
-  closers.push(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-    () => rp.close(),
-  );
+  closers.push(close, () => rp.close());
   return { origin, claims, rp };
 }
 

@@ -3,11 +3,10 @@
  * listening on 127.0.0.1, plus a raw HTTP request helper that can send any bytes as the
  * Authorization header (non-ASCII, oversized) and scope constants shared by the tests.
  */
-import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import express from 'express';
 import type { UmaProtectHandler, UmaProtectedResource } from '../../src';
+import { listenLocal } from '../helpers/listen';
 
 export const VIEW = 'https://photoz.example/scopes/view';
 export const ADD = 'https://photoz.example/scopes/add';
@@ -82,18 +81,7 @@ export async function startResourceServer(protect: UmaProtectHandler): Promise<R
   app.get('/api/private', (_req, res) => res.json({ private: 'jane-only photos' }));
   app.get('/api/open', (_req, res) => res.json({ open: true }));
   const server = createServer(app);
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    server,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return { server, ...(await listenLocal(server)) };
 }
 
 export { rawRequest, type RawAnswer } from '../helpers/raw-http';
